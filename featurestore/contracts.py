@@ -1,0 +1,479 @@
+"""Feature contracts: the YAML files in ``feature_defs/`` and their validation.
+
+A contract is the single definition of a feature view that training, serving and the
+gates all read. Loading is strict on purpose: an unknown field, a default that does not
+fit its dtype or a missing ``sensitivity`` stops here, with the file, the line and the
+field, instead of surfacing later as a silently wrong training set or a 500 online.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from featurestore.dtypes import DTYPES, KEY_DTYPES, check_value
+from featurestore.durations import format_duration, parse_duration
+from featurestore.errors import ContractError
+from featurestore.yaml_lines import LineDict, load_yaml
+
+ENTITIES_FILE = "entities.yml"
+SENSITIVITIES = ("public", "internal", "pii")
+# Attribute names the online item and the training set use for their own bookkeeping.
+RESERVED_NAMES = frozenset(
+    {"pk", "sk", "feature_ts", "written_at", "expires_at", "event_ts", "valid_from",
+     "valid_to", "created_ts"}
+)
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+VIEW_FIELDS = {
+    "name": True, "version": True, "entity": True, "source": True, "timestamp": True,
+    "created_timestamp": False, "ttl": False, "freshness_slo": False, "online": False,
+    "owner": True, "description": True, "tags": False, "features": True,
+}
+FEATURE_FIELDS = {
+    "name": True, "dtype": True, "sensitivity": True, "description": True,
+    "default": False, "max_null_rate": False, "min": False, "max": False,
+    "allowed_values": False, "skew": False,
+}
+SKEW_FIELDS = {"max_psi": False, "max_null_rate_diff": False}
+DEFAULT_MAX_PSI = 0.2
+DEFAULT_MAX_NULL_RATE_DIFF = 0.05
+
+
+@dataclass(frozen=True)
+class JoinKey:
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    join_keys: tuple[JoinKey, ...]
+    description: str = ""
+
+    @property
+    def key_names(self) -> list[str]:
+        return [k.name for k in self.join_keys]
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    dtype: str
+    sensitivity: str
+    description: str
+    default: object = None
+    max_null_rate: float | None = None
+    min: float | None = None
+    max: float | None = None
+    allowed_values: tuple | None = None
+    max_psi: float = DEFAULT_MAX_PSI
+    max_null_rate_diff: float = DEFAULT_MAX_NULL_RATE_DIFF
+
+    def to_dict(self) -> dict:
+        out = {
+            "name": self.name, "dtype": self.dtype, "sensitivity": self.sensitivity,
+            "description": self.description, "default": _jsonable(self.default),
+            "max_null_rate": self.max_null_rate, "min": self.min, "max": self.max,
+            "allowed_values": list(self.allowed_values) if self.allowed_values else None,
+            "max_psi": self.max_psi, "max_null_rate_diff": self.max_null_rate_diff,
+        }
+        return out
+
+
+@dataclass(frozen=True)
+class FeatureView:
+    name: str
+    version: int
+    entity: Entity
+    source: str
+    timestamp: str
+    owner: str
+    description: str
+    features: tuple[Feature, ...]
+    created_timestamp: str | None = None
+    ttl_seconds: int | None = None
+    freshness_slo_seconds: int | None = None
+    online: bool = True
+    tags: tuple[str, ...] = ()
+    path: str = ""
+    lines: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def keys(self) -> list[str]:
+        return self.entity.key_names
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> Feature:
+        for feature in self.features:
+            if feature.name == name:
+                return feature
+        raise KeyError(name)
+
+    def line_of(self, field_name: str) -> int | None:
+        return self.lines.get(field_name)
+
+    def to_dict(self) -> dict:
+        """The canonical form: what is hashed, recorded in the registry and baked online."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "entity": {
+                "name": self.entity.name,
+                "join_keys": [{"name": k.name, "dtype": k.dtype} for k in self.entity.join_keys],
+            },
+            "source": self.source,
+            "timestamp": self.timestamp,
+            "created_timestamp": self.created_timestamp,
+            "ttl": format_duration(self.ttl_seconds) if self.ttl_seconds else None,
+            "freshness_slo": (
+                format_duration(self.freshness_slo_seconds)
+                if self.freshness_slo_seconds else None
+            ),
+            "online": self.online,
+            "owner": self.owner,
+            "description": self.description,
+            "tags": list(self.tags),
+            "features": [f.to_dict() for f in self.features],
+        }
+
+    def contract_hash(self) -> str:
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every entity and feature view of a project, validated together."""
+
+    entities: dict[str, Entity]
+    views: dict[str, FeatureView]
+
+    def view(self, name: str) -> FeatureView:
+        try:
+            return self.views[name]
+        except KeyError:
+            raise ContractError(
+                "feature_defs/", f"no feature view named `{name}`{_suggest(name, self.views)}"
+            ) from None
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), list(options), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+class _Reader:
+    """Field access on one YAML mapping that raises located ContractErrors."""
+
+    def __init__(self, path: str, mapping: object, what: str, line: int | None = None):
+        if not isinstance(mapping, dict):
+            raise ContractError(path, f"{what} must be a mapping of fields", line=line)
+        self.path = path
+        self.mapping = mapping
+        self.what = what
+
+    def line(self, key: str | None = None) -> int | None:
+        if isinstance(self.mapping, LineDict):
+            return self.mapping.line_of(key) if key else self.mapping.line
+        return None
+
+    def error(self, key: str, problem: str) -> ContractError:
+        return ContractError(self.path, problem, line=self.line(key), field=key)
+
+    def check_fields(self, allowed: dict[str, bool], prefix: str = "") -> None:
+        for key in self.mapping:
+            if key not in allowed:
+                raise ContractError(
+                    self.path,
+                    f"unknown field in {self.what}{_suggest(key, allowed)}; "
+                    f"allowed: {', '.join(allowed)}",
+                    line=self.line(key),
+                    field=f"{prefix}{key}",
+                )
+        for key, required in allowed.items():
+            if required and self.mapping.get(key) in (None, ""):
+                raise ContractError(
+                    self.path, f"{self.what} is missing the required field `{prefix}{key}`",
+                    line=self.line(), field=f"{prefix}{key}",
+                )
+
+    def get(self, key: str, default=None):
+        return self.mapping.get(key, default)
+
+    def identifier(self, key: str, prefix: str = "") -> str:
+        value = self.mapping.get(key)
+        if not isinstance(value, str) or not _IDENTIFIER.match(value):
+            raise ContractError(
+                self.path,
+                f"{value!r} is not a valid name: use lowercase letters, digits and "
+                f"underscores, starting with a letter",
+                line=self.line(key), field=f"{prefix}{key}",
+            )
+        return value
+
+    def text(self, key: str, prefix: str = "") -> str:
+        value = self.mapping.get(key, "")
+        if not isinstance(value, str):
+            raise ContractError(
+                self.path, f"expected text, got {value!r}", line=self.line(key),
+                field=f"{prefix}{key}",
+            )
+        return value.strip()
+
+    def duration(self, key: str) -> int | None:
+        value = self.mapping.get(key)
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def number(self, key: str, prefix: str, low=None, high=None) -> float | None:
+        value = self.mapping.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ContractError(self.path, f"expected a number, got {value!r}",
+                                line=self.line(key), field=f"{prefix}{key}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ContractError(self.path, f"expected a number from {low} to {high}, got "
+                                f"{value!r}", line=self.line(key), field=f"{prefix}{key}")
+        return float(value)
+
+
+def load_entities(feature_defs: Path) -> dict[str, Entity]:
+    path = feature_defs / ENTITIES_FILE
+    display = f"feature_defs/{ENTITIES_FILE}"
+    if not path.exists():
+        raise ContractError(display, "file not found: declare entities here, e.g. "
+                            "`entities: [{name: user, join_keys: [user_id]}]`")
+    document = _Reader(display, load_yaml(path, display), "the entities file")
+    document.check_fields({"entities": True})
+    items = document.get("entities")
+    if not isinstance(items, list):
+        raise document.error("entities", "expected a list of entities")
+    entities: dict[str, Entity] = {}
+    for item in items:
+        reader = _Reader(display, item, "an entity", line=document.line("entities"))
+        reader.check_fields({"name": True, "join_keys": True, "description": False})
+        name = reader.identifier("name")
+        if name in entities:
+            raise reader.error("name", f"entity `{name}` is declared twice")
+        raw_keys = reader.get("join_keys")
+        if not isinstance(raw_keys, list) or not raw_keys:
+            raise reader.error("join_keys", "expected a non-empty list of key columns")
+        keys = []
+        for raw in raw_keys:
+            if isinstance(raw, str):
+                raw = {"name": raw, "dtype": "string"}
+            key_reader = _Reader(display, raw, "a join key", line=reader.line("join_keys"))
+            key_reader.check_fields({"name": True, "dtype": False}, prefix="join_keys.")
+            key_name = key_reader.identifier("name", prefix="join_keys.")
+            dtype = key_reader.get("dtype", "string")
+            if dtype not in KEY_DTYPES:
+                raise key_reader.error(
+                    "dtype", f"join key `{key_name}` has dtype {dtype!r}; a key is one of "
+                    f"{', '.join(KEY_DTYPES)}")
+            keys.append(JoinKey(key_name, dtype))
+        if len({k.name for k in keys}) != len(keys):
+            raise reader.error("join_keys", f"entity `{name}` lists a join key twice")
+        entities[name] = Entity(name, tuple(keys), reader.text("description"))
+    return entities
+
+
+def _parse_default(reader: _Reader, dtype: str, prefix: str) -> object:
+    value = reader.get("default")
+    if dtype == "timestamp" and isinstance(value, str | dt.date):
+        try:
+            value = (value if isinstance(value, dt.datetime)
+                     else dt.datetime.fromisoformat(str(value)))
+        except ValueError:
+            raise ContractError(reader.path, f"default {value!r} is not an ISO timestamp",
+                                line=reader.line("default"), field=f"{prefix}default") from None
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    if dtype == "float64" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    problem = check_value(dtype, value)
+    if problem:
+        raise ContractError(reader.path, f"default {problem}; give a {dtype} or leave it out",
+                            line=reader.line("default"), field=f"{prefix}default")
+    return value
+
+
+def _load_feature(display: str, raw: object, line: int | None, index: int) -> Feature:
+    reader = _Reader(display, raw, "a feature", line=line)
+    name = raw.get("name") if isinstance(raw, dict) else None
+    prefix = f"features.{name}." if isinstance(name, str) else f"features[{index}]."
+    reader.check_fields(FEATURE_FIELDS, prefix=prefix)
+    name = reader.identifier("name", prefix=prefix)
+    dtype = reader.get("dtype")
+    if dtype not in DTYPES:
+        raise ContractError(display, f"unknown dtype {dtype!r}{_suggest(dtype, DTYPES)}; "
+                            f"use one of {', '.join(DTYPES)}", line=reader.line("dtype"),
+                            field=f"{prefix}dtype")
+    sensitivity = reader.get("sensitivity")
+    if sensitivity not in SENSITIVITIES:
+        raise ContractError(display, f"sensitivity {sensitivity!r} is not one of "
+                            f"{', '.join(SENSITIVITIES)}", line=reader.line("sensitivity"),
+                            field=f"{prefix}sensitivity")
+    low = reader.number("min", prefix)
+    high = reader.number("max", prefix)
+    if (low is not None or high is not None) and dtype not in ("int64", "float64"):
+        raise ContractError(display, f"min/max apply to numeric features, not {dtype}",
+                            line=reader.line("min" if low is not None else "max"),
+                            field=f"{prefix}{'min' if low is not None else 'max'}")
+    if low is not None and high is not None and low > high:
+        raise ContractError(display, f"min {low} is greater than max {high}",
+                            line=reader.line("min"), field=f"{prefix}min")
+    allowed = reader.get("allowed_values")
+    if allowed is not None:
+        if not isinstance(allowed, list) or not allowed:
+            raise ContractError(display, "expected a non-empty list of values",
+                                line=reader.line("allowed_values"),
+                                field=f"{prefix}allowed_values")
+        for value in allowed:
+            problem = check_value(dtype, value)
+            if problem:
+                raise ContractError(display, f"allowed value {problem}",
+                                    line=reader.line("allowed_values"),
+                                    field=f"{prefix}allowed_values")
+        allowed = tuple(allowed)
+    skew = reader.get("skew") or {}
+    skew_reader = _Reader(display, skew, "a skew threshold", line=reader.line("skew"))
+    skew_reader.check_fields(SKEW_FIELDS, prefix=f"{prefix}skew.")
+    max_psi = skew_reader.number("max_psi", f"{prefix}skew.", 0, None)
+    max_diff = skew_reader.number("max_null_rate_diff", f"{prefix}skew.", 0, 1)
+    return Feature(
+        name=name,
+        dtype=dtype,
+        sensitivity=sensitivity,
+        description=reader.text("description", prefix),
+        default=_parse_default(reader, dtype, prefix),
+        max_null_rate=reader.number("max_null_rate", prefix, 0, 1),
+        min=low,
+        max=high,
+        allowed_values=allowed,
+        max_psi=DEFAULT_MAX_PSI if max_psi is None else max_psi,
+        max_null_rate_diff=DEFAULT_MAX_NULL_RATE_DIFF if max_diff is None else max_diff,
+    )
+
+
+def load_view(path: Path, entities: dict[str, Entity], display: str | None = None) -> FeatureView:
+    """Load and validate one contract file against the project's entities."""
+    display = display or f"feature_defs/{path.name}"
+    reader = _Reader(display, load_yaml(path, display), "a feature view")
+    reader.check_fields(VIEW_FIELDS)
+    name = reader.identifier("name")
+    if name != path.stem:
+        raise reader.error("name", f"the view is named `{name}` but its file is "
+                           f"`{path.name}`: rename one so they match")
+    version = reader.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise reader.error("version", f"expected a whole number from 1 up, got {version!r}")
+    entity_name = reader.get("entity")
+    if entity_name not in entities:
+        raise reader.error("entity", f"unknown entity {entity_name!r}"
+                           f"{_suggest(entity_name, entities)}; entities are declared in "
+                           f"feature_defs/{ENTITIES_FILE}")
+    entity = entities[entity_name]
+    timestamp = reader.identifier("timestamp")
+    created = reader.identifier("created_timestamp") if reader.get("created_timestamp") else None
+    online = reader.get("online", True)
+    if not isinstance(online, bool):
+        raise reader.error("online", f"expected true or false, got {online!r}")
+    tags = reader.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise reader.error("tags", "expected a list of words")
+    raw_features = reader.get("features")
+    if not isinstance(raw_features, list) or not raw_features:
+        raise reader.error("features", "expected a non-empty list of features")
+    features = []
+    taken = set(entity.key_names) | {timestamp} | ({created} if created else set())
+    for index, raw in enumerate(raw_features):
+        line = raw.line if isinstance(raw, LineDict) else reader.line("features")
+        feature = _load_feature(display, raw, line, index)
+        if feature.name in taken or feature.name in RESERVED_NAMES:
+            raise ContractError(display, f"feature name `{feature.name}` is taken by a key, "
+                                "a timestamp or featurestore's own bookkeeping; rename it",
+                                line=line, field=f"features.{feature.name}.name")
+        taken.add(feature.name)
+        features.append(feature)
+    return FeatureView(
+        name=name,
+        version=version,
+        entity=entity,
+        source=reader.identifier("source"),
+        timestamp=timestamp,
+        created_timestamp=created,
+        ttl_seconds=reader.duration("ttl"),
+        freshness_slo_seconds=reader.duration("freshness_slo"),
+        online=online,
+        owner=reader.text("owner"),
+        description=reader.text("description"),
+        tags=tuple(tags),
+        features=tuple(features),
+        path=display,
+        lines=dict(reader.mapping.key_lines) if isinstance(reader.mapping, LineDict) else {},
+    )
+
+
+def load_catalog(feature_defs: Path) -> Catalog:
+    """Load every contract in ``feature_defs``; the first problem found is raised."""
+    entities = load_entities(feature_defs)
+    views: dict[str, FeatureView] = {}
+    sources: dict[str, str] = {}
+    for path in sorted(feature_defs.glob("*.yml")) + sorted(feature_defs.glob("*.yaml")):
+        if path.name in (ENTITIES_FILE, "entities.yaml"):
+            continue
+        view = load_view(path, entities)
+        if view.source in sources:
+            raise ContractError(view.path, f"source `{view.source}` is already the source of "
+                                f"view `{sources[view.source]}`; one model feeds one view",
+                                line=view.line_of("source"), field="source")
+        sources[view.source] = view.name
+        views[view.name] = view
+    return Catalog(entities, views)
+
+
+def parse_feature_refs(catalog: Catalog, refs: str | list[str]) -> list[tuple[FeatureView,
+                                                                              list[Feature]]]:
+    """``"view_a,view_b:feature"`` -> the views and, per view, the features asked for."""
+    items = refs.split(",") if isinstance(refs, str) else refs
+    chosen: dict[str, list[Feature]] = {}
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        view_name, _, feature_name = item.partition(":")
+        view = catalog.view(view_name)
+        selected = chosen.setdefault(view.name, [])
+        if not feature_name:
+            wanted = list(view.features)
+        else:
+            try:
+                wanted = [view.feature(feature_name)]
+            except KeyError:
+                raise ContractError(view.path, f"view `{view.name}` has no feature "
+                                    f"`{feature_name}`{_suggest(feature_name, view.feature_names)}"
+                                    ) from None
+        selected.extend(f for f in wanted if f not in selected)
+    if not chosen:
+        raise ContractError("--features", "name at least one VIEW or VIEW:FEATURE")
+    return [(catalog.views[name], features) for name, features in chosen.items()]

@@ -1,0 +1,96 @@
+"""The feature dtypes a contract may declare, and what each means in every system.
+
+A dtype is the promise a feature makes to its consumers: training sets (Arrow/Parquet),
+the warehouse (DuckDB, Snowflake) and DynamoDB items. Keeping the mapping in one table
+means a new system is one new column here, not a hunt through the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DType:
+    name: str
+    duckdb: str
+    snowflake: str
+    # warehouse column types (upper case, without parameters) accepted for this dtype
+    accepts: frozenset[str]
+
+
+DTYPES: dict[str, DType] = {
+    d.name: d
+    for d in (
+        DType(
+            "int64",
+            "BIGINT",
+            "NUMBER(38,0)",
+            frozenset(
+                {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
+                 "UINTEGER", "USMALLINT", "UTINYINT", "NUMBER", "INT"}
+            ),
+        ),
+        DType(
+            "float64",
+            "DOUBLE",
+            "FLOAT",
+            frozenset({"DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMBER", "NUMERIC"}),
+        ),
+        DType("string", "VARCHAR", "VARCHAR", frozenset({"VARCHAR", "TEXT", "STRING"})),
+        DType("bool", "BOOLEAN", "BOOLEAN", frozenset({"BOOLEAN", "BOOL"})),
+        DType(
+            "timestamp",
+            "TIMESTAMP",
+            "TIMESTAMP_NTZ",
+            frozenset({"TIMESTAMP", "TIMESTAMP_NTZ", "DATETIME", "TIMESTAMP_NS",
+                       "TIMESTAMP_MS", "TIMESTAMP_S"}),
+        ),
+    )
+}
+
+KEY_DTYPES = ("int64", "string")
+
+
+def base_type(warehouse_type: str) -> str:
+    """``DECIMAL(18,3)`` -> ``DECIMAL``; the parameters never decide compatibility."""
+    return warehouse_type.split("(")[0].strip().upper()
+
+
+def accepts(dtype: str, warehouse_type: str) -> bool:
+    return base_type(warehouse_type) in DTYPES[dtype].accepts
+
+
+def check_value(dtype: str, value: object) -> str | None:
+    """Return why ``value`` does not fit ``dtype``, or None if it does (None always fits)."""
+    if value is None:
+        return None
+    if dtype == "int64":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok and -(2**63) <= value < 2**63
+    elif dtype == "float64":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and not math.isfinite(float(value)):
+            return f"{value!r} is not a finite number"
+    elif dtype == "string":
+        ok = isinstance(value, str)
+    elif dtype == "bool":
+        ok = isinstance(value, bool)
+    else:  # timestamp
+        ok = isinstance(value, dt.datetime)
+    return None if ok else f"{value!r} is not a {dtype}"
+
+
+def sql_literal(dtype: str, value: object) -> str:
+    """A SQL literal valid on DuckDB and Snowflake alike, for defaults in generated SQL."""
+    if value is None:
+        return "null"
+    if dtype == "bool":
+        return "true" if value else "false"
+    if dtype in ("int64", "float64"):
+        return repr(value) if dtype == "float64" else str(int(value))
+    if dtype == "timestamp":
+        return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
+    return "'" + str(value).replace("'", "''") + "'"

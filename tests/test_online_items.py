@@ -1,0 +1,101 @@
+"""The DynamoDB item layout shared by the sync and the lookup."""
+
+import datetime as dt
+
+import pytest
+
+from featurestore.contracts import load_catalog
+from featurestore.dynamodb import ensure_table
+from featurestore.errors import BadValueError, LookupRequestError, OnlineStoreError
+from featurestore.online_items import (
+    decode_item,
+    encode_item,
+    entity_pk,
+    from_epoch_micros,
+    key_from_pk,
+    to_epoch_micros,
+)
+from tests.conftest import REPO_ROOT
+
+CATALOG = load_catalog(REPO_ROOT / "feature_defs")
+DEVICE = CATALOG.views["device_seen_before"]
+TXNS = CATALOG.views["user_transactions"]
+
+
+def test_multi_column_keys_never_collide():
+    first = entity_pk(DEVICE.entity, {"user_id": 1, "device_id": "23"})
+    second = entity_pk(DEVICE.entity, {"user_id": 12, "device_id": "3"})
+    assert first == "user_device#1|23"
+    assert second == "user_device#12|3"
+    assert entity_pk(DEVICE.entity, {"user_id": 1, "device_id": "2|3"}) == "user_device#1|2%7C3"
+
+
+def test_pk_round_trips_typed_keys():
+    pk = entity_pk(DEVICE.entity, {"user_id": "42", "device_id": "d 1/é"})
+    assert key_from_pk(DEVICE.entity, pk) == {"user_id": 42, "device_id": "d 1/é"}
+
+
+def test_wrong_key_type_names_the_key():
+    with pytest.raises(LookupRequestError) as error:
+        entity_pk(TXNS.entity, {"user_id": "forty-two"})
+    assert str(error.value) == "entity `user`: key `user_id` must be an int64, got 'forty-two'"
+
+
+def test_item_round_trip_keeps_every_value():
+    row = {"user_id": 7, "feature_ts": dt.datetime(2026, 5, 22, 17, 40, 0, 123456),
+           "txn_count_1h": 2, "txn_count_7d": 14, "txn_count_30d": 30,
+           "txn_amount_sum_1h": 0.1, "txn_amount_sum_7d": 1e-7, "txn_amount_sum_30d": 12345.67,
+           "txn_amount_avg_7d": None, "txn_amount_avg_30d": 411.52233, "last_txn_amount": 3.0}
+    item = encode_item(TXNS, row, written_at_us=5)
+    assert item["sk"] == {"S": "user_transactions#v1"}
+    expires = to_epoch_micros(row["feature_ts"]) // 10**6 + 30 * 86400
+    assert item["expires_at"] == {"N": str(expires)}
+    feature_ts, values = decode_item(TXNS, item)
+    assert feature_ts == row["feature_ts"]
+    assert values == {k: v for k, v in row.items() if k not in ("user_id", "feature_ts")}
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "message"),
+    [
+        ("txn_amount_avg_7d", float("inf"),
+         "inf cannot be stored in DynamoDB (NaN and infinity have no DynamoDB number); "
+         "fix the model or make it null"),
+        ("txn_amount_avg_7d", "12.5", "'12.5' is not a number (the contract says float64)"),
+        ("txn_count_7d", 1.5, "1.5 is not an int64 (the contract says int64)"),
+    ],
+)
+def test_bad_values_name_view_entity_and_feature(feature, value, message):
+    row = {"user_id": 7, "feature_ts": dt.datetime(2026, 1, 1), feature: value}
+    with pytest.raises(BadValueError) as error:
+        encode_item(TXNS, row, written_at_us=0)
+    where = f"view `user_transactions`, entity user_id=7, feature `{feature}`"
+    assert str(error.value) == f"{where}: {message}"
+
+
+def test_item_over_400_kb_is_refused():
+    profile = CATALOG.views["user_profile"]
+    row = {"user_id": 1, "feature_ts": dt.datetime(2026, 1, 1), "email_domain": "x" * 410_000}
+    with pytest.raises(BadValueError, match=r"feature `email_domain`: the item is 410,\d+ bytes"):
+        encode_item(profile, row, written_at_us=0)
+
+
+def test_epoch_micros_round_trip_and_aware_input():
+    naive = dt.datetime(2026, 3, 1, 8, 30, 0, 7)
+    assert from_epoch_micros(to_epoch_micros(naive)) == naive
+    aware = dt.datetime(2026, 3, 1, 9, 30, 0, 7, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert to_epoch_micros(aware) == to_epoch_micros(naive)
+
+
+def test_ensure_table_is_idempotent_and_checks_key_schema(dynamodb_table):
+    client, name = dynamodb_table
+    assert ensure_table(client, name) is False
+    client.create_table(
+        TableName=f"{name}_other",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(OnlineStoreError, match=r"exists with key schema \[\('id', 'HASH'\)\]"):
+        ensure_table(client, f"{name}_other")
+    client.delete_table(TableName=f"{name}_other")

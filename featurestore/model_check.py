@@ -1,0 +1,82 @@
+"""Cross-checks between contracts and the dbt models that compute them.
+
+A contract promises columns and dtypes; the dbt model is what the warehouse actually
+holds. These checks make sure the two agree before anyone trains on, or serves, a
+view: the model exists, and once built, every key, timestamp and feature is a column
+of a compatible type.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from featurestore.contracts import Catalog, FeatureView
+from featurestore.dtypes import DTYPES, accepts
+from featurestore.errors import WarehouseError
+from featurestore.project import Project
+from featurestore.warehouse import Warehouse
+
+
+def model_files(project: Project) -> dict[str, Path]:
+    """dbt model name -> its SQL file, for every model under models/."""
+    return {path.stem: path for path in sorted(project.models_dir.rglob("*.sql"))}
+
+
+def missing_models(project: Project, catalog: Catalog) -> list[str]:
+    files = model_files(project)
+    problems = []
+    for view in catalog.views.values():
+        if view.source not in files:
+            line = view.line_of("source")
+            where = f"{view.path}:{line}" if line else view.path
+            problems.append(
+                f"{where}, field `source`: no dbt model `{view.source}` under models/ "
+                f"(expected a file models/.../{view.source}.sql). Create it, or run "
+                f"`featurestore new {view.name} --entity {view.entity.name}` to scaffold one."
+            )
+    return problems
+
+
+def _expected_columns(view: FeatureView) -> list[tuple[str, str, str]]:
+    """(column, dtype, what it is) for every column the contract promises."""
+    columns = [(k.name, k.dtype, "join key") for k in view.entity.join_keys]
+    columns.append((view.timestamp, "timestamp", "timestamp"))
+    if view.created_timestamp:
+        columns.append((view.created_timestamp, "timestamp", "created timestamp"))
+    columns.extend((f.name, f.dtype, "feature") for f in view.features)
+    return columns
+
+
+def column_problems(view: FeatureView, actual: dict[str, str], relation: str) -> list[str]:
+    """Disagreements between a view's contract and its built relation's columns."""
+    lowered = {name.lower(): dtype for name, dtype in actual.items()}
+    problems = []
+    for column, dtype, what in _expected_columns(view):
+        found = lowered.get(column.lower())
+        where = f"{view.path}, {what} `{column}`"
+        if found is None:
+            problems.append(f"{where}: no such column in {relation} (its columns: "
+                            f"{', '.join(actual)}). Add it to model `{view.source}`.")
+        elif not accepts(dtype, found):
+            problems.append(f"{where}: column has type {found} in {relation}, which does not "
+                            f"hold a {dtype}. Cast it in model `{view.source}` to "
+                            f"{DTYPES[dtype].duckdb}.")
+    return problems
+
+
+def check_built_models(project: Project, catalog: Catalog) -> tuple[list[str], list[str]]:
+    """(problems, notes): column checks against the warehouse, where the view is built."""
+    if project.target == "duckdb" and not project.duckdb_path.exists():
+        return [], ["warehouse not built yet: column checks skipped (run `featurestore build`)"]
+    problems: list[str] = []
+    notes: list[str] = []
+    with Warehouse(project, read_only=project.target == "duckdb") as warehouse:
+        for view in catalog.views.values():
+            relation = warehouse.model_relation(view.source)
+            try:
+                actual = warehouse.columns(relation)
+            except WarehouseError:
+                notes.append(f"{view.name}: {relation} not built yet; column check skipped")
+                continue
+            problems.extend(column_problems(view, actual, relation))
+    return problems, notes

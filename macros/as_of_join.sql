@@ -1,0 +1,265 @@
+{#-
+  Point-in-time (as-of) join: the training row for (entity, t) gets, per feature view,
+  the last value with feature_ts <= t (a value written at t is visible at t), provided
+  t - feature_ts <= ttl (inclusive); otherwise each feature gets the contract's default
+  (default_sql, null when none). A null in the chosen row stays null: no fallback to an
+  older value. Every spine row comes out exactly once (duplicates stay; a null key, a
+  null event time or an unknown entity gets the defaults). Multi-column keys join
+  column by column. Ties on (keys, feature_ts): the later created_timestamp wins.
+
+  known_at_event=true (views with a created_timestamp): only rows with
+  created_ts <= t are eligible, so late corrections and backfills never leak into
+  training (see feast-dev/feast#6615); the TTL is still measured from feature_ts.
+
+  Output columns: the spine's columns in order, then per view (in the given order)
+  `<view>__<feature>` for each selected feature in contract order, then
+  `<view>__feature_ts` (the feature_ts of the row used; null when none or expired).
+
+  as_of_join(spine, views)            analysts: view names, or 'view:feature' strings
+  as_of_join_specs(spine, specs)      specs carry `relation` (and optionally a subset
+                                      of `features`); validates, then dispatches to
+  duckdb__ / snowflake__ / default__as_of_join_specs   plain-Jinja bodies, also rendered
+                                      outside dbt by featurestore/sql_render.py
+-#}
+
+{% macro as_of_join(spine, views, event_ts='event_ts', known_at_event=false) %}
+    {%- if views is string or views is mapping or views is not iterable or views | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_join: `views` must be a non-empty list of view names or 'view:feature' "
+            ~ "strings, e.g. ['user_transactions', 'user_profile:country'], not " ~ views ~ ".") }}
+    {%- endif -%}
+    {%- set contracts = featurestore_contracts() -%}
+    {%- set order = [] -%}
+    {%- set wanted = {} -%}
+    {%- for item in views -%}
+        {%- if item is not string or item | trim == '' -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join: every item of `views` must be a view name or a 'view:feature' "
+                ~ "string; got " ~ item ~ ".") }}
+        {%- endif -%}
+        {%- set parts = item.split(':', 1) -%}
+        {%- set view_name = parts[0] | trim -%}
+        {%- if view_name not in contracts -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join: unknown feature view `" ~ view_name ~ "`; known views: "
+                ~ (contracts.keys() | sort | join(', ')) ~ ".") }}
+        {%- endif -%}
+        {%- if view_name not in wanted -%}
+            {%- do order.append(view_name) -%}
+            {%- do wanted.update({view_name: []}) -%}
+        {%- endif -%}
+        {%- if parts | length == 1 -%}
+            {%- do wanted.update({view_name: none}) -%}
+        {%- elif wanted[view_name] is not none -%}
+            {%- set feature_name = parts[1] | trim -%}
+            {%- set known = contracts[view_name]['features'] | map(attribute='name') | list -%}
+            {%- if feature_name not in known -%}
+                {{ exceptions.raise_compiler_error(
+                    "as_of_join: feature view `" ~ view_name ~ "` has no feature `"
+                    ~ feature_name ~ "`; its features: " ~ (known | join(', ')) ~ ".") }}
+            {%- endif -%}
+            {%- do wanted[view_name].append(feature_name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set specs = [] -%}
+    {%- for view_name in order -%}
+        {%- set contract = contracts[view_name] -%}
+        {%- set spec = dict(contract) -%}
+        {%- if wanted[view_name] is not none -%}
+            {%- set selected = [] -%}
+            {%- for feature in contract['features'] -%}
+                {%- if feature['name'] in wanted[view_name] -%}
+                    {%- do selected.append(feature) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- do spec.update({'features': selected}) -%}
+        {%- endif -%}
+        {%- do spec.update({'relation': ref(contract['source'])}) -%}
+        {%- do specs.append(spec) -%}
+    {%- endfor -%}
+    {{ return(as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event)) }}
+{% endmacro %}
+
+
+{% macro as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+    {%- if spine is none or spine | string | trim == '' -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_join_specs: `spine` must be a relation, e.g. ref('training_spine'); got nothing.") }}
+    {%- endif -%}
+    {%- if event_ts is not string or event_ts | trim == '' -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_join_specs: `event_ts` must be the name of the spine's event time column, "
+            ~ "e.g. 'event_ts'; got " ~ event_ts ~ ".") }}
+    {%- endif -%}
+    {%- if known_at_event is not sameas true and known_at_event is not sameas false -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_join_specs: `known_at_event` must be true or false; got " ~ known_at_event ~ ".") }}
+    {%- endif -%}
+    {%- if specs is string or specs is mapping or specs is not iterable or specs | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_join_specs: `specs` must be a non-empty list of view specs; got " ~ specs ~ ".") }}
+    {%- endif -%}
+    {%- set seen = [] -%}
+    {%- for spec in specs -%}
+        {%- if spec is not mapping -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join_specs: spec #" ~ loop.index ~ " must be a mapping like "
+                ~ "featurestore_contracts() returns; got " ~ spec ~ ".") }}
+        {%- endif -%}
+        {%- set label = "spec #" ~ loop.index ~ " (`" ~ spec.get('name') ~ "`)" -%}
+        {%- for field in ['name', 'keys', 'timestamp', 'relation', 'features'] -%}
+            {%- if spec.get(field) is none or spec.get(field) | string | trim == '' -%}
+                {{ exceptions.raise_compiler_error(
+                    "as_of_join_specs: " ~ label ~ " has no `" ~ field ~ "`; "
+                    ~ "build specs with featurestore_contracts() and add `relation`.") }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if spec['keys'] is string or spec['keys'] | length == 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join_specs: " ~ label ~ " must list its join key columns in `keys`, "
+                ~ "e.g. ['user_id']; got " ~ spec['keys'] ~ ".") }}
+        {%- endif -%}
+        {%- if spec['features'] is string or spec['features'] | length == 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join_specs: " ~ label ~ " selects no features; list at least one in `features`.") }}
+        {%- endif -%}
+        {%- for feature in spec['features'] -%}
+            {%- if feature is not mapping or not feature.get('name') -%}
+                {{ exceptions.raise_compiler_error(
+                    "as_of_join_specs: " ~ label ~ ": every feature must be a mapping with "
+                    ~ "`name` and `default_sql`; got " ~ feature ~ ".") }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set ttl = spec.get('ttl_seconds') -%}
+        {%- if ttl is not none and (ttl is not number or ttl is sameas true or ttl is sameas false or ttl <= 0) -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join_specs: " ~ label ~ ": `ttl_seconds` must be a positive number of "
+                ~ "seconds or none; got " ~ ttl ~ ".") }}
+        {%- endif -%}
+        {%- if spec['name'] in seen -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join_specs: view `" ~ spec['name'] ~ "` is listed twice; list each view "
+                ~ "once (its output columns would collide).") }}
+        {%- endif -%}
+        {%- do seen.append(spec['name']) -%}
+    {%- endfor -%}
+    {{ return(adapter.dispatch('as_of_join_specs', 'featurestore')(
+        spine, specs, event_ts=event_ts, known_at_event=known_at_event)) }}
+{% endmacro %}
+
+
+{#- DuckDB ASOF LEFT JOIN: https://duckdb.org/docs/stable/sql/query_syntax/from#as-of-joins -#}
+{% macro duckdb__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+with
+
+    -- 1. The spine: every row is kept, duplicates and null keys included.
+    spine as (
+        select * from {{ spine }}
+    ),
+{% for spec in specs %}
+    -- {{ loop.index + 1 }}. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
+    --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
+{{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
+{% endfor %}
+    -- {{ specs | length + 2 }}. One ASOF LEFT JOIN per view: the last row at or before the event,
+    --    key by key; expired (TTL) or absent rows give the contract's defaults.
+    final as (
+        select
+            spine.*,
+{%- for spec in specs %}
+            {{- featurestore_feature_columns(spec, event_ts, 'duckdb') | indent(4) }}{{ ',' if not loop.last }}
+{%- endfor %}
+        from spine
+{%- for spec in specs %}
+        asof left join {{ spec['name'] }}__rows as {{ spec['name'] }}
+            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+            and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
+{%- endfor %}
+    )
+
+select * from final
+{% endmacro %}
+
+
+{#- Snowflake ASOF JOIN ... MATCH_CONDITION (null-pads unmatched left rows):
+    https://docs.snowflake.com/en/sql-reference/constructs/asof-join -#}
+{% macro snowflake__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+with
+
+    -- 1. The spine: every row is kept, duplicates and null keys included.
+    spine as (
+        select * from {{ spine }}
+    ),
+{% for spec in specs %}
+    -- {{ loop.index + 1 }}. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
+    --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
+{{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
+{% endfor %}
+    -- {{ specs | length + 2 }}. One ASOF JOIN per view: the last row at or before the event,
+    --    key by key; expired (TTL) or absent rows give the contract's defaults.
+    final as (
+        select
+            spine.*,
+{%- for spec in specs %}
+            {{- featurestore_feature_columns(spec, event_ts, 'snowflake') | indent(4) }}{{ ',' if not loop.last }}
+{%- endfor %}
+        from spine
+{%- for spec in specs %}
+        asof join {{ spec['name'] }}__rows as {{ spec['name'] }}
+            match_condition (spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts)
+            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+{%- endfor %}
+    )
+
+select * from final
+{% endmacro %}
+
+
+{#- Portable: window functions (LEAD) and a range LEFT JOIN on validity intervals:
+    https://en.wikipedia.org/wiki/Window_function_(SQL) -#}
+{% macro default__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+with
+
+    -- 1. The spine: every row is kept, duplicates and null keys included.
+    spine as (
+        select * from {{ spine }}
+    ),
+{% for spec in specs %}
+    -- {{ loop.index + 1 }}a. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
+    --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
+{{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, true) }},
+
+    -- {{ loop.index + 1 }}b. `{{ spec['name'] }}`: each row holds from its time until the next one
+    --    (exclusive), so one spine row matches at most one row: no fan-out.
+    {{ spec['name'] }}__intervals as (
+        select
+            {{ spec['name'] }}__rows.*,
+            lead(_fs_asof_ts) over (
+                partition by {{ featurestore_key_list(spec['keys']) }}
+                order by _fs_asof_ts
+            ) as _fs_valid_to
+        from {{ spec['name'] }}__rows
+    ),
+{% endfor %}
+    -- {{ specs | length + 2 }}. One range LEFT JOIN per view on valid_from <= t < valid_to,
+    --    key by key; expired (TTL) or absent rows give the contract's defaults.
+    final as (
+        select
+            spine.*,
+{%- for spec in specs %}
+            {{- featurestore_feature_columns(spec, event_ts, 'default') | indent(4) }}{{ ',' if not loop.last }}
+{%- endfor %}
+        from spine
+{%- for spec in specs %}
+        left join {{ spec['name'] }}__intervals as {{ spec['name'] }}
+            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+            and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
+            and (
+                {{ spec['name'] }}._fs_valid_to is null
+                or spine.{{ event_ts }} < {{ spec['name'] }}._fs_valid_to
+            )
+{%- endfor %}
+    )
+
+select * from final
+{% endmacro %}

@@ -1,0 +1,127 @@
+{#-
+  Validity intervals of a feature view, per entity. Every column of the view's rows,
+  plus:
+    valid_from  = feature_ts
+    valid_to    = the next value's feature_ts for the same keys (exclusive); null for
+                  the latest
+    expires_at  = feature_ts + ttl (inclusive); null without a ttl
+  A row is visible at t iff
+      valid_from <= t < coalesce(valid_to, +infinity)
+      and (expires_at is null or t <= expires_at),
+  which is exactly what as_of_join picks. When the view has a created_timestamp and
+  two rows share (keys, feature_ts), the later created_timestamp is the correction:
+  the superseded row is dropped.
+
+  feature_timeline(relation, spec)     validates, then dispatches to
+  duckdb__ / snowflake__ / default__feature_timeline   plain-Jinja bodies, also
+                                       rendered outside dbt by featurestore/sql_render.py
+  feature_timeline_of(view_name)       the same for a view named in the contracts
+-#}
+
+{% macro feature_timeline(relation, spec) %}
+    {%- if relation is none or relation | string | trim == '' -%}
+        {{ exceptions.raise_compiler_error(
+            "feature_timeline: `relation` must be the feature view's relation, e.g. "
+            ~ "ref('fs_user__transactions'); got nothing.") }}
+    {%- endif -%}
+    {%- if spec is not mapping -%}
+        {{ exceptions.raise_compiler_error(
+            "feature_timeline: `spec` must be a view spec like featurestore_contracts() "
+            ~ "returns; got " ~ spec ~ ".") }}
+    {%- endif -%}
+    {%- for field in ['name', 'keys', 'timestamp'] -%}
+        {%- if spec.get(field) is none or spec.get(field) | string | trim == '' -%}
+            {{ exceptions.raise_compiler_error(
+                "feature_timeline: the spec of `" ~ spec.get('name') ~ "` has no `" ~ field
+                ~ "`; build it with featurestore_contracts().") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(adapter.dispatch('feature_timeline', 'featurestore')(relation, spec)) }}
+{% endmacro %}
+
+
+{% macro feature_timeline_of(view_name) %}
+    {%- set contracts = featurestore_contracts() -%}
+    {%- if view_name not in contracts -%}
+        {{ exceptions.raise_compiler_error(
+            "feature_timeline_of: unknown feature view `" ~ view_name ~ "`; known views: "
+            ~ (contracts.keys() | sort | join(', ')) ~ ".") }}
+    {%- endif -%}
+    {%- set spec = contracts[view_name] -%}
+    {{ return(feature_timeline(ref(spec['source']), spec)) }}
+{% endmacro %}
+
+
+{#- The shared shape; `latest_version` differs: QUALIFY where the warehouse has it. -#}
+{%- macro featurestore_timeline_sql(relation, spec, dialect) -%}
+{%- set keys = featurestore_key_list(spec['keys']) -%}
+{%- set ts = spec['timestamp'] -%}
+{%- set created = spec.get('created_timestamp') -%}
+with
+
+    -- 1. The view's rows.
+    source_rows as (
+        select * from {{ relation }}
+    ),
+
+    -- 2. Corrections: one row per (keys, feature_ts), the later created_timestamp wins.
+    latest_version as (
+{%- if not created %}
+        select * from source_rows
+{%- elif dialect in ('duckdb', 'snowflake') %}
+        select * from source_rows
+        qualify row_number() over (
+            partition by {{ keys }}, {{ ts }}
+            order by {{ created }} desc nulls last
+        ) = 1
+{%- else %}
+        select * from source_rows
+        where not exists (
+            select 1
+            from source_rows as correction
+            where {{ featurestore_keys_equal(spec['keys'], 'correction', 'source_rows') }}
+              and correction.{{ ts }} = source_rows.{{ ts }}
+              and correction.{{ created }} > source_rows.{{ created }}
+        )
+{%- endif %}
+    ),
+
+    -- 3. Each value holds from its feature_ts until the next one (exclusive) and at
+    --    most until feature_ts + ttl (inclusive).
+    final as (
+        select
+            latest_version.*,
+            {{ ts }} as valid_from,
+            lead({{ ts }}) over (
+                partition by {{ keys }}
+                order by {{ ts }}
+            ) as valid_to,
+{%- if spec.get('ttl_seconds') is not none %}
+            {{ featurestore_add_seconds(ts, spec['ttl_seconds'], dialect) }} as expires_at
+{%- else %}
+            cast(null as timestamp) as expires_at
+{%- endif %}
+        from latest_version
+    )
+
+select * from final
+{%- endmacro -%}
+
+
+{#- DuckDB QUALIFY and LEAD: https://duckdb.org/docs/stable/sql/query_syntax/qualify -#}
+{% macro duckdb__feature_timeline(relation, spec) %}
+{{ featurestore_timeline_sql(relation, spec, 'duckdb') }}
+{% endmacro %}
+
+
+{#- Snowflake QUALIFY and DATEADD: https://docs.snowflake.com/en/sql-reference/constructs/qualify -#}
+{% macro snowflake__feature_timeline(relation, spec) %}
+{{ featurestore_timeline_sql(relation, spec, 'snowflake') }}
+{% endmacro %}
+
+
+{#- Portable: LEAD window function and NOT EXISTS:
+    https://en.wikipedia.org/wiki/Window_function_(SQL) -#}
+{% macro default__feature_timeline(relation, spec) %}
+{{ featurestore_timeline_sql(relation, spec, 'default') }}
+{% endmacro %}

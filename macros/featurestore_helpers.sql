@@ -1,0 +1,163 @@
+{#-
+  Small plain-Jinja helpers shared by the point-in-time bodies (as_of_join.sql,
+  feature_timeline.sql). Plain Jinja on purpose: no `return`, `adapter`, `ref` or
+  `exceptions`, so featurestore/sql_render.py can render the bodies outside dbt.
+-#}
+
+{#- "k1, k2" -#}
+{%- macro featurestore_key_list(keys, alias='') -%}
+{%- for key in keys -%}{{ alias ~ '.' if alias }}{{ key }}{{ ', ' if not loop.last }}{%- endfor -%}
+{%- endmacro -%}
+
+{#- "a.k1 = b.k1 and a.k2 = b.k2": keys join column by column, never concatenated. -#}
+{%- macro featurestore_keys_equal(keys, left, right) -%}
+{%- for key in keys -%}{{ left }}.{{ key }} = {{ right }}.{{ key }}{{ ' and ' if not loop.last }}{%- endfor -%}
+{%- endmacro -%}
+
+{#- `ts` plus `seconds` seconds, for TTL bounds (inclusive).
+    DuckDB: https://duckdb.org/docs/stable/sql/data_types/interval
+    Snowflake: https://docs.snowflake.com/en/sql-reference/functions/dateadd -#}
+{%- macro featurestore_add_seconds(ts, seconds, dialect) -%}
+{%- if dialect == 'snowflake' -%}
+dateadd('second', {{ seconds }}, {{ ts }})
+{%- else -%}
+({{ ts }} + interval '{{ seconds }} seconds')
+{%- endif -%}
+{%- endmacro -%}
+
+{#- The "known" time of a row: when its value could first have been read,
+    i.e. the later of feature_ts and created_ts (a null created_ts counts as feature_ts). -#}
+{%- macro featurestore_known_ts(feature_ts, created_ts) -%}
+case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feature_ts }} end
+{%- endmacro -%}
+
+{#-
+  The CTEs holding the rows an as-of join may pick for one view, ending with a CTE
+  named `name` with columns: the keys, `_fs_feature_ts`, the selected features and
+  `_fs_asof_ts` (the time the row becomes the answer). Per view:
+    a. Corrections: when the view has a created_timestamp and two rows share
+       (keys, feature_ts), only the later created_timestamp survives. With
+       `dedupe_always` (the portable body) ties are broken even without one, so that
+       a range join can never fan out.
+    b. Normal mode: `_fs_asof_ts` = feature_ts.
+    c. Known-at-event mode (views with a created_timestamp): a row is eligible at t
+       only when feature_ts <= t and created_ts <= t, i.e. known_ts <= t with
+       known_ts = greatest(feature_ts, created_ts). Ordered by (known_ts, feature_ts,
+       created_ts) per entity, keep only the rows that become the best answer when
+       they arrive (feature_ts >= the max feature_ts of every row known before them)
+       and, among rows known at the same instant, only the last. Kept rows then have
+       strictly increasing known_ts and (feature_ts, created_ts), so "the last kept
+       row with known_ts <= t" is exactly "the max (feature_ts, created_ts) among rows
+       known at t": one as-of inequality on `_fs_asof_ts` = known_ts does it.
+-#}
+{%- macro featurestore_candidate_ctes(name, relation, spec, known_at_event, dedupe_always) -%}
+{%- set keys = featurestore_key_list(spec['keys']) -%}
+{%- set ts = spec['timestamp'] -%}
+{%- set created = spec.get('created_timestamp') -%}
+{%- if known_at_event and created %}
+    {{ name }}__known as (
+        select
+            {{ keys }},
+            {{ ts }} as _fs_feature_ts,
+            {{ created }} as _fs_created_ts,
+            {%- for feature in spec['features'] %}
+            {{ feature['name'] }},
+            {%- endfor %}
+            {{ featurestore_known_ts(ts, created) }} as _fs_known_ts
+        from {{ relation }}
+    ),
+
+    {{ name }}__ranked as (
+        select
+            {{ name }}__known.*,
+            max(_fs_feature_ts) over (
+                partition by {{ keys }}
+                order by _fs_known_ts, _fs_feature_ts, _fs_created_ts
+                rows between unbounded preceding and 1 preceding
+            ) as _fs_best_before,
+            lead(_fs_known_ts) over (
+                partition by {{ keys }}
+                order by _fs_known_ts, _fs_feature_ts, _fs_created_ts
+            ) as _fs_next_known_ts
+        from {{ name }}__known
+    ),
+
+    {{ name }} as (
+        select
+            {{ keys }},
+            _fs_feature_ts,
+            {%- for feature in spec['features'] %}
+            {{ feature['name'] }},
+            {%- endfor %}
+            _fs_known_ts as _fs_asof_ts
+        from {{ name }}__ranked
+        where (_fs_best_before is null or _fs_feature_ts >= _fs_best_before)
+          and (_fs_next_known_ts is null or _fs_next_known_ts > _fs_known_ts)
+    )
+{%- elif created or dedupe_always %}
+    {{ name }}__ranked as (
+        select
+            {{ keys }},
+            {{ ts }} as _fs_feature_ts,
+            {%- for feature in spec['features'] %}
+            {{ feature['name'] }},
+            {%- endfor %}
+            row_number() over (
+                partition by {{ keys }}, {{ ts }}
+                order by {{ created ~ ' desc nulls last' if created else ts }}
+            ) as _fs_version_rank
+        from {{ relation }}
+    ),
+
+    {{ name }} as (
+        select
+            {{ keys }},
+            _fs_feature_ts,
+            {%- for feature in spec['features'] %}
+            {{ feature['name'] }},
+            {%- endfor %}
+            _fs_feature_ts as _fs_asof_ts
+        from {{ name }}__ranked
+        where _fs_version_rank = 1
+    )
+{%- else %}
+    {{ name }} as (
+        select
+            {{ keys }},
+            {{ ts }} as _fs_feature_ts,
+            {%- for feature in spec['features'] %}
+            {{ feature['name'] }},
+            {%- endfor %}
+            {{ ts }} as _fs_asof_ts
+        from {{ relation }}
+    )
+{%- endif -%}
+{%- endmacro -%}
+
+{#- The chosen row (alias) is usable at spine.<event_ts>: it exists and is within TTL
+    (inclusive: t - feature_ts <= ttl). -#}
+{%- macro featurestore_is_visible(alias, spec, event_ts, dialect) -%}
+{%- if spec.get('ttl_seconds') is not none -%}
+{{ alias }}._fs_feature_ts is not null
+                and spine.{{ event_ts }} <= {{ featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
+{%- else -%}
+{{ alias }}._fs_feature_ts is not null
+{%- endif -%}
+{%- endmacro -%}
+
+{#- The output columns of one view: each feature (default when nothing is visible; a
+    null in the chosen row stays null), then <view>__feature_ts. -#}
+{%- macro featurestore_feature_columns(spec, event_ts, dialect) -%}
+{%- set alias = spec['name'] -%}
+{%- for feature in spec['features'] %}
+        case
+            when {{ featurestore_is_visible(alias, spec, event_ts, dialect) }}
+                then {{ alias }}.{{ feature['name'] }}
+            else {{ feature.get('default_sql') or 'null' }}
+        end as {{ alias }}__{{ feature['name'] }},
+{%- endfor %}
+        case
+            when {{ featurestore_is_visible(alias, spec, event_ts, dialect) }}
+                then {{ alias }}._fs_feature_ts
+        end as {{ alias }}__feature_ts
+{%- endmacro -%}

@@ -1,0 +1,129 @@
+"""Fixtures for the point-in-time macro tests: a small dbt project in a temporary folder.
+
+The project is the real one (dbt_project.yml, profiles.yml, macros/, tests/dbt/) with
+only the macro-test seeds and models of tests/offline/fixtures/pit_project/, and a
+contracts macro describing those seeds, so the demo's models stay out of the way.
+It is built once per session (one `dbt build`), and the same folder serves the inline
+compiles that prove sql_render and dbt produce the same SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pit_project"
+SPLIT = "-- @@featurestore-split@@"
+
+
+def fixture_contracts() -> dict:
+    return json.loads((FIXTURE / "contracts.json").read_text())
+
+
+def jinja_data(value) -> str:
+    """A Jinja expression for ``value`` (dicts, lists, None): fromjson of its JSON."""
+    return f"fromjson({json.dumps(value)!r})"
+
+
+def jinja_call(macro: str, *args: str) -> str:
+    """``{{ macro(arg, ...) }}``, for inline compiles."""
+    return "{{ " + f"{macro}({', '.join(args)})" + " }}"
+
+
+def _contracts_macro(specs: dict) -> str:
+    body = json.dumps(specs, sort_keys=True)
+    return (
+        "{% macro featurestore_contracts() %}\n"
+        f"{{{{ return(fromjson({body!r})) }}}}\n"
+        "{% endmacro %}\n"
+    )
+
+
+@dataclass
+class DbtProject:
+    root: Path
+    duckdb_path: Path
+
+    def invoke(self, *args: str, messages: list[str] | None = None):
+        """Run dbt in-process on this project; returns dbt's result object.
+
+        ``messages``, when given, collects the text of every event dbt logs (compile
+        errors reach the caller only that way for inline queries).
+        """
+        from dbt.cli.main import dbtRunner
+
+        os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+        os.environ["FEATURESTORE_DUCKDB_PATH"] = str(self.duckdb_path)
+        os.environ.pop("FEATURESTORE_TARGET", None)
+        callbacks = [] if messages is None else [lambda event: messages.append(event.info.msg)]
+        return dbtRunner(callbacks=callbacks).invoke(
+            [*args, "--project-dir", str(self.root), "--profiles-dir", str(self.root),
+             "--quiet"]
+        )
+
+    def compile_inline(self, pieces: list[str]) -> list[str]:
+        """Compile several Jinja snippets with one `dbt compile --inline`; their SQL."""
+        result = self.invoke("compile", "--inline", f"\n{SPLIT}\n".join(pieces))
+        if not result.success:
+            raise AssertionError(f"dbt compile --inline failed: {result.exception}")
+        compiled = result.result.results[0].node.compiled_code
+        return compiled.split(SPLIT)
+
+    def compile_error(self, snippet: str) -> str:
+        """The message of the compilation error dbt raises for ``snippet``."""
+        messages: list[str] = []
+        result = self.invoke("compile", "--inline", snippet, messages=messages)
+        assert not result.success, f"dbt compiled {snippet!r} without error"
+        return "\n".join([str(result.exception), *map(str, messages)])
+
+
+@pytest.fixture(scope="session")
+def pit_project(tmp_path_factory) -> DbtProject:
+    """A dbt project with the real macros and the point-in-time fixtures (not built)."""
+    root = tmp_path_factory.mktemp("pit_project")
+    shutil.copy(ROOT / "dbt_project.yml", root / "dbt_project.yml")
+    shutil.copy(ROOT / "profiles.yml", root / "profiles.yml")
+    shutil.copytree(ROOT / "macros", root / "macros")
+    (root / "macros" / "generated" / "featurestore_contracts.sql").write_text(
+        _contracts_macro(fixture_contracts())
+    )
+    shutil.copytree(ROOT / "tests" / "dbt", root / "tests" / "dbt")
+    shutil.copytree(FIXTURE / "seeds", root / "seeds")
+    shutil.copytree(FIXTURE / "models", root / "models" / "pit_tests")
+    (root / "warehouse").mkdir()
+    return DbtProject(root=root, duckdb_path=root / "warehouse" / "pit.duckdb")
+
+
+@dataclass
+class BuildResult:
+    project: DbtProject
+    success: bool
+    nodes: dict  # unique_id -> dbt's node result
+
+    def by_name(self, prefix: str) -> list:
+        """Node results whose dbt name is ``prefix`` or starts with ``prefix*``."""
+        if prefix.endswith("*"):
+            return [r for r in self.nodes.values() if r.node.name.startswith(prefix[:-1])]
+        return [r for r in self.nodes.values() if r.node.name == prefix]
+
+    def query(self, sql: str) -> list[tuple]:
+        import duckdb
+
+        with duckdb.connect(str(self.project.duckdb_path)) as con:
+            return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def pit_build(pit_project) -> BuildResult:
+    """One `dbt build` of the fixture project; every dbt assertion reads this."""
+    result = pit_project.invoke("build")
+    if result.result is None:
+        raise AssertionError(f"dbt build did not run: {result.exception}")
+    nodes = {r.node.unique_id: r for r in result.result.results}
+    return BuildResult(project=pit_project, success=result.success, nodes=nodes)

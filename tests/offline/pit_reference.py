@@ -1,0 +1,56 @@
+"""A brute-force, pure-Python point-in-time join: the reference the SQL must equal.
+
+Written as directly as the rules read (DESIGN.md "Point in time"), with no cleverness,
+so that a disagreement points at the SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+
+def pick(rows: list[dict], spec: dict, keys: tuple, t: datetime | None,
+         known_at_event: bool) -> dict | None:
+    """The row used for (keys, t), or None: then every feature gets its default."""
+    if t is None or any(k is None for k in keys):
+        return None
+    created = spec.get("created_timestamp")
+    eligible = [
+        r for r in rows
+        if tuple(r[k] for k in spec["keys"]) == keys
+        and r[spec["timestamp"]] <= t
+        and not (known_at_event and created and r[created] is not None and r[created] > t)
+    ]
+    if not eligible:
+        return None
+
+    def rank(r):
+        return (r[spec["timestamp"]], r[created] if created else datetime.min)
+
+    best = max(eligible, key=rank)
+    ttl = spec.get("ttl_seconds")
+    if ttl is not None and t - best[spec["timestamp"]] > timedelta(seconds=ttl):
+        return None
+    return best
+
+
+def as_of_join(spine: list[dict], spine_columns: list[str], views: list[tuple[dict, list]],
+               defaults: dict, event_ts: str = "event_ts",
+               known_at_event: bool = False) -> list[tuple]:
+    """Output rows as tuples in the macro's column order.
+
+    ``views`` pairs each spec with its rows (dicts); ``defaults[(view, feature)]`` is the
+    Python value of the feature's default_sql.
+    """
+    out = []
+    for srow in spine:
+        values = [srow[c] for c in spine_columns]
+        for spec, rows in views:
+            keys = tuple(srow[k] for k in spec["keys"])
+            chosen = pick(rows, spec, keys, srow[event_ts], known_at_event)
+            for feature in spec["features"]:
+                name = feature["name"]
+                values.append(chosen[name] if chosen else defaults[(spec["name"], name)])
+            values.append(chosen[spec["timestamp"]] if chosen else None)
+        out.append(tuple(values))
+    return out

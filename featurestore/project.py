@@ -54,7 +54,8 @@ class Project:
 
     @property
     def target_dir(self) -> Path:
-        return self.root / "target"
+        """dbt's target folder; DBT_TARGET_PATH moves it, for dbt and for us alike."""
+        return self._resolve(_env("DBT_TARGET_PATH", "target"))
 
     @property
     def profiles_dir(self) -> Path:
@@ -108,6 +109,9 @@ class Project:
             "DO_NOT_TRACK": "1",
             "FEATURESTORE_DUCKDB_PATH": str(self.duckdb_path),
             "FEATURESTORE_RAW_DIR": str(self.raw_dir),
+            # the lookup endpoint's serving log, read by the dbt source `serving`
+            "FEATURESTORE_SERVING_LOG_DIR": str(self._resolve(_env(
+                "FEATURESTORE_SERVING_LOG_DIR", "warehouse/serving_log"))),
             "FEATURESTORE_TARGET": self.target,
         }
         return env

@@ -80,7 +80,7 @@ class Warehouse:
             cursor.execute(sql, params or None)
             return cursor
         except Exception as exc:  # the drivers' errors have no common base
-            if type(exc).__module__.startswith(("duckdb", "snowflake")):
+            if type(exc).__module__.startswith(("duckdb", "_duckdb", "snowflake")):
                 raise WarehouseError(f"the warehouse refused a query: {exc}") from exc
             raise
 
@@ -151,7 +151,15 @@ class Warehouse:
 
     def store_table(self, name: str) -> str:
         """A table featurestore keeps for itself (registry, sync_state, gate_results)."""
-        return f"{STORE_SCHEMA}.{name}"
+        return f"{self._store_schema()}.{name}"
 
     def ensure_store_schema(self) -> None:
-        self.execute(f"create schema if not exists {STORE_SCHEMA}")
+        self.execute(f"create schema if not exists {self._store_schema()}")
+
+    def _store_schema(self) -> str:
+        # DuckDB names the catalog after the file: in featurestore.duckdb a bare
+        # `featurestore.x` is ambiguous (catalog or schema), so qualify it with the catalog.
+        if self.dialect == "duckdb":
+            (catalog,) = self.connection.execute("select current_database()").fetchone()
+            return f"{quote(catalog)}.{STORE_SCHEMA}"
+        return STORE_SCHEMA

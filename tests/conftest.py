@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,68 @@ def dynamodb_table(dynamodb_local, request):
     ensure_table(client, name)
     yield client, name
     client.delete_table(TableName=name)
+
+
+# -- the demo warehouse (owned with featurestore/demo_data.py) ---------------------------
+DEMO_USERS, DEMO_DAYS, DEMO_SEED = 200, 30, 7
+DEMO_END = "2026-05-01T00:00:00"
+
+
+@dataclass(frozen=True)
+class DemoProject:
+    """The built demo: this repository's dbt project over a small generated warehouse.
+
+    Nothing is copied: dbt reads the repo's models and macros; the raw Parquet, the
+    DuckDB file, dbt's target/ and logs live in a temporary folder. The environment that
+    points featurestore there (``env``) is set only during the build; a test that calls
+    featurestore code against the demo uses the ``demo_env`` fixture (or ``activate``).
+    """
+
+    root: Path
+    raw_dir: Path
+    duckdb_path: Path
+    target_path: Path
+    rows: dict[str, int]  # rows per raw table, from the generator
+    env: dict[str, str]
+
+    @property
+    def project(self):
+        from featurestore.project import Project
+
+        return Project(self.root)
+
+    def activate(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name, value in self.env.items():
+            monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory) -> DemoProject:
+    """200 users x 30 days (seed 7, end 2026-05-01) generated and `dbt build`-ed once."""
+    import datetime as dt
+
+    from featurestore.dbt_runner import run_dbt
+    from featurestore.demo_data import generate
+    from featurestore.project import Project
+
+    base = tmp_path_factory.mktemp("demo")
+    raw_dir, duckdb_path, target_path = base / "raw", base / "demo.duckdb", base / "target"
+    env = {"FEATURESTORE_RAW_DIR": str(raw_dir), "FEATURESTORE_DUCKDB_PATH": str(duckdb_path),
+           "DBT_TARGET_PATH": str(target_path)}
+    rows = generate(raw_dir, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED,
+                    end=dt.datetime.fromisoformat(DEMO_END))
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        run_dbt(Project(REPO_ROOT), ["build", "--select", "staging", "features", "training",
+                                     "--log-path", str(base / "logs")])
+    demo = DemoProject(root=REPO_ROOT, raw_dir=raw_dir, duckdb_path=duckdb_path,
+                       target_path=target_path, rows=rows, env=env)
+    return demo
+
+
+@pytest.fixture
+def demo_env(demo_project, monkeypatch) -> DemoProject:
+    """The built demo, with featurestore's environment pointing at it for one test."""
+    demo_project.activate(monkeypatch)
+    return demo_project

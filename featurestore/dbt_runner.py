@@ -1,0 +1,128 @@
+"""Run dbt in-process with the project's environment, and fail loudly when dbt did.
+
+dbt's programmatic runner reports failures as data, not exceptions, and a selector that
+matches nothing still "succeeds". Every caller (the CLI's ``build``, the demo, the test
+fixtures) wants the same thing instead: an error naming the failing nodes and dbt's
+messages, or a result that really did something.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from featurestore.errors import ProjectError
+from featurestore.project import Project
+
+# Commands that run nodes and therefore report one result per selected node.
+_NODE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
+_SELECT_FLAGS = frozenset({"-s", "--select", "-m", "--models", "--selector"})
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """dbt reads ``env_var()`` from os.environ: set ours for the run, then restore."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_dbt(project: Project, args: list[str], target_path: Path | str | None = None):
+    """Run ``dbt <args>`` against ``project``; return dbt's result object.
+
+    Args:
+        project: the featurestore project (its root is dbt's project and profiles dir,
+            unless DBT_PROFILES_DIR says otherwise).
+        args: the dbt command and its arguments, e.g. ``["build", "-s", "staging"]``.
+        target_path: where dbt writes ``target/`` (manifest, compiled SQL); default the
+            project's target folder. Parallel runs need separate ones.
+
+    Raises:
+        ProjectError: dbt failed (with each failing node's name and message), raised an
+            exception, or a selector matched no node.
+    """
+    if not args:
+        raise ProjectError("run_dbt: give a dbt command, e.g. ['build'].")
+    from dbt.cli.main import dbtRunner
+
+    full = [*args]
+    if "--project-dir" not in full:
+        full += ["--project-dir", str(project.root)]
+    if "--profiles-dir" not in full:
+        full += ["--profiles-dir", str(project.profiles_dir)]
+    target = Path(target_path) if target_path else project.target_dir
+    if "--target-path" not in full:
+        full += ["--target-path", str(target)]
+    env = project.dbt_env()
+    env["DBT_TARGET_PATH"] = str(target)
+    with _environment(env):
+        try:
+            result = dbtRunner().invoke(full)
+        finally:
+            _release_duckdb()
+    command = " ".join(["dbt", *args])
+    if result.exception is not None:
+        raise ProjectError(f"`{command}` could not run: {result.exception}")
+    failures = _failures(result.result)
+    if not result.success or failures:
+        detail = "\n".join(f"  - {name}: {message}" for name, message in failures)
+        raise ProjectError(
+            f"`{command}` failed" + (f":\n{detail}" if detail else " (see dbt's log above).")
+        )
+    if args[0] in _NODE_COMMANDS and _selects(args) and not _results(result.result):
+        raise ProjectError(
+            f"`{command}` selected no node: check the selector (model names, folders "
+            "like `features`, tags like `tag:fraud`) with `dbt ls -s ...`."
+        )
+    return result
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb keeps open after a run.
+
+    dbt-duckdb holds one connection per process for reuse; while it is open, this
+    process cannot open the same file read-only (for a training set, a sync), and no
+    other process can open it at all.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # the Snowflake-only install
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
+
+
+def _selects(args: list[str]) -> bool:
+    return any(arg in _SELECT_FLAGS or arg.startswith("--select=") for arg in args)
+
+
+def _results(run_result) -> list:
+    return list(getattr(run_result, "results", None) or [])
+
+
+def _failures(run_result) -> list[tuple[str, str]]:
+    """(node name, message) for every node that errored or whose test failed."""
+    failed = []
+    for item in _results(run_result):
+        status = str(getattr(item, "status", "")).lower().rsplit(".", 1)[-1]
+        if status in ("error", "fail", "runtime error"):
+            node = getattr(item, "node", None)
+            name = getattr(node, "unique_id", None) or getattr(node, "name", "?")
+            message = (getattr(item, "message", None) or "").strip()
+            failures = getattr(item, "failures", None)
+            if failures and str(failures) not in message:
+                message = f"{message} ({failures} failing rows)".strip()
+            failed.append((name, message or status))
+    return failed

@@ -1,0 +1,200 @@
+"""`featurestore training-set` end to end on the demo warehouse: output, manifest, bad
+spines (each with the message a user sees), and no half-written files on failure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from featurestore import training
+from featurestore.cli import cli
+from featurestore.errors import SpineError
+
+pytestmark = pytest.mark.slow
+FEATURES = "user_transactions:txn_count_7d,user_transactions:txn_amount_avg_7d," \
+           "merchant_risk:chargeback_rate_30d"
+
+
+def _spine(demo, path, select: str) -> str:
+    """Write ``select`` (over the demo's raw transactions as `t`) to ``path``."""
+    raw = demo.raw_dir / "transactions.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"copy (with t as (select * from read_parquet('{raw}')) {select}) "
+                    f"to '{path}'").fetchall()
+    return str(path)
+
+
+@pytest.fixture
+def spine(demo_env, tmp_path):
+    """Four rows: a real transaction, an unknown user, a time before all data, a duplicate."""
+    return _spine(demo_env, tmp_path / "spine.parquet", """
+        select * from (
+            select 1 as row_no, user_id, merchant_id, transacted_at as event_ts,
+                   'real' as kind from t where transaction_id = 1000
+            union all select 2, 999999, merchant_id, transacted_at, 'unknown user'
+                   from t where transaction_id = 1000
+            union all select 3, user_id, merchant_id, timestamp '2020-01-01', 'too early'
+                   from t where transaction_id = 1000
+            union all select 4, user_id, merchant_id, transacted_at, 'duplicate'
+                   from t where transaction_id = 1000
+        ) order by row_no""")
+
+
+def _run(demo, *args):
+    return CliRunner().invoke(cli, ["--project-dir", str(demo.root), "training-set", *args])
+
+
+def test_cli_writes_parquet_and_exact_manifest(demo_env, spine, tmp_path):
+    out = tmp_path / "out" / "train.parquet"
+    result = _run(demo_env, "--spine", spine, "--features", FEATURES, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"4 rows written to {out} (manifest: {out}.manifest.json)\n"
+    assert "training-set: spine: 4 rows, 5 columns" in result.stderr
+
+    with duckdb.connect() as con:
+        rows = con.execute(f"select * from read_parquet('{out}') order by row_no").fetchall()
+        columns = [r[0] for r in con.execute(f"describe select * from '{out}'").fetchall()]
+    assert columns == ["row_no", "user_id", "merchant_id", "event_ts", "kind",
+                       "user_transactions__txn_count_7d", "user_transactions__txn_amount_avg_7d",
+                       "user_transactions__feature_ts", "merchant_risk__chargeback_rate_30d",
+                       "merchant_risk__feature_ts"]
+    real, unknown, early, duplicate = rows
+    assert (real[1:4], real[5:]) == (duplicate[1:4], duplicate[5:])
+    assert real[5] >= 1 and real[7] == real[3]  # the transaction's own row is visible at t
+    assert unknown[5:8] == (0, None, None)  # the contract's default 0, then null
+    assert early[5:] == (0, None, None, None, None)
+
+    manifest = json.loads((tmp_path / "out" / "train.parquet.manifest.json").read_text())
+    project = demo_env.project
+    catalog = project.catalog()
+    compiled = {v: project.model_node(catalog.views[v].source)["compiled_code"]
+                for v in ("user_transactions", "merchant_risk")}
+    assert manifest.pop("created_at").endswith("+00:00")
+    assert len(manifest.pop("join_sql_sha256")) == 64
+    assert manifest == {
+        "featurestore_version": "0.1.0",
+        "output": {"path": str(out), "rows": 4},
+        "spine": {
+            "path": spine,
+            "sha256": hashlib.sha256(open(spine, "rb").read()).hexdigest(),
+            "rows": 4,
+            "columns": [{"name": "row_no", "type": "INTEGER"},
+                        {"name": "user_id", "type": "BIGINT"},
+                        {"name": "merchant_id", "type": "BIGINT"},
+                        {"name": "event_ts", "type": "TIMESTAMP"},
+                        {"name": "kind", "type": "VARCHAR"}],
+        },
+        "known_at_event": False,
+        "views": [
+            {"name": "user_transactions", "version": 1,
+             "contract_hash": catalog.views["user_transactions"].contract_hash(),
+             "relation": '"demo"."main"."fs_user__transactions"',
+             "sql_sha256": hashlib.sha256(compiled["user_transactions"].encode()).hexdigest(),
+             "sql_source": "compiled_code", "defaulted_rows": 2,
+             "features": [
+                 {"name": "txn_count_7d", "column": "user_transactions__txn_count_7d",
+                  "dtype": "int64", "null_count": 0, "default_count": 2},
+                 {"name": "txn_amount_avg_7d",
+                  "column": "user_transactions__txn_amount_avg_7d", "dtype": "float64",
+                  "null_count": 2, "default_count": 2}]},
+            {"name": "merchant_risk", "version": 1,
+             "contract_hash": catalog.views["merchant_risk"].contract_hash(),
+             "relation": '"demo"."main"."fs_merchant__risk"',
+             "sql_sha256": hashlib.sha256(compiled["merchant_risk"].encode()).hexdigest(),
+             "sql_source": "compiled_code", "defaulted_rows": 1,
+             "features": [
+                 {"name": "chargeback_rate_30d", "column": "merchant_risk__chargeback_rate_30d",
+                  "dtype": "float64", "null_count": 1, "default_count": 1}]},
+        ],
+    }
+
+
+def test_csv_spine_gives_the_same_rows(demo_env, spine, tmp_path):
+    csv = tmp_path / "spine.csv"
+    with duckdb.connect() as con:
+        con.execute(f"copy (select * from '{spine}') to '{csv}' (header)").fetchall()
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    training.build_training_set(demo_env.project, spine, FEATURES, a)
+    training.build_training_set(demo_env.project, csv, FEATURES, b)
+    with duckdb.connect() as con:
+        assert con.execute(f"select * from '{a}' order by row_no").fetchall() == con.execute(
+            f"select * from '{b}' order by row_no").fetchall()
+
+
+BAD_SPINES = {
+    "missing_key": (
+        "select merchant_id, transacted_at as event_ts from t limit 3",
+        "column `user_id` is missing; view `user_transactions` joins on entity `user` by "
+        "user_id. Add `user_id` (int64) to the spine."),
+    "missing_event_ts": (
+        "select user_id, merchant_id, transacted_at from t limit 3",
+        "column `event_ts` is missing: the spine needs the time each row is scored at "
+        "(naive UTC). Rename your time column to `event_ts`."),
+    "string_event_ts": (
+        "select user_id, merchant_id, 'yesterday' as event_ts from t limit 3",
+        "column `event_ts` has type VARCHAR, not a timestamp. Store it as a timestamp "
+        "(Parquet) or as ISO-8601 text like 2026-05-01 12:00:00 in every row (CSV), in "
+        "naive UTC."),
+    "tz_aware_event_ts": (
+        "select user_id, merchant_id, cast(transacted_at as timestamptz) as event_ts "
+        "from t limit 3",
+        "column `event_ts` is timezone-aware (TIMESTAMP WITH TIME ZONE) but the warehouse "
+        "stores naive UTC. Convert it to UTC and drop the zone, e.g. in pandas: "
+        "df['event_ts'] = df['event_ts'].dt.tz_convert('UTC').dt.tz_localize(None)"),
+    "string_key": (
+        "select 'u-' || user_id as user_id, merchant_id, transacted_at as event_ts "
+        "from t limit 3",
+        "column `user_id` has type VARCHAR but entity `user` has int64 keys. Store it as an "
+        "integer (BIGINT) in the spine."),
+    "null_event_ts": (
+        "select user_id, merchant_id, case when transaction_id in (2, 3) then null else "
+        "transacted_at end as event_ts from t order by transaction_id limit 5",
+        "2 row(s) have a null `event_ts` (the first is data row 2). Drop or fill them: every "
+        "training row needs the time it is scored at."),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPINES))
+def test_bad_spine_gets_one_clear_error(demo_env, tmp_path, case):
+    select, problem = BAD_SPINES[case]
+    path = _spine(demo_env, tmp_path / f"{case}.parquet", select)
+    out = tmp_path / "train.parquet"
+    result = _run(demo_env, "--spine", path, "--features", FEATURES, "--out", str(out))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {path}: {problem}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{case}.parquet"]
+
+
+def test_unsupported_spine_format(demo_env, tmp_path):
+    path = tmp_path / "spine.json"
+    path.write_text("{}")
+    with pytest.raises(SpineError) as caught:
+        training.build_training_set(demo_env.project, path, FEATURES, tmp_path / "o.parquet")
+    assert str(caught.value) == (f"{path}: unsupported spine format `.json`; write it as "
+                                 ".parquet or .csv")
+
+
+def test_failure_after_the_join_leaves_no_half_file(demo_env, spine, tmp_path, monkeypatch):
+    out = tmp_path / "train.parquet"
+    out.write_bytes(b"the previous training set")
+
+    def broken(path, columns):
+        assert path.exists()  # the join did write its temporary file
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training, "_counts", broken)
+    with pytest.raises(OSError, match="disk full"):
+        training.build_training_set(demo_env.project, spine, FEATURES, out)
+    assert out.read_bytes() == b"the previous training set"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spine.parquet", "train.parquet"]
+
+
+def test_known_at_event_is_recorded(demo_env, spine, tmp_path):
+    manifest = training.build_training_set(demo_env.project, spine, "user_profile:country",
+                                           tmp_path / "t.parquet", known_at_event=True)
+    assert manifest["known_at_event"] is True
+    assert [v["name"] for v in manifest["views"]] == ["user_profile"]

@@ -52,8 +52,19 @@ def make_client(
     )
 
 
+def resolve_endpoint(project: Project) -> str | None:
+    """Where DynamoDB is: FEATURESTORE_DYNAMODB_ENDPOINT, else the project's running
+    `featurestore online start` instance, else None (real AWS, the usual boto3 chain)."""
+    if project.dynamodb_endpoint:
+        return project.dynamodb_endpoint
+    from featurestore.local_dynamodb import read_running
+
+    running = read_running(project.warehouse_dir)
+    return running["endpoint"] if running else None
+
+
 def project_client(project: Project, **options):
-    return make_client(project.dynamodb_endpoint, project.aws_region, **options)
+    return make_client(resolve_endpoint(project), project.aws_region, **options)
 
 
 def ensure_table(client, table_name: str) -> bool:

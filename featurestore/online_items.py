@@ -48,13 +48,14 @@ def coerce_key_value(entity: Entity, key_name: str, value: object) -> int | str:
     """A key value as its declared dtype; LookupRequestError names the key otherwise."""
     dtype = next(k.dtype for k in entity.join_keys if k.name == key_name)
     if dtype == "int64":
+        given = value
         if isinstance(value, bool):
             value = None
         elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if not isinstance(value, int) or not -(2**63) <= value < 2**63:
             raise LookupRequestError(
-                f"entity `{entity.name}`: key `{key_name}` must be an int64, got {value!r}"
+                f"entity `{entity.name}`: key `{key_name}` must be an int64, got {given!r}"
             )
         return value
     if not isinstance(value, str | int) or isinstance(value, bool) or value == "":

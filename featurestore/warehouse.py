@@ -99,7 +99,16 @@ class Warehouse:
         if self.dialect == "duckdb":
             yield from self._duckdb_relation(sql, params).to_arrow_reader(batch_size)
             return
-        for table in self.execute(sql, params).fetch_arrow_batches():
+        cursor = self.execute(sql, params)
+        if not hasattr(cursor, "fetch_arrow_batches"):
+            # fakesnow (the tests' stand-in) has result batches that only give pandas
+            import pyarrow as pa
+
+            for result_batch in cursor.get_result_batches() or []:
+                table = pa.Table.from_pandas(result_batch.to_pandas(), preserve_index=False)
+                yield from table.to_batches(max_chunksize=batch_size)
+            return
+        for table in cursor.fetch_arrow_batches():
             yield from table.to_batches(max_chunksize=batch_size)
 
     def _duckdb_relation(self, sql: str, params):

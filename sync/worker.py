@@ -1,0 +1,159 @@
+"""One sync run of one view version: read the changed entities, write, then move the mark.
+
+The order is the crash-safety argument: (1) the next watermark is read before the rows,
+(2) every row is encoded and validated a whole Arrow batch at a time before any of that
+batch is sent, (3) the writes go out in parallel and conditionally, (4) only when DynamoDB
+has acknowledged all of them does ``sync_state`` move, in one warehouse transaction. A
+kill at any point before (4) leaves the old watermark, and the next run re-reads and
+re-writes the same rows, which the ``feature_ts <= :ts`` condition accepts or skips.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from featurestore.contracts import FeatureView
+from featurestore.errors import BadValueError, OnlineStoreError, WarehouseError
+from featurestore.online_items import encode_item, view_sk
+from featurestore.warehouse import Warehouse
+from sync import state as sync_state
+from sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
+from sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
+from sync.writer import Counters, Writer
+
+
+@dataclass
+class SyncOptions:
+    full_refresh: bool = False
+    lookback: dt.timedelta = dt.timedelta(minutes=10)
+    as_of: dt.datetime | None = None  # default: now (UTC)
+    threads: int = 8
+    batch_size: int = 5_000
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    allow_first_load: bool = True  # BatchWriteItem for a never-written view version
+
+
+@dataclass
+class SyncResult:
+    view: str
+    version: int
+    mode: str  # "first load (BatchWriteItem)" or "conditional (TransactWriteItems)"
+    full: bool
+    rows_read: int
+    written: int
+    skipped: int
+    retried: int
+    seconds: float
+    watermark: dt.datetime | None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (f"{self.view} v{self.version}: read {self.rows_read:,}, written "
+                f"{self.written:,}, skipped as not newer {self.skipped:,}, retried "
+                f"{self.retried:,} in {self.seconds:.1f} s ({self.rows_per_second:,.0f} "
+                f"rows/s; {'full' if self.full else 'incremental'}, {self.mode})")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def check_columns(warehouse: Warehouse, view: FeatureView, relation: str) -> None:
+    present = {c.lower() for c in warehouse.columns(relation)}
+    needed = [*view.keys, view.timestamp, *([view.created_timestamp]
+              if view.created_timestamp else []), *view.feature_names]
+    missing = [c for c in needed if c.lower() not in present]
+    if missing:
+        raise WarehouseError(
+            f"view `{view.name}` ({view.path}): relation {relation} lacks the column(s) "
+            f"{', '.join(missing)} that the contract names. Rebuild the model "
+            "(`featurestore build`) or fix the contract."
+        )
+
+
+def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
+              options: SyncOptions | None = None,
+              progress: Callable[[int, Counters], None] | None = None,
+              on_plan: Callable[[int], None] | None = None) -> SyncResult:
+    """Publish one view version; raises (watermark unchanged) if any write is not settled."""
+    options = options or SyncOptions()
+    as_of = options.as_of or utc_now()
+    relation = warehouse.model_relation(view.source)
+    check_columns(warehouse, view, relation)
+    previous = sync_state.load(warehouse, view.name, view.version)
+    incremental = (not options.full_refresh and previous.watermark is not None
+                   and view.created_timestamp is not None)
+    plan = ReadPlan(as_of=as_of, watermark=previous.watermark if incremental else None,
+                    previous_as_of=previous.last_as_of if incremental else None,
+                    lookback=options.lookback)
+    high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
+    high_water = warehouse.fetch_all(high_water_query)[0][0] if high_water_query else None
+    if on_plan is not None:
+        on_plan(warehouse.fetch_all(
+            f"select count(*) from ({latest_rows_sql(view, relation, plan, warehouse.dialect)}) "
+            "as rows_to_sync"
+        )[0][0])
+
+    run_id = uuid.uuid4().hex[:12]
+    running = sync_state.SyncState(**{**previous.__dict__, "run_id": run_id, "status": "running",
+                                      "started_at": utc_now(), "message": ""})
+    sync_state.save(warehouse, running)
+
+    claim = FirstLoadClaim(client, table, view_sk(view), new_owner(), options.lease_seconds)
+    writer = Writer(client, table, threads=options.threads)
+    started = time.perf_counter()
+    rows_read = 0
+    try:
+        claim.acquire(allow_unconditional=options.allow_first_load)
+        for rows in read_latest(warehouse, view, relation, plan, options.batch_size):
+            written_at = time.time_ns() // 1_000
+            items = [encode_item(view, row, written_at) for row in rows]  # all, before sending
+            writer.submit(items, conditional=not claim.unconditional)
+            rows_read += len(rows)
+            if progress is not None:
+                progress(len(rows), writer.counters)
+        writer.wait()
+    except BaseException as exc:
+        writer.close(cancel=True)
+        claim.release(completed=False)
+        counters = writer.counters
+        note = (f"{counters.written:,} items of this run were written before the error; the "
+                "watermark did not move, so the next sync re-reads them")
+        final: BaseException = exc
+        if isinstance(exc, BadValueError):
+            problem = str(exc)[len(str(BadValueError(exc.view, exc.key, exc.feature, ""))):]
+            final = BadValueError(exc.view, exc.key, exc.feature, f"{problem}. {note}.")
+        elif isinstance(exc, OnlineStoreError):
+            final = OnlineStoreError(f"{exc} ({note})")
+        failed = sync_state.SyncState(**{
+            **running.__dict__, "status": "failed", "finished_at": utc_now(),
+            "rows_read": rows_read, "rows_written": counters.written,
+            "rows_skipped": counters.skipped, "rows_retried": counters.retried,
+            "message": f"{type(final).__name__}: {final}"[:2000]})
+        sync_state.save(warehouse, failed)
+        if final is exc:
+            raise
+        raise final from None
+    writer.close()
+    claim.release(completed=True)
+    seconds = time.perf_counter() - started
+    counters = writer.counters
+    done = sync_state.SyncState(
+        view_name=view.name, view_version=view.version,
+        watermark=high_water if high_water is not None else previous.watermark,
+        last_as_of=as_of, run_id=run_id, status="ok", started_at=running.started_at,
+        finished_at=utc_now(), rows_read=rows_read, rows_written=counters.written,
+        rows_skipped=counters.skipped, rows_retried=counters.retried,
+    )
+    sync_state.save(warehouse, done)
+    mode = ("first load (BatchWriteItem)" if claim.unconditional
+            else "conditional (TransactWriteItems)")
+    return SyncResult(view.name, view.version, mode, plan.full, rows_read, counters.written,
+                      counters.skipped, counters.retried, seconds, done.watermark)

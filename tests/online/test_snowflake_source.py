@@ -1,0 +1,94 @@
+"""The sync's reader and state on Snowflake: fakesnow runs the statements, sqlglot's
+Snowflake dialect parses every statement the worker sends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlglot
+
+from featurestore.errors import WarehouseError
+from featurestore.warehouse import Warehouse
+from sync import state as sync_state
+from sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
+from tests.online.conftest import TXNS
+
+T = dt.datetime(2026, 1, 1)
+PLAN = ReadPlan(as_of=T + dt.timedelta(days=1), watermark=T + dt.timedelta(hours=1),
+                previous_as_of=T, lookback=dt.timedelta(minutes=10))
+
+
+@pytest.mark.parametrize("plan", [PLAN, ReadPlan(as_of=T, watermark=None, previous_as_of=None)])
+def test_reader_sql_parses_as_snowflake(plan):
+    sql = latest_rows_sql(TXNS, '"DB"."FS"."FS_USER__TRANSACTIONS"', plan, "snowflake")
+    tree = sqlglot.parse_one(sql, read="snowflake")
+    assert tree.find(sqlglot.exp.Qualify) is not None
+    assert '"USER_ID" AS "user_id"' in tree.sql(dialect="snowflake")
+    as_of = plan.as_of.isoformat(sep=" ", timespec="microseconds")
+    assert f"CAST('{as_of}' AS TIMESTAMP)" in tree.sql(dialect="snowflake")
+    sqlglot.parse_one(high_water_sql(TXNS, "t", T, "snowflake"), read="snowflake")
+
+
+@pytest.fixture
+def snowflake_project(online_project, monkeypatch):
+    fakesnow = pytest.importorskip("fakesnow")
+    for name, value in {"SNOWFLAKE_ACCOUNT": "acct", "SNOWFLAKE_USER": "u",
+                        "SNOWFLAKE_PASSWORD": "p", "SNOWFLAKE_DATABASE": "DB",
+                        "SNOWFLAKE_SCHEMA": "FS", "FEATURESTORE_TARGET": "snowflake"}.items():
+        monkeypatch.setenv(name, value)
+    with fakesnow.patch():
+        yield online_project
+
+
+def test_missing_env_vars_are_named(online_project, monkeypatch):
+    monkeypatch.setenv("FEATURESTORE_TARGET", "snowflake")
+    for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
+                 "SNOWFLAKE_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SNOWFLAKE_USER", "me")
+    with pytest.raises(WarehouseError) as error:
+        Warehouse(online_project).execute("select 1")
+    assert str(error.value) == (
+        "the snowflake target needs the environment variable(s) SNOWFLAKE_ACCOUNT, "
+        "SNOWFLAKE_PASSWORD, SNOWFLAKE_DATABASE (and optionally SNOWFLAKE_ROLE, "
+        "SNOWFLAKE_WAREHOUSE, SNOWFLAKE_SCHEMA); set them as for dbt's profiles.yml, or use "
+        "FEATURESTORE_TARGET=duckdb."
+    )
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_latest_rows_stream_from_snowflake(snowflake_project):
+    warehouse = Warehouse(snowflake_project)
+    warehouse.execute("create database if not exists DB")
+    warehouse.execute("create schema if not exists DB.FS")
+    warehouse.execute(
+        "create table fs_user__transactions (user_id number(38,0), feature_ts timestamp_ntz, "
+        "loaded_at timestamp_ntz, txn_count_1h number(38,0), txn_count_7d number(38,0), "
+        "txn_count_30d number(38,0), txn_amount_sum_1h float, txn_amount_sum_7d float, "
+        "txn_amount_sum_30d float, txn_amount_avg_7d float, txn_amount_avg_30d float, "
+        "last_txn_amount float)"
+    )
+    rows = [(1, T, T, 1), (1, T + dt.timedelta(hours=3), T + dt.timedelta(hours=3), 2),
+            (2, T, T, 3), (3, T + dt.timedelta(days=5), T, 4)]
+    for user, ts, loaded, n in rows:
+        warehouse.execute("insert into fs_user__transactions values "
+                          "(?, ?, ?, ?, 0, 0, 0.5, 0, 0, null, 0, ?)",
+                          [user, ts, loaded, n, n * 1.5])
+    relation = warehouse.model_relation("fs_user__transactions")
+    full = ReadPlan(as_of=T + dt.timedelta(days=1), watermark=None, previous_as_of=None)
+    batches = list(read_latest(warehouse, TXNS, relation, full, batch_size=1))
+    got = sorted((r["user_id"], r["feature_ts"], r["txn_count_1h"], r["last_txn_amount"])
+                 for batch in batches for r in batch)
+    assert [len(b) for b in batches] == [1, 1]
+    assert got == [(1, T + dt.timedelta(hours=3), 2, 3.0), (2, T, 3, 4.5)]
+    incremental = ReadPlan(as_of=T + dt.timedelta(days=1), watermark=T + dt.timedelta(hours=1),
+                           previous_as_of=T + dt.timedelta(hours=1))
+    changed = [r["user_id"] for b in read_latest(warehouse, TXNS, relation, incremental)
+               for r in b]
+    assert changed == [1]
+
+    state = sync_state.load(warehouse, "user_transactions", 1)
+    state.watermark, state.status = T, "ok"
+    sync_state.save(warehouse, state)
+    assert sync_state.load(warehouse, "user_transactions", 1).watermark == T

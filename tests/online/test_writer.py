@@ -1,0 +1,45 @@
+"""The writer's retries: backoff bounds, and UnprocessedItems re-sent until written."""
+
+from __future__ import annotations
+
+from featurestore.online_items import encode_item
+from sync.writer import Writer, backoff_delay
+from tests.online.conftest import T0, TXNS, dynamodb_items
+
+
+def test_backoff_is_exponential_with_full_jitter_and_capped():
+    highest = lambda low, high: high  # noqa: E731
+    assert [backoff_delay(a, 0.05, 1.0, rng=highest) for a in range(6)] == [
+        0.05, 0.1, 0.2, 0.4, 0.8, 1.0]
+    assert backoff_delay(3, 0.05, 1.0, rng=lambda low, high: low) == 0.0
+
+
+class UnprocessingClient:
+    """A real DynamoDB client that, like a throttled table, leaves items unprocessed."""
+
+    def __init__(self, client, leave: int, times: int):
+        self.client, self.leave, self.times = client, leave, times
+
+    def batch_write_item(self, RequestItems):  # noqa: N803 (boto3's spelling)
+        (table, requests), = RequestItems.items()
+        if self.times > 0:
+            self.times -= 1
+            if requests[self.leave:]:
+                self.client.batch_write_item(RequestItems={table: requests[self.leave:]})
+            return {"UnprocessedItems": {table: requests[:self.leave]}}
+        return self.client.batch_write_item(RequestItems=RequestItems)
+
+
+def test_unprocessed_items_are_retried_until_written(dynamodb_table):
+    client, table = dynamodb_table
+    items = [encode_item(TXNS, {"user_id": u, "feature_ts": T0, "last_txn_amount": 1.0}, 1)
+             for u in range(1, 11)]
+    writer = Writer(UnprocessingClient(client, leave=4, times=2), table, threads=1,
+                    base_delay=0.001)
+    writer.submit(items, conditional=False)
+    writer.wait()
+    writer.close()
+    assert (writer.counters.written, writer.counters.retried) == (10, 8)  # 4 twice
+    online = dynamodb_items(client, table, TXNS)
+    assert sorted(online) == sorted(f"user#{u}" for u in range(1, 11))
+    assert {ts for ts, _, _ in online.values()} == {T0}

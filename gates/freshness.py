@@ -1,0 +1,38 @@
+"""Freshness: how far the newest ``feature_ts`` lags behind now (or ``--as-of``).
+
+Only rows at or before the reference time count, so a gate replayed ``--as-of`` a past
+moment sees the view as it stood then. One ``max()`` in the warehouse: cheap at any size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from featurestore.contracts import FeatureView
+from featurestore.dtypes import sql_literal
+from gates.quality import resolve_columns
+
+
+def utc_naive(moment: dt.datetime | None) -> dt.datetime:
+    """The warehouse's convention: naive UTC. None means now."""
+    if moment is None:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def freshness_metrics(warehouse, view: FeatureView, as_of: dt.datetime | None = None) -> dict:
+    relation = warehouse.model_relation(view.source)
+    columns = resolve_columns(warehouse, relation, [view.timestamp])
+    reference = utc_naive(as_of)
+    if view.timestamp not in columns:
+        return {"freshness_lag_seconds": None}
+    ts = columns[view.timestamp]
+    (newest,) = warehouse.fetch_all(
+        f"select max({ts}) from {relation} where {ts} <= {sql_literal('timestamp', reference)}"
+    )[0]
+    if newest is None:
+        return {"freshness_lag_seconds": None}
+    newest = utc_naive(newest)
+    return {"freshness_lag_seconds": (reference - newest).total_seconds()}

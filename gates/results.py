@@ -1,0 +1,108 @@
+"""Gate results: one row per expectation per run, kept in the warehouse.
+
+The warehouse is the store's memory (DESIGN.md): freshness lag, null rates, parity and
+skew over time are a query on ``featurestore.gate_results`` away, instead of living in
+CI logs that expire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from featurestore.dtypes import sql_literal
+
+TABLE = "gate_results"
+COLUMNS = (
+    ("run_id", "varchar"),
+    ("run_at", "timestamp"),
+    ("suite", "varchar"),
+    ("view", "varchar"),
+    ("expectation", "varchar"),
+    ("observed", "varchar"),
+    ("observed_value", "double"),
+    ("threshold", "varchar"),
+    ("passed", "boolean"),
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One expectation's verdict, in the words the gate table prints."""
+
+    suite: str
+    view: str
+    expectation: str
+    observed: str
+    threshold: str
+    passed: bool
+    observed_value: float | None = None
+
+    def failure_line(self) -> str:
+        return (f"{self.suite}/{self.view}: {self.expectation} observed {self.observed}, "
+                f"threshold {self.threshold}")
+
+
+@dataclass
+class GateOutcome:
+    """The verdict on one view; what the sync reads before it publishes."""
+
+    passed: bool = True
+    failures: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+
+    def add(self, check: CheckResult) -> None:
+        self.checks.append(check)
+        if not check.passed:
+            self.passed = False
+            self.failures.append(check.failure_line())
+
+
+def _sql_text(value: str | None) -> str:
+    return "null" if value is None else sql_literal("string", value)
+
+
+def _sql_number(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "null"
+    return repr(float(value))
+
+
+def ensure_table(warehouse) -> str:
+    warehouse.ensure_store_schema()
+    table = warehouse.store_table(TABLE)
+    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
+    warehouse.execute(f"create table if not exists {table} ({columns})")
+    return table
+
+
+def record(warehouse, run_id: str, run_at: dt.datetime, checks: list[CheckResult]) -> int:
+    """Append a run's results in one transaction; return the number of rows written."""
+    if not checks:
+        return 0
+    table = ensure_table(warehouse)
+    run_at_sql = sql_literal("timestamp", run_at.replace(tzinfo=None))
+    rows = [
+        f"({_sql_text(run_id)}, {run_at_sql}, {_sql_text(c.suite)}, {_sql_text(c.view)}, "
+        f"{_sql_text(c.expectation)}, {_sql_text(c.observed)}, "
+        f"{_sql_number(c.observed_value)}, {_sql_text(c.threshold)}, "
+        f"{'true' if c.passed else 'false'})"
+        for c in checks
+    ]
+    with warehouse.transaction():
+        for start in range(0, len(rows), 500):
+            warehouse.execute(f"insert into {table} values {', '.join(rows[start:start + 500])}")
+    return len(rows)
+
+
+def history(warehouse, view: str, runs: int = 10) -> list[tuple]:
+    """The last ``runs`` runs' results for ``view``, oldest first, as printed rows."""
+    table = ensure_table(warehouse)
+    return warehouse.fetch_all(
+        f"select run_at, run_id, suite, expectation, observed, threshold, passed "
+        f"from {table} where view = {_sql_text(view)} and run_id in ("
+        f"  select run_id from {table} where view = {_sql_text(view)} "
+        f"  group by run_id order by max(run_at) desc limit {int(runs)}) "
+        f"order by run_at, run_id, suite, expectation"
+    )

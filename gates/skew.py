@@ -1,0 +1,194 @@
+"""Training/serving skew: the training set's distributions against what was served.
+
+Per feature: the population stability index (PSI) of the served values against the
+training values (numeric features binned on the training set's deciles, categorical
+features by category; nulls left out of PSI) and the absolute difference of null rates.
+Both thresholds come from the contract (``skew.max_psi``, ``skew.max_null_rate_diff``).
+The training set's manifest says which views, versions and columns it holds; a view
+whose version differs from the contract is skipped with a note, never compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from featurestore.contracts import FeatureView
+from featurestore.errors import ProjectError
+from gates.freshness import utc_naive
+
+BINS = 10
+EPSILON = 1e-4  # floor for an empty bin's share, so PSI stays finite
+DEFAULT_WINDOW_SECONDS = 7 * 86_400
+NUMERIC = ("int64", "float64", "timestamp")
+
+
+@dataclass
+class SkewInputs:
+    training: dict[str, list] = field(default_factory=dict)  # "view:feature" -> values
+    serving: dict[str, list] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _epoch_seconds(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, dt.datetime):
+        return (utc_naive(value) - dt.datetime(1970, 1, 1)).total_seconds()
+    return float(value)
+
+
+def population_stability_index(expected: list, actual: list, numeric: bool) -> float | None:
+    """PSI of ``actual`` against ``expected``; None when either side has no values."""
+    import numpy as np
+
+    if not expected or not actual:
+        return None
+    if numeric:
+        reference = np.asarray(expected, dtype="float64")
+        observed = np.asarray(actual, dtype="float64")
+        edges = np.unique(np.quantile(reference, np.linspace(0, 1, BINS + 1)[1:-1]))
+        ref_counts = np.bincount(np.searchsorted(edges, reference, side="right"),
+                                 minlength=len(edges) + 1)
+        obs_counts = np.bincount(np.searchsorted(edges, observed, side="right"),
+                                 minlength=len(edges) + 1)
+    else:
+        categories = sorted({str(v) for v in expected} | {str(v) for v in actual})
+        index = {c: i for i, c in enumerate(categories)}
+        ref_counts = np.bincount([index[str(v)] for v in expected], minlength=len(categories))
+        obs_counts = np.bincount([index[str(v)] for v in actual], minlength=len(categories))
+    ref_share = np.maximum(ref_counts / ref_counts.sum(), EPSILON)
+    obs_share = np.maximum(obs_counts / obs_counts.sum(), EPSILON)
+    return float(np.sum((obs_share - ref_share) * np.log(obs_share / ref_share)))
+
+
+def _read_manifest(path: Path) -> dict:
+    manifest_file = path.with_name(path.name + ".manifest.json")
+    if not path.exists():
+        raise ProjectError(f"{path}: no such training set. Write one with "
+                           "`featurestore training-set`, or pass its path to --training-set.")
+    if not manifest_file.exists():
+        raise ProjectError(f"{manifest_file}: the training set's manifest is missing; the skew "
+                           "gate needs it to know the views and versions. Rewrite the training "
+                           "set with `featurestore training-set`.")
+    try:
+        return json.loads(manifest_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{manifest_file}: not valid JSON ({exc})") from None
+
+
+def load_training(path: Path, views: list[FeatureView], inputs: SkewInputs) -> set[str]:
+    """Training values per "view:feature"; returns the views the training set can judge."""
+    import pyarrow.parquet as pq
+
+    manifest = _read_manifest(path)
+    by_name = {v.name: v for v in views}
+    columns: dict[str, tuple[str, str]] = {}
+    judged = set()
+    for entry in manifest.get("views", []):
+        view = by_name.get(entry.get("name"))
+        if view is None:
+            continue
+        if entry.get("version") != view.version:
+            inputs.notes.append(f"skew/{view.name}: skipped, the training set has version "
+                                f"{entry.get('version')} and the contract version {view.version}")
+            continue
+        judged.add(view.name)
+        for feature in entry.get("features", []):
+            if feature.get("name") in view.feature_names:
+                columns[feature["column"]] = (view.name, feature["name"])
+    if columns:
+        table = pq.read_table(path, columns=list(columns))
+        for column, (view_name, feature_name) in columns.items():
+            dtype = by_name[view_name].feature(feature_name).dtype
+            values = table.column(column).to_pylist()
+            if dtype == "timestamp":
+                values = [_epoch_seconds(v) for v in values]
+            inputs.training[f"{view_name}:{feature_name}"] = values
+    return judged
+
+
+def serving_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise ProjectError(f"{path}: no serving log there. Pass the folder or file the lookup "
+                           "writes (--serving-log), by default warehouse/serving_log/.")
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json"))
+
+
+def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
+                 start: dt.datetime, end: dt.datetime) -> int:
+    """Served values per "view:feature" within [start, end]; returns the lines read."""
+    dtypes = {f"{v.name}:{f.name}": f.dtype for v in views for f in v.features}
+    lines = 0
+    for file in serving_files(path):
+        with file.open() as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    served_at = utc_naive(dt.datetime.fromisoformat(
+                        record["ts"].replace("Z", "+00:00")))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    raise ProjectError(f"{file}:{number}: not a serving log line (JSON with an "
+                                       "ISO-8601 `ts` and `features`)") from None
+                if not start <= served_at <= end:
+                    continue
+                lines += 1
+                for ref, answer in (record.get("features") or {}).items():
+                    dtype = dtypes.get(ref)
+                    if dtype is None:
+                        continue
+                    value = answer.get("value") if isinstance(answer, dict) else None
+                    if dtype == "timestamp":
+                        value = _epoch_seconds(value)
+                    inputs.serving.setdefault(ref, []).append(value)
+    return lines
+
+
+def load_skew_inputs(project, views: list[FeatureView], options) -> SkewInputs:
+    inputs = SkewInputs()
+    if options.training_set is None:
+        inputs.notes.append("skew: skipped, no --training-set given")
+        return inputs
+    judged = load_training(Path(options.training_set), views, inputs)
+    log = Path(options.serving_log or project.warehouse_dir / "serving_log")
+    end = utc_naive(options.as_of)
+    window = options.serving_window_seconds or DEFAULT_WINDOW_SECONDS
+    lines = load_serving(log, [v for v in views if v.name in judged], inputs,
+                         end - dt.timedelta(seconds=window), end)
+    inputs.notes.append(f"skew: {lines} serving log lines from {log} in the "
+                        f"{window // 3600} h up to {end.isoformat(timespec='seconds')}")
+    return inputs
+
+
+def skew_metrics(inputs: SkewInputs | None, view: FeatureView) -> dict:
+    """psi(feature) and null_rate_diff(feature) for features seen on both sides."""
+    metrics: dict[str, object] = {}
+    if inputs is None:
+        return metrics
+    for feature in view.features:
+        ref = f"{view.name}:{feature.name}"
+        trained, served = inputs.training.get(ref), inputs.serving.get(ref)
+        if not trained or not served:
+            continue
+        trained_values = [v for v in trained if v is not None]
+        served_values = [v for v in served if v is not None]
+        psi = population_stability_index(trained_values, served_values,
+                                          numeric=feature.dtype in NUMERIC)
+        if psi is not None:
+            metrics[f"psi({feature.name})"] = round(psi, 6)
+        null_diff = abs((len(served) - len(served_values)) / len(served)
+                        - (len(trained) - len(trained_values)) / len(trained))
+        metrics[f"null_rate_diff({feature.name})"] = round(null_diff, 6)
+    if metrics and any(math.isnan(v) for v in metrics.values() if isinstance(v, float)):
+        raise ProjectError(f"skew/{view.name}: a metric came out as NaN; the training set or "
+                           "the serving log holds non-finite values")
+    return metrics

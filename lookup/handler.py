@@ -1,0 +1,264 @@
+"""The Lambda handler for API Gateway HTTP API (payload v2) events; served locally too.
+
+Routes::
+
+    GET  /healthz                              liveness and the registry snapshot's age
+    GET  /v1/feature-views                     the catalog: names, dtypes, owners, SLOs
+    GET  /v1/features/{entity}/{key}?features=view:feature,...
+    POST /v1/features/retrieve                 up to 100 keys, several entities at once
+
+Everything slow happens once per container, at module level: the registry snapshot is
+read (no YAML, no warehouse), the DynamoDB client is made with tight timeouts and a
+single attempt (``reads.DynamoReader`` retries within the deadline instead). The handler
+only parses the event and calls ``service.lookup``. A routing table of four entries
+needs no framework, which keeps the cold start to our own modules and botocore.
+
+Every answer has a JSON body: 400/401/403/404/405 say what is wrong, an unexpected
+exception is a 500 with a body and a logged traceback, never an empty 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import unquote
+
+from featurestore.errors import FeatureStoreError, LookupRequestError
+from lookup import service
+from lookup.access import HEADER as KEY_HEADER
+from lookup.access import AccessPolicy
+from lookup.serving_log import MODEL_HEADER, ServingLog
+
+log = logging.getLogger("featurestore.lookup")
+DEFAULT_DEADLINE_MS = 250
+DEFAULT_CACHE_TTL_MS = 1000
+DEFAULT_CACHE_SIZE = 100_000
+_JSON = {"content-type": "application/json"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "on", "yes")
+
+
+class LookupApp:
+    """One configured endpoint: catalog, reader, cache, access policy, log and metrics."""
+
+    def __init__(self, catalog, reader, *, cache=None, access: AccessPolicy | None = None,
+                 serving_log: ServingLog | None = None, metrics=None, built_at: str = "",
+                 clock=None):
+        from lookup.metrics import Metrics
+
+        self.catalog = catalog
+        self.reader = reader
+        self.cache = cache
+        self.access = access or AccessPolicy(None)
+        self.serving_log = serving_log
+        self.metrics = metrics or Metrics()
+        self.built_at = built_at
+        self.clock = clock  # None: the real time; tests fix it to get exact ages
+        self._catalog_body = json.dumps(catalog_document(catalog, built_at),
+                                        separators=(",", ":"))
+
+    @classmethod
+    def from_env(cls, in_lambda: bool | None = None) -> LookupApp:
+        """The app as configured by ``FEATURESTORE_*`` variables (see deploy/README.md)."""
+        from featurestore.dynamodb import make_client
+        from lookup.cache import TTLCache
+        from lookup.metrics import Metrics
+        from lookup.reads import DynamoReader
+        from lookup.registry_snapshot import load_snapshot
+
+        in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) if in_lambda is None \
+            else in_lambda
+        catalog, built_at = load_snapshot(os.environ.get("FEATURESTORE_REGISTRY") or None)
+        deadline_s = float(os.environ.get("FEATURESTORE_LOOKUP_DEADLINE_MS",
+                                          DEFAULT_DEADLINE_MS)) / 1000
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") \
+            or "us-east-1"
+        client = make_client(os.environ.get("FEATURESTORE_DYNAMODB_ENDPOINT") or None, region,
+                             connect_timeout=min(deadline_s, 0.2), read_timeout=deadline_s,
+                             max_attempts=1, max_pool_connections=16)
+        reader = DynamoReader(client, os.environ.get("FEATURESTORE_ONLINE_TABLE",
+                                                     "featurestore_online"),
+                              deadline_s=deadline_s,
+                              consistent_read=_flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False))
+        cache = None
+        if _flag("FEATURESTORE_LOOKUP_CACHE", True):
+            cache = TTLCache(int(os.environ.get("FEATURESTORE_LOOKUP_CACHE_SIZE",
+                                                DEFAULT_CACHE_SIZE)),
+                             float(os.environ.get("FEATURESTORE_LOOKUP_CACHE_TTL_MS",
+                                                  DEFAULT_CACHE_TTL_MS)) / 1000)
+        sample = float(os.environ.get("FEATURESTORE_SERVING_LOG_SAMPLE", "1.0"))
+        log_dir = os.environ.get("FEATURESTORE_SERVING_LOG_DIR")
+        serving_log = ServingLog(sample_rate=sample, folder=Path(log_dir)) \
+            if (log_dir and not in_lambda) else ServingLog(sample_rate=sample, stream=sys.stdout)
+        metrics = Metrics(emf_stream=sys.stdout if in_lambda else None)
+        return cls(catalog, reader, cache=cache, access=AccessPolicy.from_env(),
+                   serving_log=serving_log, metrics=metrics, built_at=built_at)
+
+    # -- one request ---------------------------------------------------------------------
+    def handle(self, event: dict) -> dict:
+        started = time.perf_counter()
+        context = event.get("requestContext") or {}
+        request_id = context.get("requestId") or uuid.uuid4().hex
+        method = (context.get("http") or {}).get("method", "GET").upper()
+        path = _path(event, context)
+        route, outcome, hits_before = _route_label(path), None, self._cache_counts()
+        try:
+            route, code, body, outcome = self._route(method, path, event, request_id)
+        except LookupRequestError as exc:
+            code = exc.status
+            body = {"error": {400: "bad_request", 401: "unauthorized", 403: "forbidden",
+                              404: "not_found", 405: "method_not_allowed"}.get(code, "error"),
+                    "message": str(exc)}
+        except FeatureStoreError as exc:
+            log.error("lookup %s failed: %s", request_id, exc)
+            code, body = 500, {"error": "internal_error", "message": str(exc)}
+        except Exception:  # the contract is a body on every answer, even this one
+            log.exception("lookup %s failed", request_id)
+            code, body = 500, {"error": "internal_error",
+                               "message": f"unexpected error; see the logs for request "
+                                          f"{request_id}"}
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        hits_after = self._cache_counts()
+        self.metrics.observe(
+            route, code, time.perf_counter() - started,
+            outcome.status_counts if outcome else None,
+            bool(outcome and outcome.degraded),
+            (hits_after[0] - hits_before[0], hits_after[1] - hits_before[1]))
+        return {"statusCode": code, "headers": {**_JSON, "x-request-id": request_id},
+                "body": text, "isBase64Encoded": False}
+
+    def _cache_counts(self) -> tuple[int, int]:
+        return (self.cache.hits, self.cache.misses) if self.cache is not None else (0, 0)
+
+    def _route(self, method: str, path: str, event: dict, request_id: str):
+        headers = event.get("headers") or {}
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts == ["healthz"]:
+            _method(method, "GET", path)
+            return "/healthz", 200, {"status": "ok", "views": len(self.catalog.views),
+                                     "registry_built_at": self.built_at}, None
+        if parts == ["v1", "feature-views"]:
+            _method(method, "GET", path)
+            self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
+            return "/v1/feature-views", 200, self._catalog_body, None
+        if parts == ["v1", "features", "retrieve"]:
+            _method(method, "POST", path)
+            grant = self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
+            requests = service.post_requests(self.catalog, _body(event))
+            single = False
+            route = "/v1/features/retrieve"
+        elif len(parts) == 4 and parts[:2] == ["v1", "features"]:
+            _method(method, "GET", path)
+            grant = self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
+            query = event.get("queryStringParameters") or {}
+            features = query.get("features", query.get("names"))
+            requests = [service.get_request(self.catalog, parts[2], parts[3], features)]
+            single = True
+            route = "/v1/features/{entity}/{key}"
+        else:
+            raise LookupRequestError(
+                f"no route {method} {path}; routes: GET /healthz, GET /v1/feature-views, "
+                "GET /v1/features/{entity}/{key}?features=..., POST /v1/features/retrieve",
+                status=404)
+        self.access.authorize(grant, [p for r in requests for p in r.views], request_id,
+                              path)
+        outcome = service.lookup(requests, self.reader, cache=self.cache,
+                                 now=self.clock() if self.clock else None)
+        if outcome.degraded:
+            log.warning("lookup %s degraded to defaults: %s", request_id, outcome.error)
+        if self.serving_log is not None:
+            self.serving_log.record(request_id, headers.get(MODEL_HEADER), requests, outcome)
+        return route, 200, service.response_body(requests, outcome, single), outcome
+
+
+def _route_label(path: str) -> str:
+    """The route template of ``path`` (metrics must not get a label per key)."""
+    parts = path.strip("/").split("/")
+    if parts == ["healthz"] or parts == ["v1", "feature-views"] or parts == [
+            "v1", "features", "retrieve"]:
+        return "/" + "/".join(parts)
+    if len(parts) == 4 and parts[:2] == ["v1", "features"]:
+        return "/v1/features/{entity}/{key}"
+    return "other"
+
+
+def _path(event: dict, context: dict) -> str:
+    path = event.get("rawPath") or (context.get("http") or {}).get("path") or "/"
+    stage = context.get("stage")
+    if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1:]
+    return path
+
+
+def _method(method: str, allowed: str, path: str) -> None:
+    if method != allowed:
+        raise LookupRequestError(f"{path} answers {allowed}, not {method}", status=405)
+
+
+def _body(event: dict) -> bytes | str | None:
+    body = event.get("body")
+    if body and event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body)
+        except ValueError:
+            raise LookupRequestError("the request body is not valid base64") from None
+    return body
+
+
+def catalog_document(catalog, built_at: str) -> dict:
+    """What ``GET /v1/feature-views`` answers: definitions only, never feature values."""
+    from featurestore.durations import format_duration
+
+    views = []
+    for name, view in sorted(catalog.views.items()):
+        views.append({
+            "name": name, "version": view.version, "entity": view.entity.name,
+            "join_keys": [{"name": k.name, "dtype": k.dtype} for k in view.entity.join_keys],
+            "owner": view.owner, "description": view.description,
+            "ttl": format_duration(view.ttl_seconds) if view.ttl_seconds else None,
+            "freshness_slo": (format_duration(view.freshness_slo_seconds)
+                              if view.freshness_slo_seconds else None),
+            "tags": list(view.tags),
+            "features": [{"name": f.name, "dtype": f.dtype, "sensitivity": f.sensitivity,
+                          "default": service.json_value(f.default),
+                          "description": f.description} for f in view.features],
+        })
+    return {"registry_built_at": built_at, "feature_views": views}
+
+
+APP: LookupApp | None = None
+_INIT_ERROR: str | None = None
+
+
+def _init() -> None:
+    global APP, _INIT_ERROR
+    try:
+        APP = LookupApp.from_env()
+    except FeatureStoreError as exc:  # answered (with this message) by every request
+        _INIT_ERROR = str(exc)
+        log.error("lookup handler is misconfigured: %s", exc)
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # pay the set-up in Lambda's init phase
+    _init()
+
+
+def handler(event: dict, context: object = None) -> dict:
+    """The Lambda entry point (``lookup.handler.handler``)."""
+    if APP is None:
+        _init()
+    if APP is None:
+        return {"statusCode": 500, "headers": dict(_JSON), "isBase64Encoded": False,
+                "body": json.dumps({"error": "misconfigured", "message": _INIT_ERROR})}
+    return APP.handle(event)

@@ -1,0 +1,105 @@
+"""Lookup metrics: latency, status counts per view, cache hits, degraded responses.
+
+Counted in process. In Lambda each invocation prints CloudWatch Embedded Metric Format
+documents to stdout (CloudWatch turns them into metrics, no API call on the hot path);
+locally the same counters are served as Prometheus text at ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+
+# Latency histogram bucket bounds, in seconds (Prometheus `le` labels).
+BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+NAMESPACE = "featurestore/lookup"
+
+
+class Metrics:
+    def __init__(self, emf_stream=None):
+        self.emf_stream = emf_stream  # a stream to print EMF documents to (Lambda), or None
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, int], int] = {}
+        self.buckets = [0] * (len(BUCKETS) + 1)
+        self.latency_sum = 0.0
+        self.latency_count = 0
+        self.statuses: dict[tuple[str, str], int] = {}
+        self.degraded = 0
+
+    def observe(self, route: str, code: int, seconds: float, status_counts=None,
+                degraded: bool = False, cache_delta: tuple[int, int] = (0, 0)) -> None:
+        with self._lock:
+            self.requests[(route, code)] = self.requests.get((route, code), 0) + 1
+            index = next((i for i, bound in enumerate(BUCKETS) if seconds <= bound),
+                         len(BUCKETS))
+            self.buckets[index] += 1
+            self.latency_sum += seconds
+            self.latency_count += 1
+            for key, count in (status_counts or {}).items():
+                self.statuses[key] = self.statuses.get(key, 0) + count
+            self.degraded += bool(degraded)
+        if self.emf_stream is not None:
+            self.emf_stream.write(emf_documents(route, code, seconds, status_counts or {},
+                                                degraded, cache_delta))
+            self.emf_stream.flush()
+
+    def prometheus(self, cache=None) -> str:
+        """The counters in Prometheus text exposition format (version 0.0.4)."""
+        with self._lock:
+            out = ["# TYPE featurestore_lookup_requests_total counter"]
+            out += [f'featurestore_lookup_requests_total{{route="{r}",code="{c}"}} {n}'
+                    for (r, c), n in sorted(self.requests.items())]
+            out.append("# TYPE featurestore_lookup_latency_seconds histogram")
+            running = 0
+            for bound, count in zip((*BUCKETS, "+Inf"), self.buckets, strict=True):
+                running += count
+                out.append(f'featurestore_lookup_latency_seconds_bucket{{le="{bound}"}} '
+                           f"{running}")
+            out.append(f"featurestore_lookup_latency_seconds_sum {self.latency_sum:.6f}")
+            out.append(f"featurestore_lookup_latency_seconds_count {self.latency_count}")
+            out.append("# TYPE featurestore_lookup_values_total counter")
+            out += [f'featurestore_lookup_values_total{{view="{v}",status="{s}"}} {n}'
+                    for (v, s), n in sorted(self.statuses.items())]
+            out.append("# TYPE featurestore_lookup_degraded_total counter")
+            out.append(f"featurestore_lookup_degraded_total {self.degraded}")
+        hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
+        out.append("# TYPE featurestore_lookup_cache_hits_total counter")
+        out.append(f"featurestore_lookup_cache_hits_total {hits}")
+        out.append("# TYPE featurestore_lookup_cache_misses_total counter")
+        out.append(f"featurestore_lookup_cache_misses_total {misses}")
+        return "\n".join(out) + "\n"
+
+
+def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
+                  degraded: bool, cache_delta: tuple[int, int]) -> str:
+    """One EMF line for the request, one per view with its value counts per status."""
+    stamp = int(time.time() * 1000)
+    request = {
+        "_aws": {"Timestamp": stamp, "CloudWatchMetrics": [{
+            "Namespace": NAMESPACE, "Dimensions": [["Route"]],
+            "Metrics": [{"Name": "LatencyMs", "Unit": "Milliseconds"},
+                        {"Name": "Degraded", "Unit": "Count"},
+                        {"Name": "Errors", "Unit": "Count"},
+                        {"Name": "CacheHits", "Unit": "Count"},
+                        {"Name": "CacheMisses", "Unit": "Count"}]}]},
+        "Route": route, "LatencyMs": round(seconds * 1000, 3), "Degraded": int(degraded),
+        "Errors": int(code >= 500), "StatusCode": code,
+        "CacheHits": cache_delta[0], "CacheMisses": cache_delta[1],
+    }
+    lines = [json.dumps(request, separators=(",", ":"))]
+    per_view: dict[str, dict[str, int]] = {}
+    for (view, status), count in status_counts.items():
+        per_view.setdefault(view, {})[status] = count
+    for view, counts in sorted(per_view.items()):
+        lines.append(json.dumps({
+            "_aws": {"Timestamp": stamp, "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE, "Dimensions": [["View"]],
+                "Metrics": [{"Name": status, "Unit": "Count"} for status in sorted(counts)]}]},
+            "View": view, **counts}, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def stdout_metrics() -> Metrics:
+    return Metrics(emf_stream=sys.stdout)

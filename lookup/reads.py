@@ -1,0 +1,84 @@
+"""Reading items from DynamoDB within a deadline: BatchGetItem, projection, retries.
+
+A lookup has a latency budget, so the reader owns the retry policy instead of botocore
+(clients are made with one attempt and tight timeouts): throttling, transient network
+errors and ``UnprocessedKeys`` are retried with jittered exponential backoff until the
+deadline, and then the reader gives up with ``StoreUnavailable`` so the caller can serve
+defaults. Unprocessed keys are never dropped silently (Feast does).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from lookup.service import StoreUnavailable
+
+BATCH_LIMIT = 100  # BatchGetItem's maximum number of keys per call
+_RETRYABLE_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable",
+})
+
+
+class DynamoReader:
+    """Batch reads of ``(pk, sk)`` items from one table, bounded by ``deadline_s``."""
+
+    def __init__(self, client, table: str, *, deadline_s: float = 0.25,
+                 consistent_read: bool = False, base_backoff_s: float = 0.002):
+        self.client = client
+        self.table = table
+        self.deadline_s = deadline_s
+        self.consistent_read = consistent_read
+        self.base_backoff_s = base_backoff_s
+        self.unprocessed_retries = 0  # how often UnprocessedKeys came back (for tests, metrics)
+
+    def get(self, keys: list[tuple[str, str]], attributes: list[str]) -> dict:
+        """``{(pk, sk): item}`` of the items that exist; StoreUnavailable past the deadline."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        names = {f"#a{i}": name for i, name in enumerate(["pk", "sk", "feature_ts",
+                                                          *attributes])}
+        projection = ", ".join(names)
+        pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys]
+        found: dict[tuple[str, str], dict] = {}
+        deadline = time.monotonic() + self.deadline_s
+        attempt = 0
+        while pending:
+            batch, pending = pending[:BATCH_LIMIT], pending[BATCH_LIMIT:]
+            request = {"Keys": batch, "ProjectionExpression": projection,
+                       "ExpressionAttributeNames": names}
+            if self.consistent_read:
+                request["ConsistentRead"] = True
+            try:
+                answer = self.client.batch_get_item(RequestItems={self.table: request})
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code not in _RETRYABLE_CODES:
+                    raise StoreUnavailable(f"DynamoDB refused the read: {code}: {exc}") from None
+                pending = batch + pending
+                attempt = self._backoff(attempt, deadline, f"DynamoDB kept answering {code}")
+                continue
+            except BotoCoreError as exc:
+                pending = batch + pending
+                attempt = self._backoff(attempt, deadline, f"DynamoDB is unreachable: {exc}")
+                continue
+            for item in answer.get("Responses", {}).get(self.table, ()):
+                found[(item["pk"]["S"], item["sk"]["S"])] = item
+            unprocessed = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys")
+            if unprocessed:
+                self.unprocessed_retries += 1
+                pending = list(unprocessed) + pending
+                attempt = self._backoff(attempt, deadline, f"{len(pending)} keys still "
+                                        "unprocessed by DynamoDB at the deadline")
+        return found
+
+    def _backoff(self, attempt: int, deadline: float, problem: str) -> int:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise StoreUnavailable(f"{problem} (deadline {self.deadline_s * 1000:.0f} ms)")
+        pause = min(remaining, random.uniform(0, self.base_backoff_s * 2 ** attempt))
+        time.sleep(pause)
+        if time.monotonic() >= deadline:
+            raise StoreUnavailable(f"{problem} (deadline {self.deadline_s * 1000:.0f} ms)")
+        return attempt + 1

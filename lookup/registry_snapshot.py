@@ -1,0 +1,108 @@
+"""The catalog as one JSON file, baked into the Lambda package at build time.
+
+At cold start the handler must not parse YAML, validate contracts or call the warehouse:
+it reads this snapshot (a few kB) and rebuilds the same ``Catalog`` dataclasses the rest
+of featurestore uses, so serving and training read one definition of every view.
+Only ``online: true`` views are served; the snapshot keeps the others out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from featurestore.contracts import Catalog, Entity, Feature, FeatureView, JoinKey
+from featurestore.errors import ProjectError
+
+FORMAT = 1
+BUNDLED_PATH = Path(__file__).resolve().parent / "registry.json"
+
+
+def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None) -> dict:
+    """The JSON-ready snapshot of the online views of ``catalog``."""
+    built_at = built_at or dt.datetime.now(dt.UTC)
+    views = {}
+    for name, view in sorted(catalog.views.items()):
+        if not view.online:
+            continue
+        record = view.to_dict()
+        record["ttl_seconds"] = view.ttl_seconds
+        record["freshness_slo_seconds"] = view.freshness_slo_seconds
+        record["contract_hash"] = view.contract_hash()
+        views[name] = record
+    return {
+        "format": FORMAT,
+        "built_at": built_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "entities": {
+            name: {
+                "join_keys": [{"name": k.name, "dtype": k.dtype} for k in entity.join_keys],
+                "description": entity.description,
+            }
+            for name, entity in sorted(catalog.entities.items())
+        },
+        "views": views,
+    }
+
+
+def write_snapshot(catalog: Catalog, path: Path) -> dict:
+    snapshot = build_snapshot(catalog)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
+    return snapshot
+
+
+def _default(dtype: str, value: object) -> object:
+    if dtype == "timestamp" and isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return value
+
+
+def catalog_from_snapshot(snapshot: dict, source: str = "registry snapshot") -> Catalog:
+    """Rebuild the ``Catalog`` of a snapshot; a clear error for a foreign or old file."""
+    if not isinstance(snapshot, dict) or snapshot.get("format") != FORMAT:
+        raise ProjectError(
+            f"{source}: not a featurestore registry snapshot of format {FORMAT}; rebuild it "
+            "with `featurestore package-lambda`."
+        )
+    entities = {
+        name: Entity(name, tuple(JoinKey(k["name"], k["dtype"]) for k in raw["join_keys"]),
+                     raw.get("description", ""))
+        for name, raw in snapshot["entities"].items()
+    }
+    views = {}
+    for name, raw in snapshot["views"].items():
+        features = tuple(
+            Feature(
+                name=f["name"], dtype=f["dtype"], sensitivity=f["sensitivity"],
+                description=f["description"], default=_default(f["dtype"], f["default"]),
+                max_null_rate=f.get("max_null_rate"), min=f.get("min"), max=f.get("max"),
+                allowed_values=tuple(f["allowed_values"]) if f.get("allowed_values") else None,
+            )
+            for f in raw["features"]
+        )
+        views[name] = FeatureView(
+            name=name, version=raw["version"], entity=entities[raw["entity"]["name"]],
+            source=raw["source"], timestamp=raw["timestamp"], owner=raw["owner"],
+            description=raw["description"], features=features,
+            created_timestamp=raw.get("created_timestamp"), ttl_seconds=raw["ttl_seconds"],
+            freshness_slo_seconds=raw["freshness_slo_seconds"], online=True,
+            tags=tuple(raw.get("tags", ())), path=f"{source}#{name}",
+        )
+    return Catalog(entities, views)
+
+
+def load_snapshot(path: Path | str | None = None) -> tuple[Catalog, str]:
+    """``(catalog, built_at)`` from ``path`` (default: the snapshot bundled in the package)."""
+    path = Path(path) if path else BUNDLED_PATH
+    try:
+        snapshot = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ProjectError(
+            f"{path}: no registry snapshot. Build the package with `featurestore "
+            "package-lambda`, or point FEATURESTORE_REGISTRY at a snapshot file."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{path}: the registry snapshot is not valid JSON ({exc})") from None
+    return catalog_from_snapshot(snapshot, str(path)), snapshot.get("built_at", "")

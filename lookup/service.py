@@ -1,0 +1,379 @@
+"""The lookup itself: requests in, feature vectors with timestamps and statuses out.
+
+``lookup()`` is pure apart from the ``store`` it is handed (anything with
+``get(keys, attributes)``; in production ``reads.DynamoReader``) and the cache, so tests
+and the benchmark call it directly, and the Lambda handler is only a parser around it.
+
+The status rule is the offline ``as_of_join`` rule, so that a model sees online exactly
+what it saw in training. For a feature of view V at time ``now``:
+
+1. no item for (entity, V): the contract's default with ``DEFAULT``, or null with
+   ``MISSING`` when the contract has none (``feature_ts`` null, no ``age_seconds``);
+2. an item with ``now - feature_ts > ttl``: ``EXPIRED`` and the default (what training
+   saw); ``feature_ts`` and ``age_seconds`` still say how old the stored value is. The
+   bound is inclusive: an age of exactly the ttl is not expired, as offline;
+3. ``now - feature_ts > freshness_slo``: ``STALE`` with the stored value;
+4. else ``PRESENT`` with the stored value; a stored null stays null.
+
+Comparisons use exact microseconds. ``age_seconds`` is the age floored to whole seconds
+(59.9 s is 59); it is negative when an item's feature_ts is ahead of this clock.
+When the store is unreachable or misses its deadline, every value not already in the
+cache gets its default with ``DEFAULT`` and the response says ``"degraded": true``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import time
+from dataclasses import dataclass
+
+from featurestore.contracts import Catalog, Entity, Feature, FeatureView
+from featurestore.errors import LookupRequestError
+from featurestore.online_items import (
+    coerce_key_value,
+    decode_value,
+    entity_pk,
+    to_epoch_micros,
+    view_sk,
+)
+
+MAX_KEYS = 100  # BatchGetItem reads at most 100 items per call; a request stays in one
+PRESENT, STALE, EXPIRED, DEFAULT, MISSING = "PRESENT", "STALE", "EXPIRED", "DEFAULT", "MISSING"
+STATUSES = (PRESENT, STALE, EXPIRED, DEFAULT, MISSING)
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+class StoreUnavailable(Exception):
+    """The online store did not answer in time; the lookup degrades to defaults."""
+
+
+def iso_micros(micros: int) -> str:
+    """Epoch microseconds as ISO-8601 UTC with ``Z`` (fraction only when there is one)."""
+    ts = _EPOCH + dt.timedelta(microseconds=micros)
+    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{ts.microsecond:06d}Z" if ts.microsecond else f"{text}Z"
+
+
+def json_value(value: object) -> object:
+    """A feature value as JSON: timestamps become ISO strings with ``Z``."""
+    if isinstance(value, dt.datetime):
+        return iso_micros(to_epoch_micros(value))
+    return value
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(str(name), list(options), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+@dataclass(frozen=True)
+class ViewPlan:
+    """The features asked of one view, with what the answer needs precomputed."""
+
+    view: FeatureView
+    sk: str
+    features: tuple[Feature, ...]
+    refs: tuple[str, ...]  # "view:feature", the response's names
+    defaults: tuple[object, ...]  # JSON-ready defaults, in feature order
+    ttl_us: int | None
+    slo_us: int | None
+
+
+@dataclass(frozen=True)
+class EntityRequest:
+    """One entity's keys and the views asked of them (a GET, or one item of a POST)."""
+
+    entity: Entity
+    keys: tuple[dict, ...]  # typed, as echoed in the response
+    pks: tuple[str, ...]
+    views: tuple[ViewPlan, ...]
+
+    @property
+    def feature_refs(self) -> list[str]:
+        return [ref for plan in self.views for ref in plan.refs]
+
+
+def plan_view(view: FeatureView, features: list[Feature]) -> ViewPlan:
+    return ViewPlan(
+        view=view, sk=view_sk(view), features=tuple(features),
+        refs=tuple(f"{view.name}:{f.name}" for f in features),
+        defaults=tuple(json_value(f.default) for f in features),
+        ttl_us=view.ttl_seconds * 1_000_000 if view.ttl_seconds else None,
+        slo_us=view.freshness_slo_seconds * 1_000_000 if view.freshness_slo_seconds else None,
+    )
+
+
+def resolve_entity(catalog: Catalog, name: object) -> Entity:
+    if not isinstance(name, str) or name not in catalog.entities:
+        raise LookupRequestError(
+            f"unknown entity `{name}`{_suggest(str(name), catalog.entities)}; known entities: "
+            f"{', '.join(sorted(catalog.entities))}"
+        )
+    return catalog.entities[name]
+
+
+def resolve_features(catalog: Catalog, entity: Entity, refs: object) -> tuple[ViewPlan, ...]:
+    """``["view:feature", "view", ...]`` (or one comma-separated string) as view plans."""
+    if isinstance(refs, str):
+        refs = [r for r in refs.split(",")]
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise LookupRequestError(
+            "`features` must be a list of \"view:feature\" or \"view\" names, got "
+            f"{json.dumps(refs)}"
+        )
+    chosen: dict[str, list[Feature]] = {}
+    for ref in (r.strip() for r in refs):
+        if not ref:
+            continue
+        view_name, _, feature_name = ref.partition(":")
+        view = catalog.views.get(view_name)
+        if view is None:
+            raise LookupRequestError(
+                f"unknown feature view `{view_name}`{_suggest(view_name, catalog.views)}; "
+                f"known views: {', '.join(sorted(catalog.views))}"
+            )
+        if view.entity.name != entity.name:
+            raise LookupRequestError(
+                f"feature view `{view_name}` is keyed by entity `{view.entity.name}`, not "
+                f"`{entity.name}`; ask for it with {view.entity.name} keys"
+            )
+        selected = chosen.setdefault(view.name, [])
+        if feature_name:
+            try:
+                wanted = [view.feature(feature_name)]
+            except KeyError:
+                raise LookupRequestError(
+                    f"feature view `{view_name}` has no feature `{feature_name}`"
+                    f"{_suggest(feature_name, view.feature_names)}; its features: "
+                    f"{', '.join(view.feature_names)}"
+                ) from None
+        else:
+            wanted = list(view.features)
+        selected.extend(f for f in wanted if f not in selected)
+    if not chosen:
+        raise LookupRequestError(
+            "name the features to read: features=view:feature,... (or a whole view by name)"
+        )
+    return tuple(plan_view(catalog.views[name], feats) for name, feats in chosen.items())
+
+
+def typed_key(entity: Entity, key: object) -> tuple[dict, str]:
+    """``(typed key, pk)``; LookupRequestError naming the key when it does not fit."""
+    if not isinstance(key, dict):
+        raise LookupRequestError(
+            f"entity `{entity.name}`: each key must be an object like "
+            f"{json.dumps({k: '...' for k in entity.key_names})}, got {json.dumps(key)}"
+        )
+    unknown = [name for name in key if name not in entity.key_names]
+    if unknown:
+        raise LookupRequestError(
+            f"entity `{entity.name}` has no key `{unknown[0]}`; its keys: "
+            f"{', '.join(entity.key_names)}"
+        )
+    pk = entity_pk(entity, key)
+    typed = {name: coerce_key_value(entity, name, key[name]) for name in entity.key_names}
+    return typed, pk
+
+
+def entity_request(catalog: Catalog, entity_name: object, keys: object,
+                   features: object) -> EntityRequest:
+    entity = resolve_entity(catalog, entity_name)
+    if not isinstance(keys, list) or not keys:
+        raise LookupRequestError(
+            f"entity `{entity.name}`: `keys` must be a non-empty list of key objects"
+        )
+    if len(keys) > MAX_KEYS:
+        raise LookupRequestError(too_many_keys(len(keys)))
+    views = resolve_features(catalog, entity, features)
+    typed = [typed_key(entity, key) for key in keys]
+    return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed), views)
+
+
+def too_many_keys(count: int) -> str:
+    return (f"{count} keys in one request; the limit is {MAX_KEYS} (one DynamoDB "
+            "BatchGetItem). Split the request.")
+
+
+def get_request(catalog: Catalog, entity_name: str, key_text: str,
+                features: str | None) -> EntityRequest:
+    """The request of ``GET /v1/features/{entity}/{key}``.
+
+    A multi-column key is its values in join-key order separated by ``|``
+    (``/v1/features/user_device/42|d-0001``); values holding ``|`` need the POST route.
+    """
+    entity = resolve_entity(catalog, entity_name)
+    if features is None:
+        raise LookupRequestError(
+            "name the features to read: ?features=view:feature,... (or a whole view by name)"
+        )
+    parts = key_text.split("|")
+    if len(parts) != len(entity.key_names):
+        raise LookupRequestError(
+            f"entity `{entity.name}` has {len(entity.key_names)} key column(s) "
+            f"({', '.join(entity.key_names)}); the path gave {len(parts)} value(s): "
+            f"`{key_text}`. Separate values with `|` in that order."
+        )
+    return entity_request(catalog, entity.name, [dict(zip(entity.key_names, parts,
+                                                          strict=True))], features)
+
+
+def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequest]:
+    """The requests of ``POST /v1/features/retrieve``.
+
+    The body is either one entity's request or several under ``requests``::
+
+        {"entity": "user", "keys": [{"user_id": 42}], "features": ["user_profile:country"]}
+        {"requests": [{"entity": "user", ...}, {"entity": "merchant", ...}]}
+
+    At most ``MAX_KEYS`` keys over the whole body.
+    """
+    if not body:
+        raise LookupRequestError("the request body is empty; send a JSON object like "
+                                 '{"entity": "user", "keys": [{"user_id": 42}], '
+                                 '"features": ["user_profile:country"]}')
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LookupRequestError(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise LookupRequestError("the request body must be a JSON object with `entity`, "
+                                 "`keys` and `features`, or a list of them under `requests`")
+    items = document["requests"] if "requests" in document else [document]
+    if not isinstance(items, list) or not items:
+        raise LookupRequestError("`requests` must be a non-empty list of "
+                                 "{entity, keys, features} objects")
+    total = sum(len(i["keys"]) for i in items if isinstance(i, dict)
+                and isinstance(i.get("keys"), list))
+    if total > MAX_KEYS:
+        raise LookupRequestError(too_many_keys(total))
+    requests = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise LookupRequestError(f"requests[{index}] must be an object with `entity`, "
+                                     "`keys` and `features`")
+        extra = sorted(set(item) - {"entity", "keys", "features"})
+        if extra:
+            raise LookupRequestError(f"unknown field `{extra[0]}` in the request; allowed: "
+                                     "entity, keys, features")
+        for field in ("entity", "keys", "features"):
+            if field not in item:
+                raise LookupRequestError(f"the request is missing `{field}`")
+        requests.append(entity_request(catalog, item["entity"], item["keys"],
+                                       item["features"]))
+    return requests
+
+
+@dataclass
+class LookupOutcome:
+    """What a lookup found, and what the handler counts and logs about it."""
+
+    results: list[list[dict]]  # per request, per key: {"key", "features"}
+    degraded: bool
+    status_counts: dict[tuple[str, str], int]  # (view, status) -> count
+    error: str | None = None
+
+
+def lookup(requests: list[EntityRequest], store, *, now: dt.datetime | None = None,
+           cache=None) -> LookupOutcome:
+    """Read every (key, view) of ``requests`` once and answer per the status rule."""
+    now_us = to_epoch_micros(now) if now is not None else time.time_ns() // 1000
+    entries: dict[tuple[str, str], object] = {}
+    to_fetch: dict[tuple[str, str], ViewPlan] = {}
+    for request in requests:
+        for pk in request.pks:
+            for plan in request.views:
+                item_key = (pk, plan.sk)
+                if item_key in entries or item_key in to_fetch:
+                    continue
+                hit = cache.get(item_key, plan.features) if cache is not None else None
+                if hit is not None:
+                    entries[item_key] = hit
+                else:
+                    to_fetch[item_key] = plan
+    degraded, error = False, None
+    if to_fetch:
+        attributes = sorted({f.name for plan in to_fetch.values() for f in plan.features})
+        try:
+            items = store.get(list(to_fetch), attributes)
+        except StoreUnavailable as exc:
+            degraded, error = True, str(exc)
+        else:
+            for item_key, plan in to_fetch.items():
+                entry = _decode(plan, items.get(item_key))
+                entries[item_key] = entry
+                if cache is not None:
+                    cache.put(item_key, plan.features, entry)
+    counts: dict[tuple[str, str], int] = {}
+    results = []
+    for request in requests:
+        rows = []
+        for key, pk in zip(request.keys, request.pks, strict=True):
+            features: dict[str, dict] = {}
+            for plan in request.views:
+                _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts)
+            rows.append({"key": key, "features": features})
+        results.append(rows)
+    return LookupOutcome(results, degraded, counts, error)
+
+
+_ABSENT = ("absent",)  # the item does not exist (a cacheable answer)
+_UNREAD = ("unread",)  # the store did not answer: degrade
+
+
+def _decode(plan: ViewPlan, item: dict | None):
+    """``(feature_ts_us, {feature: value})`` of an item, or ``_ABSENT``."""
+    if item is None:
+        return _ABSENT
+    values = {f.name: json_value(decode_value(f.dtype, item.get(f.name)))
+              for f in plan.features}
+    return int(item["feature_ts"]["N"]), values
+
+
+def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict) -> None:
+    """Fill ``out`` with this view's features and count their statuses."""
+    name = plan.view.name
+    if entry is _UNREAD or entry is _ABSENT:
+        for ref, feature, default in zip(plan.refs, plan.features, plan.defaults,
+                                         strict=True):
+            if entry is _UNREAD or feature.default is not None:
+                status = DEFAULT
+            else:
+                status = MISSING
+            out[ref] = {"value": default, "feature_ts": None, "status": status}
+            counts[(name, status)] = counts.get((name, status), 0) + 1
+        return
+    ts_us, values = entry
+    age_us = now_us - ts_us
+    feature_ts = iso_micros(ts_us)
+    age_seconds = age_us // 1_000_000
+    if plan.ttl_us is not None and age_us > plan.ttl_us:
+        for ref, default in zip(plan.refs, plan.defaults, strict=True):
+            out[ref] = {"value": default, "feature_ts": feature_ts,
+                        "age_seconds": age_seconds, "status": EXPIRED}
+        status = EXPIRED
+    else:
+        status = STALE if plan.slo_us is not None and age_us > plan.slo_us else PRESENT
+        for ref, feature in zip(plan.refs, plan.features, strict=True):
+            out[ref] = {"value": values[feature.name], "feature_ts": feature_ts,
+                        "age_seconds": age_seconds, "status": status}
+    counts[(name, status)] = counts.get((name, status), 0) + len(plan.features)
+
+
+def response_body(requests: list[EntityRequest], outcome: LookupOutcome,
+                  single: bool) -> dict:
+    """The JSON body: DESIGN.md's shape for a GET (``single``), a flat list for a POST.
+
+    A POST answers ``{"results": [{"entity", "key", "features"}, ...], "degraded"}`` with
+    one result per key, in request order (requests, then keys), each naming its entity.
+    """
+    if single:
+        return {"entity": requests[0].entity.name, "results": outcome.results[0],
+                "degraded": outcome.degraded}
+    flat = []
+    for request, rows in zip(requests, outcome.results, strict=True):
+        name = request.entity.name
+        flat.extend({"entity": name, "key": row["key"], "features": row["features"]}
+                    for row in rows)
+    return {"results": flat, "degraded": outcome.degraded}

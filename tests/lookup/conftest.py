@@ -1,0 +1,33 @@
+"""Fixtures for the lookup tests: the project's catalog and a served app."""
+
+from __future__ import annotations
+
+import pytest
+
+from featurestore.contracts import load_catalog
+from lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
+from tests.lookup.lookup_testkit import FIXTURE_DEFS
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    """A frozen copy of the contracts (so exact vectors do not move when feature_defs/
+    does), through the registry snapshot as Lambda reads them."""
+    return catalog_from_snapshot(build_snapshot(load_catalog(FIXTURE_DEFS)))
+
+
+@pytest.fixture
+def serve():
+    """``serve(app) -> base URL``: the real HTTP adapter on a free loopback port."""
+    from lookup.http_server import BackgroundServer
+
+    servers = []
+
+    def start(app) -> str:
+        server = BackgroundServer(app)
+        servers.append(server)
+        return server.__enter__()
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)

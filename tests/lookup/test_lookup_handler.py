@@ -1,0 +1,162 @@
+"""Recorded API Gateway HTTP API v2 events through the Lambda handler, and the zip."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from featurestore.contracts import load_catalog
+from featurestore.project import Project
+from lookup import handler as handler_module
+from lookup.package import build_zip
+from lookup.registry_snapshot import write_snapshot
+from tests.lookup.lookup_testkit import FIXTURE_DEFS, REPO_ROOT, seed
+
+EVENTS = Path(__file__).parent / "events"
+FRESH = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0) - dt.timedelta(minutes=5)
+
+
+def event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def lambda_env(dynamodb_local, dynamodb_table, catalog, tmp_path, monkeypatch):
+    """The handler configured only by environment variables, as in Lambda."""
+    client, table = dynamodb_table
+    seed(client, table, catalog.views["user_transactions"], [{
+        "user_id": 42, "feature_ts": FRESH, "txn_count_7d": 14}])
+    seed(client, table, catalog.views["merchant_risk"], [{
+        "merchant_id": 7, "feature_ts": FRESH, "chargeback_rate_30d": 0.5}])
+    registry = tmp_path / "registry.json"
+    write_snapshot(load_catalog(FIXTURE_DEFS), registry)
+    env = {"FEATURESTORE_REGISTRY": str(registry), "FEATURESTORE_DYNAMODB_ENDPOINT":
+           dynamodb_local, "FEATURESTORE_ONLINE_TABLE": table,
+           "FEATURESTORE_SERVING_LOG_SAMPLE": "1.0"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FEATURESTORE_API_KEYS", raising=False)
+    monkeypatch.setattr(handler_module, "APP", None)
+    return env
+
+
+def test_recorded_get_event(lambda_env, capsys):
+    answer = handler_module.handler(event("get_features.json"), None)
+    assert answer["statusCode"] == 200
+    assert answer["headers"] == {"content-type": "application/json",
+                                 "x-request-id": "Ab1CdEfGhIjKlMn="}
+    body = json.loads(answer["body"])
+    ts = FRESH.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert body["entity"] == "user" and body["degraded"] is False
+    features = body["results"][0]["features"]
+    assert body["results"][0]["key"] == {"user_id": 42}
+    assert features["user_profile:country"] == {"value": None, "feature_ts": None,
+                                                "status": "MISSING"}
+    got = features["user_transactions:txn_count_7d"]
+    assert (got["value"], got["feature_ts"], got["status"]) == (14, ts, "PRESENT")
+    assert 300 <= got["age_seconds"] < 360
+    # not in Lambda (no AWS_LAMBDA_FUNCTION_NAME): the serving log line goes to stdout
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {k: line[k] for k in ("request_id", "model", "entity", "key")} == {
+        "request_id": "Ab1CdEfGhIjKlMn=", "model": "fraud-v3", "entity": "user",
+        "key": {"user_id": 42}}
+    assert line["features"]["user_transactions:txn_count_7d"] == {
+        "value": 14, "feature_ts": ts, "status": "PRESENT"}
+
+
+def test_recorded_post_event_with_stage_and_base64_body(lambda_env):
+    answer = handler_module.handler(event("post_retrieve_stage.json"), None)
+    body = json.loads(answer["body"])
+    assert answer["statusCode"] == 200
+    assert [(r["entity"], r["key"]) for r in body["results"]] == [
+        ("user", {"user_id": 42}), ("merchant", {"merchant_id": 7})]
+    assert body["results"][1]["features"]["merchant_risk:chargeback_rate_30d"]["value"] == 0.5
+
+
+def test_recorded_healthz_and_malformed_events(lambda_env):
+    answer = handler_module.handler(event("healthz.json"), None)
+    body = json.loads(answer["body"])
+    assert (answer["statusCode"], body["status"], body["views"]) == (200, "ok", 4)
+    answer = handler_module.handler(event("post_malformed.json"), None)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (400, {
+        "error": "bad_request",
+        "message": "the request body is not valid JSON: Expecting value: line 1 column 29 "
+                   "(char 28)"})
+
+
+def test_misconfiguration_is_a_500_with_a_body(lambda_env, monkeypatch):
+    monkeypatch.setenv("FEATURESTORE_API_KEYS", "{oops")
+    answer = handler_module.handler(event("healthz.json"), None)
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"]) == {
+        "error": "misconfigured",
+        "message": "FEATURESTORE_API_KEYS: API keys are not valid JSON (Expecting property "
+                   "name enclosed in double quotes: line 1 column 2 (char 1))"}
+
+
+def test_an_unexpected_exception_is_a_500_with_a_body(lambda_env, monkeypatch):
+    monkeypatch.setattr(handler_module, "APP", handler_module.LookupApp.from_env())
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handler_module.service, "lookup", explode)
+    answer = handler_module.handler(event("get_features.json"), None)
+    assert (answer["statusCode"], json.loads(answer["body"])) == (500, {
+        "error": "internal_error",
+        "message": "unexpected error; see the logs for request Ab1CdEfGhIjKlMn="})
+
+
+# The modules the Python 3.11 Lambda runtime provides besides the standard library.
+RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer",
+                   "six")
+
+
+@pytest.mark.slow
+def test_package_lambda_zip_answers_a_recorded_event(lambda_env, tmp_path):
+    zip_path = build_zip(Project(REPO_ROOT).catalog(), tmp_path / "lookup.zip")["path"]
+    code = tmp_path / "task"  # what Lambda unpacks to /var/task
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(code)
+    runtime = tmp_path / "runtime"  # what the runtime adds: boto3 and its dependencies
+    runtime.mkdir()
+    for name in RUNTIME_MODULES:
+        module = __import__(name)
+        source = Path(module.__file__)
+        source = source.parent if source.name == "__init__.py" else source
+        (runtime / source.name).symlink_to(source)
+    script = (
+        "import json, sys, time\n"
+        "started = time.perf_counter()\n"
+        "import lookup.handler as h\n"
+        "imported = time.perf_counter() - started\n"
+        "import featurestore, yaml\n"
+        "answer = h.handler(json.load(open(sys.argv[1])), None)\n"
+        "print(json.dumps({'answer': answer, 'featurestore': featurestore.__file__,\n"
+        "                  'yaml': yaml.__file__, 'import_s': imported}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FEATURESTORE_REGISTRY",)}
+    env.update(PYTHONPATH=f"{code}:{runtime}", AWS_LAMBDA_FUNCTION_NAME="featurestore-lookup")
+    done = subprocess.run([sys.executable, "-S", "-c", script,
+                           str(EVENTS / "get_features.json")], cwd=code, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["featurestore"].startswith(str(code))
+    assert report["yaml"].startswith(str(code))
+    assert report["answer"]["statusCode"] == 200
+    body = json.loads(report["answer"]["body"])
+    assert body["results"][0]["features"]["user_transactions:txn_count_7d"]["value"] == 14
+    # in Lambda: EMF metrics documents on stdout
+    emf = [json.loads(line) for line in done.stdout.splitlines() if '"_aws"' in line]
+    assert emf[0]["Route"] == "/v1/features/{entity}/{key}"
+    assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "featurestore/lookup"
+    assert {d["View"]: d.get("PRESENT", 0) for d in emf[1:]} == {
+        "user_profile": 0, "user_transactions": 1}

@@ -1,0 +1,197 @@
+"""Degradation, the cache, metrics, the catalog route and the serving log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from featurestore.dynamodb import ensure_table, make_client
+from featurestore.local_dynamodb import LocalDynamoDB
+from lookup import service
+from lookup.cache import TTLCache
+from lookup.serving_log import ServingLog
+from tests.lookup.lookup_testkit import NOW, REPO_ROOT, call, make_app, seed
+
+F = "user_transactions:txn_count_7d"
+
+
+@pytest.mark.slow
+def test_killing_dynamodb_mid_run_degrades_to_defaults(catalog, serve):
+    local = LocalDynamoDB(REPO_ROOT)  # our own instance: the session's one stays up
+    endpoint = local.start()
+    try:
+        setup = make_client(endpoint)
+        ensure_table(setup, "degrade")
+        seed(setup, "degrade", catalog.views["user_transactions"], [
+            {"user_id": 1, "feature_ts": dt.datetime(2026, 5, 22, 17, 30), "txn_count_7d": 5}])
+        # the endpoint's client: tight timeouts, one attempt (the reader retries in budget)
+        client = make_client(endpoint, connect_timeout=0.1, read_timeout=0.2, max_attempts=1)
+        url = serve(make_app(catalog, client, "degrade", deadline_s=0.2, clock=lambda: NOW))
+        path = f"/v1/features/user/1?features={F},user_transactions:last_txn_amount"
+        before = call(url, path)
+        assert before.body["degraded"] is False
+        assert before.body["results"][0]["features"][F]["value"] == 5
+        local.kill()
+        for _ in range(20):  # answers keep coming, each one degraded to the defaults
+            answer = call(url, path)
+            assert (answer.status, answer.body) == (200, {
+                "entity": "user", "degraded": True, "results": [{"key": {"user_id": 1},
+                                                                 "features": {
+                    F: {"value": 0, "feature_ts": None, "status": "DEFAULT"},
+                    "user_transactions:last_txn_amount": {"value": None, "feature_ts": None,
+                                                          "status": "DEFAULT"}}}]})
+        metrics = call(url, "/metrics").body
+        assert "featurestore_lookup_degraded_total 20\n" in metrics
+        assert 'featurestore_lookup_values_total{view="user_transactions",status="DEFAULT"} 40' \
+            in metrics
+    finally:
+        local.stop()
+
+
+def test_a_missing_table_degrades_instead_of_failing(dynamodb_local, catalog):
+    from lookup.reads import DynamoReader
+
+    client = make_client(dynamodb_local, max_attempts=1)
+    requests = [service.entity_request(catalog, "user", [{"user_id": 1}], [F])]
+    outcome = service.lookup(requests, DynamoReader(client, "no_such_table"), now=NOW)
+    assert outcome.degraded is True
+    assert outcome.error.startswith("DynamoDB refused the read: ResourceNotFoundException")
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_cache_counts_hits_and_expires(dynamodb_table, catalog, serve):
+    client, table = dynamodb_table
+    view = catalog.views["user_transactions"]
+    seed(client, table, view, [{"user_id": 1, "feature_ts": dt.datetime(2026, 5, 22, 17, 30),
+                                "txn_count_7d": 5}])
+    clock = FakeClock()
+    cache = TTLCache(max_entries=10, ttl_s=1.0, clock=clock)
+    url = serve(make_app(catalog, client, table, cache=cache, clock=lambda: NOW))
+    path = f"/v1/features/user/1?features={F}"
+
+    def value():
+        return call(url, path).body["results"][0]["features"][F]["value"]
+
+    assert value() == 5
+    assert (cache.hits, cache.misses) == (0, 1)
+    seed(client, table, view, [{"user_id": 1, "feature_ts": dt.datetime(2026, 5, 22, 17, 45),
+                                "txn_count_7d": 6}])
+    assert value() == 5  # served from the cache for up to its TTL
+    assert (cache.hits, cache.misses) == (1, 1)
+    clock.now += 1.0
+    assert value() == 6  # expired: read again
+    assert (cache.hits, cache.misses) == (1, 2)
+    metrics = call(url, "/metrics").body
+    assert "featurestore_lookup_cache_hits_total 1\n" in metrics
+    assert "featurestore_lookup_cache_misses_total 2\n" in metrics
+
+
+def test_cache_is_bounded_and_keyed_by_features(catalog):
+    cache = TTLCache(max_entries=2, ttl_s=5, clock=FakeClock())
+    view = catalog.views["user_transactions"]
+    one, two = view.feature("txn_count_7d"), view.feature("txn_count_1h")
+    cache.put(("user#1", "s"), (one,), (1, {"txn_count_7d": 1}))
+    cache.put(("user#2", "s"), (one,), (1, {"txn_count_7d": 2}))
+    cache.put(("user#3", "s"), (one,), (1, {"txn_count_7d": 3}))
+    assert len(cache) == 2
+    assert cache.get(("user#1", "s"), (one,)) is None  # the oldest went first
+    assert cache.get(("user#3", "s"), (one,)) == (1, {"txn_count_7d": 3})
+    assert cache.get(("user#3", "s"), (one, two)) is None  # read without txn_count_1h
+    assert (cache.hits, cache.misses) == (1, 2)
+
+
+def test_cache_serves_hits_while_dynamodb_is_down(catalog):
+    class DownStore:
+        def get(self, keys, attributes):
+            raise service.StoreUnavailable("down")
+
+    cache = TTLCache(ttl_s=60)
+    plan = service.entity_request(catalog, "user", [{"user_id": 1}], [F])
+    cache.put((plan.pks[0], plan.views[0].sk), plan.views[0].features,
+              (service.to_epoch_micros(dt.datetime(2026, 5, 22, 17)), {"txn_count_7d": 9}))
+    outcome = service.lookup([plan], DownStore(), now=NOW, cache=cache)
+    assert outcome.degraded is False
+    assert outcome.results[0][0]["features"][F]["value"] == 9
+
+
+def test_healthz_metrics_and_catalog_have_no_values(dynamodb_table, catalog, serve):
+    client, table = dynamodb_table
+    seed(client, table, catalog.views["user_transactions"], [{
+        "user_id": 1, "feature_ts": dt.datetime(2026, 5, 22, 17, 30), "txn_count_7d": 5}])
+    url = serve(make_app(catalog, client, table, clock=lambda: NOW,
+                         built_at="2026-05-01T00:00:00Z"))
+    health = call(url, "/healthz")
+    assert (health.status, health.body) == (200, {"status": "ok", "views": 4,
+                                                  "registry_built_at": "2026-05-01T00:00:00Z"})
+    views = call(url, "/v1/feature-views").body
+    assert [v["name"] for v in views["feature_views"]] == [
+        "device_seen_before", "merchant_risk", "user_profile", "user_transactions"]
+    ut = views["feature_views"][3]
+    assert {k: ut[k] for k in ("version", "entity", "owner", "ttl", "freshness_slo")} == {
+        "version": 1, "entity": "user", "owner": "risk-ml", "ttl": "30d", "freshness_slo": "1h"}
+    assert ut["features"][1] == {
+        "name": "txn_count_7d", "dtype": "int64", "sensitivity": "internal", "default": 0,
+        "description": "Transactions in the 7 days up to and including feature_ts."}
+    assert '"value"' not in json.dumps(views) and "feature_ts\":" not in json.dumps(views)
+    call(url, f"/v1/features/user/1?features={F},user_transactions:last_txn_amount")
+    call(url, f"/v1/features/user/2?features={F},user_transactions:last_txn_amount")
+    call(url, "/v1/features/user/x?features=" + F)
+    metrics = call(url, "/metrics")
+    assert metrics.headers["content-type"] == "text/plain; version=0.0.4"
+    text = metrics.body
+    for line in (
+        'featurestore_lookup_requests_total{route="/v1/features/{entity}/{key}",code="200"} 2',
+        'featurestore_lookup_requests_total{route="/v1/features/{entity}/{key}",code="400"} 1',
+        'featurestore_lookup_requests_total{route="/healthz",code="200"} 1',
+        'featurestore_lookup_values_total{view="user_transactions",status="PRESENT"} 2',
+        'featurestore_lookup_values_total{view="user_transactions",status="DEFAULT"} 1',
+        'featurestore_lookup_values_total{view="user_transactions",status="MISSING"} 1',
+        'featurestore_lookup_latency_seconds_count 5',
+        'featurestore_lookup_latency_seconds_bucket{le="+Inf"} 5',
+        "featurestore_lookup_degraded_total 0",
+    ):
+        assert line + "\n" in text, line
+
+
+def test_serving_log_lines_locally(dynamodb_table, catalog, serve, tmp_path):
+    client, table = dynamodb_table
+    seed(client, table, catalog.views["user_transactions"], [{
+        "user_id": 1, "feature_ts": dt.datetime(2026, 5, 22, 17, 30), "txn_count_7d": 5}])
+    folder = tmp_path / "serving_log"
+    url = serve(make_app(catalog, client, table, clock=lambda: NOW,
+                         serving_log=ServingLog(folder=folder)))
+    body = {"entity": "user", "keys": [{"user_id": 1}, {"user_id": 2}], "features": [F]}
+    answer = call(url, "/v1/features/retrieve", method="POST", body=json.dumps(body),
+                  headers={"x-model-name": "fraud-v3"})
+    request_id = answer.headers["x-request-id"]
+    [path] = folder.glob("serving-*.jsonl")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in lines:
+        assert dt.datetime.strptime(line.pop("ts"), "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert lines == [
+        {"request_id": request_id, "model": "fraud-v3", "entity": "user",
+         "key": {"user_id": 1}, "features": {F: {"value": 5,
+                                                 "feature_ts": "2026-05-22T17:30:00Z",
+                                                 "status": "PRESENT"}}},
+        {"request_id": request_id, "model": "fraud-v3", "entity": "user",
+         "key": {"user_id": 2}, "features": {F: {"value": 0, "feature_ts": None,
+                                                 "status": "DEFAULT"}}}]
+
+
+def test_serving_log_sampling_is_per_request(catalog, tmp_path):
+    log = ServingLog(sample_rate=0.0, folder=tmp_path)
+    outcome = service.LookupOutcome([[{"key": {"user_id": 1}, "features": {}}]], False, {})
+    requests = [service.entity_request(catalog, "user", [{"user_id": 1}], [F])]
+    assert log.record("r", None, requests, outcome) == 0
+    assert list(tmp_path.iterdir()) == []
+    assert ServingLog(sample_rate=1.0, folder=tmp_path).record("r", None, requests,
+                                                               outcome) == 1

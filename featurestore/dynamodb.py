@@ -67,8 +67,12 @@ def project_client(project: Project, **options):
     return make_client(resolve_endpoint(project), project.aws_region, **options)
 
 
-def ensure_table(client, table_name: str) -> bool:
-    """Create the feature table if missing (True); check an existing one's key schema."""
+def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
+    """Create the feature table if missing (True); check an existing one's key schema.
+
+    ``ttl=False`` leaves DynamoDB's TTL sweeper off: tests that read items on a fixed
+    past clock need them to outlive their ``expires_at``.
+    """
     from botocore.exceptions import ClientError, EndpointConnectionError
 
     try:
@@ -88,6 +92,8 @@ def ensure_table(client, table_name: str) -> bool:
             BillingMode="PAY_PER_REQUEST",
         )
         client.get_waiter("table_exists").wait(TableName=table_name)
+        if not ttl:
+            return True
         try:
             client.update_time_to_live(
                 TableName=table_name,

@@ -27,12 +27,15 @@ def dynamodb_local():
 
 @pytest.fixture
 def dynamodb_table(dynamodb_local, request):
-    """A fresh, empty feature table in the session's DynamoDB Local: yields (client, name)."""
+    """A fresh, empty feature table in the session's DynamoDB Local: yields (client, name).
+
+    Its TTL sweeper is off, so items dated on a fixed past clock are not deleted mid-test.
+    """
     from featurestore.dynamodb import ensure_table, make_client
 
     client = make_client(dynamodb_local)
     name = "fs_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:200]
-    ensure_table(client, name)
+    ensure_table(client, name, ttl=False)
     yield client, name
     client.delete_table(TableName=name)
 

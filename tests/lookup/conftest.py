@@ -6,14 +6,13 @@ import pytest
 
 from featurestore.contracts import load_catalog
 from lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
-from tests.lookup.lookup_testkit import FIXTURE_DEFS
+from tests.lookup.lookup_testkit import FEATURE_DEFS
 
 
 @pytest.fixture(scope="session")
 def catalog():
-    """A frozen copy of the contracts (so exact vectors do not move when feature_defs/
-    does), through the registry snapshot as Lambda reads them."""
-    return catalog_from_snapshot(build_snapshot(load_catalog(FIXTURE_DEFS)))
+    """The project's contracts, through the registry snapshot as the Lambda reads them."""
+    return catalog_from_snapshot(build_snapshot(load_catalog(FEATURE_DEFS)))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 from featurestore.online_items import encode_item, to_epoch_micros
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_DEFS = Path(__file__).resolve().parent / "fixtures" / "feature_defs"
+FEATURE_DEFS = REPO_ROOT / "feature_defs"
 NOW = dt.datetime(2026, 5, 22, 18, 0, 0)  # the fixed clock of the exact-vector tests
 
 

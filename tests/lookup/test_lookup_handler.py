@@ -17,7 +17,7 @@ from featurestore.project import Project
 from lookup import handler as handler_module
 from lookup.package import build_zip
 from lookup.registry_snapshot import write_snapshot
-from tests.lookup.lookup_testkit import FIXTURE_DEFS, REPO_ROOT, seed
+from tests.lookup.lookup_testkit import FEATURE_DEFS, REPO_ROOT, seed
 
 EVENTS = Path(__file__).parent / "events"
 FRESH = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0) - dt.timedelta(minutes=5)
@@ -36,7 +36,7 @@ def lambda_env(dynamodb_local, dynamodb_table, catalog, tmp_path, monkeypatch):
     seed(client, table, catalog.views["merchant_risk"], [{
         "merchant_id": 7, "feature_ts": FRESH, "chargeback_rate_30d": 0.5}])
     registry = tmp_path / "registry.json"
-    write_snapshot(load_catalog(FIXTURE_DEFS), registry)
+    write_snapshot(load_catalog(FEATURE_DEFS), registry)
     env = {"FEATURESTORE_REGISTRY": str(registry), "FEATURESTORE_DYNAMODB_ENDPOINT":
            dynamodb_local, "FEATURESTORE_ONLINE_TABLE": table,
            "FEATURESTORE_SERVING_LOG_SAMPLE": "1.0"}

@@ -148,8 +148,8 @@
 {% endmacro %}
 
 
-{#- DuckDB ASOF LEFT JOIN: https://duckdb.org/docs/stable/sql/query_syntax/from#as-of-joins -#}
-{% macro duckdb__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+{#- The ASOF bodies of DuckDB and Snowflake differ only in the join clause. -#}
+{% macro featurestore_asof_body(spine, specs, event_ts, known_at_event, dialect) %}
 with
 
     -- 1. The spine: every row is kept, duplicates and null keys included.
@@ -161,19 +161,25 @@ with
     --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
 {{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
 {% endfor %}
-    -- {{ specs | length + 2 }}. One ASOF LEFT JOIN per view: the last row at or before the event,
+    -- {{ specs | length + 2 }}. One {{ 'ASOF JOIN' if dialect == 'snowflake' else 'ASOF LEFT JOIN' }} per view: the last row at or before the event,
     --    key by key; expired (TTL) or absent rows give the contract's defaults.
     final as (
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore_feature_columns(spec, event_ts, 'duckdb') | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore_feature_columns(spec, event_ts, dialect) | indent(4) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}
+{%- if dialect == 'snowflake' %}
+        asof join {{ spec['name'] }}__rows as {{ spec['name'] }}
+            match_condition (spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts)
+            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+{%- else %}
         asof left join {{ spec['name'] }}__rows as {{ spec['name'] }}
             on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
             and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
+{%- endif %}
 {%- endfor %}
     )
 
@@ -181,37 +187,16 @@ select * from final
 {% endmacro %}
 
 
+{#- DuckDB ASOF LEFT JOIN: https://duckdb.org/docs/stable/sql/query_syntax/from#as-of-joins -#}
+{% macro duckdb__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+{{- featurestore_asof_body(spine, specs, event_ts, known_at_event, 'duckdb') -}}
+{% endmacro %}
+
+
 {#- Snowflake ASOF JOIN ... MATCH_CONDITION (null-pads unmatched left rows):
     https://docs.snowflake.com/en/sql-reference/constructs/asof-join -#}
 {% macro snowflake__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
-with
-
-    -- 1. The spine: every row is kept, duplicates and null keys included.
-    spine as (
-        select * from {{ spine }}
-    ),
-{% for spec in specs %}
-    -- {{ loop.index + 1 }}. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
-    --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
-{{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
-{% endfor %}
-    -- {{ specs | length + 2 }}. One ASOF JOIN per view: the last row at or before the event,
-    --    key by key; expired (TTL) or absent rows give the contract's defaults.
-    final as (
-        select
-            spine.*,
-{%- for spec in specs %}
-            {{- featurestore_feature_columns(spec, event_ts, 'snowflake') | indent(4) }}{{ ',' if not loop.last }}
-{%- endfor %}
-        from spine
-{%- for spec in specs %}
-        asof join {{ spec['name'] }}__rows as {{ spec['name'] }}
-            match_condition (spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts)
-            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
-{%- endfor %}
-    )
-
-select * from final
+{{- featurestore_asof_body(spine, specs, event_ts, known_at_event, 'snowflake') -}}
 {% endmacro %}
 
 

@@ -9,6 +9,7 @@ handler the Lambda runs. Each step prints one line; the end prints what was buil
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -90,6 +91,71 @@ def run_offline(project, steps: Steps, users: int, days: int, seed: int,
             "manifest": manifest}
 
 
+def _demo_keys(project) -> dict:
+    """A busy user, merchant and device pair, so the lookups show real values."""
+    from featurestore.warehouse import Warehouse
+
+    with Warehouse(project, read_only=True) as warehouse:
+        user, merchant, device = warehouse.fetch_all(
+            f"select user_id, merchant_id, device_id from "
+            f"{warehouse.model_relation('fraud_labels')} order by event_ts desc limit 1")[0]
+    return {"user": user, "merchant": merchant, "device": device}
+
+
+def _get(url: str, path: str, body: dict | None = None) -> dict:
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, headers={
+        "Content-Type": "application/json", "X-Model-Name": "featurestore-demo"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def run_online(ctx: click.Context, project, steps: Steps) -> dict:
+    """DynamoDB Local, gated sync, lookups over HTTP, parity gate."""
+    from featurestore.local_dynamodb import start_detached
+    from gates.cli import gate_command
+    from lookup.cli import local_app
+    from lookup.http_server import BackgroundServer
+    from sync.cli import online_init, sync_command
+
+    steps("DynamoDB Local: started on loopback (data under warehouse/dynamodb)")
+    state = start_detached(project.root, project.warehouse_dir)
+    steps.note(f"endpoint {state['endpoint']} (pid {state['pid']})")
+    ctx.invoke(online_init)
+
+    steps("Sync: freshness and quality gates, then the latest values into DynamoDB")
+    ctx.invoke(sync_command, view_names=(), full_refresh=False, no_gate=False,
+               lookback=dt.timedelta(minutes=10), threads=8)
+
+    steps("Lookups through the lookup handler behind its local HTTP server")
+    keys = _demo_keys(project)
+    with BackgroundServer(local_app(project)) as url:
+        single_path = (f"/v1/features/user/{keys['user']}?features=user_transactions:"
+                       "txn_count_7d,user_transactions:txn_amount_sum_7d,user_profile:country,"
+                       "user_profile:kyc_level")
+        single = _get(url, single_path)
+        steps.note(f"GET {single_path}")
+        batch = _get(url, "/v1/features/retrieve", {"requests": [
+            {"entity": "user", "keys": [{"user_id": keys["user"]}],
+             "features": ["user_transactions:txn_count_1h"]},
+            {"entity": "merchant", "keys": [{"merchant_id": keys["merchant"]}],
+             "features": ["merchant_risk"]},
+            {"entity": "user_device",
+             "keys": [{"user_id": keys["user"], "device_id": keys["device"]}],
+             "features": ["device_seen_before"]},
+        ]})
+        steps.note("POST /v1/features/retrieve: a fraud model's user, merchant and device "
+                   "features in one call")
+
+    steps("Gate: online/offline parity, warehouse latest values against DynamoDB items")
+    ctx.invoke(gate_command, views=(), suites=("parity",), as_of=None, training_set=None,
+               serving_log=None, serving_window="7d", parity_sample=1000, history_view=None,
+               runs=10)
+    return {"endpoint": state["endpoint"], "single": single, "batch": batch}
+
+
 @click.command("demo")
 @click.option("--users", default=2000, show_default=True, help="Demo users to generate.")
 @click.option("--days", default=60, show_default=True, help="Days of history.")
@@ -105,8 +171,11 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
       featurestore demo --users 2000 --days 60
     """
     project = get_project(ctx)
-    steps = Steps(4 if offline_only else 4)
-    summary = run_offline(project, steps, users, days, seed, None)
+    steps = Steps(4 if offline_only else 8)
+    # to the minute, so the freshest views are minutes old, well inside their SLOs
+    end = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    summary = run_offline(project, steps, users, days, seed, end)
+    online = None if offline_only else run_online(ctx, project, steps)
     manifest = summary["manifest"]
     click.echo("")
     click.secho("featurestore demo: what was built", bold=True)
@@ -117,4 +186,15 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
                                                sorted(summary["view_rows"].items())))
     click.echo(f"  training set   {summary['training_set']} ({manifest['output']['rows']:,} rows)")
     click.echo(f"  manifest       {Path(summary['training_set'])}.manifest.json")
+    if online:
+        click.echo(f"  online store   DynamoDB Local at {online['endpoint']}, table "
+                   f"{project.online_table}")
+        click.echo("  a lookup       " + json.dumps(online["single"], indent=2)
+                   .replace("\n", "\n                 "))
+        statuses = [value["status"] for result in online["batch"]["results"]
+                    for value in result["features"].values()]
+        click.echo(f"  a batch        {len(online['batch']['results'])} entities, "
+                   + ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses))))
+        click.echo("  next           featurestore serve   (then curl the URL it prints); "
+                   "featurestore online stop")
     click.echo(f"  took           {steps.elapsed():.1f} s")

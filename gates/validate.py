@@ -7,6 +7,7 @@ leaves a page a human can open.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from pathlib import Path
@@ -49,6 +50,10 @@ class Validator:
     def __init__(self, docs_dir: Path | None):
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
+
+        # GX narrates its own housekeeping at INFO (temporary docs folders and the like);
+        # our table already says what ran, so only its warnings reach the user.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
         self._gx = gx
         self.context = gx.get_context(mode="ephemeral")

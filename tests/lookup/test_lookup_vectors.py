@@ -44,20 +44,21 @@ def seeded(dynamodb_table, catalog):
     return client, table
 
 
+# user_profile has no freshness_slo: 4-day-old profile values are PRESENT, not STALE
 USER_42 = {
     "user_transactions:txn_count_7d": {"value": 14, "feature_ts": "2026-05-22T17:40:00Z",
                                        "age_seconds": 1200, "status": "PRESENT"},
     "user_transactions:txn_amount_avg_7d": {"value": 12.5, "feature_ts": "2026-05-22T17:40:00Z",
                                             "age_seconds": 1200, "status": "PRESENT"},
     "user_profile:country": {"value": "DE", "feature_ts": "2026-05-18T18:00:00Z",
-                             "age_seconds": 345600, "status": "STALE"},
+                             "age_seconds": 345600, "status": "PRESENT"},
     "user_profile:signup_channel": {"value": None, "feature_ts": "2026-05-18T18:00:00Z",
-                                    "age_seconds": 345600, "status": "STALE"},
+                                    "age_seconds": 345600, "status": "PRESENT"},
     "user_profile:is_verified": {"value": True, "feature_ts": "2026-05-18T18:00:00Z",
-                                 "age_seconds": 345600, "status": "STALE"},
+                                 "age_seconds": 345600, "status": "PRESENT"},
     "user_profile:signed_up_at": {"value": "2024-01-02T03:04:05.123456Z",
                                   "feature_ts": "2026-05-18T18:00:00Z",
-                                  "age_seconds": 345600, "status": "STALE"},
+                                  "age_seconds": 345600, "status": "PRESENT"},
 }
 NO_PROFILE = {
     "user_profile:country": {"value": None, "feature_ts": None, "status": "MISSING"},
@@ -88,7 +89,7 @@ USER_45 = {
 }
 
 
-def test_get_answers_the_design_shape_with_present_and_stale(seeded, catalog, serve):
+def test_get_answers_the_design_shape(seeded, catalog, serve):
     client, table = seeded
     url = serve(make_app(catalog, client, table, clock=lambda: NOW))
     answer = call(url, f"/v1/features/user/42?features={ASKED}")

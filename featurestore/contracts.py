@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from featurestore.dtypes import DTYPES, KEY_DTYPES, check_value
@@ -57,9 +58,14 @@ class Entity:
     join_keys: tuple[JoinKey, ...]
     description: str = ""
 
-    @property
+    # cached: the lookup endpoint asks for these once per key of every request
+    @cached_property
     def key_names(self) -> list[str]:
         return [k.name for k in self.join_keys]
+
+    @cached_property
+    def key_dtypes(self) -> dict[str, str]:
+        return {k.name: k.dtype for k in self.join_keys}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import Decimal
 from urllib.parse import quote, unquote
 
@@ -27,6 +28,7 @@ from featurestore.contracts import Entity, FeatureView
 from featurestore.errors import BadValueError, LookupRequestError
 
 MAX_ITEM_BYTES = 400 * 1024
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves as it is
 _EPOCH = dt.datetime(1970, 1, 1)
 RESERVED_ATTRIBUTES = ("pk", "sk", "feature_ts", "written_at", "expires_at")
 
@@ -46,8 +48,10 @@ def from_epoch_micros(micros: int) -> dt.datetime:
 
 def coerce_key_value(entity: Entity, key_name: str, value: object) -> int | str:
     """A key value as its declared dtype; LookupRequestError names the key otherwise."""
-    dtype = next(k.dtype for k in entity.join_keys if k.name == key_name)
+    dtype = entity.key_dtypes[key_name]
     if dtype == "int64":
+        if type(value) is int and -(2**63) <= value < 2**63:  # the common case, first
+            return value
         given = value
         if isinstance(value, bool):
             value = None
@@ -74,8 +78,8 @@ def entity_pk(entity: Entity, key: dict) -> str:
                 f"entity `{entity.name}` needs key `{join_key.name}` "
                 f"(its keys: {', '.join(entity.key_names)})"
             )
-        value = coerce_key_value(entity, join_key.name, key[join_key.name])
-        parts.append(quote(str(value), safe="-_.~"))
+        text = str(coerce_key_value(entity, join_key.name, key[join_key.name]))
+        parts.append(text if _PLAIN_KEY.fullmatch(text) else quote(text, safe="-_.~"))
     return f"{entity.name}#{'|'.join(parts)}"
 
 

@@ -36,6 +36,16 @@ from lookup.access import AccessPolicy
 from lookup.serving_log import MODEL_HEADER, ServingLog
 
 log = logging.getLogger("featurestore.lookup")
+
+try:  # orjson encodes a 100-key answer about 5x faster; the stdlib is the fallback (and
+    # what the Lambda zip, pure Python, uses): both give the same JSON values
+    import orjson
+
+    def encode_json(body: dict) -> str:
+        return orjson.dumps(body).decode()
+except ImportError:  # pragma: no cover - depends on the installed extras
+    def encode_json(body: dict) -> str:
+        return json.dumps(body, separators=(",", ":"))
 DEFAULT_DEADLINE_MS = 250
 DEFAULT_CACHE_TTL_MS = 1000
 DEFAULT_CACHE_SIZE = 100_000
@@ -128,7 +138,7 @@ class LookupApp:
             code, body = 500, {"error": "internal_error",
                                "message": f"unexpected error; see the logs for request "
                                           f"{request_id}"}
-        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        text = body if isinstance(body, str) else encode_json(body)
         hits_after = self._cache_counts()
         self.metrics.observe(
             route, code, time.perf_counter() - started,
@@ -248,6 +258,18 @@ def _init() -> None:
     except FeatureStoreError as exc:  # answered (with this message) by every request
         _INIT_ERROR = str(exc)
         log.error("lookup handler is misconfigured: %s", exc)
+        return
+    freeze_startup_objects()
+
+
+def freeze_startup_objects() -> None:
+    """Move what start-up built (botocore's models, the catalog: alive as long as the
+    process) out of the garbage collector's sight, so a collection during a request no
+    longer rescans it: fewer millisecond pauses in the latency tail."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # pay the set-up in Lambda's init phase

@@ -14,7 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from lookup.handler import LookupApp
+from lookup.handler import LookupApp, freeze_startup_objects
 
 
 def to_event(method: str, target: str, headers, body: bytes | None) -> dict:
@@ -90,6 +90,7 @@ def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0) -> Threa
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
+    freeze_startup_objects()
     return server
 
 

@@ -28,6 +28,7 @@ import difflib
 import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from featurestore.contracts import Catalog, Entity, Feature, FeatureView
 from featurestore.errors import LookupRequestError
@@ -49,11 +50,10 @@ class StoreUnavailable(Exception):
     """The online store did not answer in time; the lookup degrades to defaults."""
 
 
+@lru_cache(maxsize=65536)  # hot keys repeat their feature_ts request after request
 def iso_micros(micros: int) -> str:
     """Epoch microseconds as ISO-8601 UTC with ``Z`` (fraction only when there is one)."""
-    ts = _EPOCH + dt.timedelta(microseconds=micros)
-    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{ts.microsecond:06d}Z" if ts.microsecond else f"{text}Z"
+    return (_EPOCH + dt.timedelta(microseconds=micros)).isoformat() + "Z"
 
 
 def json_value(value: object) -> object:
@@ -166,13 +166,13 @@ def typed_key(entity: Entity, key: object) -> tuple[dict, str]:
             f"entity `{entity.name}`: each key must be an object like "
             f"{json.dumps({k: '...' for k in entity.key_names})}, got {json.dumps(key)}"
         )
-    unknown = [name for name in key if name not in entity.key_names]
+    unknown = [name for name in key if name not in entity.key_dtypes]
     if unknown:
         raise LookupRequestError(
             f"entity `{entity.name}` has no key `{unknown[0]}`; its keys: "
             f"{', '.join(entity.key_names)}"
         )
-    pk = entity_pk(entity, key)
+    pk = entity_pk(entity, key)  # raises, naming the key, for a missing or mistyped one
     typed = {name: coerce_key_value(entity, name, key[name]) for name in entity.key_names}
     return typed, pk
 

@@ -27,11 +27,19 @@ re-sent; conflicts and throttling are retried with exponential backoff and full 
 (On real AWS a transactional write costs two write units per item; that is the price
 of the guarantee at this throughput.)
 
-bench/sync.py, 200,000 entities x 10 features, same machine while other jobs kept the load
-average at 8-10 (so every figure is low and noisy): ceiling 2,550 items/s; first sync
-(BatchWriteItem under the first-load claim) 2,129 items/s = 84%; ``--full-refresh``
-(TransactWriteItems) 1,072 items/s = 42%; incremental sync of 1% changed entities 1.7 s vs
-186.6 s for the full refresh (112x); peak RSS 373 MiB. A 20,000-entity run gave 89% / 80%.
+bench/sync.py on a quiet machine, 200,000 entities x 10 features: ceiling 4,596 items/s;
+first sync (BatchWriteItem under the first-load claim) 4,305 items/s = 94%;
+``--full-refresh`` (TransactWriteItems) 2,179 items/s = 47%; incremental sync of 1% changed
+entities 1.0 s vs 91.8 s for the full refresh (93x); peak RSS 373 MiB.
+
+Why conditional writes stop near half the ceiling here: during TransactWriteItems DynamoDB
+Local's Java process uses about 1.5 of the 2 cores while this process uses 0.3, so the
+server's cost per conditional item is the limit. More threads or a second writer process
+do not help (8 threads 1,941/s; 2 processes x 8 threads 2,224/s; 16 threads 2,286/s), and
+PartiQL ``BatchExecuteStatement`` with a per-statement condition is no faster (2,120/s).
+Reading the stored ``feature_ts`` first and then writing with plain BatchWriteItem runs at
+the ceiling (3,859/s), but its guarantee would rest on every writer holding a lease rather
+than on DynamoDB's own check, so it is not used for runs that can meet stored values.
 
 The plain BatchWriteItem path (``write_batch``) cannot carry a condition; the worker uses
 it only for the first load of a view version into DynamoDB, claimed through a marker item

@@ -6,7 +6,9 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -108,7 +110,8 @@ def test_serving_log_dbt_source_builds_with_and_without_files(tmp_path, with_log
     env = {**os.environ, "FEATURESTORE_DUCKDB_PATH": str(database),
            "FEATURESTORE_SERVING_LOG_DIR": str(folder), "DBT_TARGET_PATH": str(tmp_path / "t"),
            "DBT_LOG_PATH": str(tmp_path / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run(["dbt", "build", "--select", "stg_serving__log", "--profiles-dir",
+    dbt = str(Path(sys.executable).parent / "dbt")  # this venv's, activated or not
+    done = subprocess.run([dbt, "build", "--select", "stg_serving__log", "--profiles-dir",
                            str(REPO_ROOT)], cwd=REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]

@@ -9,6 +9,7 @@ short message and exit code 1; nothing else is caught.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 
@@ -90,4 +91,18 @@ def get_project(ctx: click.Context):
 def main() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    sys.exit(cli(obj={}))
+    try:
+        cli.main(obj={})
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    # Every file is written and every connection closed by now; what is left is the
+    # interpreter's teardown, where DuckDB's native bindings print dozens of harmless
+    # "nanobind: leaked ..." lines after dbt and Great Expectations ran in-process.
+    # Flush every stream (click's own wrappers too: its error messages go through them)
+    # and leave without it.
+    for stream in (click.get_text_stream("stdout"), click.get_text_stream("stderr"),
+                   sys.stdout, sys.stderr):
+        stream.flush()
+    logging.shutdown()
+    os._exit(code)

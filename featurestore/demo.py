@@ -112,6 +112,19 @@ def _get(url: str, path: str, body: dict | None = None) -> dict:
         return json.loads(answer.read())
 
 
+def _drop_online_table(project) -> bool:
+    """Delete the demo's DynamoDB table if it exists (True when it did)."""
+    from featurestore.dynamodb import project_client
+
+    client = project_client(project)
+    try:
+        client.delete_table(TableName=project.online_table)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    client.get_waiter("table_not_exists").wait(TableName=project.online_table)
+    return True
+
+
 def run_online(ctx: click.Context, project, steps: Steps) -> dict:
     """DynamoDB Local, gated sync, lookups over HTTP, parity gate."""
     from featurestore.local_dynamodb import start_detached
@@ -120,13 +133,18 @@ def run_online(ctx: click.Context, project, steps: Steps) -> dict:
     from lookup.http_server import BackgroundServer
     from sync.cli import online_init, sync_command
 
-    steps("DynamoDB Local: started on loopback (data under warehouse/dynamodb)")
+    steps("DynamoDB Local: started on loopback, a fresh feature table")
     state = start_detached(project.root, project.warehouse_dir)
     steps.note(f"endpoint {state['endpoint']} (pid {state['pid']})")
+    # The demo regenerated every event, so the previous run's items are from another
+    # world: some carry a newer feature_ts, which the conditional sync would (rightly)
+    # refuse to overwrite. Start the demo's table afresh instead.
+    if _drop_online_table(project):
+        steps.note(f"dropped the previous demo's table {project.online_table}")
     ctx.invoke(online_init)
 
     steps("Sync: freshness and quality gates, then the latest values into DynamoDB")
-    ctx.invoke(sync_command, view_names=(), full_refresh=False, no_gate=False,
+    ctx.invoke(sync_command, view_names=(), full_refresh=True, no_gate=False,
                lookback=dt.timedelta(minutes=10), threads=8)
 
     steps("Lookups through the lookup handler behind its local HTTP server")

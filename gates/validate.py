@@ -44,6 +44,13 @@ def _format(value: object) -> str:
     return str(value)
 
 
+def quiet_great_expectations() -> None:
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations."):
+            logging.getLogger(name).setLevel(logging.NOTSET)  # inherit WARNING
+
+
 class Validator:
     """Holds the GX context of one run; ``validate`` one (suite, view) frame at a time."""
 
@@ -51,12 +58,14 @@ class Validator:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
 
-        # GX narrates its own housekeeping at INFO (temporary docs folders and the like);
-        # our table already says what ran, so only its warnings reach the user.
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
         self._gx = gx
+        # GX narrates its own housekeeping at INFO (temporary docs folders and the like),
+        # also while a context is made; our table already says what ran, so only its
+        # warnings reach the user.
+        quiet_great_expectations()
         self.context = gx.get_context(mode="ephemeral")
+        quiet_great_expectations()
         self.context.variables.progress_bars = {"globally": False,
                                                 "metric_calculations": False}
         self.docs_dir = docs_dir

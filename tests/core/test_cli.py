@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore.cli import COMMANDS, cli
+from tests.conftest import REPO_ROOT
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -88,3 +89,21 @@ def test_validate_reports_stale_generated_files_and_missing_models(project):
             "Run `featurestore generate`") in result.output
     assert ("feature_defs/merchant_risk.yml:4, field `source`: no dbt model `fs_merchant__risk`"
             " under models/") in result.output
+
+
+def test_console_script_keeps_messages_and_exit_codes(tmp_path):
+    """main() leaves without interpreter teardown: nothing printed may be lost."""
+    script = [sys.executable, "-c", "from featurestore.cli import main; main()"]
+    missing = subprocess.run([*script, "--project-dir", str(tmp_path), "list"],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"Error: {tmp_path}: not inside a featurestore project")
+    listed = subprocess.run([*script, "list"], capture_output=True, text=True,
+                            cwd=REPO_ROOT)
+    assert listed.returncode == 0
+    assert listed.stdout.splitlines()[0].split()[0] == "VIEW"
+    assert len(listed.stdout.splitlines()) == 5
+    usage = subprocess.run([*script, "list", "--bogus"], capture_output=True, text=True,
+                           cwd=REPO_ROOT)
+    assert usage.returncode == 2
+    assert usage.stderr.endswith("Error: No such option '--bogus'.\n")

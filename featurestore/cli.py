@@ -8,8 +8,8 @@ short message and exit code 1; nothing else is caught.
 
 from __future__ import annotations
 
+import atexit
 import importlib
-import logging
 import os
 import sys
 
@@ -99,10 +99,11 @@ def main() -> None:
     # Every file is written and every connection closed by now; what is left is the
     # interpreter's teardown, where DuckDB's native bindings print dozens of harmless
     # "nanobind: leaked ..." lines after dbt and Great Expectations ran in-process.
-    # Flush every stream (click's own wrappers too: its error messages go through them)
-    # and leave without it.
+    # Flush every stream (click's own wrappers too: its error messages go through them),
+    # run the atexit handlers (logging, multiprocessing's semaphores), then leave
+    # without the native teardown.
     for stream in (click.get_text_stream("stdout"), click.get_text_stream("stderr"),
                    sys.stdout, sys.stderr):
         stream.flush()
-    logging.shutdown()
+    atexit._run_exitfuncs()
     os._exit(code)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from featurestore.online_items import decode_item, entity_pk, view_sk
 from gates.freshness import utc_naive
 from gates.quality import resolve_columns
 
-BATCH_GET_LIMIT = 100
+READ_DEADLINE_S = 10.0  # per chunk of 100 keys: a gate can wait longer than a lookup
 SHOWN_MISMATCHES = 20
 
 
@@ -88,32 +87,26 @@ def _same(dtype: str, offline: object, online: object) -> bool:
     return offline == online
 
 
-def _batch_get(client, table: str, keys: list[dict]) -> list[dict]:
-    """One BatchGetItem of <= 100 keys, retrying unprocessed keys with backoff."""
-    items: list[dict] = []
-    request = {table: {"Keys": keys, "ConsistentRead": True}}
-    for attempt in range(10):
-        answer = client.batch_get_item(RequestItems=request)
-        items.extend(answer.get("Responses", {}).get(table, []))
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            return items
-        time.sleep(min(2.0, 0.05 * 2**attempt))
-    raise OnlineStoreError(f"table {table}: DynamoDB left keys unprocessed after 10 attempts")
+def read_items(client, table: str, view: FeatureView, pks: list[str],
+               threads: int = 4) -> dict[str, dict]:
+    """pk -> item for every key found: the lookup's reader (BatchGetItem in chunks of 100,
+    UnprocessedKeys retried with backoff), strongly consistent, a few chunks in parallel."""
+    from lookup.reads import BATCH_LIMIT, DynamoReader
+    from lookup.service import StoreUnavailable
 
-
-def read_items(client, table: str, keys: list[dict], threads: int = 4) -> dict[str, dict]:
-    """pk -> item for every key found, BatchGetItem in chunks of 100, a few in parallel."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    chunks = [keys[i:i + BATCH_GET_LIMIT] for i in range(0, len(keys), BATCH_GET_LIMIT)]
+    reader = DynamoReader(client, table, deadline_s=READ_DEADLINE_S, consistent_read=True,
+                          base_backoff_s=0.05)
+    sk = view_sk(view)
+    chunks = [pks[i:i + BATCH_LIMIT] for i in range(0, len(pks), BATCH_LIMIT)]
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            answers = list(pool.map(lambda chunk: _batch_get(client, table, chunk), chunks))
-    except (ClientError, BotoCoreError) as exc:
+            answers = list(pool.map(
+                lambda chunk: reader.get([(pk, sk) for pk in chunk], view.feature_names),
+                chunks))
+    except StoreUnavailable as exc:
         raise OnlineStoreError(f"table {table}: reading items for the parity gate failed "
                                f"({exc}). Is DynamoDB reachable and the table synced?") from None
-    return {item["pk"]["S"]: item for answer in answers for item in answer}
+    return {pk: item for answer in answers for (pk, _sk), item in answer.items()}
 
 
 def parity_metrics(warehouse, client, table: str, view: FeatureView, sample: int,
@@ -125,7 +118,7 @@ def parity_metrics(warehouse, client, table: str, view: FeatureView, sample: int
     report.sampled = len(rows)
     sk = view_sk(view)
     pks = [entity_pk(view.entity, {k: row[k] for k in view.keys}) for row in rows]
-    items = read_items(client, table, [{"pk": {"S": pk}, "sk": {"S": sk}} for pk in pks])
+    items = read_items(client, table, view, pks)
     for pk, row in zip(pks, rows, strict=True):
         item = items.get(pk)
         if item is None:

@@ -67,24 +67,41 @@ def project_client(project: Project, **options):
     return make_client(resolve_endpoint(project), project.aws_region, **options)
 
 
-def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
-    """Create the feature table if missing (True); check an existing one's key schema.
-
-    ``ttl=False`` leaves DynamoDB's TTL sweeper off: tests that read items on a fixed
-    past clock need them to outlive their ``expires_at``.
-    """
+def describe_table(client, table_name: str) -> dict | None:
+    """The table's description, or None when it does not exist; OnlineStoreError when
+    DynamoDB cannot be reached or refuses."""
     from botocore.exceptions import ClientError, EndpointConnectionError
 
     try:
-        description = client.describe_table(TableName=table_name)["Table"]
+        return client.describe_table(TableName=table_name)["Table"]
     except EndpointConnectionError as exc:
         raise OnlineStoreError(
             f"DynamoDB is not reachable at {exc.kwargs.get('endpoint_url')}. Start it: "
             "`featurestore online start`, or unset FEATURESTORE_DYNAMODB_ENDPOINT for AWS."
         ) from None
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise OnlineStoreError(f"table {table_name}: {exc}") from None
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise OnlineStoreError(f"table {table_name}: {exc}") from None
+
+
+def require_table(client, table_name: str, where: str) -> None:
+    """OnlineStoreError, saying how to create it, unless the feature table exists."""
+    if describe_table(client, table_name) is None:
+        raise OnlineStoreError(f"the feature table `{table_name}` does not exist at {where}. "
+                               "Create it: `featurestore online init`.")
+
+
+def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
+    """Create the feature table if missing (True); check an existing one's key schema.
+
+    ``ttl=False`` leaves DynamoDB's TTL sweeper off: tests that read items on a fixed
+    past clock need them to outlive their ``expires_at``.
+    """
+    from botocore.exceptions import ClientError
+
+    description = describe_table(client, table_name)
+    if description is None:
         client.create_table(
             TableName=table_name,
             KeySchema=KEY_SCHEMA,

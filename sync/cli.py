@@ -21,26 +21,6 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _table_must_exist(client, table: str, endpoint: str | None) -> None:
-    from botocore.exceptions import ClientError, EndpointConnectionError
-
-    where = endpoint or "AWS"
-    try:
-        client.describe_table(TableName=table)
-    except EndpointConnectionError:
-        raise OnlineStoreError(
-            f"DynamoDB is not reachable at {where}. Start it: `featurestore online start`, "
-            "or unset FEATURESTORE_DYNAMODB_ENDPOINT for AWS."
-        ) from None
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-            raise OnlineStoreError(
-                f"the feature table `{table}` does not exist at {where}. Create it: "
-                "`featurestore online init`."
-            ) from None
-        raise OnlineStoreError(f"table {table} at {where}: {exc}") from None
-
-
 # -- featurestore online ... ---------------------------------------------------------------
 @click.group("online")
 def online_group() -> None:
@@ -99,7 +79,7 @@ def online_status(ctx: click.Context) -> None:
     Example:
       featurestore online status
     """
-    from featurestore.dynamodb import project_client, resolve_endpoint
+    from featurestore.dynamodb import project_client, require_table, resolve_endpoint
     from featurestore.warehouse import Warehouse
     from sync import state as sync_state
 
@@ -108,7 +88,7 @@ def online_status(ctx: click.Context) -> None:
     click.echo(f"endpoint: {endpoint or 'AWS (' + project.aws_region + ')'}")
     client = project_client(project)
     try:
-        _table_must_exist(client, project.online_table, endpoint)
+        require_table(client, project.online_table, endpoint or "AWS")
         click.echo(f"table: {project.online_table} (exists)")
     except OnlineStoreError as exc:
         click.echo(f"table: {exc}")
@@ -180,7 +160,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     Example:
       featurestore sync --view user_transactions --lookback 1h
     """
-    from featurestore.dynamodb import project_client, resolve_endpoint
+    from featurestore.dynamodb import project_client, require_table, resolve_endpoint
     from featurestore.warehouse import Warehouse
     from sync.worker import SyncOptions, sync_view, utc_now
 
@@ -199,7 +179,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
                                 "with `online: true`).")
     endpoint = resolve_endpoint(project)
     client = project_client(project, max_attempts=1, max_pool_connections=threads + 4)
-    _table_must_exist(client, project.online_table, endpoint)
+    require_table(client, project.online_table, endpoint or "AWS")
     as_of = utc_now()
     options = SyncOptions(full_refresh=full_refresh, lookback=lookback, as_of=as_of,
                           threads=threads)
@@ -269,14 +249,14 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...]) -> Non
       featurestore forget user 42
       featurestore forget user_device 42 d-0001234
     """
-    from featurestore.dynamodb import project_client, resolve_endpoint
+    from featurestore.dynamodb import project_client, require_table, resolve_endpoint
     from featurestore.warehouse import Warehouse
     from sync.forget import forget
 
     project = get_project(ctx)
     catalog = project.catalog()
     client = project_client(project)
-    _table_must_exist(client, project.online_table, resolve_endpoint(project))
+    require_table(client, project.online_table, resolve_endpoint(project) or "AWS")
     has_warehouse = project.target != "duckdb" or project.duckdb_path.exists()
     warehouse = Warehouse(project, read_only=True) if has_warehouse else None
     try:

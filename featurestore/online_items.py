@@ -69,18 +69,33 @@ def coerce_key_value(entity: Entity, key_name: str, value: object) -> int | str:
     return str(value)
 
 
-def entity_pk(entity: Entity, key: dict) -> str:
-    """The partition key of an entity; every join key must be present."""
-    parts = []
+def coerce_key(entity: Entity, key: dict) -> dict:
+    """Every join key of ``entity`` as its dtype, in key order; LookupRequestError names a
+    missing or mistyped one."""
+    typed = {}
     for join_key in entity.join_keys:
-        if join_key.name not in key or key[join_key.name] is None:
+        value = key.get(join_key.name)
+        if value is None:
             raise LookupRequestError(
                 f"entity `{entity.name}` needs key `{join_key.name}` "
                 f"(its keys: {', '.join(entity.key_names)})"
             )
-        text = str(coerce_key_value(entity, join_key.name, key[join_key.name]))
+        typed[join_key.name] = coerce_key_value(entity, join_key.name, value)
+    return typed
+
+
+def pk_of(entity: Entity, typed: dict) -> str:
+    """The partition key of a key already coerced by ``coerce_key``."""
+    parts = []
+    for name in entity.key_names:
+        text = str(typed[name])
         parts.append(text if _PLAIN_KEY.fullmatch(text) else quote(text, safe="-_.~"))
     return f"{entity.name}#{'|'.join(parts)}"
+
+
+def entity_pk(entity: Entity, key: dict) -> str:
+    """The partition key of an entity; every join key must be present."""
+    return pk_of(entity, coerce_key(entity, key))
 
 
 def key_from_pk(entity: Entity, pk: str) -> dict:

@@ -33,9 +33,9 @@ from functools import lru_cache
 from featurestore.contracts import Catalog, Entity, Feature, FeatureView
 from featurestore.errors import LookupRequestError
 from featurestore.online_items import (
-    coerce_key_value,
+    coerce_key,
     decode_value,
-    entity_pk,
+    pk_of,
     to_epoch_micros,
     view_sk,
 )
@@ -172,9 +172,8 @@ def typed_key(entity: Entity, key: object) -> tuple[dict, str]:
             f"entity `{entity.name}` has no key `{unknown[0]}`; its keys: "
             f"{', '.join(entity.key_names)}"
         )
-    pk = entity_pk(entity, key)  # raises, naming the key, for a missing or mistyped one
-    typed = {name: coerce_key_value(entity, name, key[name]) for name in entity.key_names}
-    return typed, pk
+    typed = coerce_key(entity, key)
+    return typed, pk_of(entity, typed)
 
 
 def entity_request(catalog: Catalog, entity_name: object, keys: object,

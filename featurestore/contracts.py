@@ -169,7 +169,7 @@ class Catalog:
             return self.views[name]
         except KeyError:
             raise ContractError(
-                "feature_defs/", f"no feature view named `{name}`{_suggest(name, self.views)}"
+                "feature_defs/", f"no feature view named `{name}`{suggest(name, self.views)}"
             ) from None
 
 
@@ -179,7 +179,8 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def _suggest(name: str, options) -> str:
+def suggest(name: str, options) -> str:
+    """' (did you mean `x`?)' for the closest of ``options``, or nothing."""
     close = difflib.get_close_matches(str(name), list(options), n=1)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
@@ -207,7 +208,7 @@ class _Reader:
             if key not in allowed:
                 raise ContractError(
                     self.path,
-                    f"unknown field in {self.what}{_suggest(key, allowed)}; "
+                    f"unknown field in {self.what}{suggest(key, allowed)}; "
                     f"allowed: {', '.join(allowed)}",
                     line=self.line(key),
                     field=f"{prefix}{key}",
@@ -332,7 +333,7 @@ def _load_feature(display: str, raw: object, line: int | None, index: int) -> Fe
     name = reader.identifier("name", prefix=prefix)
     dtype = reader.get("dtype")
     if dtype not in DTYPES:
-        raise ContractError(display, f"unknown dtype {dtype!r}{_suggest(dtype, DTYPES)}; "
+        raise ContractError(display, f"unknown dtype {dtype!r}{suggest(dtype, DTYPES)}; "
                             f"use one of {', '.join(DTYPES)}", line=reader.line("dtype"),
                             field=f"{prefix}dtype")
     sensitivity = reader.get("sensitivity")
@@ -397,7 +398,7 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
     entity_name = reader.get("entity")
     if entity_name not in entities:
         raise reader.error("entity", f"unknown entity {entity_name!r}"
-                           f"{_suggest(entity_name, entities)}; entities are declared in "
+                           f"{suggest(entity_name, entities)}; entities are declared in "
                            f"feature_defs/{ENTITIES_FILE}")
     entity = entities[entity_name]
     timestamp = reader.identifier("timestamp")
@@ -477,7 +478,7 @@ def parse_feature_refs(catalog: Catalog, refs: str | list[str]) -> list[tuple[Fe
                 wanted = [view.feature(feature_name)]
             except KeyError:
                 raise ContractError(view.path, f"view `{view.name}` has no feature "
-                                    f"`{feature_name}`{_suggest(feature_name, view.feature_names)}"
+                                    f"`{feature_name}`{suggest(feature_name, view.feature_names)}"
                                     ) from None
         selected.extend(f for f in wanted if f not in selected)
     if not chosen:

@@ -24,13 +24,12 @@ cache gets its default with ``DEFAULT`` and the response says ``"degraded": true
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from featurestore.contracts import Catalog, Entity, Feature, FeatureView
+from featurestore.contracts import Catalog, Entity, Feature, FeatureView, suggest
 from featurestore.errors import LookupRequestError
 from featurestore.online_items import (
     coerce_key,
@@ -61,11 +60,6 @@ def json_value(value: object) -> object:
     if isinstance(value, dt.datetime):
         return iso_micros(to_epoch_micros(value))
     return value
-
-
-def _suggest(name: str, options) -> str:
-    close = difflib.get_close_matches(str(name), list(options), n=1)
-    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ def plan_view(view: FeatureView, features: list[Feature]) -> ViewPlan:
 def resolve_entity(catalog: Catalog, name: object) -> Entity:
     if not isinstance(name, str) or name not in catalog.entities:
         raise LookupRequestError(
-            f"unknown entity `{name}`{_suggest(str(name), catalog.entities)}; known entities: "
+            f"unknown entity `{name}`{suggest(str(name), catalog.entities)}; known entities: "
             f"{', '.join(sorted(catalog.entities))}"
         )
     return catalog.entities[name]
@@ -131,7 +125,7 @@ def resolve_features(catalog: Catalog, entity: Entity, refs: object) -> tuple[Vi
         view = catalog.views.get(view_name)
         if view is None:
             raise LookupRequestError(
-                f"unknown feature view `{view_name}`{_suggest(view_name, catalog.views)}; "
+                f"unknown feature view `{view_name}`{suggest(view_name, catalog.views)}; "
                 f"known views: {', '.join(sorted(catalog.views))}"
             )
         if view.entity.name != entity.name:
@@ -146,7 +140,7 @@ def resolve_features(catalog: Catalog, entity: Entity, refs: object) -> tuple[Vi
             except KeyError:
                 raise LookupRequestError(
                     f"feature view `{view_name}` has no feature `{feature_name}`"
-                    f"{_suggest(feature_name, view.feature_names)}; its features: "
+                    f"{suggest(feature_name, view.feature_names)}; its features: "
                     f"{', '.join(view.feature_names)}"
                 ) from None
         else:

@@ -33,12 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from featurestore.contracts import Entity, Feature, FeatureView, JoinKey  # noqa: E402
+from featurestore.dtypes import utc_naive  # noqa: E402
 from featurestore.dynamodb import ensure_table, make_client  # noqa: E402
 from featurestore.local_dynamodb import LocalDynamoDB  # noqa: E402
 from featurestore.online_items import encode_item  # noqa: E402
 from featurestore.project import Project  # noqa: E402
 from featurestore.warehouse import Warehouse  # noqa: E402
-from sync.worker import SyncOptions, sync_view, utc_now  # noqa: E402
+from sync.worker import SyncOptions, sync_view  # noqa: E402
 from sync.writer import Writer  # noqa: E402
 
 FEATURES = 10
@@ -95,7 +96,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python "
           f"{platform.python_version()}; {args.entities:,} entities x {FEATURES} features, "
           f"2 rows each, {args.threads} writer threads", flush=True)
-    t0 = (utc_now() - dt.timedelta(days=1)).replace(microsecond=0)
+    t0 = (utc_naive() - dt.timedelta(days=1)).replace(microsecond=0)
     with tempfile.TemporaryDirectory() as tmp, LocalDynamoDB(ROOT) as endpoint:
         client = make_client(endpoint, max_attempts=1, max_pool_connections=args.threads + 4)
         ensure_table(client, "bench_ceiling")

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from featurestore.cli import get_project
+from featurestore.dtypes import utc_naive
 
 DEMO_FEATURES = "user_transactions,merchant_risk,user_profile,device_seen_before"
 
@@ -191,7 +192,7 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
     project = get_project(ctx)
     steps = Steps(4 if offline_only else 8)
     # to the minute, so the freshest views are minutes old, well inside their SLOs
-    end = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    end = utc_naive().replace(second=0, microsecond=0)
     summary = run_offline(project, steps, users, days, seed, end)
     online = None if offline_only else run_online(ctx, project, steps)
     manifest = summary["manifest"]

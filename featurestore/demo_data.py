@@ -18,6 +18,8 @@ from pathlib import Path
 
 import click
 
+from featurestore.dtypes import utc_naive
+
 TABLES = ("users", "profile_updates", "merchants", "devices", "transactions", "chargebacks")
 
 _COUNTRY_NAMES = ["US", "GB", "DE", "FR", "ES", "NL", "BR", "IN", "NG", "CA"]
@@ -43,7 +45,7 @@ MAX_USERS = 9_999_999  # device ids are d-NNNNNNN with seven digits
 
 def default_end() -> dt.datetime:
     """Now (UTC, naive) floored to the hour: fresh enough for the freshness gates."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_naive()
     return now.replace(minute=0, second=0, microsecond=0)
 
 

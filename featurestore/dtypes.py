@@ -54,6 +54,15 @@ DTYPES: dict[str, DType] = {
 KEY_DTYPES = ("int64", "string")
 
 
+def utc_naive(moment: dt.datetime | None = None) -> dt.datetime:
+    """The warehouse's timestamp convention, naive UTC; None means now."""
+    if moment is None:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
 def base_type(warehouse_type: str) -> str:
     """``DECIMAL(18,3)`` -> ``DECIMAL``; the parameters never decide compatibility."""
     return warehouse_type.split("(")[0].strip().upper()

@@ -25,6 +25,7 @@ from decimal import Decimal
 from urllib.parse import quote, unquote
 
 from featurestore.contracts import Entity, FeatureView
+from featurestore.dtypes import utc_naive
 from featurestore.errors import BadValueError, LookupRequestError
 
 MAX_ITEM_BYTES = 400 * 1024
@@ -35,9 +36,7 @@ RESERVED_ATTRIBUTES = ("pk", "sk", "feature_ts", "written_at", "expires_at")
 
 def to_epoch_micros(ts: dt.datetime) -> int:
     """Naive timestamps are UTC (the warehouse's convention); aware ones are converted."""
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
-    delta = ts - _EPOCH
+    delta = utc_naive(ts) - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

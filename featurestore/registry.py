@@ -10,13 +10,13 @@ contract hash, so any training set or online item can be traced to its contract.
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
 import os
 from dataclasses import dataclass, field
 
 from featurestore.contracts import Catalog, FeatureView
+from featurestore.dtypes import utc_naive
 from featurestore.errors import PlanRefused
 from featurestore.warehouse import Warehouse
 
@@ -181,7 +181,7 @@ def apply(catalog: Catalog, warehouse: Warehouse, *, who: str | None = None) -> 
     if result.refused:
         raise PlanRefused(result.refused)
     who = who or os.environ.get("FEATURESTORE_USER") or getpass.getuser()
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_naive()
     table = ensure_registry(warehouse)
     with warehouse.transaction():
         for change in result.pending:

@@ -9,17 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from featurestore.contracts import FeatureView
-from featurestore.dtypes import sql_literal
+from featurestore.dtypes import sql_literal, utc_naive
 from gates.quality import resolve_columns
-
-
-def utc_naive(moment: dt.datetime | None) -> dt.datetime:
-    """The warehouse's convention: naive UTC. None means now."""
-    if moment is None:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    if moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
 
 
 def freshness_metrics(warehouse, view: FeatureView, as_of: dt.datetime | None = None) -> dict:

@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from featurestore.contracts import FeatureView
-from featurestore.dtypes import sql_literal
+from featurestore.dtypes import sql_literal, utc_naive
 from featurestore.errors import OnlineStoreError
 from featurestore.online_items import decode_item, entity_pk, view_sk
-from gates.freshness import utc_naive
 from gates.quality import resolve_columns
 
 READ_DEADLINE_S = 10.0  # per chunk of 100 keys: a gate can wait longer than a lookup

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featurestore.contracts import FeatureView
+from featurestore.dtypes import utc_naive
 from featurestore.errors import FeatureStoreError
 from gates import results as results_table
-from gates.freshness import freshness_metrics, utc_naive
+from gates.freshness import freshness_metrics
 from gates.quality import quality_metrics
 from gates.results import CheckResult, GateOutcome
 from gates.suites import SUITES, freshness_checks, parity_checks, quality_checks, skew_checks

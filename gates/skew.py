@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featurestore.contracts import FeatureView
+from featurestore.dtypes import utc_naive
 from featurestore.errors import ProjectError
-from gates.freshness import utc_naive
 
 BINS = 10
 EPSILON = 1e-4  # floor for an empty bin's share, so PSI stays finite

@@ -160,9 +160,10 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     Example:
       featurestore sync --view user_transactions --lookback 1h
     """
+    from featurestore.dtypes import utc_naive
     from featurestore.dynamodb import project_client, require_table, resolve_endpoint
     from featurestore.warehouse import Warehouse
-    from sync.worker import SyncOptions, sync_view, utc_now
+    from sync.worker import SyncOptions, sync_view
 
     project = get_project(ctx)
     catalog = project.catalog()
@@ -180,7 +181,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     endpoint = resolve_endpoint(project)
     client = project_client(project, max_attempts=1, max_pool_connections=threads + 4)
     require_table(client, project.online_table, endpoint or "AWS")
-    as_of = utc_now()
+    as_of = utc_naive()
     options = SyncOptions(full_refresh=full_refresh, lookback=lookback, as_of=as_of,
                           threads=threads)
     refused: dict[str, list[str]] = {}

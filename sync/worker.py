@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from featurestore.contracts import FeatureView
+from featurestore.dtypes import utc_naive
 from featurestore.errors import BadValueError, OnlineStoreError, WarehouseError
 from featurestore.online_items import encode_item, view_sk
 from featurestore.warehouse import Warehouse
@@ -61,10 +62,6 @@ class SyncResult:
                 f"rows/s; {'full' if self.full else 'incremental'}, {self.mode})")
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 def check_columns(warehouse: Warehouse, view: FeatureView, relation: str) -> None:
     present = {c.lower() for c in warehouse.columns(relation)}
     needed = [*view.keys, view.timestamp, *([view.created_timestamp]
@@ -84,7 +81,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
               on_plan: Callable[[int], None] | None = None) -> SyncResult:
     """Publish one view version; raises (watermark unchanged) if any write is not settled."""
     options = options or SyncOptions()
-    as_of = options.as_of or utc_now()
+    as_of = options.as_of or utc_naive()
     relation = warehouse.model_relation(view.source)
     check_columns(warehouse, view, relation)
     previous = sync_state.load(warehouse, view.name, view.version)
@@ -103,7 +100,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
 
     run_id = uuid.uuid4().hex[:12]
     running = sync_state.SyncState(**{**previous.__dict__, "run_id": run_id, "status": "running",
-                                      "started_at": utc_now(), "message": ""})
+                                      "started_at": utc_naive(), "message": ""})
     sync_state.save(warehouse, running)
 
     claim = FirstLoadClaim(client, table, view_sk(view), new_owner(), options.lease_seconds)
@@ -133,7 +130,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
         elif isinstance(exc, OnlineStoreError):
             final = OnlineStoreError(f"{exc} ({note})")
         failed = sync_state.SyncState(**{
-            **running.__dict__, "status": "failed", "finished_at": utc_now(),
+            **running.__dict__, "status": "failed", "finished_at": utc_naive(),
             "rows_read": rows_read, "rows_written": counters.written,
             "rows_skipped": counters.skipped, "rows_retried": counters.retried,
             "message": f"{type(final).__name__}: {final}"[:2000]})
@@ -149,7 +146,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
         view_name=view.name, view_version=view.version,
         watermark=high_water if high_water is not None else previous.watermark,
         last_as_of=as_of, run_id=run_id, status="ok", started_at=running.started_at,
-        finished_at=utc_now(), rows_read=rows_read, rows_written=counters.written,
+        finished_at=utc_naive(), rows_read=rows_read, rows_written=counters.written,
         rows_skipped=counters.skipped, rows_retried=counters.retried,
     )
     sync_state.save(warehouse, done)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from featurestore.errors import ProjectError
@@ -26,6 +25,8 @@ def _env(name: str, default: str) -> str:
 @dataclass
 class Project:
     root: Path
+    # the last manifest read, with the (path, mtime) it was read at
+    _manifest: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
@@ -116,22 +117,15 @@ class Project:
         }
         return env
 
-    @cached_property
-    def _manifest_cache(self) -> dict:
-        return {}
-
     def dbt_manifest(self) -> dict | None:
         """``target/manifest.json`` from the last dbt parse or build, if there is one."""
         path = self.target_dir / "manifest.json"
         if not path.exists():
             return None
-        stamp = path.stat().st_mtime_ns
-        cached = self._manifest_cache.get("manifest")
-        if cached and cached[0] == stamp:
-            return cached[1]
-        manifest = json.loads(path.read_text())
-        self._manifest_cache["manifest"] = (stamp, manifest)
-        return manifest
+        version = (path, path.stat().st_mtime_ns)
+        if self._manifest is None or self._manifest[0] != version:
+            self._manifest = (version, json.loads(path.read_text()))
+        return self._manifest[1]
 
     def model_node(self, model: str) -> dict | None:
         manifest = self.dbt_manifest()

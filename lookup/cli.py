@@ -14,7 +14,7 @@ def local_app(project, *, cache: bool = True, cache_ttl_ms: float = 1000,
               deadline_ms: float = 250, consistent_read: bool = False,
               serving_log_sample: float = 1.0, log_serving: bool = True):
     """The lookup app for this project on this machine: the same code as in Lambda."""
-    from featurestore.dynamodb import make_client, resolve_endpoint
+    from featurestore.dynamodb import resolve_endpoint
     from lookup.access import AccessPolicy
     from lookup.cache import TTLCache
     from lookup.handler import LookupApp
@@ -25,12 +25,9 @@ def local_app(project, *, cache: bool = True, cache_ttl_ms: float = 1000,
     # Through the snapshot, so that local serving sees exactly what a package would.
     snapshot = build_snapshot(project.catalog())
     catalog = catalog_from_snapshot(snapshot, "feature_defs/")
-    deadline_s = deadline_ms / 1000
-    client = make_client(resolve_endpoint(project), project.aws_region,
-                         connect_timeout=min(deadline_s, 0.2), read_timeout=deadline_s,
-                         max_attempts=1, max_pool_connections=32)
-    reader = DynamoReader(client, project.online_table, deadline_s=deadline_s,
-                          consistent_read=consistent_read)
+    reader = DynamoReader.within_deadline(
+        resolve_endpoint(project), project.aws_region, project.online_table,
+        deadline_s=deadline_ms / 1000, consistent_read=consistent_read, max_pool_connections=32)
     serving_log = None
     if log_serving:
         serving_log = ServingLog(sample_rate=serving_log_sample,

@@ -81,7 +81,6 @@ class LookupApp:
     @classmethod
     def from_env(cls, in_lambda: bool | None = None) -> LookupApp:
         """The app as configured by ``FEATURESTORE_*`` variables (see deploy/README.md)."""
-        from featurestore.dynamodb import make_client
         from lookup.cache import TTLCache
         from lookup.metrics import Metrics
         from lookup.reads import DynamoReader
@@ -94,13 +93,11 @@ class LookupApp:
                                           DEFAULT_DEADLINE_MS)) / 1000
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") \
             or "us-east-1"
-        client = make_client(os.environ.get("FEATURESTORE_DYNAMODB_ENDPOINT") or None, region,
-                             connect_timeout=min(deadline_s, 0.2), read_timeout=deadline_s,
-                             max_attempts=1, max_pool_connections=16)
-        reader = DynamoReader(client, os.environ.get("FEATURESTORE_ONLINE_TABLE",
-                                                     "featurestore_online"),
-                              deadline_s=deadline_s,
-                              consistent_read=_flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False))
+        reader = DynamoReader.within_deadline(
+            os.environ.get("FEATURESTORE_DYNAMODB_ENDPOINT") or None, region,
+            os.environ.get("FEATURESTORE_ONLINE_TABLE", "featurestore_online"),
+            deadline_s=deadline_s,
+            consistent_read=_flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False))
         cache = None
         if _flag("FEATURESTORE_LOOKUP_CACHE", True):
             cache = TTLCache(int(os.environ.get("FEATURESTORE_LOOKUP_CACHE_SIZE",

@@ -24,6 +24,19 @@ _RETRYABLE_CODES = frozenset({
 class DynamoReader:
     """Batch reads of ``(pk, sk)`` items from one table, bounded by ``deadline_s``."""
 
+    @classmethod
+    def within_deadline(cls, endpoint: str | None, region: str, table: str, *,
+                        deadline_s: float, consistent_read: bool = False,
+                        max_pool_connections: int = 16) -> DynamoReader:
+        """A reader whose client cannot outlast the deadline: one attempt, connect within
+        0.2 s, read within the deadline; the reader does its own retries."""
+        from featurestore.dynamodb import make_client
+
+        client = make_client(endpoint, region, connect_timeout=min(deadline_s, 0.2),
+                             read_timeout=deadline_s, max_attempts=1,
+                             max_pool_connections=max_pool_connections)
+        return cls(client, table, deadline_s=deadline_s, consistent_read=consistent_read)
+
     def __init__(self, client, table: str, *, deadline_s: float = 0.25,
                  consistent_read: bool = False, base_backoff_s: float = 0.002):
         self.client = client

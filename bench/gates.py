@@ -65,8 +65,8 @@ def write_skew_inputs(warehouse, view, folder: Path, end: dt.datetime, rows: int
 
 def load_parity_items(warehouse, client, table, view, sample: int) -> int:
     """Write the sampled entities' latest rows as the sync would (BatchWriteItem)."""
-    from featurestore.online_items import encode_item
-    from gates.parity import sample_sql
+    from featurestore.gates.parity import sample_sql
+    from featurestore.online.items import encode_item
 
     rows = warehouse.fetch_arrow(sample_sql(warehouse, view, sample,
                                             dt.datetime.now(dt.UTC).replace(tzinfo=None))
@@ -93,11 +93,12 @@ def main() -> None:
     parser.add_argument("--serving-lines", type=int, default=50_000)
     args = parser.parse_args()
 
-    from featurestore.dynamodb import ensure_table, make_client
-    from featurestore.local_dynamodb import LocalDynamoDB
+    from featurestore.gates.runner import GateOptions, run_gates
+    from featurestore.online.client import ensure_table
+    from featurestore.online.config import OnlineConfig
+    from featurestore.online.local import LocalDynamoDB
     from featurestore.project import Project
     from featurestore.warehouse import Warehouse
-    from gates.runner import GateOptions, run_gates
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-gates-"))
     root = workdir / "project"
@@ -113,7 +114,7 @@ def main() -> None:
         endpoint = dynamodb.start()
         os.environ["FEATURESTORE_DYNAMODB_ENDPOINT"] = endpoint
         os.environ["FEATURESTORE_ONLINE_TABLE"] = "bench_gates"
-        client = make_client(endpoint, max_pool_connections=16)
+        client = OnlineConfig(endpoint=endpoint).client(max_pool_connections=16)
         ensure_table(client, "bench_gates")
         with Warehouse(project) as warehouse:
             started = time.perf_counter()

@@ -82,7 +82,7 @@ def value_for(dtype: str, rng: random.Random, now: dt.datetime):
 
 
 def seed(client, table: str, catalog) -> None:
-    from featurestore.online_items import encode_item, to_epoch_micros
+    from featurestore.online.items import encode_item, to_epoch_micros
 
     rng = random.Random(7)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -109,16 +109,16 @@ def _write(client, table: str, batch: list) -> None:
 
 # -- the server, in a child process --------------------------------------------------------
 def serve_child(project: str, endpoint: str, table: str, cache: bool, port_file: str) -> None:
-    from featurestore.dynamodb import make_client
+    from featurestore.lookup.cache import TTLCache
+    from featurestore.lookup.handler import LookupApp
+    from featurestore.lookup.http_server import make_server
+    from featurestore.online.config import OnlineConfig
+    from featurestore.online.reader import DynamoReader
     from featurestore.project import Project
-    from lookup.cache import TTLCache
-    from lookup.handler import LookupApp
-    from lookup.http_server import make_server
-    from lookup.reads import DynamoReader
 
     catalog = Project(Path(project)).catalog()
-    client = make_client(endpoint, connect_timeout=0.2, read_timeout=0.5, max_attempts=1,
-                         max_pool_connections=32)
+    client = OnlineConfig(endpoint=endpoint).client(
+        connect_timeout=0.2, read_timeout=0.5, max_attempts=1, max_pool_connections=32)
     app = LookupApp(catalog, DynamoReader(client, table, deadline_s=0.5),
                     cache=TTLCache(ttl_s=3600) if cache else None, serving_log=None)
     server = make_server(app, "127.0.0.1", 0)
@@ -213,12 +213,13 @@ def main() -> None:
     parser.add_argument("--endpoint", help="an already running DynamoDB (default: start one)")
     args = parser.parse_args()
 
-    from featurestore.dynamodb import ensure_table, make_client
-    from featurestore.local_dynamodb import LocalDynamoDB
+    from featurestore.lookup import service
+    from featurestore.lookup.cache import TTLCache
+    from featurestore.online.client import ensure_table
+    from featurestore.online.config import OnlineConfig
+    from featurestore.online.local import LocalDynamoDB
+    from featurestore.online.reader import DynamoReader
     from featurestore.project import Project
-    from lookup import service
-    from lookup.cache import TTLCache
-    from lookup.reads import DynamoReader
 
     local = None
     endpoint = args.endpoint
@@ -232,7 +233,7 @@ def main() -> None:
             write_project(project)
             catalog = Project(project).catalog()
             table = "bench_lookup"
-            client = make_client(endpoint, max_pool_connections=32)
+            client = OnlineConfig(endpoint=endpoint).client(max_pool_connections=32)
             ensure_table(client, table)
             print(f"seeding {USERS} users x {len(VIEWS)} views ...", file=sys.stderr)
             t0 = time.perf_counter()

@@ -34,13 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from featurestore.contracts import Entity, Feature, FeatureView, JoinKey  # noqa: E402
 from featurestore.dtypes import utc_naive  # noqa: E402
-from featurestore.dynamodb import ensure_table, make_client  # noqa: E402
-from featurestore.local_dynamodb import LocalDynamoDB  # noqa: E402
-from featurestore.online_items import encode_item  # noqa: E402
+from featurestore.online.client import ensure_table  # noqa: E402
+from featurestore.online.config import OnlineConfig  # noqa: E402
+from featurestore.online.items import encode_item  # noqa: E402
+from featurestore.online.local import LocalDynamoDB  # noqa: E402
+from featurestore.online.writer import Writer  # noqa: E402
 from featurestore.project import Project  # noqa: E402
+from featurestore.sync.worker import SyncOptions, sync_view  # noqa: E402
 from featurestore.warehouse import Warehouse  # noqa: E402
-from sync.worker import SyncOptions, sync_view  # noqa: E402
-from sync.writer import Writer  # noqa: E402
 
 FEATURES = 10
 VIEW = FeatureView(
@@ -98,7 +99,8 @@ def main() -> None:
           f"2 rows each, {args.threads} writer threads", flush=True)
     t0 = (utc_naive() - dt.timedelta(days=1)).replace(microsecond=0)
     with tempfile.TemporaryDirectory() as tmp, LocalDynamoDB(ROOT) as endpoint:
-        client = make_client(endpoint, max_attempts=1, max_pool_connections=args.threads + 4)
+        client = OnlineConfig(endpoint=endpoint).client(
+            max_attempts=1, max_pool_connections=args.threads + 4)
         ensure_table(client, "bench_ceiling")
         ensure_table(client, "bench_online")
         project = Project(Path(tmp))

@@ -458,29 +458,3 @@ def load_catalog(feature_defs: Path) -> Catalog:
         sources[view.source] = view.name
         views[view.name] = view
     return Catalog(entities, views)
-
-
-def parse_feature_refs(catalog: Catalog, refs: str | list[str]) -> list[tuple[FeatureView,
-                                                                              list[Feature]]]:
-    """``"view_a,view_b:feature"`` -> the views and, per view, the features asked for."""
-    items = refs.split(",") if isinstance(refs, str) else refs
-    chosen: dict[str, list[Feature]] = {}
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        view_name, _, feature_name = item.partition(":")
-        view = catalog.view(view_name)
-        selected = chosen.setdefault(view.name, [])
-        if not feature_name:
-            wanted = list(view.features)
-        else:
-            try:
-                wanted = [view.feature(feature_name)]
-            except KeyError:
-                raise ContractError(view.path, f"view `{view.name}` has no feature "
-                                    f"`{feature_name}`{suggest(feature_name, view.feature_names)}"
-                                    ) from None
-        selected.extend(f for f in wanted if f not in selected)
-    if not chosen:
-        raise ContractError("--features", "name at least one VIEW or VIEW:FEATURE")
-    return [(catalog.views[name], features) for name, features in chosen.items()]

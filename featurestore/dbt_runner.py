@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from featurestore.errors import ProjectError
+from featurestore.dialects import for_target
+from featurestore.errors import ProjectError, ValidationFailed
 from featurestore.project import Project
 
 # Commands that run nodes and therefore report one result per selected node.
@@ -47,8 +49,9 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
             project's target folder. Parallel runs need separate ones.
 
     Raises:
-        ProjectError: dbt failed (with each failing node's name and message), raised an
-            exception, or a selector matched no node.
+        ValidationFailed: dbt ran and only tests failed (each named, with its message).
+        ProjectError: a model failed to build or compile, dbt raised an exception, or a
+            selector matched no node.
     """
     if not args:
         raise ProjectError("run_dbt: give a dbt command, e.g. ['build'].")
@@ -62,7 +65,11 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
     target = Path(target_path) if target_path else project.target_dir
     if "--target-path" not in full:
         full += ["--target-path", str(target)]
-    env = project.dbt_env()
+    if not any(flag in full for flag in ("--use-colors", "--no-use-colors")) \
+            and not sys.stdout.isatty():
+        full.append("--no-use-colors")  # no ANSI codes in a piped or captured log
+    for_target(project.settings.target).prepare(project.settings)  # a fresh clone has no
+    env = project.settings.dbt_env()  # warehouse/ folder, and dbt-duckdb will not make it
     env["DBT_TARGET_PATH"] = str(target)
     with _environment(env):
         try:
@@ -74,8 +81,10 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
         raise ProjectError(f"`{command}` could not run: {result.exception}")
     failures = _failures(result.result)
     if not result.success or failures:
-        detail = "\n".join(f"  - {name}: {message}" for name, message in failures)
-        raise ProjectError(
+        detail = "\n".join(f"  - {name}: {message}" for name, message, _ in failures)
+        error = ValidationFailed if failures and all(test for *_, test in failures) \
+            else ProjectError
+        raise error(
             f"`{command}` failed" + (f":\n{detail}" if detail else " (see dbt's log above).")
         )
     if args[0] in _NODE_COMMANDS and _selects(args) and not _results(result.result):
@@ -112,8 +121,9 @@ def _results(run_result) -> list:
     return list(getattr(run_result, "results", None) or [])
 
 
-def _failures(run_result) -> list[tuple[str, str]]:
-    """(node name, message) for every node that errored or whose test failed."""
+def _failures(run_result) -> list[tuple[str, str, bool]]:
+    """(node name, message, is a test that failed) for every node that errored or whose
+    test failed."""
     failed = []
     for item in _results(run_result):
         status = str(getattr(item, "status", "")).lower().rsplit(".", 1)[-1]
@@ -124,5 +134,6 @@ def _failures(run_result) -> list[tuple[str, str]]:
             failures = getattr(item, "failures", None)
             if failures and str(failures) not in message:
                 message = f"{message} ({failures} failing rows)".strip()
-            failed.append((name, message or status))
+            is_test = status == "fail" and getattr(node, "resource_type", "") == "test"
+            failed.append((name, message or status, is_test))
     return failed

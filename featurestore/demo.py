@@ -10,62 +10,40 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from pathlib import Path
 
-import click
-
-from featurestore.cli import get_project
 from featurestore.dtypes import utc_naive
 
 DEMO_FEATURES = "user_transactions,merchant_risk,user_profile,device_seen_before"
+OFFLINE_STEPS, ONLINE_STEPS = 4, 4
 
 
 class Steps:
-    """Numbered progress lines with timings, to stderr."""
+    """How the demo reports: a numbered step, and notes under it. Says nothing."""
 
-    def __init__(self, total: int):
-        self.total = total
-        self.number = 0
-        self.started = time.perf_counter()
-
-    def __call__(self, title: str):
-        self.number += 1
-        click.secho(f"[{self.number}/{self.total}] {title}", err=True, bold=True)
+    def __call__(self, title: str) -> Steps:
         return self
 
     def note(self, line: str) -> None:
-        click.echo(f"      {line}", err=True)
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        """A detail of the current step."""
 
 
 def run_offline(project, steps: Steps, users: int, days: int, seed: int,
                 end: dt.datetime | None) -> dict:
     """Data, dbt build, contracts, training set; returns the summary's offline part."""
     from featurestore import registry
-    from featurestore.dbt_runner import run_dbt
     from featurestore.demo_data import generate
-    from featurestore.generate import write_generated
-    from featurestore.model_check import check_built_models
+    from featurestore.model_check import build_project
     from featurestore.training import build_training_set
     from featurestore.warehouse import Warehouse
 
     steps(f"Generating demo events: {users:,} users over {days} days (seed {seed})")
-    raw_rows = generate(project.raw_dir, users=users, days=days, seed=seed, end=end,
+    raw_rows = generate(project.settings.raw_dir, users=users, days=days, seed=seed, end=end,
                         progress=steps.note)
     for table, rows in raw_rows.items():
         steps.note(f"{table}: {rows:,} rows")
 
     steps("dbt build: staging, feature views, training model, tests")
-    write_generated(project.root, project.catalog())
-    run_dbt(project, ["build", "--quiet"])
-    problems, _notes = check_built_models(project, project.catalog())
-    if problems:
-        from featurestore.errors import ProjectError
-
-        raise ProjectError("\n".join(problems))
+    build_project(project, ["--quiet"])
 
     steps("Contracts: validated against the built models, applied to the registry")
     catalog = project.catalog()
@@ -87,7 +65,8 @@ def run_offline(project, steps: Steps, users: int, days: int, seed: int,
 
     steps("Training set: point-in-time join of the fraud labels with 4 views")
     out = project.warehouse_dir / "demo" / "training_set.parquet"
-    manifest = build_training_set(project, spine, DEMO_FEATURES, out, progress=steps.note)
+    manifest = build_training_set(project, spine, DEMO_FEATURES, out=out,
+                                  progress=steps.note).manifest
     return {"raw_rows": raw_rows, "view_rows": view_rows, "training_set": str(out),
             "manifest": manifest}
 
@@ -113,40 +92,39 @@ def _get(url: str, path: str, body: dict | None = None) -> dict:
         return json.loads(answer.read())
 
 
-def _drop_online_table(project) -> bool:
-    """Delete the demo's DynamoDB table if it exists (True when it did)."""
-    from featurestore.dynamodb import project_client
-
-    client = project_client(project)
-    try:
-        client.delete_table(TableName=project.online_table)
-    except client.exceptions.ResourceNotFoundException:
-        return False
-    client.get_waiter("table_not_exists").wait(TableName=project.online_table)
-    return True
-
-
-def run_online(ctx: click.Context, project, steps: Steps) -> dict:
+def run_online(project, steps: Steps) -> dict:
     """DynamoDB Local, gated sync, lookups over HTTP, parity gate."""
-    from featurestore.local_dynamodb import start_detached
-    from gates.cli import gate_command
-    from lookup.cli import local_app
-    from lookup.http_server import BackgroundServer
-    from sync.cli import online_init, sync_command
+    from featurestore.gates.runner import GateOptions, run_gates
+    from featurestore.lookup.http_server import BackgroundServer
+    from featurestore.lookup.local import local_app
+    from featurestore.online.client import drop_table, ensure_table
+    from featurestore.online.local import start_detached
+    from featurestore.sync.run import online_views, sync_views
+    from featurestore.sync.worker import SyncOptions
+    from featurestore.warehouse import Warehouse
 
     steps("DynamoDB Local: started on loopback, a fresh feature table")
     state = start_detached(project.root, project.warehouse_dir)
+    project.settings = project.settings.with_online(endpoint=state["endpoint"], local=True)
+    online = project.settings.online
     steps.note(f"endpoint {state['endpoint']} (pid {state['pid']})")
     # The demo regenerated every event, so the previous run's items are from another
     # world: some carry a newer feature_ts, which the conditional sync would (rightly)
     # refuse to overwrite. Start the demo's table afresh instead.
-    if _drop_online_table(project):
-        steps.note(f"dropped the previous demo's table {project.online_table}")
-    ctx.invoke(online_init)
+    client = online.client()
+    if drop_table(client, online.table):
+        steps.note(f"dropped the previous demo's table {online.table}")
+    ensure_table(client, online.table)
 
     steps("Sync: freshness and quality gates, then the latest values into DynamoDB")
-    ctx.invoke(sync_command, view_names=(), full_refresh=True, no_gate=False,
-               lookback=dt.timedelta(minutes=10), threads=8)
+    run = sync_views(project, online_views(project.catalog()), SyncOptions(full_refresh=True))
+    if run.refused:
+        from featurestore.errors import GateFailed
+
+        raise GateFailed("demo views failed their gates: " + "; ".join(
+            line for lines in run.refused.values() for line in lines))
+    for result in run.results:
+        steps.note(result.summary())
 
     steps("Lookups through the lookup handler behind its local HTTP server")
     keys = _demo_keys(project)
@@ -169,51 +147,24 @@ def run_online(ctx: click.Context, project, steps: Steps) -> dict:
                    "features in one call")
 
     steps("Gate: online/offline parity, warehouse latest values against DynamoDB items")
-    ctx.invoke(gate_command, views=(), suites=("parity",), as_of=None, training_set=None,
-               serving_log=None, serving_window="7d", parity_sample=1000, history_view=None,
-               runs=10)
+    with Warehouse(project) as warehouse:
+        gate = run_gates(project, warehouse, list(project.catalog().views.values()),
+                         GateOptions(suites=("parity",), docs_dir=project.target_dir / "gates"
+                                     / "data_docs"), progress=steps.note)
+    for line in gate.details:
+        steps.note(line)
+    if not gate.passed:
+        from featurestore.errors import GateFailed
+
+        raise GateFailed("parity gate failed: " + "; ".join(gate.failures()))
     return {"endpoint": state["endpoint"], "single": single, "batch": batch}
 
 
-@click.command("demo")
-@click.option("--users", default=2000, show_default=True, help="Demo users to generate.")
-@click.option("--days", default=60, show_default=True, help="Days of history.")
-@click.option("--seed", default=7, show_default=True, help="Random seed (deterministic).")
-@click.option("--offline-only", is_flag=True, help="Stop after the training set.")
-@click.pass_context
-def demo_command(ctx: click.Context, users: int, days: int, seed: int,
-                 offline_only: bool) -> None:
-    """Run the demo pipeline end to end on DuckDB and DynamoDB Local.
-
-    \b
-    Example:
-      featurestore demo --users 2000 --days 60
-    """
-    project = get_project(ctx)
-    steps = Steps(4 if offline_only else 8)
+def run_demo(project, steps: Steps, *, users: int = 2000, days: int = 60, seed: int = 7,
+             offline_only: bool = False) -> dict:
+    """The whole pipeline; the summary of what was built."""
     # to the minute, so the freshest views are minutes old, well inside their SLOs
     end = utc_naive().replace(second=0, microsecond=0)
     summary = run_offline(project, steps, users, days, seed, end)
-    online = None if offline_only else run_online(ctx, project, steps)
-    manifest = summary["manifest"]
-    click.echo("")
-    click.secho("featurestore demo: what was built", bold=True)
-    click.echo(f"  warehouse      {project.duckdb_path}")
-    click.echo("  raw events     " + ", ".join(f"{t} {n:,}" for t, n in
-                                               summary["raw_rows"].items()))
-    click.echo("  feature views  " + ", ".join(f"{v} {n:,}" for v, n in
-                                               sorted(summary["view_rows"].items())))
-    click.echo(f"  training set   {summary['training_set']} ({manifest['output']['rows']:,} rows)")
-    click.echo(f"  manifest       {Path(summary['training_set'])}.manifest.json")
-    if online:
-        click.echo(f"  online store   DynamoDB Local at {online['endpoint']}, table "
-                   f"{project.online_table}")
-        click.echo("  a lookup       " + json.dumps(online["single"], indent=2)
-                   .replace("\n", "\n                 "))
-        statuses = [value["status"] for result in online["batch"]["results"]
-                    for value in result["features"].values()]
-        click.echo(f"  a batch        {len(online['batch']['results'])} entities, "
-                   + ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses))))
-        click.echo("  next           featurestore serve   (then curl the URL it prints); "
-                   "featurestore online stop")
-    click.echo(f"  took           {steps.elapsed():.1f} s")
+    summary["online"] = None if offline_only else run_online(project, steps)
+    return summary

@@ -16,9 +16,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-import click
-
 from featurestore.dtypes import utc_naive
+from featurestore.errors import RequestError
 
 TABLES = ("users", "profile_updates", "merchants", "devices", "transactions", "chargebacks")
 
@@ -75,9 +74,9 @@ def generate(
     import pyarrow as pa
 
     if users < 1 or users > MAX_USERS:
-        raise click.BadParameter(f"--users must be from 1 to {MAX_USERS:,}, got {users}")
+        raise RequestError(f"--users must be from 1 to {MAX_USERS:,}, got {users}")
     if days < 1:
-        raise click.BadParameter(f"--days must be 1 or more, got {days}")
+        raise RequestError(f"--days must be 1 or more, got {days}")
     if end is None:
         end = default_end()
     if end.tzinfo is not None:
@@ -305,36 +304,3 @@ def _write(table, path: Path) -> None:
     pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000,
                    write_statistics=True, use_dictionary=True)
     partial.replace(path)
-
-
-@click.command("demo-data")
-@click.option("--users", type=int, default=1000, show_default=True,
-              help="Number of user accounts.")
-@click.option("--days", type=int, default=60, show_default=True,
-              help="Days of transaction history.")
-@click.option("--seed", type=int, default=42, show_default=True,
-              help="Random seed; the same numbers give byte-identical files.")
-@click.option("--end", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
-                                             "%Y-%m-%d"]),
-              default=None, help="Newest moment of the data, naive UTC "
-              "[default: now, floored to the hour].")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder [default: the project's raw folder, warehouse/raw].")
-@click.pass_context
-def demo_data_command(ctx, users: int, days: int, seed: int, end, out: str | None) -> None:
-    """Generate the demo shop's raw events as Parquet, one file per table.
-
-    \b
-    Example, 2,000 users over 90 days ending at a fixed hour:
-      featurestore demo-data --users 2000 --days 90 --seed 7 --end 2026-05-01T00:00:00
-    """
-    if out is None:
-        from featurestore.cli import get_project
-
-        out = str(get_project(ctx).raw_dir)
-
-    def say(line: str) -> None:
-        click.echo(f"demo-data: {line}", err=True)
-
-    rows = generate(out, users=users, days=days, seed=seed, end=end, progress=say)
-    click.echo(f"{sum(rows.values()):,} rows in {len(rows)} tables written to {out}")

@@ -1,4 +1,8 @@
-"""``featurestore describe VIEW``: everything known about one view, in one screen."""
+"""``featurestore describe VIEW``: everything known about one view, as data and as text.
+
+The data (``describe_view``) is what ``--json`` prints and the SDK returns; the text is
+one screen rendered from the same data, so the two never disagree.
+"""
 
 from __future__ import annotations
 
@@ -8,57 +12,91 @@ from featurestore.errors import WarehouseError
 from featurestore.project import Project
 
 
-def _contract_lines(view: FeatureView) -> list[str]:
-    ttl = format_duration(view.ttl_seconds) if view.ttl_seconds else "none (values never expire)"
-    slo = (format_duration(view.freshness_slo_seconds) if view.freshness_slo_seconds
-           else "none")
-    lines = [
-        f"{view.name} v{view.version}  ({view.path})",
-        f"  {view.description}",
-        f"  entity      {view.entity.name} (keys: {', '.join(view.keys)})",
-        f"  source      dbt model `{view.source}`, timestamp `{view.timestamp}`"
-        + (f", created `{view.created_timestamp}`" if view.created_timestamp else ""),
-        f"  ttl         {ttl}",
-        f"  freshness   {slo}",
-        f"  online      {'yes' if view.online else 'no'}",
-        f"  owner       {view.owner}" + (f"   tags: {', '.join(view.tags)}" if view.tags else ""),
-        f"  hash        {view.contract_hash()[:16]}",
-        "  features:",
-    ]
-    width = max(len(f.name) for f in view.features)
-    for feature in view.features:
-        default = "" if feature.default is None else f" default={feature.default!r}"
-        lines.append(f"    {feature.name.ljust(width)}  {feature.dtype:<9} "
-                     f"{feature.sensitivity:<8}{default}")
-    return lines
-
-
-def describe_view(project: Project, view: FeatureView) -> str:
+def describe_view(project: Project, view: FeatureView) -> dict:
+    """The contract, the registry history and what the warehouse holds of ``view``."""
     from featurestore import registry
     from featurestore.warehouse import Warehouse
 
-    lines = _contract_lines(view)
-    if project.target == "duckdb" and not project.duckdb_path.exists():
-        lines.append("  warehouse: not built yet (run `featurestore build`)")
-        return "\n".join(lines)
+    document = {"contract": view.to_dict(), "path": view.path,
+                "contract_hash": view.contract_hash(), "registry": None, "warehouse": None}
+    if not Warehouse.exists(project):
+        return document
     with Warehouse(project) as warehouse:
-        entries = registry.history(warehouse, view.name)
-        if entries:
-            lines.append("  registry:")
-            for version, change, digest, who, when in entries:
-                lines.append(f"    v{version} {change:<9} {digest[:12]} by {who} "
-                             f"at {when:%Y-%m-%d %H:%M}")
-        else:
-            lines.append("  registry: not applied yet (run `featurestore apply`)")
+        document["registry"] = [
+            {"version": version, "change": change, "contract_hash": digest,
+             "applied_by": who, "applied_at": when}
+            for version, change, digest, who, when in registry.history(warehouse, view.name)
+        ]
         relation = warehouse.model_relation(view.source)
-        keys = ", ".join(view.keys)
+        keys = ", ".join(warehouse.column(k) for k in view.keys)
+        ts = warehouse.column(view.timestamp)
+        stats = {"relation": relation, "built": False}
         try:
             rows, entities, first, last = warehouse.fetch_all(
-                f"select count(*), count(distinct ({keys})), min({view.timestamp}), "
-                f"max({view.timestamp}) from {relation}"
-            )[0]
-            lines.append(f"  warehouse: {relation}: {rows:,} rows, {entities:,} entities, "
-                         f"feature_ts {first} .. {last}")
+                f"select count(*), count(distinct ({keys})), min({ts}), max({ts}) "
+                f"from {relation}")[0]
         except WarehouseError:
-            lines.append(f"  warehouse: {relation} not built yet")
+            pass
+        else:
+            stats.update(built=True, rows=rows, entities=entities, first_feature_ts=first,
+                         last_feature_ts=last)
+        document["warehouse"] = stats
+    return document
+
+
+def render_description(document: dict) -> str:
+    """The text of ``featurestore describe``."""
+    contract = document["contract"]
+    entity = contract["entity"]
+    lines = [
+        f"{contract['name']} v{contract['version']}  ({document['path']})",
+        f"  {contract['description']}",
+        f"  entity      {entity['name']} (keys: "
+        f"{', '.join(k['name'] for k in entity['join_keys'])})",
+        f"  source      dbt model `{contract['source']}`, timestamp `{contract['timestamp']}`"
+        + (f", created `{contract['created_timestamp']}`"
+           if contract["created_timestamp"] else ""),
+        f"  ttl         {contract['ttl'] or 'none (values never expire)'}",
+        f"  freshness   {contract['freshness_slo'] or 'none'}",
+        f"  online      {'yes' if contract['online'] else 'no'}",
+        f"  owner       {contract['owner']}"
+        + (f"   tags: {', '.join(contract['tags'])}" if contract["tags"] else ""),
+        f"  hash        {document['contract_hash'][:16]}",
+        "  features:",
+    ]
+    width = max(len(f["name"]) for f in contract["features"])
+    for feature in contract["features"]:
+        default = "" if feature["default"] is None else f" default={feature['default']!r}"
+        lines.append(f"    {feature['name'].ljust(width)}  {feature['dtype']:<9} "
+                     f"{feature['sensitivity']:<8}{default}")
+    if document["warehouse"] is None:
+        lines.append("  warehouse: not built yet (run `featurestore build`)")
+        return "\n".join(lines)
+    if document["registry"]:
+        lines.append("  registry:")
+        for entry in document["registry"]:
+            lines.append(f"    v{entry['version']} {entry['change']:<9} "
+                         f"{entry['contract_hash'][:12]} by {entry['applied_by']} "
+                         f"at {entry['applied_at']:%Y-%m-%d %H:%M}")
+    else:
+        lines.append("  registry: not applied yet (run `featurestore apply`)")
+    stats = document["warehouse"]
+    if stats["built"]:
+        lines.append(f"  warehouse: {stats['relation']}: {stats['rows']:,} rows, "
+                     f"{stats['entities']:,} entities, feature_ts {stats['first_feature_ts']}"
+                     f" .. {stats['last_feature_ts']}")
+    else:
+        lines.append(f"  warehouse: {stats['relation']} not built yet")
     return "\n".join(lines)
+
+
+def view_summary(view: FeatureView) -> dict:
+    """One row of ``featurestore list``."""
+    return {
+        "name": view.name, "version": view.version, "entity": view.entity.name,
+        "keys": view.keys, "features": len(view.features),
+        "ttl": format_duration(view.ttl_seconds) if view.ttl_seconds else None,
+        "freshness_slo": (format_duration(view.freshness_slo_seconds)
+                          if view.freshness_slo_seconds else None),
+        "online": view.online, "owner": view.owner, "path": view.path,
+    }

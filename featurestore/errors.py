@@ -1,27 +1,40 @@
-"""The one error family of featurestore.
+"""The one error family of featurestore, and the exit code each kind of error means.
 
-Every error a user can cause is a ``FeatureStoreError``; the CLI turns them into a
-short message at the top and nothing else. Each error builds its message from its own
-arguments so that the message always names the file, the field or the key, and the fix.
+Every error a user can cause is a ``FeatureStoreError``; the CLI turns them into one
+short message and the error's ``exit_code`` at the top, and nothing else. Each error
+builds its message from its own arguments so that the message always names the file,
+the field or the key, and the fix. The exit codes let a CI job tell a failing check
+from an unreachable service (the README has the table)::
 
-    FeatureStoreError
-    ├── ContractError            a contract YAML is malformed or inconsistent
-    ├── PlanRefused              a breaking change without a new version
-    ├── ProjectError             the dbt project, profiles or generated files are off
-    ├── WarehouseError           the warehouse refused a query or lacks a relation
-    ├── SpineError               a training spine cannot be joined
-    ├── OnlineStoreError         DynamoDB is unreachable or refused a write
-    │   └── BadValueError        a value DynamoDB cannot hold
-    ├── LookupRequestError       a lookup request names an unknown thing (HTTP 400)
-    ├── GateFailed               a quality gate failed
-    └── MissingExtraError        an optional dependency is not installed
+    exit 1  FeatureStoreError        a usage, contract or project error (the default)
+            ├── ContractError            a contract YAML is malformed or inconsistent
+            ├── ProjectError             the dbt project, profiles or generated files
+            ├── SpineError               a training spine cannot be joined
+            ├── WarehouseError           the warehouse refused a query or lacks a relation
+            ├── OnlineStoreError         DynamoDB refused a request or is misconfigured
+            │   └── BadValueError        a value DynamoDB cannot hold
+            ├── RequestError             a request (CLI, SDK, lookup) is malformed or names
+            │                            an unknown entity, view or feature (HTTP 4xx)
+            └── MissingExtraError        an optional dependency is not installed
+    exit 2  CheckFailed              a check or a gate ran and said no
+            ├── PlanRefused              a breaking change without a new version
+            ├── ValidationFailed         contracts and built models disagree; dbt tests
+            └── GateFailed               a quality gate failed
+    exit 3  Unreachable              a service featurestore needs does not answer
+            ├── WarehouseUnreachable     (also a WarehouseError)
+            └── StoreUnavailable         DynamoDB (also an OnlineStoreError); the lookup
+                                         serves defaults instead of failing
 """
 
 from __future__ import annotations
 
+USAGE, CHECK_FAILED, UNREACHABLE = 1, 2, 3
+
 
 class FeatureStoreError(Exception):
     """Root of every error featurestore raises on purpose."""
+
+    exit_code = USAGE
 
 
 class ContractError(FeatureStoreError):
@@ -36,14 +49,6 @@ class ContractError(FeatureStoreError):
         if field:
             where += f", field `{field}`"
         super().__init__(f"{where}: {problem}")
-
-
-class PlanRefused(FeatureStoreError):
-    """One or more breaking changes were made without bumping the view's version."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 class ProjectError(FeatureStoreError):
@@ -63,28 +68,25 @@ class SpineError(FeatureStoreError):
 
 
 class OnlineStoreError(FeatureStoreError):
-    """The online store (DynamoDB) is unreachable, misconfigured or refused a write."""
+    """The online store (DynamoDB) refused a request or is misconfigured."""
 
 
 class BadValueError(OnlineStoreError):
     """A feature value that DynamoDB cannot hold or that breaks its contract."""
 
     def __init__(self, view: str, key: dict, feature: str, problem: str):
-        self.view, self.key, self.feature = view, key, feature
+        self.view, self.key, self.feature, self.problem = view, key, feature, problem
         keys = ", ".join(f"{k}={v!r}" for k, v in key.items())
         super().__init__(f"view `{view}`, entity {keys}, feature `{feature}`: {problem}")
 
 
-class LookupRequestError(FeatureStoreError):
-    """A lookup request is malformed or names an unknown entity, view or feature."""
+class RequestError(FeatureStoreError):
+    """A request (a CLI argument, an SDK call, a lookup over HTTP) is malformed or names
+    an unknown entity, view or feature; ``status`` is its HTTP status."""
 
     def __init__(self, message: str, status: int = 400):
         self.status = status
         super().__init__(message)
-
-
-class GateFailed(FeatureStoreError):
-    """A quality gate failed; the message lists the failing expectations."""
 
 
 class MissingExtraError(FeatureStoreError):
@@ -95,3 +97,42 @@ class MissingExtraError(FeatureStoreError):
             f"{purpose} needs the `{package}` package. "
             f"Install it with: pip install 'featurestore[{extra}]'"
         )
+
+
+# -- exit 2: a check ran and said no ---------------------------------------------------
+class CheckFailed(FeatureStoreError):
+    """A check or a gate ran to the end and found problems."""
+
+    exit_code = CHECK_FAILED
+
+
+class PlanRefused(CheckFailed):
+    """One or more breaking changes were made without bumping the view's version."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class ValidationFailed(CheckFailed):
+    """Contracts, generated files and built models disagree, or dbt's tests failed."""
+
+
+class GateFailed(CheckFailed):
+    """A quality gate failed; the message lists the failing expectations."""
+
+
+# -- exit 3: a service does not answer --------------------------------------------------
+class Unreachable(FeatureStoreError):
+    """A warehouse or online store that featurestore needs cannot be reached."""
+
+    exit_code = UNREACHABLE
+
+
+class WarehouseUnreachable(Unreachable, WarehouseError):
+    """The warehouse cannot be opened or connected to."""
+
+
+class StoreUnavailable(Unreachable, OnlineStoreError):
+    """DynamoDB does not answer (or not within the deadline); a lookup degrades to
+    defaults, a sync stops and records the failure."""

@@ -8,11 +8,12 @@ of a compatible type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from featurestore.contracts import Catalog, FeatureView
 from featurestore.dtypes import DTYPES, accepts
-from featurestore.errors import WarehouseError
+from featurestore.errors import ValidationFailed, WarehouseError
 from featurestore.project import Project
 from featurestore.warehouse import Warehouse
 
@@ -66,11 +67,11 @@ def column_problems(view: FeatureView, actual: dict[str, str], relation: str) ->
 
 def check_built_models(project: Project, catalog: Catalog) -> tuple[list[str], list[str]]:
     """(problems, notes): column checks against the warehouse, where the view is built."""
-    if project.target == "duckdb" and not project.duckdb_path.exists():
+    if not Warehouse.exists(project):
         return [], ["warehouse not built yet: column checks skipped (run `featurestore build`)"]
     problems: list[str] = []
     notes: list[str] = []
-    with Warehouse(project, read_only=project.target == "duckdb") as warehouse:
+    with Warehouse(project, read_only=True) as warehouse:
         for view in catalog.views.values():
             relation = warehouse.model_relation(view.source)
             try:
@@ -80,3 +81,44 @@ def check_built_models(project: Project, catalog: Catalog) -> tuple[list[str], l
                 continue
             problems.extend(column_problems(view, actual, relation))
     return problems, notes
+
+
+def validate_project(project: Project) -> tuple[Catalog, list[str]]:
+    """Contracts (raising ContractError on the first bad one), generated files, model
+    files and built columns: ``(catalog, notes)``; ValidationFailed lists every problem."""
+    from featurestore.generate import stale_generated
+
+    catalog = project.catalog()
+    problems = [
+        f"{path}: out of date with feature_defs/. Run `featurestore generate` "
+        "(or `featurestore build`, which regenerates it)."
+        for path in stale_generated(project, catalog)
+    ]
+    problems += missing_models(project, catalog)
+    column_problems_found, notes = check_built_models(project, catalog)
+    problems += column_problems_found
+    if problems:
+        raise ValidationFailed(f"{len(problems)} problem(s):\n" + "\n".join(problems))
+    return catalog, notes
+
+
+def build_project(project: Project, dbt_args: list[str], *, checks: bool = True,
+                  progress: Callable[[str], None] = lambda _line: None) -> list[str]:
+    """Regenerate the contract files, ``dbt build`` (``dbt_args`` passed through), then
+    check the built columns against the contracts; returns notes. ValidationFailed when
+    a dbt test or a column check fails."""
+    from featurestore.dbt_runner import run_dbt
+    from featurestore.generate import write_generated
+
+    catalog = project.catalog()
+    for path in write_generated(project, catalog):
+        progress(f"regenerated {path}")
+    progress(f"dbt build {' '.join(dbt_args)}".rstrip())
+    run_dbt(project, ["build", *dbt_args])
+    if not checks:
+        return []
+    problems, notes = check_built_models(project, catalog)
+    if problems:
+        raise ValidationFailed("the built models disagree with their contracts:\n"
+                               + "\n".join(problems))
+    return notes

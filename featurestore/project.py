@@ -1,9 +1,11 @@
-"""Where a featurestore project keeps things, and the settings it runs with.
+"""A featurestore project: a dbt project with a ``feature_defs/`` folder, and its settings.
 
-A project is a dbt project with a ``feature_defs/`` folder. Settings come from the
-environment (``FEATURESTORE_*``) with defaults that make the DuckDB demo work with no
-configuration at all; ``profiles.yml`` is the one place the warehouse is described, for
-dbt and for featurestore alike.
+Any dbt project becomes one by adding ``feature_defs/`` (contracts) beside its
+``dbt_project.yml``: this repository's demo, or a team's own project that installs
+featurestore as a dbt package. The project is found as dbt finds its own: an explicit
+folder (``--project-dir``, ``FEATURESTORE_PROJECT_DIR``), else the nearest folder at or
+above the working directory. ``profiles.yml`` is the one place the warehouse is
+described, for dbt and for featurestore alike.
 """
 
 from __future__ import annotations
@@ -14,30 +16,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featurestore.errors import ProjectError
+from featurestore.settings import Settings
 
 STORE_SCHEMA = "featurestore"  # registry, sync_state, gate_results live here
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
+PROJECT_DIR_VARIABLE = "FEATURESTORE_PROJECT_DIR"
 
 
 @dataclass
 class Project:
     root: Path
+    settings: Settings = None  # type: ignore[assignment]  # filled from the environment
     # the last manifest read, with the (path, mtime) it was read at
     _manifest: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).resolve()
+        if self.settings is None:
+            self.settings = Settings.from_env(self.root)
+
     @classmethod
-    def find(cls, start: Path | str | None = None) -> Project:
-        """The nearest folder at or above ``start`` (default: cwd) with a dbt_project.yml."""
-        here = Path(start or os.getcwd()).resolve()
+    def find(cls, start: Path | str | None = None, settings: Settings | None = None) -> Project:
+        """The project at ``start`` if given (else FEATURESTORE_PROJECT_DIR), or the nearest
+        folder at or above the working directory with dbt_project.yml and feature_defs/."""
+        explicit = start or os.environ.get(PROJECT_DIR_VARIABLE)
+        if explicit:
+            root = Path(explicit).resolve()
+            problem = _not_a_project(root)
+            if problem:
+                raise ProjectError(f"{root}: {problem}")
+            return cls(root, settings)
+        here = Path.cwd().resolve()
         for folder in (here, *here.parents):
-            if (folder / "dbt_project.yml").exists() and (folder / "feature_defs").is_dir():
-                return cls(folder)
+            if not _not_a_project(folder):
+                return cls(folder, settings)
         raise ProjectError(
             f"{here}: not inside a featurestore project (no dbt_project.yml with a "
-            "feature_defs/ folder beside it). Run from the project, or pass --project-dir."
+            "feature_defs/ folder beside it, here or above). Run from the project, pass "
+            f"--project-dir, or set {PROJECT_DIR_VARIABLE}."
         )
 
     # -- folders -------------------------------------------------------------------------
@@ -46,76 +61,47 @@ class Project:
         return self.root / "feature_defs"
 
     @property
+    def dbt_project(self) -> dict:
+        """The parsed dbt_project.yml (its name and paths)."""
+        import yaml
+
+        try:
+            document = yaml.safe_load((self.root / "dbt_project.yml").read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ProjectError(f"{self.root / 'dbt_project.yml'}: cannot be read ({exc})") \
+                from None
+        return document if isinstance(document, dict) else {}
+
+    def _first_path(self, key: str, default: str) -> Path:
+        paths = self.dbt_project.get(key) or [default]
+        return self.root / str(paths[0])
+
+    @property
     def models_dir(self) -> Path:
-        return self.root / "models"
+        return self._first_path("model-paths", "models")
 
     @property
     def macros_dir(self) -> Path:
-        return self.root / "macros"
+        return self._first_path("macro-paths", "macros")
 
     @property
     def target_dir(self) -> Path:
         """dbt's target folder; DBT_TARGET_PATH moves it, for dbt and for us alike."""
-        return self._resolve(_env("DBT_TARGET_PATH", "target"))
+        return self.settings.dbt_target_dir
 
     @property
     def profiles_dir(self) -> Path:
-        return Path(_env("DBT_PROFILES_DIR", str(self.root)))
+        return self.settings.profiles_dir or self.root
 
     @property
     def warehouse_dir(self) -> Path:
         return self.root / "warehouse"
-
-    @property
-    def raw_dir(self) -> Path:
-        """Where the demo generator writes raw events; dbt sources read them from here."""
-        return self._resolve(_env("FEATURESTORE_RAW_DIR", "warehouse/raw"))
-
-    # -- settings ------------------------------------------------------------------------
-    @property
-    def target(self) -> str:
-        return _env("FEATURESTORE_TARGET", "duckdb")
-
-    @property
-    def duckdb_path(self) -> Path:
-        return self._resolve(_env("FEATURESTORE_DUCKDB_PATH", "warehouse/featurestore.duckdb"))
-
-    @property
-    def online_table(self) -> str:
-        return _env("FEATURESTORE_ONLINE_TABLE", "featurestore_online")
-
-    @property
-    def dynamodb_endpoint(self) -> str | None:
-        """None means real AWS (the usual boto3 chain); a URL means DynamoDB Local."""
-        return os.environ.get("FEATURESTORE_DYNAMODB_ENDPOINT") or None
-
-    @property
-    def aws_region(self) -> str:
-        return _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1"))
-
-    def _resolve(self, path: str) -> Path:
-        candidate = Path(path)
-        return candidate if candidate.is_absolute() else self.root / candidate
 
     # -- what the project knows ----------------------------------------------------------
     def catalog(self):
         from featurestore.contracts import load_catalog
 
         return load_catalog(self.feature_defs)
-
-    def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt run: absolute paths, so dbt's cwd never matters."""
-        env = {
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DO_NOT_TRACK": "1",
-            "FEATURESTORE_DUCKDB_PATH": str(self.duckdb_path),
-            "FEATURESTORE_RAW_DIR": str(self.raw_dir),
-            # the lookup endpoint's serving log, read by the dbt source `serving`
-            "FEATURESTORE_SERVING_LOG_DIR": str(self._resolve(_env(
-                "FEATURESTORE_SERVING_LOG_DIR", "warehouse/serving_log"))),
-            "FEATURESTORE_TARGET": self.target,
-        }
-        return env
 
     def dbt_manifest(self) -> dict | None:
         """``target/manifest.json`` from the last dbt parse or build, if there is one."""
@@ -135,3 +121,12 @@ class Project:
             if node.get("resource_type") == "model" and node.get("name") == model:
                 return node
         return None
+
+
+def _not_a_project(folder: Path) -> str | None:
+    if not (folder / "dbt_project.yml").is_file():
+        return "no dbt_project.yml here; a featurestore project is a dbt project"
+    if not (folder / "feature_defs").is_dir():
+        return ("no feature_defs/ folder beside dbt_project.yml; create it with an "
+                "entities.yml (see the README's tutorial)")
+    return None

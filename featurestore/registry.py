@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from dataclasses import dataclass, field
 
 from featurestore.contracts import Catalog, FeatureView
@@ -47,6 +46,16 @@ class Plan:
     @property
     def pending(self) -> list[ViewChange]:
         return [c for c in self.changes if c.action != "unchanged"]
+
+    def to_dict(self) -> dict:
+        """What ``featurestore plan --json`` prints."""
+        return {
+            "changes": [{"view": c.view, "action": c.action, "version": c.version,
+                         "previous_version": c.previous_version, "details": c.details,
+                         "refused": c.breaking} for c in self.changes],
+            "pending": len(self.pending),
+            "refused": self.refused,
+        }
 
     def render(self) -> str:
         symbols = {"create": "+", "update": "~", "bump": "^", "remove": "-", "unchanged": "="}
@@ -180,7 +189,7 @@ def apply(catalog: Catalog, warehouse: Warehouse, *, who: str | None = None) -> 
     result = plan(catalog, warehouse)
     if result.refused:
         raise PlanRefused(result.refused)
-    who = who or os.environ.get("FEATURESTORE_USER") or getpass.getuser()
+    who = who or getpass.getuser()
     now = utc_naive()
     table = ensure_registry(warehouse)
     with warehouse.transaction():

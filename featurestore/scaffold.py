@@ -90,5 +90,5 @@ def scaffold_view(project: Project, view: str, entity_name: str, from_model: str
         view=view, keys=keys, source=source,
         columns=",\n".join(f"        {column}" for column in columns),
     ))
-    generated = write_generated(project.root, project.catalog())
+    generated = write_generated(project, project.catalog())
     return [contract_path, model_path, *(project.root / p for p in generated)]

@@ -3,37 +3,54 @@
 The ``featurestore training-set`` command needs the as-of join SQL without paying dbt's
 start-up (about 5 s). The bodies in ``macros/`` are plain Jinja on purpose (no
 ``return``, ``adapter``, ``ref`` or ``exceptions``), so the very same files that dbt
-compiles are rendered here; a test compares both renderings so they cannot drift.
+compiles are rendered here; a test compares both renderings so they cannot drift. The
+files ship inside the Python package (``featurestore.macros``), so a wheel renders what
+this repository does. The bodies call each other as ``featurestore.<macro>``, as a dbt
+package must (dbt resolves an unqualified name in the calling project, not the
+package); here ``featurestore`` is the template's own module.
 """
 
 from __future__ import annotations
 
 import functools
+from importlib import resources
 from pathlib import Path
 
 from featurestore.errors import ProjectError
 
-MACROS_DIR = Path(__file__).resolve().parents[1] / "macros"
 # The files holding the bodies and the helpers they call, in load order.
 MACRO_FILES = ("featurestore_helpers.sql", "feature_timeline.sql", "as_of_join.sql")
 DIALECTS = ("duckdb", "snowflake", "default")
 
 
+class _Namespace:
+    """``featurestore.<macro>`` inside the templates: the module, once it exists."""
+
+    module = None
+
+    def __getattr__(self, name: str):
+        return getattr(self.module, name)
+
+
 @functools.lru_cache(maxsize=8)
-def _macros(macros_dir: str):
-    """The template module exposing every macro of MACRO_FILES (cached per folder)."""
+def _macros(macros_dir: str | None):
+    """The template module exposing every macro of MACRO_FILES (cached per folder;
+    None: the package's own copy)."""
     import jinja2
 
-    folder = Path(macros_dir)
+    folder = Path(macros_dir) if macros_dir else resources.files("featurestore.macros")
     missing = [name for name in MACRO_FILES if not (folder / name).is_file()]
     if missing:
         raise ProjectError(
             f"{folder}: missing macro file(s) {', '.join(missing)}; the point-in-time SQL "
-            "is rendered from them. Restore them from the featurestore repository."
+            "is rendered from them. Reinstall featurestore."
         )
     source = "\n".join((folder / name).read_text() for name in MACRO_FILES)
     env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
-    return env.from_string(source).module
+    namespace = _Namespace()
+    env.globals["featurestore"] = namespace
+    namespace.module = env.from_string(source).module
+    return namespace.module
 
 
 def _body(dialect: str, macro: str, macros_dir: Path | str | None):
@@ -41,7 +58,7 @@ def _body(dialect: str, macro: str, macros_dir: Path | str | None):
         raise ProjectError(
             f"unknown SQL dialect {dialect!r}; use one of {', '.join(DIALECTS)}."
         )
-    module = _macros(str(Path(macros_dir or MACROS_DIR).resolve()))
+    module = _macros(str(Path(macros_dir).resolve()) if macros_dir else None)
     return getattr(module, f"{dialect}__{macro}")
 
 

@@ -1,33 +1,48 @@
-"""Point-in-time training sets: spine x feature views -> Parquet plus a manifest.
+"""Point-in-time training sets: spine x feature views -> an Arrow table or Parquet, plus
+a manifest.
 
-The join runs inside the warehouse and DuckDB writes the Parquet file straight from it
-(``COPY (...) TO``), so a training set never passes through Python memory. The manifest
-beside it records what is needed to reproduce and trace the file: the spine's hash, each
-view's contract version and hash, the hash of the SQL that computed each view and of the
-join itself, and per feature how many values are null and how many are defaults. Files
-are written under a temporary name and renamed at the end: a failure leaves no half file
-that a training job could mistake for a whole one.
+The join runs inside the warehouse of the target, from the same macro bodies dbt
+compiles (featurestore/sql_render.py renders them without dbt's start-up). DuckDB writes
+the Parquet file itself (``COPY (...) TO``), so a training set never passes through
+Python memory; Snowflake streams it back as Arrow batches into the file. The SDK asks
+for the rows in memory instead, as one Arrow table.
+
+The manifest beside the file records what is needed to reproduce and trace it: the
+spine's hash, each view's contract version and hash, the hash of the SQL that computed
+each view and of the join itself, and per feature how many values are null and how
+many are defaults. Files are written under a temporary name and renamed at the end: a
+failure leaves no half file that a training job could mistake for a whole one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-
-from featurestore.contracts import Feature, FeatureView, parse_feature_refs
-from featurestore.errors import WarehouseError
+from featurestore.contracts import Feature, FeatureView
+from featurestore.errors import RequestError, WarehouseError
 from featurestore.project import Project
-from featurestore.spine import read_spine, sql_string
+from featurestore.spine import EVENT_TS, Spine, load_spine
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MANIFEST_SUFFIX = ".manifest.json"
+
+
+@dataclass
+class TrainingSet:
+    """A built training set: its manifest, and its rows when asked for in memory."""
+
+    manifest: dict
+    table: pa.Table | None = None
+    path: Path | None = None
 
 
 def manifest_path(out_path: Path | str) -> Path:
@@ -51,7 +66,9 @@ def _view_sql(project: Project, view: FeatureView) -> dict:
     return {"sql_sha256": None, "sql_source": "none: the dbt manifest holds no SQL for it"}
 
 
-def _specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> list[dict]:
+def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> list[dict]:
+    """The macro specs of the chosen views, checked against the built relations: each
+    names its relation, the features asked for, and its timezone-aware columns."""
     from featurestore.generate import view_spec
 
     specs = []
@@ -60,39 +77,44 @@ def _specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> list[d
         spec["relation"] = warehouse.model_relation(view.source)
         wanted = {f.name for f in features}
         spec["features"] = [f for f in spec["features"] if f["name"] in wanted]
-        have = warehouse.columns(spec["relation"])
+        have = {name.lower(): kind for name, kind in warehouse.columns(spec["relation"]).items()}
         needed = [*view.keys, view.timestamp, *(f["name"] for f in spec["features"])]
         if view.created_timestamp:
             needed.append(view.created_timestamp)
-        missing = [name for name in needed if name not in have]
+        missing = [name for name in needed if name.lower() not in have]
         if missing:
             raise WarehouseError(
                 f"{spec['relation']} (view `{view.name}`) has no column(s) "
                 f"{', '.join(missing)}; the model and {view.path} disagree. Fix the model or "
                 "the contract, then rebuild: `featurestore build`."
             )
+        spec["utc_columns"] = [name for name in needed
+                               if warehouse.dialect.is_tz_type(have[name.lower()])]
         specs.append(spec)
     return specs
 
 
-@contextlib.contextmanager
-def _memory_limit(warehouse) -> Iterator[None]:
-    """Cap DuckDB's memory when FEATURESTORE_DUCKDB_MEMORY_LIMIT says so (e.g. ``1GB``).
-
-    DuckDB's default is 80% of RAM, which is right for a dedicated box and wrong on a
-    laptop next to a notebook; with a cap, the join spills to a temporary folder instead.
-    """
-    limit = os.environ.get("FEATURESTORE_DUCKDB_MEMORY_LIMIT")
-    if not limit or warehouse.dialect != "duckdb":
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="featurestore-spill-") as spill:
-        warehouse.execute(f"set memory_limit = {sql_string(limit)}").fetchall()
-        warehouse.execute(f"set temp_directory = {sql_string(spill)}").fetchall()
-        yield
+def output_columns(spine: Spine, specs: list[dict]) -> list[str]:
+    """The training set's columns, in order: the spine's, then per view its features and
+    ``<view>__feature_ts``."""
+    columns = list(spine.columns)
+    for spec in specs:
+        columns += [f"{spec['name']}__{f['name']}" for f in spec["features"]]
+        columns.append(f"{spec['name']}__feature_ts")
+    return columns
 
 
-def _counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
+def _in_spine_form(warehouse, sql: str, spine: Spine, specs: list[dict]) -> str:
+    """The join, with its times back in the spine's form: an aware spine gets an aware
+    (UTC) event time and ``<view>__feature_ts`` columns; a naive one stays naive UTC."""
+    if not spine.tz_aware:
+        return sql
+    aware = [spine.event_ts, *(f"{spec['name']}__feature_ts" for spec in specs)]
+    replace = ", ".join(f"{warehouse.dialect.utc_aware(c)} as {c}" for c in aware)
+    return f"select * replace ({replace}) from ({sql}) as joined"
+
+
+def _parquet_counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
     """Row count and null count per column, from the Parquet footer: no data is read."""
     import pyarrow.parquet as pq
 
@@ -104,138 +126,130 @@ def _counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
         for name in columns:
             stats = row_group.column(index[name]).statistics
             if stats is None or not stats.has_null_count:
-                return meta.num_rows, _scan_nulls(path, columns)
+                table = pq.read_table(path, columns=columns)
+                return table.num_rows, _table_counts(table, columns)[1]
             nulls[name] += stats.null_count
     return meta.num_rows, nulls
 
 
-def _scan_nulls(path: Path, columns: list[str]) -> dict[str, int]:
-    """The fallback when a writer left out statistics: one aggregate pass."""
-    import duckdb
-
-    select = ", ".join(f'count(*) - count("{c}")' for c in columns)
-    with duckdb.connect() as connection:
-        values = connection.execute(
-            f"select {select} from read_parquet({sql_string(str(path))})").fetchall()[0]
-    return dict(zip(columns, (int(v) for v in values), strict=True))
+def _table_counts(table: pa.Table, columns: list[str]) -> tuple[int, dict[str, int]]:
+    return table.num_rows, {name: table.column(name).null_count for name in columns}
 
 
 def build_training_set(
     project: Project,
-    spine_path: Path | str,
+    spine: object,
     features: str | list[str],
-    out_path: Path | str,
+    *,
+    out: Path | str | None = None,
+    event_ts: str = EVENT_TS,
     known_at_event: bool = False,
+    in_memory: bool = False,
     progress: Callable[[str], None] | None = None,
-) -> dict:
-    """Write the point-in-time training set to ``out_path`` and its manifest beside it.
+) -> TrainingSet:
+    """Join ``spine`` with the feature views as of each row's event time.
 
     Args:
         project: the featurestore project whose warehouse holds the feature views.
-        spine_path: Parquet or CSV with the views' key columns and ``event_ts``.
+        spine: a .parquet or .csv path, or a pandas/polars DataFrame or pyarrow Table,
+            with the views' key columns and the event time column.
         features: ``"view[:feature],..."`` or a list of such items.
-        out_path: the Parquet file to write; the manifest goes to
-            ``<out_path>.manifest.json``.
-        known_at_event: only use rows already loaded at event_ts (views with a
+        out: the Parquet file to write, with its manifest at ``<out>.manifest.json``;
+            None keeps the rows in memory only (``in_memory`` is then implied).
+        event_ts: the spine's event time column (naive UTC, or timezone-aware).
+        known_at_event: only use rows already loaded at the event time (views with a
             ``created_timestamp``), so late corrections never leak into training.
+        in_memory: also return the rows as a pyarrow Table.
         progress: called with a short line per step.
 
     Returns:
-        The manifest, as written.
+        The manifest, and the table when ``in_memory`` (or no ``out``).
     """
-    from importlib.metadata import version
-
+    from featurestore.feature_refs import resolve
     from featurestore.sql_render import render_as_of_join
     from featurestore.warehouse import Warehouse
 
     say = progress or (lambda _line: None)
-    out = Path(out_path).resolve()
-    manifest_file = manifest_path(out)
-    chosen = parse_feature_refs(project.catalog(), features)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    partial_manifest = manifest_file.with_name(f".{manifest_file.name}.partial-{os.getpid()}")
+    if not isinstance(event_ts, str) or not event_ts.strip():
+        raise RequestError(f"event_ts must name the spine's event time column, got "
+                           f"{event_ts!r}")
+    chosen = resolve(project.catalog(), features, hint="--features VIEW[:FEATURE],...")
+    in_memory = in_memory or out is None
+    out_path = Path(out).resolve() if out is not None else None
+    partial = partial_manifest = None
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
+        partial_manifest = manifest_path(out_path).with_name(
+            f".{manifest_path(out_path).name}.partial-{os.getpid()}")
+    table = None
     try:
         with Warehouse(project, read_only=True) as warehouse:
-            spine = read_spine(spine_path, [view for view, _ in chosen], warehouse.connection)
-            say(f"spine: {spine.rows:,} rows, {len(spine.columns)} columns")
-            specs = _specs(warehouse, chosen)
-            sql = render_as_of_join("duckdb", spine.relation, specs,
-                                    known_at_event=known_at_event)
+            checked = load_spine(warehouse, spine, [view for view, _ in chosen], event_ts)
+            say(f"spine: {checked.rows:,} rows, {len(checked.columns)} columns")
+            specs = view_specs(warehouse, chosen)
+            join = render_as_of_join(warehouse.dialect.macro_dialect, checked.relation, specs,
+                                     event_ts=checked.event_ts, known_at_event=known_at_event)
+            sql = _in_spine_form(warehouse, join, checked, specs)
+            names = output_columns(checked, specs)
             say(f"joining {len(specs)} view(s): "
                 + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs))
-            with _memory_limit(warehouse):
-                warehouse.execute(
-                    f"copy ({sql}) to {sql_string(str(partial))} (format parquet)").fetchall()
-        output_columns = [f"{s['name']}__{f['name']}" for s in specs for f in s["features"]]
-        output_columns += [f"{s['name']}__feature_ts" for s in specs]
-        rows, nulls = _counts(partial, output_columns)
-        say(f"wrote {rows:,} rows")
-        manifest = {
-            "featurestore_version": version("featurestore"),
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "output": {"path": str(out), "rows": rows},
-            "spine": spine.to_manifest(),
-            "known_at_event": known_at_event,
-            "join_sql_sha256": _sha256(sql),
-            "views": [],
-        }
-        for (view, _), spec in zip(chosen, specs, strict=True):
-            defaulted = nulls[f"{view.name}__feature_ts"]
-            manifest["views"].append({
-                "name": view.name,
-                "version": view.version,
-                "contract_hash": view.contract_hash(),
-                "relation": spec["relation"],
-                **_view_sql(project, view),
-                "defaulted_rows": defaulted,
-                "features": [
-                    {"name": f["name"], "column": f"{view.name}__{f['name']}",
-                     "dtype": f["dtype"], "null_count": nulls[f"{view.name}__{f['name']}"],
-                     "default_count": defaulted}
-                    for f in spec["features"]
-                ],
-            })
-        partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
-        partial.replace(out)
-        partial_manifest.replace(manifest_file)
+            with warehouse.dialect.memory_limit(warehouse, project.settings.duckdb_memory_limit):
+                if in_memory:
+                    table = warehouse.fetch_arrow(sql).rename_columns(names)
+                else:
+                    warehouse.dialect.export_parquet(warehouse, sql, partial, names)
+        counted = names[len(checked.columns):]
+        if table is not None:
+            rows, nulls = _table_counts(table, counted)
+            if partial is not None:
+                import pyarrow.parquet as pq
+
+                pq.write_table(table, partial)
+        else:
+            rows, nulls = _parquet_counts(partial, counted)
+        say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
+        manifest = _manifest(project, chosen, specs, checked, join, known_at_event, rows,
+                             nulls, out_path)
+        if partial is not None:
+            partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+            partial.replace(out_path)
+            partial_manifest.replace(manifest_path(out_path))
     finally:
-        partial.unlink(missing_ok=True)
-        partial_manifest.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+            partial_manifest.unlink(missing_ok=True)
+    return TrainingSet(manifest, table, out_path)
+
+
+def _manifest(project: Project, chosen, specs: list[dict], spine: Spine, join_sql: str,
+              known_at_event: bool, rows: int, nulls: dict[str, int],
+              out_path: Path | None) -> dict:
+    from importlib.metadata import version
+
+    manifest = {
+        "featurestore_version": version("featurestore"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "output": {"path": str(out_path) if out_path else None, "rows": rows},
+        "spine": spine.to_manifest(),
+        "known_at_event": known_at_event,
+        "join_sql_sha256": _sha256(join_sql),
+        "views": [],
+    }
+    for (view, _), spec in zip(chosen, specs, strict=True):
+        defaulted = nulls[f"{view.name}__feature_ts"]
+        manifest["views"].append({
+            "name": view.name,
+            "version": view.version,
+            "contract_hash": view.contract_hash(),
+            "relation": spec["relation"],
+            **_view_sql(project, view),
+            "defaulted_rows": defaulted,
+            "features": [
+                {"name": f["name"], "column": f"{view.name}__{f['name']}",
+                 "dtype": f["dtype"], "null_count": nulls[f"{view.name}__{f['name']}"],
+                 "default_count": defaulted}
+                for f in spec["features"]
+            ],
+        })
     return manifest
-
-
-@click.command("training-set")
-@click.option("--spine", "spine_path", required=True,
-              type=click.Path(dir_okay=False),
-              help="Parquet or CSV: the views' key columns, event_ts (naive UTC), anything "
-              "else is carried through.")
-@click.option("--features", required=True,
-              help="Comma-separated VIEW or VIEW:FEATURE items.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="The Parquet file to write; the manifest goes to OUT.manifest.json.")
-@click.option("--known-at-event", is_flag=True,
-              help="Only use feature rows already loaded into the warehouse at event_ts.")
-@click.pass_context
-def training_set_command(ctx, spine_path: str, features: str, out_path: str,
-                         known_at_event: bool) -> None:
-    """Build a point-in-time-correct training set from a spine.
-
-    Each spine row gets, per view, the last value with feature_ts <= event_ts within
-    the view's TTL, else the contract's default. Output columns are VIEW__FEATURE and
-    VIEW__feature_ts.
-
-    \b
-    Example:
-      featurestore training-set --spine labels.parquet \\
-        --features user_transactions,merchant_risk:chargeback_rate_30d --out train.parquet
-    """
-    from featurestore.cli import get_project
-
-    def say(line: str) -> None:
-        click.echo(f"training-set: {line}", err=True)
-
-    manifest = build_training_set(get_project(ctx), spine_path, features, out_path,
-                                  known_at_event=known_at_event, progress=say)
-    click.echo(f"{manifest['output']['rows']:,} rows written to {manifest['output']['path']} "
-               f"(manifest: {manifest_path(manifest['output']['path'])})")

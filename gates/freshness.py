@@ -10,7 +10,7 @@ import datetime as dt
 
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import sql_literal, utc_naive
-from gates.quality import resolve_columns
+from featurestore.gates.quality import resolve_columns
 
 
 def freshness_metrics(warehouse, view: FeatureView, as_of: dt.datetime | None = None) -> dict:

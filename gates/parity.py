@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import sql_literal, utc_naive
-from featurestore.errors import OnlineStoreError
-from featurestore.online_items import decode_item, entity_pk, view_sk
-from gates.quality import resolve_columns
+from featurestore.errors import StoreUnavailable
+from featurestore.gates.quality import resolve_columns
+from featurestore.online.items import decode_item, entity_pk, view_sk
 
 READ_DEADLINE_S = 10.0  # per chunk of 100 keys: a gate can wait longer than a lookup
 SHOWN_MISMATCHES = 20
@@ -88,10 +88,10 @@ def _same(dtype: str, offline: object, online: object) -> bool:
 
 def read_items(client, table: str, view: FeatureView, pks: list[str],
                threads: int = 4) -> dict[str, dict]:
-    """pk -> item for every key found: the lookup's reader (BatchGetItem in chunks of 100,
-    UnprocessedKeys retried with backoff), strongly consistent, a few chunks in parallel."""
-    from lookup.reads import BATCH_LIMIT, DynamoReader
-    from lookup.service import StoreUnavailable
+    """pk -> item for every key found: the online layer's reader (BatchGetItem in chunks of
+    100, UnprocessedKeys retried with backoff), strongly consistent, a few chunks in
+    parallel."""
+    from featurestore.online.reader import BATCH_LIMIT, DynamoReader
 
     reader = DynamoReader(client, table, deadline_s=READ_DEADLINE_S, consistent_read=True,
                           base_backoff_s=0.05)
@@ -103,7 +103,7 @@ def read_items(client, table: str, view: FeatureView, pks: list[str],
                 lambda chunk: reader.get([(pk, sk) for pk in chunk], view.feature_names),
                 chunks))
     except StoreUnavailable as exc:
-        raise OnlineStoreError(f"table {table}: reading items for the parity gate failed "
+        raise StoreUnavailable(f"table {table}: reading items for the parity gate failed "
                                f"({exc}). Is DynamoDB reachable and the table synced?") from None
     return {pk: item for answer in answers for (pk, _sk), item in answer.items()}
 

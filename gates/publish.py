@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gates.results import GateOutcome
-from gates.runner import GateOptions, run_gates
+from featurestore.gates.results import GateOutcome
+from featurestore.gates.runner import GateOptions, run_gates
 
 SYNC_SUITES = ("freshness", "quality")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import base_type, sql_literal
+from featurestore.gates.suites import column_dtypes, key_columns
 from featurestore.warehouse import quote
-from gates.suites import column_dtypes, key_columns
 
 DISTINCT_LIMIT = 50
 

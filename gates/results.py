@@ -1,6 +1,6 @@
 """Gate results: one row per expectation per run, kept in the warehouse.
 
-The warehouse is the store's memory (DESIGN.md): freshness lag, null rates, parity and
+The warehouse is the store's memory (docs/architecture.md): freshness lag, null rates, parity and
 skew over time are a query on ``featurestore.gate_results`` away, instead of living in
 CI logs that expire.
 """
@@ -106,3 +106,20 @@ def history(warehouse, view: str, runs: int = 10) -> list[tuple]:
         f"  group by run_id order by max(run_at) desc limit {int(runs)}) "
         f"order by run_at, run_id, suite, expectation"
     )
+
+
+def history_trend(warehouse, view: str, runs: int = 10) -> dict:
+    """The last ``runs`` runs of ``view`` as series per (suite, expectation), oldest first:
+    what ``featurestore gate --history`` prints (and, with --json, emits)."""
+    rows = history(warehouse, view, runs)
+    order = list(dict.fromkeys(r[1] for r in rows))
+    run_at = {r[1]: r[0] for r in rows}
+    series: dict[tuple[str, str], dict] = {}
+    for _, run_id, suite, expectation, observed, threshold, passed in rows:
+        entry = series.setdefault((suite, expectation), {
+            "suite": suite, "expectation": expectation, "threshold": threshold,
+            "observed": {}})
+        entry["threshold"] = threshold
+        entry["observed"][run_id] = {"observed": observed, "passed": bool(passed)}
+    return {"view": view, "runs": [{"run_id": r, "run_at": run_at[r]} for r in order],
+            "series": list(series.values())}

@@ -18,11 +18,17 @@ from pathlib import Path
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import utc_naive
 from featurestore.errors import FeatureStoreError
-from gates import results as results_table
-from gates.freshness import freshness_metrics
-from gates.quality import quality_metrics
-from gates.results import CheckResult, GateOutcome
-from gates.suites import SUITES, freshness_checks, parity_checks, quality_checks, skew_checks
+from featurestore.gates import results as results_table
+from featurestore.gates.freshness import freshness_metrics
+from featurestore.gates.quality import quality_metrics
+from featurestore.gates.results import CheckResult, GateOutcome
+from featurestore.gates.suites import (
+    SUITES,
+    freshness_checks,
+    parity_checks,
+    quality_checks,
+    skew_checks,
+)
 
 DEFAULT_PARITY_SAMPLE = 1000
 
@@ -53,6 +59,17 @@ class GateRun:
     def passed(self) -> bool:
         return all(outcome.passed for outcome in self.outcomes.values())
 
+    def to_dict(self) -> dict:
+        """What ``featurestore gate --json`` prints."""
+        return {
+            "run_id": self.run_id, "run_at": self.run_at, "passed": self.passed,
+            "checks": [{"suite": c.suite, "view": c.view, "expectation": c.expectation,
+                        "observed": c.observed, "observed_value": c.observed_value,
+                        "threshold": c.threshold, "passed": c.passed} for c in self.checks],
+            "details": self.details,
+            "data_docs": str(self.docs_path) if self.docs_path else None,
+        }
+
     def failures(self) -> list[str]:
         return [line for outcome in self.outcomes.values() for line in outcome.failures]
 
@@ -67,13 +84,13 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
     unknown = [s for s in options.suites if s not in SUITES]
     if unknown:
         raise FeatureStoreError(f"unknown suite `{unknown[0]}`; suites: {', '.join(SUITES)}")
-    from gates.validate import Validator
+    from featurestore.gates.validate import Validator
 
     run = GateRun(run_id=uuid.uuid4().hex[:12], run_at=utc_naive(None))
     validator = Validator(options.docs_dir)
     skew_inputs = None
     if "skew" in options.suites:
-        from gates.skew import load_skew_inputs
+        from featurestore.gates.skew import load_skew_inputs
 
         skew_inputs = load_skew_inputs(project, views, options)
         run.details.extend(skew_inputs.notes)
@@ -91,18 +108,17 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
             elif suite == "parity":
                 if not view.online:
                     continue
-                from gates.parity import parity_metrics
+                from featurestore.gates.parity import parity_metrics
 
                 if parity_client is None:
-                    from featurestore.dynamodb import project_client
-
-                    parity_client = project_client(project)
-                report = parity_metrics(warehouse, parity_client, project.online_table, view,
+                    parity_client = project.settings.online.client()
+                report = parity_metrics(warehouse, parity_client,
+                                        project.settings.online.table, view,
                                         options.parity_sample, options.as_of)
                 checks, metrics = parity_checks(view), report.metrics()
                 run.details.extend(report.detail_lines())
             else:
-                from gates.skew import skew_metrics
+                from featurestore.gates.skew import skew_metrics
 
                 checks = skew_checks(view)
                 metrics = skew_metrics(skew_inputs, view)

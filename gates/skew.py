@@ -159,7 +159,7 @@ def load_skew_inputs(project, views: list[FeatureView], options) -> SkewInputs:
         inputs.notes.append("skew: skipped, no --training-set given")
         return inputs
     judged = load_training(Path(options.training_set), views, inputs)
-    log = Path(options.serving_log or project.warehouse_dir / "serving_log")
+    log = Path(options.serving_log or project.settings.serving_log_dir)
     end = utc_naive(options.as_of)
     window = options.serving_window_seconds or DEFAULT_WINDOW_SECONDS
     lines = load_serving(log, [v for v in views if v.name in judged], inputs,

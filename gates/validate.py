@@ -12,8 +12,8 @@ import math
 import os
 from pathlib import Path
 
-from gates.results import CheckResult
-from gates.suites import Check, build_suite
+from featurestore.gates.results import CheckResult
+from featurestore.gates.suites import Check, build_suite
 
 DOCS_SITE = "featurestore_gates"
 

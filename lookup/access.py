@@ -19,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from featurestore.contracts import SENSITIVITIES
-from featurestore.errors import LookupRequestError, ProjectError
+from featurestore.errors import ProjectError, RequestError
 
 log = logging.getLogger("featurestore.lookup.access")
 HEADER = "x-api-key"
@@ -100,18 +99,19 @@ class AccessPolicy:
         return cls(grants)
 
     @classmethod
-    def from_env(cls, project_file: Path | None = None) -> AccessPolicy:
-        """``FEATURESTORE_API_KEYS`` (JSON), else the file of ``FEATURESTORE_API_KEYS_FILE``
-        or ``project_file``, else anonymous access."""
-        text = os.environ.get("FEATURESTORE_API_KEYS")
-        if text:
-            return cls.from_config(text, "FEATURESTORE_API_KEYS")
-        path = os.environ.get("FEATURESTORE_API_KEYS_FILE") or project_file
-        if path and Path(path).exists():
-            return cls.from_config(Path(path).read_text(), str(path))
-        if os.environ.get("FEATURESTORE_API_KEYS_FILE"):
-            raise ProjectError(f"{path}: FEATURESTORE_API_KEYS_FILE names a file that does "
-                               "not exist")
+    def from_settings(cls, lookup, project_file: Path | None = None) -> AccessPolicy:
+        """FEATURESTORE_API_KEYS (JSON), else the file FEATURESTORE_API_KEYS_FILE names or
+        ``project_file``, else anonymous access. ``lookup`` is ``Settings.lookup``."""
+        if lookup.api_keys:
+            return cls.from_config(lookup.api_keys, "FEATURESTORE_API_KEYS")
+        if lookup.api_keys_file is not None:
+            if not lookup.api_keys_file.exists():
+                raise ProjectError(f"{lookup.api_keys_file}: FEATURESTORE_API_KEYS_FILE names "
+                                   "a file that does not exist")
+            return cls.from_config(lookup.api_keys_file.read_text(),
+                                   str(lookup.api_keys_file))
+        if project_file is not None and project_file.exists():
+            return cls.from_config(project_file.read_text(), str(project_file))
         return cls(None)
 
     def authenticate(self, key: str | None, request_id: str, path: str) -> Grant:
@@ -119,12 +119,12 @@ class AccessPolicy:
             return ANONYMOUS
         if not key:
             self._deny(401, "no API key", None, request_id, path)
-            raise LookupRequestError(f"missing API key: send it in the `{HEADER}` header",
+            raise RequestError(f"missing API key: send it in the `{HEADER}` header",
                                      status=401)
         grant = self.grants.get(hash_key(key))
         if grant is None:
             self._deny(401, "unknown API key", None, request_id, path)
-            raise LookupRequestError(f"unknown API key: the `{HEADER}` header matches no "
+            raise RequestError(f"unknown API key: the `{HEADER}` header matches no "
                                      "configured key", status=401)
         return grant
 
@@ -132,7 +132,7 @@ class AccessPolicy:
         refused = grant.denied(plans)
         if refused:
             self._deny(403, "feature not granted", grant.name, request_id, path, refused)
-            raise LookupRequestError(
+            raise RequestError(
                 f"API key `{grant.name}` may not read {', '.join(refused)}; ask for a key "
                 "granted that sensitivity or view, or leave the feature out", status=403)
 

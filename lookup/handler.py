@@ -26,14 +26,14 @@ import os
 import sys
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import unquote
 
-from featurestore.errors import FeatureStoreError, LookupRequestError
-from lookup import service
-from lookup.access import HEADER as KEY_HEADER
-from lookup.access import AccessPolicy
-from lookup.serving_log import MODEL_HEADER, ServingLog
+from featurestore.errors import FeatureStoreError, RequestError
+from featurestore.lookup import service
+from featurestore.lookup.access import HEADER as KEY_HEADER
+from featurestore.lookup.access import AccessPolicy
+from featurestore.lookup.serving_log import MODEL_HEADER, ServingLog
+from featurestore.settings import Settings
 
 log = logging.getLogger("featurestore.lookup")
 
@@ -46,17 +46,7 @@ try:  # orjson encodes a 100-key answer about 5x faster; the stdlib is the fallb
 except ImportError:  # pragma: no cover - depends on the installed extras
     def encode_json(body: dict) -> str:
         return json.dumps(body, separators=(",", ":"))
-DEFAULT_DEADLINE_MS = 250
-DEFAULT_CACHE_TTL_MS = 1000
-DEFAULT_CACHE_SIZE = 100_000
 _JSON = {"content-type": "application/json"}
-
-
-def _flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("1", "true", "on", "yes")
 
 
 class LookupApp:
@@ -65,7 +55,7 @@ class LookupApp:
     def __init__(self, catalog, reader, *, cache=None, access: AccessPolicy | None = None,
                  serving_log: ServingLog | None = None, metrics=None, built_at: str = "",
                  clock=None):
-        from lookup.metrics import Metrics
+        from featurestore.lookup.metrics import Metrics
 
         self.catalog = catalog
         self.reader = reader
@@ -79,37 +69,36 @@ class LookupApp:
                                         separators=(",", ":"))
 
     @classmethod
-    def from_env(cls, in_lambda: bool | None = None) -> LookupApp:
-        """The app as configured by ``FEATURESTORE_*`` variables (see deploy/README.md)."""
-        from lookup.cache import TTLCache
-        from lookup.metrics import Metrics
-        from lookup.reads import DynamoReader
-        from lookup.registry_snapshot import load_snapshot
+    def from_settings(cls, settings: Settings, *, catalog=None, built_at: str = "",
+                      serving_log: ServingLog | None | str = "default",
+                      access: AccessPolicy | None = None) -> LookupApp:
+        """The app as ``settings`` configure it (see deploy/README.md for the variables).
 
-        in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) if in_lambda is None \
-            else in_lambda
-        catalog, built_at = load_snapshot(os.environ.get("FEATURESTORE_REGISTRY") or None)
-        deadline_s = float(os.environ.get("FEATURESTORE_LOOKUP_DEADLINE_MS",
-                                          DEFAULT_DEADLINE_MS)) / 1000
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") \
-            or "us-east-1"
+        Without ``catalog``, the registry snapshot (bundled in the Lambda zip, or the file
+        FEATURESTORE_REGISTRY names) is the catalog. The default serving log is stdout in
+        Lambda (CloudWatch) and FEATURESTORE_SERVING_LOG_DIR locally; None logs nothing.
+        """
+        from featurestore.lookup.cache import TTLCache
+        from featurestore.lookup.metrics import Metrics
+        from featurestore.lookup.registry_snapshot import load_snapshot
+        from featurestore.online.reader import DynamoReader
+
+        lookup_settings = settings.lookup
+        if catalog is None:
+            catalog, built_at = load_snapshot(lookup_settings.registry)
         reader = DynamoReader.within_deadline(
-            os.environ.get("FEATURESTORE_DYNAMODB_ENDPOINT") or None, region,
-            os.environ.get("FEATURESTORE_ONLINE_TABLE", "featurestore_online"),
-            deadline_s=deadline_s,
-            consistent_read=_flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False))
-        cache = None
-        if _flag("FEATURESTORE_LOOKUP_CACHE", True):
-            cache = TTLCache(int(os.environ.get("FEATURESTORE_LOOKUP_CACHE_SIZE",
-                                                DEFAULT_CACHE_SIZE)),
-                             float(os.environ.get("FEATURESTORE_LOOKUP_CACHE_TTL_MS",
-                                                  DEFAULT_CACHE_TTL_MS)) / 1000)
-        sample = float(os.environ.get("FEATURESTORE_SERVING_LOG_SAMPLE", "1.0"))
-        log_dir = os.environ.get("FEATURESTORE_SERVING_LOG_DIR")
-        serving_log = ServingLog(sample_rate=sample, folder=Path(log_dir)) \
-            if (log_dir and not in_lambda) else ServingLog(sample_rate=sample, stream=sys.stdout)
-        metrics = Metrics(emf_stream=sys.stdout if in_lambda else None)
-        return cls(catalog, reader, cache=cache, access=AccessPolicy.from_env(),
+            settings.online, deadline_s=lookup_settings.deadline_ms / 1000,
+            consistent_read=lookup_settings.consistent_read, max_pool_connections=32)
+        cache = (TTLCache(lookup_settings.cache_size, lookup_settings.cache_ttl_ms / 1000)
+                 if lookup_settings.cache else None)
+        if serving_log == "default":
+            sample = lookup_settings.serving_log_sample
+            serving_log = (ServingLog(sample_rate=sample, stream=sys.stdout)
+                           if settings.in_lambda or settings.serving_log_dir is None else
+                           ServingLog(sample_rate=sample, folder=settings.serving_log_dir))
+        metrics = Metrics(emf_stream=sys.stdout if settings.in_lambda else None)
+        return cls(catalog, reader, cache=cache,
+                   access=access or AccessPolicy.from_settings(lookup_settings),
                    serving_log=serving_log, metrics=metrics, built_at=built_at)
 
     # -- one request ---------------------------------------------------------------------
@@ -122,7 +111,7 @@ class LookupApp:
         route, outcome, hits_before = _route_label(path), None, self._cache_counts()
         try:
             route, code, body, outcome = self._route(method, path, event, request_id)
-        except LookupRequestError as exc:
+        except RequestError as exc:
             code = exc.status
             body = {"error": {400: "bad_request", 401: "unauthorized", 403: "forbidden",
                               404: "not_found", 405: "method_not_allowed"}.get(code, "error"),
@@ -174,7 +163,7 @@ class LookupApp:
             single = True
             route = "/v1/features/{entity}/{key}"
         else:
-            raise LookupRequestError(
+            raise RequestError(
                 f"no route {method} {path}; routes: GET /healthz, GET /v1/feature-views, "
                 "GET /v1/features/{entity}/{key}?features=..., POST /v1/features/retrieve",
                 status=404)
@@ -210,7 +199,7 @@ def _path(event: dict, context: dict) -> str:
 
 def _method(method: str, allowed: str, path: str) -> None:
     if method != allowed:
-        raise LookupRequestError(f"{path} answers {allowed}, not {method}", status=405)
+        raise RequestError(f"{path} answers {allowed}, not {method}", status=405)
 
 
 def _body(event: dict) -> bytes | str | None:
@@ -219,7 +208,7 @@ def _body(event: dict) -> bytes | str | None:
         try:
             return base64.b64decode(body)
         except ValueError:
-            raise LookupRequestError("the request body is not valid base64") from None
+            raise RequestError("the request body is not valid base64") from None
     return body
 
 
@@ -251,7 +240,7 @@ _INIT_ERROR: str | None = None
 def _init() -> None:
     global APP, _INIT_ERROR
     try:
-        APP = LookupApp.from_env()
+        APP = LookupApp.from_settings(Settings.from_env())
     except FeatureStoreError as exc:  # answered (with this message) by every request
         _INIT_ERROR = str(exc)
         log.error("lookup handler is misconfigured: %s", exc)
@@ -274,7 +263,7 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # pay the set-up in Lambda's ini
 
 
 def handler(event: dict, context: object = None) -> dict:
-    """The Lambda entry point (``lookup.handler.handler``)."""
+    """The Lambda entry point (``featurestore.lookup.handler.handler``)."""
     if APP is None:
         _init()
     if APP is None:

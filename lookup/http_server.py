@@ -14,7 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from lookup.handler import LookupApp, freeze_startup_objects
+from featurestore.lookup.handler import LookupApp, freeze_startup_objects
 
 
 def to_event(method: str, target: str, headers, body: bytes | None) -> dict:

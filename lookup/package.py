@@ -1,10 +1,13 @@
 """Build the Lambda zip: our code, the registry snapshot, and nothing Lambda already has.
 
 The Python 3.11 Lambda runtime ships boto3 and botocore; everything else the handler
-imports is in the zip: ``featurestore/`` and ``lookup/`` (sources only), the catalog baked
-to ``lookup/registry.json`` (so the cold start parses no YAML), and PyYAML's pure-Python
-modules, which ``featurestore.contracts`` imports (its compiled accelerator is left out:
-it would be built for this machine, not for Lambda's).
+imports is in the zip: the core modules of ``featurestore`` and its ``online`` and
+``lookup`` packages (sources only; the CLI, the sync, the gates and the dialects stay
+out), the catalog baked to ``featurestore/lookup/registry.json`` (so the cold start
+parses no YAML), and PyYAML's pure-Python modules, which ``featurestore.contracts``
+imports (its compiled accelerator is left out: it would be built for this machine, not
+for Lambda's). Files are found through the import system, so a wheel and this repository
+give the same zip.
 
 Each module also goes in compiled (``__pycache__/*.cpython-311.pyc``, unchecked-hash so
 the zip's timestamps do not matter) when this Python is the runtime's 3.11: measured
@@ -20,10 +23,10 @@ import zipfile
 from pathlib import Path
 
 from featurestore.contracts import Catalog
-from lookup.registry_snapshot import build_snapshot
+from featurestore.lookup.registry_snapshot import build_snapshot
 
-PACKAGES = ("featurestore", "lookup")
-HANDLER = "lookup.handler.handler"
+PACKAGES = ("featurestore", "featurestore.online", "featurestore.lookup")  # not recursive
+HANDLER = "featurestore.lookup.handler.handler"
 RUNTIME = (3, 11)  # deploy/template.yaml: Runtime python3.11
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # the same sources give the same zip
 
@@ -51,11 +54,11 @@ def _add_module(archive: zipfile.ZipFile, name: str, path: Path, scratch: Path) 
 
 def build_zip(catalog: Catalog, output: Path, progress=None) -> dict:
     """Write the zip to ``output``; return what went in (files, bytes, views)."""
+    import importlib
     import json
 
     import yaml
 
-    code_root = Path(__file__).resolve().parents[1]
     yaml_dir = Path(yaml.__file__).resolve().parent
     snapshot = build_snapshot(catalog)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -63,16 +66,15 @@ def build_zip(catalog: Catalog, output: Path, progress=None) -> dict:
     with zipfile.ZipFile(output, "w") as archive, tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for package in PACKAGES:
-            for path in sorted((code_root / package).rglob("*.py")):
-                if "__pycache__" in path.parts:
-                    continue
-                files += _add_module(archive, path.relative_to(code_root).as_posix(), path,
-                                     scratch)
+            folder = Path(importlib.import_module(package).__file__).resolve().parent
+            prefix = package.replace(".", "/")
+            for path in sorted(folder.glob("*.py")):
+                files += _add_module(archive, f"{prefix}/{path.name}", path, scratch)
             if progress:
-                progress(f"added {package}/")
+                progress(f"added {prefix}/")
         for path in sorted(yaml_dir.glob("*.py")):
             files += _add_module(archive, f"yaml/{path.name}", path, scratch)
-        _add(archive, "lookup/registry.json",
+        _add(archive, "featurestore/lookup/registry.json",
              (json.dumps(snapshot, indent=1, sort_keys=True) + "\n").encode())
         files += 1
         if progress:

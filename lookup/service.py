@@ -29,9 +29,10 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from featurestore.contracts import Catalog, Entity, Feature, FeatureView, suggest
-from featurestore.errors import LookupRequestError
-from featurestore.online_items import (
+from featurestore.contracts import Catalog, Entity, Feature, FeatureView
+from featurestore.errors import RequestError, StoreUnavailable
+from featurestore.feature_refs import resolve, resolve_entity
+from featurestore.online.items import (
     coerce_key,
     decode_value,
     pk_of,
@@ -43,10 +44,6 @@ MAX_KEYS = 100  # BatchGetItem reads at most 100 items per call; a request stays
 PRESENT, STALE, EXPIRED, DEFAULT, MISSING = "PRESENT", "STALE", "EXPIRED", "DEFAULT", "MISSING"
 STATUSES = (PRESENT, STALE, EXPIRED, DEFAULT, MISSING)
 _EPOCH = dt.datetime(1970, 1, 1)
-
-
-class StoreUnavailable(Exception):
-    """The online store did not answer in time; the lookup degrades to defaults."""
 
 
 @lru_cache(maxsize=65536)  # hot keys repeat their feature_ts request after request
@@ -99,70 +96,22 @@ def plan_view(view: FeatureView, features: list[Feature]) -> ViewPlan:
     )
 
 
-def resolve_entity(catalog: Catalog, name: object) -> Entity:
-    if not isinstance(name, str) or name not in catalog.entities:
-        raise LookupRequestError(
-            f"unknown entity `{name}`{suggest(str(name), catalog.entities)}; known entities: "
-            f"{', '.join(sorted(catalog.entities))}"
-        )
-    return catalog.entities[name]
-
-
 def resolve_features(catalog: Catalog, entity: Entity, refs: object) -> tuple[ViewPlan, ...]:
     """``["view:feature", "view", ...]`` (or one comma-separated string) as view plans."""
-    if isinstance(refs, str):
-        refs = [r for r in refs.split(",")]
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        raise LookupRequestError(
-            "`features` must be a list of \"view:feature\" or \"view\" names, got "
-            f"{json.dumps(refs)}"
-        )
-    chosen: dict[str, list[Feature]] = {}
-    for ref in (r.strip() for r in refs):
-        if not ref:
-            continue
-        view_name, _, feature_name = ref.partition(":")
-        view = catalog.views.get(view_name)
-        if view is None:
-            raise LookupRequestError(
-                f"unknown feature view `{view_name}`{suggest(view_name, catalog.views)}; "
-                f"known views: {', '.join(sorted(catalog.views))}"
-            )
-        if view.entity.name != entity.name:
-            raise LookupRequestError(
-                f"feature view `{view_name}` is keyed by entity `{view.entity.name}`, not "
-                f"`{entity.name}`; ask for it with {view.entity.name} keys"
-            )
-        selected = chosen.setdefault(view.name, [])
-        if feature_name:
-            try:
-                wanted = [view.feature(feature_name)]
-            except KeyError:
-                raise LookupRequestError(
-                    f"feature view `{view_name}` has no feature `{feature_name}`"
-                    f"{suggest(feature_name, view.feature_names)}; its features: "
-                    f"{', '.join(view.feature_names)}"
-                ) from None
-        else:
-            wanted = list(view.features)
-        selected.extend(f for f in wanted if f not in selected)
-    if not chosen:
-        raise LookupRequestError(
-            "name the features to read: features=view:feature,... (or a whole view by name)"
-        )
-    return tuple(plan_view(catalog.views[name], feats) for name, feats in chosen.items())
+    return tuple(plan_view(view, features)
+                 for view, features in resolve(catalog, refs, entity=entity))
 
 
 def typed_key(entity: Entity, key: object) -> tuple[dict, str]:
-    """``(typed key, pk)``; LookupRequestError naming the key when it does not fit."""
+    """``(typed key, pk)``; RequestError naming the key when it does not fit."""
     if not isinstance(key, dict):
-        raise LookupRequestError(
+        raise RequestError(
             f"entity `{entity.name}`: each key must be an object like "
             f"{json.dumps({k: '...' for k in entity.key_names})}, got {json.dumps(key)}"
         )
     unknown = [name for name in key if name not in entity.key_dtypes]
     if unknown:
-        raise LookupRequestError(
+        raise RequestError(
             f"entity `{entity.name}` has no key `{unknown[0]}`; its keys: "
             f"{', '.join(entity.key_names)}"
         )
@@ -174,11 +123,11 @@ def entity_request(catalog: Catalog, entity_name: object, keys: object,
                    features: object) -> EntityRequest:
     entity = resolve_entity(catalog, entity_name)
     if not isinstance(keys, list) or not keys:
-        raise LookupRequestError(
+        raise RequestError(
             f"entity `{entity.name}`: `keys` must be a non-empty list of key objects"
         )
     if len(keys) > MAX_KEYS:
-        raise LookupRequestError(too_many_keys(len(keys)))
+        raise RequestError(too_many_keys(len(keys)))
     views = resolve_features(catalog, entity, features)
     typed = [typed_key(entity, key) for key in keys]
     return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed), views)
@@ -198,12 +147,12 @@ def get_request(catalog: Catalog, entity_name: str, key_text: str,
     """
     entity = resolve_entity(catalog, entity_name)
     if features is None:
-        raise LookupRequestError(
+        raise RequestError(
             "name the features to read: ?features=view:feature,... (or a whole view by name)"
         )
     parts = key_text.split("|")
     if len(parts) != len(entity.key_names):
-        raise LookupRequestError(
+        raise RequestError(
             f"entity `{entity.name}` has {len(entity.key_names)} key column(s) "
             f"({', '.join(entity.key_names)}); the path gave {len(parts)} value(s): "
             f"`{key_text}`. Separate values with `|` in that order."
@@ -223,36 +172,36 @@ def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequ
     At most ``MAX_KEYS`` keys over the whole body.
     """
     if not body:
-        raise LookupRequestError("the request body is empty; send a JSON object like "
+        raise RequestError("the request body is empty; send a JSON object like "
                                  '{"entity": "user", "keys": [{"user_id": 42}], '
                                  '"features": ["user_profile:country"]}')
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise LookupRequestError(f"the request body is not valid JSON: {exc}") from None
+        raise RequestError(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise LookupRequestError("the request body must be a JSON object with `entity`, "
+        raise RequestError("the request body must be a JSON object with `entity`, "
                                  "`keys` and `features`, or a list of them under `requests`")
     items = document["requests"] if "requests" in document else [document]
     if not isinstance(items, list) or not items:
-        raise LookupRequestError("`requests` must be a non-empty list of "
+        raise RequestError("`requests` must be a non-empty list of "
                                  "{entity, keys, features} objects")
     total = sum(len(i["keys"]) for i in items if isinstance(i, dict)
                 and isinstance(i.get("keys"), list))
     if total > MAX_KEYS:
-        raise LookupRequestError(too_many_keys(total))
+        raise RequestError(too_many_keys(total))
     requests = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise LookupRequestError(f"requests[{index}] must be an object with `entity`, "
+            raise RequestError(f"requests[{index}] must be an object with `entity`, "
                                      "`keys` and `features`")
         extra = sorted(set(item) - {"entity", "keys", "features"})
         if extra:
-            raise LookupRequestError(f"unknown field `{extra[0]}` in the request; allowed: "
+            raise RequestError(f"unknown field `{extra[0]}` in the request; allowed: "
                                      "entity, keys, features")
         for field in ("entity", "keys", "features"):
             if field not in item:
-                raise LookupRequestError(f"the request is missing `{field}`")
+                raise RequestError(f"the request is missing `{field}`")
         requests.append(entity_request(catalog, item["entity"], item["keys"],
                                        item["features"]))
     return requests

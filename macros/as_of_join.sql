@@ -77,7 +77,7 @@
         {%- do spec.update({'relation': ref(contract['source'])}) -%}
         {%- do specs.append(spec) -%}
     {%- endfor -%}
-    {{ return(as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event)) }}
+    {{ return(featurestore.as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event)) }}
 {% endmacro %}
 
 
@@ -159,7 +159,7 @@ with
 {% for spec in specs %}
     -- {{ loop.index + 1 }}. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
     --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
-{{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
+{{ featurestore.featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
 {% endfor %}
     -- {{ specs | length + 2 }}. One {{ 'ASOF JOIN' if dialect == 'snowflake' else 'ASOF LEFT JOIN' }} per view: the last row at or before the event,
     --    key by key; expired (TTL) or absent rows give the contract's defaults.
@@ -167,17 +167,17 @@ with
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore_feature_columns(spec, event_ts, dialect) | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, event_ts, dialect) | indent(4) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}
 {%- if dialect == 'snowflake' %}
         asof join {{ spec['name'] }}__rows as {{ spec['name'] }}
             match_condition (spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts)
-            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+            on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
 {%- else %}
         asof left join {{ spec['name'] }}__rows as {{ spec['name'] }}
-            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+            on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
             and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
 {%- endif %}
 {%- endfor %}
@@ -189,14 +189,14 @@ select * from final
 
 {#- DuckDB ASOF LEFT JOIN: https://duckdb.org/docs/stable/sql/query_syntax/from#as-of-joins -#}
 {% macro duckdb__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
-{{- featurestore_asof_body(spine, specs, event_ts, known_at_event, 'duckdb') -}}
+{{- featurestore.featurestore_asof_body(spine, specs, event_ts, known_at_event, 'duckdb') -}}
 {% endmacro %}
 
 
 {#- Snowflake ASOF JOIN ... MATCH_CONDITION (null-pads unmatched left rows):
     https://docs.snowflake.com/en/sql-reference/constructs/asof-join -#}
 {% macro snowflake__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
-{{- featurestore_asof_body(spine, specs, event_ts, known_at_event, 'snowflake') -}}
+{{- featurestore.featurestore_asof_body(spine, specs, event_ts, known_at_event, 'snowflake') -}}
 {% endmacro %}
 
 
@@ -212,7 +212,7 @@ with
 {% for spec in specs %}
     -- {{ loop.index + 1 }}a. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
     --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
-{{ featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, true) }},
+{{ featurestore.featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, true) }},
 
     -- {{ loop.index + 1 }}b. `{{ spec['name'] }}`: each row holds from its time until the next one
     --    (exclusive), so one spine row matches at most one row: no fan-out.
@@ -220,7 +220,7 @@ with
         select
             {{ spec['name'] }}__rows.*,
             lead(_fs_asof_ts) over (
-                partition by {{ featurestore_key_list(spec['keys']) }}
+                partition by {{ featurestore.featurestore_key_list(spec['keys']) }}
                 order by _fs_asof_ts
             ) as _fs_valid_to
         from {{ spec['name'] }}__rows
@@ -232,12 +232,12 @@ with
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore_feature_columns(spec, event_ts, 'default') | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, event_ts, 'default') | indent(4) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}
         left join {{ spec['name'] }}__intervals as {{ spec['name'] }}
-            on {{ featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
+            on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
             and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
             and (
                 {{ spec['name'] }}._fs_valid_to is null

@@ -48,13 +48,13 @@
             ~ (contracts.keys() | sort | join(', ')) ~ ".") }}
     {%- endif -%}
     {%- set spec = contracts[view_name] -%}
-    {{ return(feature_timeline(ref(spec['source']), spec)) }}
+    {{ return(featurestore.feature_timeline(ref(spec['source']), spec)) }}
 {% endmacro %}
 
 
 {#- The shared shape; `latest_version` differs: QUALIFY where the warehouse has it. -#}
 {%- macro featurestore_timeline_sql(relation, spec, dialect) -%}
-{%- set keys = featurestore_key_list(spec['keys']) -%}
+{%- set keys = featurestore.featurestore_key_list(spec['keys']) -%}
 {%- set ts = spec['timestamp'] -%}
 {%- set created = spec.get('created_timestamp') -%}
 with
@@ -79,7 +79,7 @@ with
         where not exists (
             select 1
             from source_rows as correction
-            where {{ featurestore_keys_equal(spec['keys'], 'correction', 'source_rows') }}
+            where {{ featurestore.featurestore_keys_equal(spec['keys'], 'correction', 'source_rows') }}
               and correction.{{ ts }} = source_rows.{{ ts }}
               and correction.{{ created }} > source_rows.{{ created }}
         )
@@ -97,7 +97,7 @@ with
                 order by {{ ts }}
             ) as valid_to,
 {%- if spec.get('ttl_seconds') is not none %}
-            {{ featurestore_add_seconds(ts, spec['ttl_seconds'], dialect) }} as expires_at
+            {{ featurestore.featurestore_add_seconds(ts, spec['ttl_seconds'], dialect) }} as expires_at
 {%- else %}
             cast(null as timestamp) as expires_at
 {%- endif %}
@@ -110,18 +110,18 @@ select * from final
 
 {#- DuckDB QUALIFY and LEAD: https://duckdb.org/docs/stable/sql/query_syntax/qualify -#}
 {% macro duckdb__feature_timeline(relation, spec) %}
-{{ featurestore_timeline_sql(relation, spec, 'duckdb') }}
+{{ featurestore.featurestore_timeline_sql(relation, spec, 'duckdb') }}
 {% endmacro %}
 
 
 {#- Snowflake QUALIFY and DATEADD: https://docs.snowflake.com/en/sql-reference/constructs/qualify -#}
 {% macro snowflake__feature_timeline(relation, spec) %}
-{{ featurestore_timeline_sql(relation, spec, 'snowflake') }}
+{{ featurestore.featurestore_timeline_sql(relation, spec, 'snowflake') }}
 {% endmacro %}
 
 
 {#- Portable: LEAD window function and NOT EXISTS:
     https://en.wikipedia.org/wiki/Window_function_(SQL) -#}
 {% macro default__feature_timeline(relation, spec) %}
-{{ featurestore_timeline_sql(relation, spec, 'default') }}
+{{ featurestore.featurestore_timeline_sql(relation, spec, 'default') }}
 {% endmacro %}

@@ -51,7 +51,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
        known at t": one as-of inequality on `_fs_asof_ts` = known_ts does it.
 -#}
 {%- macro featurestore_candidate_ctes(name, relation, spec, known_at_event, dedupe_always) -%}
-{%- set keys = featurestore_key_list(spec['keys']) -%}
+{%- set keys = featurestore.featurestore_key_list(spec['keys']) -%}
 {%- set ts = spec['timestamp'] -%}
 {%- set created = spec.get('created_timestamp') -%}
 {%- if known_at_event and created %}
@@ -63,7 +63,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
             {%- for feature in spec['features'] %}
             {{ feature['name'] }},
             {%- endfor %}
-            {{ featurestore_known_ts(ts, created) }} as _fs_known_ts
+            {{ featurestore.featurestore_known_ts(ts, created) }} as _fs_known_ts
         from {{ relation }}
     ),
 
@@ -139,7 +139,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
 {%- macro featurestore_is_visible(alias, spec, event_ts, dialect) -%}
 {%- if spec.get('ttl_seconds') is not none -%}
 {{ alias }}._fs_feature_ts is not null
-                and spine.{{ event_ts }} <= {{ featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
+                and spine.{{ event_ts }} <= {{ featurestore.featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
 {%- else -%}
 {{ alias }}._fs_feature_ts is not null
 {%- endif -%}
@@ -151,13 +151,13 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
 {%- set alias = spec['name'] -%}
 {%- for feature in spec['features'] %}
         case
-            when {{ featurestore_is_visible(alias, spec, event_ts, dialect) }}
+            when {{ featurestore.featurestore_is_visible(alias, spec, event_ts, dialect) }}
                 then {{ alias }}.{{ feature['name'] }}
             else {{ feature.get('default_sql') or 'null' }}
         end as {{ alias }}__{{ feature['name'] }},
 {%- endfor %}
         case
-            when {{ featurestore_is_visible(alias, spec, event_ts, dialect) }}
+            when {{ featurestore.featurestore_is_visible(alias, spec, event_ts, dialect) }}
                 then {{ alias }}._fs_feature_ts
         end as {{ alias }}__feature_ts
 {%- endmacro -%}

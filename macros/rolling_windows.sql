@@ -72,7 +72,7 @@
                 "rolling_windows: aggregate `" ~ aggregate['name'] ~ "` has agg `"
                 ~ aggregate['agg'] ~ "`; use one of count, sum, avg, min, max.") }}
         {%- endif -%}
-        {%- do window_us.update({aggregate['window']: featurestore_duration_seconds(aggregate['window']) * 1000000}) -%}
+        {%- do window_us.update({aggregate['window']: featurestore.featurestore_duration_seconds(aggregate['window']) * 1000000}) -%}
         {%- do window_inputs.setdefault(aggregate['window'], []).append('_rw_in_' ~ loop.index) -%}
     {%- endfor -%}
     {%- set frame_order = 'partition by ' ~ keys ~ ' order by _rw_ts_us' %}

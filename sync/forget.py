@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 
 from featurestore.contracts import Catalog
 from featurestore.errors import ContractError, OnlineStoreError
-from featurestore.online_items import coerce_key_value, entity_pk
+from featurestore.online.items import coerce_key_value, entity_pk
+from featurestore.sync.first_load import MARKER_PK
 from featurestore.warehouse import Warehouse
-from sync.first_load import MARKER_PK
-from sync.reader import column
 
 
 @dataclass
@@ -84,7 +83,7 @@ def offline_rows(warehouse: Warehouse, catalog: Catalog, entity_name: str,
         if view.entity.name != entity_name:
             continue
         relation = warehouse.model_relation(view.source)
-        where = " and ".join(f"{column(warehouse.dialect, k)} = {_literal(v)}"
+        where = " and ".join(f"{warehouse.column(k)} = {_literal(v)}"
                             for k, v in key.items())
         try:
             rows = warehouse.fetch_all(f"select count(*) from {relation} where {where}")[0][0]

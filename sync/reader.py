@@ -17,7 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from featurestore.contracts import FeatureView
-from featurestore.warehouse import Warehouse, quote
+from featurestore.dialects import Dialect, quote
+from featurestore.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -34,22 +35,12 @@ class ReadPlan:
         return self.watermark is None
 
 
-def ts_literal(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return f"cast('{value.isoformat(sep=' ', timespec='microseconds')}' as timestamp)"
+ts_literal = Dialect.timestamp_literal
 
 
-def column(dialect: str, name: str) -> str:
-    """A contract column in the warehouse: dbt-snowflake stores unquoted names upper case."""
-    return quote(name.upper() if dialect == "snowflake" else name)
-
-
-def latest_rows_sql(view: FeatureView, relation: str, plan: ReadPlan,
-                    dialect: str = "duckdb") -> str:
+def latest_rows_sql(view: FeatureView, relation: str, plan: ReadPlan, dialect: Dialect) -> str:
     """The latest row per entity among rows with feature_ts <= as_of, for changed entities."""
-    def col(name: str) -> str:
-        return column(dialect, name)
+    col = dialect.column
 
     names = [*view.keys, view.timestamp,
              *([view.created_timestamp] if view.created_timestamp else []), *view.feature_names]
@@ -104,13 +95,13 @@ def latest_rows_sql(view: FeatureView, relation: str, plan: ReadPlan,
 
 
 def high_water_sql(view: FeatureView, relation: str, as_of: dt.datetime,
-                   dialect: str = "duckdb") -> str | None:
+                   dialect: Dialect) -> str | None:
     """The next watermark, read *before* the rows so a load landing mid-run is re-read."""
     if not view.created_timestamp:
         return None
     return (
-        f"select max({column(dialect, view.created_timestamp)}) from {relation} "
-        f"where {column(dialect, view.timestamp)} <= {ts_literal(as_of)}"
+        f"select max({dialect.column(view.created_timestamp)}) from {relation} "
+        f"where {dialect.column(view.timestamp)} <= {ts_literal(as_of)}"
     )
 
 

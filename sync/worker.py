@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import utc_naive
 from featurestore.errors import BadValueError, OnlineStoreError, WarehouseError
-from featurestore.online_items import encode_item, view_sk
+from featurestore.online.items import encode_item, view_sk
+from featurestore.online.writer import Counters, Writer
+from featurestore.sync import state as sync_state
+from featurestore.sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
+from featurestore.sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
 from featurestore.warehouse import Warehouse
-from sync import state as sync_state
-from sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
-from sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
-from sync.writer import Counters, Writer
 
 
 @dataclass
@@ -50,6 +50,13 @@ class SyncResult:
     retried: int
     seconds: float
     watermark: dt.datetime | None
+
+    def to_dict(self) -> dict:
+        """What ``featurestore sync --json`` prints per view."""
+        return {"view": self.view, "version": self.version, "mode": self.mode,
+                "full": self.full, "rows_read": self.rows_read, "written": self.written,
+                "skipped": self.skipped, "retried": self.retried,
+                "seconds": round(self.seconds, 3), "watermark": self.watermark}
 
     @property
     def rows_per_second(self) -> float:

@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def dynamodb_local():
     """A real DynamoDB Local (in memory) for the session: yields its endpoint URL."""
-    from featurestore.local_dynamodb import LocalDynamoDB
+    from featurestore.online.local import LocalDynamoDB
 
     local = LocalDynamoDB(REPO_ROOT)
     local.start()
@@ -31,9 +31,10 @@ def dynamodb_table(dynamodb_local, request):
 
     Its TTL sweeper is off, so items dated on a fixed past clock are not deleted mid-test.
     """
-    from featurestore.dynamodb import ensure_table, make_client
+    from featurestore.online.client import ensure_table
+    from featurestore.online.config import OnlineConfig
 
-    client = make_client(dynamodb_local)
+    client = OnlineConfig(endpoint=dynamodb_local).client()
     name = "fs_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:200]
     ensure_table(client, name, ttl=False)
     yield client, name

@@ -1,5 +1,6 @@
 """The CLI shell: every command has help with an example; errors are one clean line."""
 
+import json
 import subprocess
 import sys
 
@@ -34,8 +35,27 @@ def test_project_errors_are_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["--project-dir", str(tmp_path), "list"])
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: {tmp_path}: not inside a featurestore project (no dbt_project.yml with a "
-        "feature_defs/ folder beside it). Run from the project, or pass --project-dir.\n")
+        f"Error: {tmp_path}: no dbt_project.yml here; a featurestore project is a dbt "
+        "project\n")
+    (tmp_path / "dbt_project.yml").write_text("name: x\n")
+    result = CliRunner().invoke(cli, ["--project-dir", str(tmp_path), "list"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {tmp_path}: no feature_defs/ folder beside dbt_project.yml; create it with "
+        "an entities.yml (see the README's tutorial)\n")
+
+
+def test_the_project_is_found_upward_from_the_working_directory(project, monkeypatch):
+    deeper = project.root / "models" / "features"
+    monkeypatch.chdir(deeper)
+    monkeypatch.delenv("FEATURESTORE_PROJECT_DIR", raising=False)
+    result = CliRunner().invoke(cli, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [v["name"] for v in json.loads(result.output)["views"]] == [
+        "device_seen_before", "merchant_risk", "user_profile", "user_transactions"]
+    monkeypatch.setenv("FEATURESTORE_PROJECT_DIR", str(project.root))
+    monkeypatch.chdir("/")
+    assert CliRunner().invoke(cli, ["list"]).exit_code == 0
 
 
 def test_list_shows_every_view(project):
@@ -84,7 +104,7 @@ def test_validate_reports_stale_generated_files_and_missing_models(project):
         (project.feature_defs / "merchant_risk.yml").read_text().replace(
             "owner: risk-ml", "owner: merchants"))
     result = CliRunner().invoke(cli, ["--project-dir", str(project.root), "validate"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert ("models/features/_featurestore__contracts.yml: out of date with feature_defs/. "
             "Run `featurestore generate`") in result.output
     assert ("feature_defs/merchant_risk.yml:4, field `source`: no dbt model `fs_merchant__risk`"
@@ -97,7 +117,7 @@ def test_console_script_keeps_messages_and_exit_codes(tmp_path):
     missing = subprocess.run([*script, "--project-dir", str(tmp_path), "list"],
                              capture_output=True, text=True)
     assert missing.returncode == 1
-    assert missing.stderr.startswith(f"Error: {tmp_path}: not inside a featurestore project")
+    assert missing.stderr.startswith(f"Error: {tmp_path}: no dbt_project.yml here")
     listed = subprocess.run([*script, "list"], capture_output=True, text=True,
                             cwd=REPO_ROOT)
     assert listed.returncode == 0
@@ -105,5 +125,5 @@ def test_console_script_keeps_messages_and_exit_codes(tmp_path):
     assert len(listed.stdout.splitlines()) == 5
     usage = subprocess.run([*script, "list", "--bogus"], capture_output=True, text=True,
                            cwd=REPO_ROOT)
-    assert usage.returncode == 2
+    assert usage.returncode == 1
     assert usage.stderr.endswith("Error: No such option '--bogus'.\n")

@@ -2,8 +2,9 @@
 
 import pytest
 
-from featurestore.contracts import load_catalog, parse_feature_refs
-from featurestore.errors import ContractError
+from featurestore.contracts import load_catalog
+from featurestore.errors import ContractError, RequestError
+from featurestore.feature_refs import resolve
 from tests.core.conftest import edit
 
 
@@ -104,14 +105,21 @@ def test_two_views_cannot_share_a_source(project):
 
 def test_feature_refs_select_views_and_features(project):
     catalog = load_catalog(project.feature_defs)
-    chosen = parse_feature_refs(catalog, "merchant_risk,user_profile:country")
+    chosen = resolve(catalog, "merchant_risk,user_profile:country")
     assert [(v.name, [f.name for f in fs]) for v, fs in chosen] == [
         ("merchant_risk", ["txn_count_7d", "chargeback_count_30d", "chargeback_rate_30d"]),
         ("user_profile", ["country"])]
-    with pytest.raises(ContractError) as error:
-        parse_feature_refs(catalog, "user_profile:countri")
-    assert str(error.value) == ("feature_defs/user_profile.yml: view `user_profile` has no "
-                                "feature `countri` (did you mean `country`?)")
-    with pytest.raises(ContractError, match=r"no feature view named `merchant_risks` \(did "
-                                            r"you mean `merchant_risk`\?\)"):
-        parse_feature_refs(catalog, "merchant_risks")
+    with pytest.raises(RequestError) as error:
+        resolve(catalog, "user_profile:countri")
+    assert str(error.value) == (
+        "feature view `user_profile` has no feature `countri` (did you mean `country`?); its "
+        "features: country, signup_channel, is_verified, kyc_level, signed_up_at, email_domain")
+    with pytest.raises(RequestError) as error:
+        resolve(catalog, "merchant_risks")
+    assert str(error.value) == (
+        "unknown feature view `merchant_risks` (did you mean `merchant_risk`?); known views: "
+        "device_seen_before, merchant_risk, user_profile, user_transactions")
+    with pytest.raises(RequestError) as error:
+        resolve(catalog, " , ")
+    assert str(error.value) == ("name the features to read: features=view:feature,... (or a "
+                                "whole view by name)")

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 
 from featurestore.contracts import load_catalog
-from featurestore.dynamodb import ensure_table
-from featurestore.errors import BadValueError, LookupRequestError, OnlineStoreError
-from featurestore.online_items import (
+from featurestore.errors import BadValueError, OnlineStoreError, RequestError
+from featurestore.online.client import ensure_table
+from featurestore.online.items import (
     decode_item,
     encode_item,
     entity_pk,
@@ -36,7 +36,7 @@ def test_pk_round_trips_typed_keys():
 
 
 def test_wrong_key_type_names_the_key():
-    with pytest.raises(LookupRequestError) as error:
+    with pytest.raises(RequestError) as error:
         entity_pk(TXNS.entity, {"user_id": "forty-two"})
     assert str(error.value) == "entity `user`: key `user_id` must be an int64, got 'forty-two'"
 

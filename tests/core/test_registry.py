@@ -99,7 +99,7 @@ def test_plan_command_exits_non_zero_on_refusal(project):
     assert "+ user_transactions v1 (create)" in first.output
     edit(project, "user_transactions.yml", *FEATURE_REMOVED)
     result = runner.invoke(cli, ["--project-dir", str(project.root), "plan"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert ("    REFUSED: feature_defs/user_transactions.yml, feature `last_txn_amount`: "
             "removed without a new version. Add `version: 2`.") in result.output
     assert "Error: plan refused: 1 breaking change(s) without a new version." in result.output

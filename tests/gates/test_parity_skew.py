@@ -17,7 +17,7 @@ def _publish(gate_project, client, table, view_name):
     DynamoDB Local's TTL sweeper deletes items that expired in the past.
     """
     from bench.feature_tables import create_feature_tables
-    from featurestore.online_items import encode_item
+    from featurestore.online.items import encode_item
 
     view = gate_project.project.catalog().view(view_name)
     with gate_project.warehouse() as warehouse:
@@ -33,7 +33,7 @@ def _publish(gate_project, client, table, view_name):
 @pytest.mark.slow
 def test_parity_passes_when_items_match_and_names_a_wrong_item(gate_project, dynamodb_table,
                                                                dynamodb_local, monkeypatch):
-    from featurestore.online_items import encode_item
+    from featurestore.online.items import encode_item
 
     client, table = dynamodb_table
     monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)
@@ -51,7 +51,7 @@ def test_parity_passes_when_items_match_and_names_a_wrong_item(gate_project, dyn
                                              "sk": {"S": "merchant_risk#v1"}})
     result = gate_project.gate("--view", "merchant_risk", "--suite", "parity",
                                "--parity-sample", "50")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     lines = result.output.splitlines()
     assert "parity/merchant_risk: merchant#9: no DynamoDB item (merchant_risk#v1)" in lines
     original = next(r for r in rows if r["merchant_id"] == 7)["txn_count_7d"]
@@ -77,7 +77,7 @@ def test_parity_sample_limits_the_entities_compared(gate_project, dynamodb_table
 
 
 def test_psi_is_zero_for_the_same_distribution_and_grows_with_shift():
-    from gates.skew import population_stability_index
+    from featurestore.gates.skew import population_stability_index
 
     values = [float(i % 100) for i in range(1000)]
     assert population_stability_index(values, values, numeric=True) == 0.0
@@ -151,7 +151,7 @@ def test_skewed_serving_log_fails_skew(gate_project, tmp_path):
     result = gate_project.gate("--suite", "skew", "--view", "user_profile", "--training-set",
                                str(training), "--serving-log", str(tmp_path / "log"),
                                "--as-of", AS_OF)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     rows = {line.split()[2]: line.split() for line in result.output.splitlines()
             if line.startswith("skew ")}
     # decile edges of 0,1,2,3 (25 % each) are 0, 1, 1.5, 2, 3: bins 1/4, 1/4, -, 1/4, 1/4;

@@ -37,7 +37,7 @@ def test_stale_view_fails_freshness(gate_project):
                      "'3 hours'")
     result = gate_project.gate("--view", "user_transactions", "--suite", "freshness",
                                "--as-of", AS_OF)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert _row(result.output, "freshness", "user_transactions", "freshness_lag_seconds") == [
         "freshness", "user_transactions", "freshness_lag_seconds", "11400",
         "<= 3600 s (freshness_slo)", "FAIL"]
@@ -56,7 +56,7 @@ def test_as_of_judges_freshness_at_that_moment(gate_project):
     # Two hours later it is not.
     result = gate_project.gate("--view", "user_transactions", "--suite", "freshness",
                                "--as-of", (END + dt.timedelta(hours=2)).isoformat())
-    assert result.exit_code == 1
+    assert result.exit_code == 2
 
 
 def test_null_burst_fails_completeness(gate_project):
@@ -64,7 +64,7 @@ def test_null_burst_fails_completeness(gate_project):
     gate_project.sql("update fs_user__transactions set last_txn_amount = null "
                      "where user_id % 10 < 3")
     result = gate_project.gate("--view", "user_transactions", "--suite", "quality")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert _row(result.output, "quality", "user_transactions", "null_rate(last_txn_amount)") == [
         "quality", "user_transactions", "null_rate(last_txn_amount)", "0.3",
         "<= 0 (max_null_rate)", "FAIL"]
@@ -93,7 +93,7 @@ def test_bad_rows_fail_their_quality_expectation(gate_project, statement, expect
                                                  observed, threshold):
     gate_project.sql(statement)
     result = gate_project.gate("--view", "user_profile", "--suite", "quality")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert _row(result.output, "quality", "user_profile", expectation) == [
         "quality", "user_profile", expectation, observed, threshold, "FAIL"]
     failed = [line for line in result.output.splitlines() if line.endswith("FAIL")]
@@ -106,7 +106,7 @@ def test_results_are_recorded_and_history_prints_the_trend(gate_project):
     gate_project.sql("update fs_user__transactions set feature_ts = feature_ts - interval "
                      "'3 hours'")
     assert gate_project.gate("--view", "user_transactions", "--suite", "freshness",
-                             "--as-of", AS_OF).exit_code == 1
+                             "--as-of", AS_OF).exit_code == 2
     rows = gate_project.sql(
         'select suite, view, expectation, observed, observed_value, threshold, passed '
         'from "featurestore".featurestore.gate_results order by run_at, passed desc')
@@ -132,7 +132,7 @@ def test_history_of_an_unknown_view_names_it(gate_project):
 
 
 def test_gate_views_for_sync_reports_per_view(gate_project):
-    from gates.publish import gate_views_for_sync
+    from featurestore.gates.publish import gate_views_for_sync
 
     gate_project.sql("update fs_merchant__risk set txn_count_7d = -1 where merchant_id = 2")
     project = gate_project.project

@@ -30,7 +30,7 @@ def test_failing_gate_leaves_dynamodb_untouched(gate_project, dynamodb_table, dy
     result = CliRunner().invoke(cli, ["--project-dir", str(gate_project.root), "sync",
                                       "--view", "user_profile", "--view", "merchant_risk"],
                                 obj={}, catch_exceptions=False)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert ("quality/user_profile: null_rate(country) observed 0.25, threshold <= 0 "
             "(max_null_rate)") in result.output
     assert ("1 view(s) not published because their gates failed: user_profile (DynamoDB "

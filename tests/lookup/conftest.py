@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from featurestore.contracts import load_catalog
-from lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
+from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
 from tests.lookup.lookup_testkit import FEATURE_DEFS
 
 
@@ -18,7 +18,7 @@ def catalog():
 @pytest.fixture
 def serve():
     """``serve(app) -> base URL``: the real HTTP adapter on a free loopback port."""
-    from lookup.http_server import BackgroundServer
+    from featurestore.lookup.http_server import BackgroundServer
 
     servers = []
 

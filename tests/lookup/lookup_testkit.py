@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from featurestore.online_items import encode_item, to_epoch_micros
+from featurestore.online.items import encode_item, to_epoch_micros
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FEATURE_DEFS = REPO_ROOT / "feature_defs"
@@ -24,8 +24,8 @@ def seed(client, table: str, view, rows: list[dict], written_at: dt.datetime = N
 
 
 def make_app(catalog, client, table, **options):
-    from lookup.handler import LookupApp
-    from lookup.reads import DynamoReader
+    from featurestore.lookup.handler import LookupApp
+    from featurestore.online.reader import DynamoReader
 
     deadline = options.pop("deadline_s", 2.0)
     return LookupApp(catalog, DynamoReader(client, table, deadline_s=deadline), **options)

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore.cli import cli
-from lookup import service
-from lookup.reads import DynamoReader
+from featurestore.lookup import service
+from featurestore.online.reader import DynamoReader
 from tests.lookup.lookup_testkit import REPO_ROOT, seed
 
 
@@ -27,17 +27,26 @@ def test_lookup_command_prints_the_vector(dynamodb_local, dynamodb_table, catalo
         "user_id": 42, "feature_ts": dt.datetime(2026, 5, 22, 17, 40), "txn_count_7d": 14}])
     monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)
     monkeypatch.setenv("FEATURESTORE_ONLINE_TABLE", table)
-    result = CliRunner().invoke(cli, [
-        "--project-dir", str(REPO_ROOT), "lookup", "user", "42", "--features",
-        "user_transactions:txn_count_7d,user_profile:email_domain",
-        "--at", "2026-05-22T18:00:00Z"], obj={})
+    args = ["--project-dir", str(REPO_ROOT), "lookup", "user", "42", "--features",
+            "user_transactions:txn_count_7d,user_profile:email_domain",
+            "--at", "2026-05-22T18:00:00Z"]
+    result = CliRunner().invoke(cli, [*args, "--json"], obj={})
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"entity": "user", "results": [{
-        "key": {"user_id": 42}, "features": {
+    assert result.stderr == (f"online store: DynamoDB Local at {dynamodb_local}, table "
+                             f"{table}\n")
+    assert json.loads(result.stdout) == {"results": [{
+        "entity": "user", "key": {"user_id": 42}, "features": {
             "user_transactions:txn_count_7d": {"value": 14, "feature_ts": "2026-05-22T17:40:00Z",
                                                "age_seconds": 1200, "status": "PRESENT"},
             "user_profile:email_domain": {"value": None, "feature_ts": None,
                                           "status": "MISSING"}}}], "degraded": False}
+    text = CliRunner().invoke(cli, args, obj={})
+    assert text.stdout.splitlines() == [
+        "feature                         value  status   feature_ts",
+        "------------------------------  -----  -------  --------------------",
+        "user_transactions:txn_count_7d  14     PRESENT  2026-05-22T17:40:00Z",
+        "user_profile:email_domain       null   MISSING  -",
+    ]
 
 
 def test_lookup_command_names_a_bad_key(dynamodb_local, monkeypatch):
@@ -45,8 +54,9 @@ def test_lookup_command_names_a_bad_key(dynamodb_local, monkeypatch):
     result = CliRunner().invoke(cli, ["--project-dir", str(REPO_ROOT), "lookup",
                                       "user_device", "42", "-f", "device_seen_before"], obj={})
     assert result.exit_code == 1
-    assert result.output == ("Error: entity `user_device` has keys user_id, device_id: write "
-                             "user_id=VALUE,device_id=VALUE\n")
+    assert result.stderr.splitlines()[-1] == (
+        "Error: entity `user_device` has keys user_id, device_id: write "
+        "user_id=VALUE,device_id=VALUE")
 
 
 def test_package_lambda_command_writes_the_zip(tmp_path):
@@ -56,11 +66,16 @@ def test_package_lambda_command_writes_the_zip(tmp_path):
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(output) as archive:
         names = set(archive.namelist())
-        snapshot = json.loads(archive.read("lookup/registry.json"))
-    assert {"lookup/handler.py", "lookup/service.py", "featurestore/contracts.py",
-            "featurestore/online_items.py", "yaml/__init__.py"} <= names
+        snapshot = json.loads(archive.read("featurestore/lookup/registry.json"))
+    assert {"featurestore/lookup/handler.py", "featurestore/lookup/service.py",
+            "featurestore/contracts.py", "featurestore/online/items.py",
+            "featurestore/settings.py", "yaml/__init__.py"} <= names
     assert not [n for n in names if n.endswith(".so")]
-    assert "lookup/__pycache__/handler.cpython-311.pyc" in names
+    # the Lambda needs neither the CLI nor the sync, the gates or the warehouse dialects
+    assert not [n for n in names if n.startswith(("featurestore/cli/", "featurestore/sync/",
+                                                  "featurestore/gates/",
+                                                  "featurestore/dialects/"))]
+    assert "featurestore/lookup/__pycache__/handler.cpython-311.pyc" in names
     assert sorted(snapshot["views"]) == ["device_seen_before", "merchant_risk", "user_profile",
                                          "user_transactions"]
     assert snapshot["views"]["user_transactions"]["ttl_seconds"] == 30 * 86400

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from lookup.access import AccessPolicy, hash_key
+from featurestore.lookup.access import AccessPolicy, hash_key
 from tests.lookup.lookup_testkit import call, make_app
 
 F = "user_transactions:txn_count_7d"

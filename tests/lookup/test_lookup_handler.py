@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from featurestore.contracts import load_catalog
+from featurestore.lookup import handler as handler_module
+from featurestore.lookup.package import build_zip
+from featurestore.lookup.registry_snapshot import write_snapshot
 from featurestore.project import Project
-from lookup import handler as handler_module
-from lookup.package import build_zip
-from lookup.registry_snapshot import write_snapshot
+from featurestore.settings import Settings
 from tests.lookup.lookup_testkit import FEATURE_DEFS, REPO_ROOT, seed
 
 EVENTS = Path(__file__).parent / "events"
@@ -102,7 +103,8 @@ def test_misconfiguration_is_a_500_with_a_body(lambda_env, monkeypatch):
 
 
 def test_an_unexpected_exception_is_a_500_with_a_body(lambda_env, monkeypatch):
-    monkeypatch.setattr(handler_module, "APP", handler_module.LookupApp.from_env())
+    monkeypatch.setattr(handler_module, "APP",
+                        handler_module.LookupApp.from_settings(Settings.from_env()))
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
@@ -135,7 +137,7 @@ def test_package_lambda_zip_answers_a_recorded_event(lambda_env, tmp_path):
     script = (
         "import json, sys, time\n"
         "started = time.perf_counter()\n"
-        "import lookup.handler as h\n"
+        "import featurestore.lookup.handler as h\n"
         "imported = time.perf_counter() - started\n"
         "import featurestore, yaml\n"
         "answer = h.handler(json.load(open(sys.argv[1])), None)\n"

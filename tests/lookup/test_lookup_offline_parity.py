@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from featurestore.generate import view_spec
-from featurestore.online_items import encode_item, entity_pk, view_sk
+from featurestore.lookup import service
+from featurestore.online.items import encode_item, entity_pk, view_sk
+from featurestore.online.reader import DynamoReader
 from featurestore.sql_render import render_as_of_join
-from lookup import service
-from lookup.reads import DynamoReader
 
 T0 = dt.datetime(2026, 5, 1, 10, 0, 0)
 T1 = dt.datetime(2026, 5, 3, 10, 0, 0)

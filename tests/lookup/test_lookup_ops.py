@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from featurestore.dynamodb import ensure_table, make_client
-from featurestore.local_dynamodb import LocalDynamoDB
-from lookup import service
-from lookup.cache import TTLCache
-from lookup.serving_log import ServingLog
+from featurestore.lookup import service
+from featurestore.lookup.cache import TTLCache
+from featurestore.lookup.serving_log import ServingLog
+from featurestore.online.client import ensure_table
+from featurestore.online.config import OnlineConfig
+from featurestore.online.local import LocalDynamoDB
 from tests.lookup.lookup_testkit import NOW, REPO_ROOT, call, make_app, seed
 
 F = "user_transactions:txn_count_7d"
@@ -22,12 +23,13 @@ def test_killing_dynamodb_mid_run_degrades_to_defaults(catalog, serve):
     local = LocalDynamoDB(REPO_ROOT)  # our own instance: the session's one stays up
     endpoint = local.start()
     try:
-        setup = make_client(endpoint)
+        setup = OnlineConfig(endpoint=endpoint).client()
         ensure_table(setup, "degrade")
         seed(setup, "degrade", catalog.views["user_transactions"], [
             {"user_id": 1, "feature_ts": dt.datetime(2026, 5, 22, 17, 30), "txn_count_7d": 5}])
         # the endpoint's client: tight timeouts, one attempt (the reader retries in budget)
-        client = make_client(endpoint, connect_timeout=0.1, read_timeout=0.2, max_attempts=1)
+        client = OnlineConfig(endpoint=endpoint).client(connect_timeout=0.1, read_timeout=0.2,
+                                                        max_attempts=1)
         url = serve(make_app(catalog, client, "degrade", deadline_s=0.2, clock=lambda: NOW))
         path = f"/v1/features/user/1?features={F},user_transactions:last_txn_amount"
         before = call(url, path)
@@ -51,9 +53,9 @@ def test_killing_dynamodb_mid_run_degrades_to_defaults(catalog, serve):
 
 
 def test_a_missing_table_degrades_instead_of_failing(dynamodb_local, catalog):
-    from lookup.reads import DynamoReader
+    from featurestore.online.reader import DynamoReader
 
-    client = make_client(dynamodb_local, max_attempts=1)
+    client = OnlineConfig(endpoint=dynamodb_local).client(max_attempts=1)
     requests = [service.entity_request(catalog, "user", [{"user_id": 1}], [F])]
     outcome = service.lookup(requests, DynamoReader(client, "no_such_table"), now=NOW)
     assert outcome.degraded is True

@@ -117,5 +117,5 @@ def test_cli_writes_files_and_shows_progress(tmp_path):
 
 def test_cli_refuses_zero_users(tmp_path):
     result = CliRunner().invoke(cli, ["demo-data", "--users", "0", "--out", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "--users must be from 1 to 9,999,999, got 0" in result.output

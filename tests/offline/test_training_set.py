@@ -82,6 +82,8 @@ def test_cli_writes_parquet_and_exact_manifest(demo_env, spine, tmp_path):
             "path": spine,
             "sha256": hashlib.sha256(open(spine, "rb").read()).hexdigest(),
             "rows": 4,
+            "event_ts": "event_ts",
+            "event_ts_timezone": None,
             "columns": [{"name": "row_no", "type": "INTEGER"},
                         {"name": "user_id", "type": "BIGINT"},
                         {"name": "merchant_id", "type": "BIGINT"},
@@ -118,8 +120,8 @@ def test_csv_spine_gives_the_same_rows(demo_env, spine, tmp_path):
     with duckdb.connect() as con:
         con.execute(f"copy (select * from '{spine}') to '{csv}' (header)").fetchall()
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    training.build_training_set(demo_env.project, spine, FEATURES, a)
-    training.build_training_set(demo_env.project, csv, FEATURES, b)
+    training.build_training_set(demo_env.project, spine, FEATURES, out=a)
+    training.build_training_set(demo_env.project, csv, FEATURES, out=b)
     with duckdb.connect() as con:
         assert con.execute(f"select * from '{a}' order by row_no").fetchall() == con.execute(
             f"select * from '{b}' order by row_no").fetchall()
@@ -132,19 +134,14 @@ BAD_SPINES = {
         "user_id. Add `user_id` (int64) to the spine."),
     "missing_event_ts": (
         "select user_id, merchant_id, transacted_at from t limit 3",
-        "column `event_ts` is missing: the spine needs the time each row is scored at "
-        "(naive UTC). Rename your time column to `event_ts`."),
+        "column `event_ts` is missing: the spine needs the time each row is scored at. Name "
+        "your time column `event_ts`, or pass its name as the event time column "
+        "(--event-ts, or event_ts= in the SDK)."),
     "string_event_ts": (
         "select user_id, merchant_id, 'yesterday' as event_ts from t limit 3",
         "column `event_ts` has type VARCHAR, not a timestamp. Store it as a timestamp "
-        "(Parquet) or as ISO-8601 text like 2026-05-01 12:00:00 in every row (CSV), in "
-        "naive UTC."),
-    "tz_aware_event_ts": (
-        "select user_id, merchant_id, cast(transacted_at as timestamptz) as event_ts "
-        "from t limit 3",
-        "column `event_ts` is timezone-aware (TIMESTAMP WITH TIME ZONE) but the warehouse "
-        "stores naive UTC. Convert it to UTC and drop the zone, e.g. in pandas: "
-        "df['event_ts'] = df['event_ts'].dt.tz_convert('UTC').dt.tz_localize(None)"),
+        "(Parquet, a DataFrame) or as ISO-8601 text like 2026-05-01 12:00:00 in every row "
+        "(CSV)."),
     "string_key": (
         "select 'u-' || user_id as user_id, merchant_id, transacted_at as event_ts "
         "from t limit 3",
@@ -173,7 +170,8 @@ def test_unsupported_spine_format(demo_env, tmp_path):
     path = tmp_path / "spine.json"
     path.write_text("{}")
     with pytest.raises(SpineError) as caught:
-        training.build_training_set(demo_env.project, path, FEATURES, tmp_path / "o.parquet")
+        training.build_training_set(demo_env.project, path, FEATURES,
+                                    out=tmp_path / "o.parquet")
     assert str(caught.value) == (f"{path}: unsupported spine format `.json`; write it as "
                                  ".parquet or .csv")
 
@@ -186,15 +184,16 @@ def test_failure_after_the_join_leaves_no_half_file(demo_env, spine, tmp_path, m
         assert path.exists()  # the join did write its temporary file
         raise OSError("disk full")
 
-    monkeypatch.setattr(training, "_counts", broken)
+    monkeypatch.setattr(training, "_parquet_counts", broken)
     with pytest.raises(OSError, match="disk full"):
-        training.build_training_set(demo_env.project, spine, FEATURES, out)
+        training.build_training_set(demo_env.project, spine, FEATURES, out=out)
     assert out.read_bytes() == b"the previous training set"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spine.parquet", "train.parquet"]
 
 
 def test_known_at_event_is_recorded(demo_env, spine, tmp_path):
     manifest = training.build_training_set(demo_env.project, spine, "user_profile:country",
-                                           tmp_path / "t.parquet", known_at_event=True)
+                                           out=tmp_path / "t.parquet",
+                                           known_at_event=True).manifest
     assert manifest["known_at_event"] is True
     assert [v["name"] for v in manifest["views"]] == ["user_profile"]

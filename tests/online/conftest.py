@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from featurestore.contracts import load_catalog
-from featurestore.online_items import decode_item, entity_pk, view_sk
+from featurestore.online.items import decode_item, entity_pk, view_sk
 from featurestore.project import Project
 from featurestore.warehouse import Warehouse
 from tests.conftest import REPO_ROOT

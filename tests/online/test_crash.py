@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from featurestore.sync import state as sync_state
+from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
-from sync import state as sync_state
-from sync.worker import SyncOptions, sync_view
 from tests.conftest import REPO_ROOT
 from tests.online.conftest import AS_OF, T0, TXNS, assert_online_equals_warehouse, txn_row
 
@@ -22,14 +22,14 @@ ENTITIES = 3_000
 
 WORKER = textwrap.dedent("""
     import datetime as dt, sys
-    from featurestore.dynamodb import make_client
+    from featurestore.online.config import OnlineConfig
     from featurestore.project import Project
     from featurestore.warehouse import Warehouse
-    from sync.worker import SyncOptions, sync_view
+    from featurestore.sync.worker import SyncOptions, sync_view
     from tests.online.conftest import TXNS
     root, endpoint, table, as_of = sys.argv[1:5]
     with Warehouse(Project(root)) as warehouse:
-        sync_view(warehouse, make_client(endpoint), table, TXNS,
+        sync_view(warehouse, OnlineConfig(endpoint=endpoint).client(), table, TXNS,
                   SyncOptions(as_of=dt.datetime.fromisoformat(as_of), threads=2,
                               batch_size=200, lookback=dt.timedelta(0)))
 """)

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore.cli import cli
+from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
-from sync.worker import SyncOptions, sync_view
 from tests.conftest import REPO_ROOT
 from tests.online.conftest import (
     AS_OF,
@@ -45,7 +45,8 @@ def test_forget_deletes_every_view_of_the_entity(online_project, dynamodb_table,
     _seed(online_project, client, table)
     result = _run(online_project, table, dynamodb_local, "forget", "user", "2")
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    assert result.stderr == f"online store: DynamoDB Local at {dynamodb_local}, table {table}\n"
+    lines = result.stdout.splitlines()
     assert lines[0] == ("DynamoDB: deleted 2 item(s) of user#2: user_profile#v1, "
                         "user_transactions#v1")
     assert lines[1] == (
@@ -63,7 +64,7 @@ def test_forget_checks_the_key_count(online_project, dynamodb_table, dynamodb_lo
     _, table = dynamodb_table
     result = _run(online_project, table, dynamodb_local, "forget", "user_device", "42")
     assert result.exit_code == 1
-    assert result.output == (
+    assert result.stderr.split("\n", 1)[1] == (
         "Error: feature_defs/entities.yml: entity `user_device` has 2 key column(s) "
         "(user_id, device_id); got 1 value(s): 42\n"
     )
@@ -72,9 +73,10 @@ def test_forget_checks_the_key_count(online_project, dynamodb_table, dynamodb_lo
 def test_online_init_is_idempotent(online_project, dynamodb_local):
     first = _run(online_project, "fs_cli_init", dynamodb_local, "online", "init")
     second = _run(online_project, "fs_cli_init", dynamodb_local, "online", "init")
-    assert first.output == f"table fs_cli_init created at {dynamodb_local}.\n"
-    assert second.output == (f"table fs_cli_init already exists, key schema checked at "
-                             f"{dynamodb_local}.\n")
+    assert first.stderr == (f"online store: DynamoDB Local at {dynamodb_local}, table "
+                            "fs_cli_init\n")
+    assert first.stdout == "table fs_cli_init created.\n"
+    assert second.stdout == "table fs_cli_init already exists, key schema checked.\n"
 
 
 def test_sync_command_without_gate_prints_counts(online_project, dynamodb_table,
@@ -85,8 +87,8 @@ def test_sync_command_without_gate_prints_counts(online_project, dynamodb_table,
     result = _run(online_project, table, dynamodb_local, "sync", "--view",
                   "user_transactions", "--no-gate", "--lookback", "0")
     assert result.exit_code == 0, result.output
-    assert ("WARNING: --no-gate: publishing 1 view(s) to " + table +
-            " WITHOUT their freshness and quality gates.") in result.output
+    assert ("WARNING: --no-gate: publishing 1 view(s) WITHOUT their freshness and quality "
+            "gates.") in result.stderr
     assert ("user_transactions v1: read 5, written 5, skipped as not newer 0, retried 0 in"
             in result.output)
     with Warehouse(online_project) as warehouse:
@@ -98,8 +100,8 @@ def test_sync_refuses_a_missing_table(online_project, dynamodb_local):
     result = _run(online_project, "fs_no_such_table", dynamodb_local, "sync", "--no-gate")
     assert result.exit_code == 1
     assert result.output.endswith(
-        f"Error: the feature table `fs_no_such_table` does not exist at {dynamodb_local}. "
-        "Create it: `featurestore online init`.\n")
+        f"Error: the feature table `fs_no_such_table` does not exist at DynamoDB Local at "
+        f"{dynamodb_local}. Create it: `featurestore online init`.\n")
 
 
 @pytest.mark.slow
@@ -115,12 +117,21 @@ def test_online_start_status_stop(online_project, monkeypatch):
         endpoint = started.output.splitlines()[-1].removeprefix(
             "export FEATURESTORE_DYNAMODB_ENDPOINT=")
         assert endpoint.startswith("http://127.0.0.1:")
-        # no env var: the next commands find the running instance themselves
-        init = runner.invoke(cli, [*root, "online", "init"], env=env, obj={})
-        assert init.output == f"table fs_cli_start created at {endpoint}.\n"
-        status = runner.invoke(cli, [*root, "online", "status"], env=env, obj={})
-        assert status.output.splitlines()[:2] == [f"endpoint: {endpoint}",
-                                                  "table: fs_cli_start (exists)"]
+        # no env var and no --local: AWS, never the emulator without a word
+        aws = runner.invoke(cli, [*root, "online", "init"], env={
+            **env, "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None,
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true"}, obj={})
+        assert aws.exit_code == 1
+        assert aws.stderr.splitlines()[0] == "online store: AWS DynamoDB in us-east-1, table " \
+            "fs_cli_start"
+        assert aws.stderr.splitlines()[1].startswith("Error: no AWS credentials found")
+        # --local: the instance `online start` runs
+        init = runner.invoke(cli, [*root, "online", "init", "--local"], env=env, obj={})
+        assert init.stderr == f"online store: DynamoDB Local at {endpoint}, table fs_cli_start\n"
+        assert init.stdout == "table fs_cli_start created.\n"
+        status = runner.invoke(cli, [*root, "online", "status", "--local"], env=env, obj={})
+        assert status.stdout.splitlines()[0] == "table: fs_cli_start (exists)"
     finally:
         stopped = runner.invoke(cli, [*root, "online", "stop"], env=env, obj={})
     assert stopped.output == "DynamoDB Local stopped; its data stays in warehouse/dynamodb.\n"

@@ -8,26 +8,29 @@ import datetime as dt
 import pytest
 import sqlglot
 
+from featurestore.dialects import for_target
 from featurestore.errors import WarehouseError
+from featurestore.project import Project
+from featurestore.sync import state as sync_state
+from featurestore.sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
 from featurestore.warehouse import Warehouse
-from sync import state as sync_state
-from sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
 from tests.online.conftest import TXNS
 
 T = dt.datetime(2026, 1, 1)
+SNOWFLAKE = for_target("snowflake")
 PLAN = ReadPlan(as_of=T + dt.timedelta(days=1), watermark=T + dt.timedelta(hours=1),
                 previous_as_of=T, lookback=dt.timedelta(minutes=10))
 
 
 @pytest.mark.parametrize("plan", [PLAN, ReadPlan(as_of=T, watermark=None, previous_as_of=None)])
 def test_reader_sql_parses_as_snowflake(plan):
-    sql = latest_rows_sql(TXNS, '"DB"."FS"."FS_USER__TRANSACTIONS"', plan, "snowflake")
+    sql = latest_rows_sql(TXNS, '"DB"."FS"."FS_USER__TRANSACTIONS"', plan, SNOWFLAKE)
     tree = sqlglot.parse_one(sql, read="snowflake")
     assert tree.find(sqlglot.exp.Qualify) is not None
     assert '"USER_ID" AS "user_id"' in tree.sql(dialect="snowflake")
     as_of = plan.as_of.isoformat(sep=" ", timespec="microseconds")
     assert f"CAST('{as_of}' AS TIMESTAMP)" in tree.sql(dialect="snowflake")
-    sqlglot.parse_one(high_water_sql(TXNS, "t", T, "snowflake"), read="snowflake")
+    sqlglot.parse_one(high_water_sql(TXNS, "t", T, SNOWFLAKE), read="snowflake")
 
 
 @pytest.fixture
@@ -38,7 +41,7 @@ def snowflake_project(online_project, monkeypatch):
                         "SNOWFLAKE_SCHEMA": "FS", "FEATURESTORE_TARGET": "snowflake"}.items():
         monkeypatch.setenv(name, value)
     with fakesnow.patch():
-        yield online_project
+        yield Project(online_project.root)
 
 
 def test_missing_env_vars_are_named(online_project, monkeypatch):
@@ -48,7 +51,7 @@ def test_missing_env_vars_are_named(online_project, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SNOWFLAKE_USER", "me")
     with pytest.raises(WarehouseError) as error:
-        Warehouse(online_project).execute("select 1")
+        Warehouse(Project(online_project.root)).execute("select 1")
     assert str(error.value) == (
         "the snowflake target needs the environment variable(s) SNOWFLAKE_ACCOUNT, "
         "SNOWFLAKE_PASSWORD, SNOWFLAKE_DATABASE (and optionally SNOWFLAKE_ROLE, "

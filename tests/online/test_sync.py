@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 
 from featurestore.errors import BadValueError, OnlineStoreError
-from featurestore.online_items import view_sk
+from featurestore.online.items import view_sk
+from featurestore.sync import state as sync_state
+from featurestore.sync.first_load import MARKER_PK, FirstLoadClaim
+from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
-from sync import state as sync_state
-from sync.first_load import MARKER_PK, FirstLoadClaim
-from sync.worker import SyncOptions, sync_view
 from tests.online.conftest import (
     AS_OF,
     PROFILE,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from featurestore.online_items import encode_item
-from sync.writer import Writer, backoff_delay
+from featurestore.online.items import encode_item
+from featurestore.online.writer import Writer, backoff_delay
 from tests.online.conftest import T0, TXNS, dynamodb_items
 
 

@@ -9,33 +9,28 @@ defaults. Unprocessed keys are never dropped silently (Feast does).
 
 from __future__ import annotations
 
-import random
 import time
 
-from lookup.service import StoreUnavailable
+from featurestore.errors import StoreUnavailable
+from featurestore.online.config import OnlineConfig
+from featurestore.online.retry import RETRYABLE_CODES, backoff_delay
 
 BATCH_LIMIT = 100  # BatchGetItem's maximum number of keys per call
-_RETRYABLE_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable",
-})
 
 
 class DynamoReader:
     """Batch reads of ``(pk, sk)`` items from one table, bounded by ``deadline_s``."""
 
     @classmethod
-    def within_deadline(cls, endpoint: str | None, region: str, table: str, *,
-                        deadline_s: float, consistent_read: bool = False,
+    def within_deadline(cls, config: OnlineConfig, *, deadline_s: float,
+                        consistent_read: bool = False,
                         max_pool_connections: int = 16) -> DynamoReader:
         """A reader whose client cannot outlast the deadline: one attempt, connect within
         0.2 s, read within the deadline; the reader does its own retries."""
-        from featurestore.dynamodb import make_client
-
-        client = make_client(endpoint, region, connect_timeout=min(deadline_s, 0.2),
-                             read_timeout=deadline_s, max_attempts=1,
-                             max_pool_connections=max_pool_connections)
-        return cls(client, table, deadline_s=deadline_s, consistent_read=consistent_read)
+        client = config.client(connect_timeout=min(deadline_s, 0.2), read_timeout=deadline_s,
+                               max_attempts=1, max_pool_connections=max_pool_connections)
+        return cls(client, config.table, deadline_s=deadline_s,
+                   consistent_read=consistent_read)
 
     def __init__(self, client, table: str, *, deadline_s: float = 0.25,
                  consistent_read: bool = False, base_backoff_s: float = 0.002):
@@ -67,7 +62,7 @@ class DynamoReader:
                 answer = self.client.batch_get_item(RequestItems={self.table: request})
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
-                if code not in _RETRYABLE_CODES:
+                if code not in RETRYABLE_CODES:
                     raise StoreUnavailable(f"DynamoDB refused the read: {code}: {exc}") from None
                 pending = batch + pending
                 attempt = self._backoff(attempt, deadline, f"DynamoDB kept answering {code}")
@@ -90,7 +85,7 @@ class DynamoReader:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise StoreUnavailable(f"{problem} (deadline {self.deadline_s * 1000:.0f} ms)")
-        pause = min(remaining, random.uniform(0, self.base_backoff_s * 2 ** attempt))
+        pause = min(remaining, backoff_delay(attempt, self.base_backoff_s, remaining))
         time.sleep(pause)
         if time.monotonic() >= deadline:
             raise StoreUnavailable(f"{problem} (deadline {self.deadline_s * 1000:.0f} ms)")

@@ -1,16 +1,18 @@
 """DynamoDB clients and the feature table, for the sync, the lookup and the gates.
 
-Pointed at DynamoDB Local by ``FEATURESTORE_DYNAMODB_ENDPOINT`` (dummy credentials are
-supplied when none are configured: DynamoDB Local checks none); without it, real AWS
-through the usual boto3 chain. boto3 is imported here only, and only when called.
+A client is made from an ``OnlineConfig`` (featurestore/online/config.py): real AWS
+through the usual boto3 chain, or the endpoint the config names; dummy credentials are
+supplied for an endpoint when none are configured (DynamoDB Local checks none). boto3 is
+imported here only, and only when called, so the CLI's help and the Lambda's cold start
+do not pay for it.
 """
 
 from __future__ import annotations
 
 import os
 
-from featurestore.errors import MissingExtraError, OnlineStoreError
-from featurestore.project import Project
+from featurestore.errors import MissingExtraError, OnlineStoreError, StoreUnavailable
+from featurestore.online.config import OnlineConfig
 
 KEY_SCHEMA = [
     {"AttributeName": "pk", "KeyType": "HASH"},
@@ -23,61 +25,45 @@ ATTRIBUTES = [
 TTL_ATTRIBUTE = "expires_at"
 
 
-def make_client(
-    endpoint: str | None,
-    region: str = "us-east-1",
-    *,
-    connect_timeout: float = 2.0,
-    read_timeout: float = 5.0,
-    max_attempts: int = 3,
-    max_pool_connections: int = 16,
-):
-    """A low-level DynamoDB client with explicit timeouts and retries."""
+def make_client(config: OnlineConfig):
+    """A low-level DynamoDB client with the config's timeouts, retries and pool size."""
     try:
         import boto3
         from botocore.config import Config
     except ImportError:
         raise MissingExtraError("boto3", "aws", "The online store") from None
-    config = Config(
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
-        max_pool_connections=max_pool_connections,
+    botocore_config = Config(
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        retries={"max_attempts": config.max_attempts, "mode": "standard"},
+        max_pool_connections=config.max_pool_connections,
     )
     credentials = {}
-    if endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+    if config.endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID")
+                                or os.environ.get("AWS_PROFILE")):
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    return boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name=region, config=config, **credentials
-    )
-
-
-def resolve_endpoint(project: Project) -> str | None:
-    """Where DynamoDB is: FEATURESTORE_DYNAMODB_ENDPOINT, else the project's running
-    `featurestore online start` instance, else None (real AWS, the usual boto3 chain)."""
-    if project.dynamodb_endpoint:
-        return project.dynamodb_endpoint
-    from featurestore.local_dynamodb import read_running
-
-    running = read_running(project.warehouse_dir)
-    return running["endpoint"] if running else None
-
-
-def project_client(project: Project, **options):
-    return make_client(resolve_endpoint(project), project.aws_region, **options)
+    return boto3.client("dynamodb", endpoint_url=config.endpoint, region_name=config.region,
+                        config=botocore_config, **credentials)
 
 
 def describe_table(client, table_name: str) -> dict | None:
     """The table's description, or None when it does not exist; OnlineStoreError when
     DynamoDB cannot be reached or refuses."""
-    from botocore.exceptions import ClientError, EndpointConnectionError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
         return client.describe_table(TableName=table_name)["Table"]
-    except EndpointConnectionError as exc:
+    except NoCredentialsError:
         raise OnlineStoreError(
-            f"DynamoDB is not reachable at {exc.kwargs.get('endpoint_url')}. Start it: "
-            "`featurestore online start`, or unset FEATURESTORE_DYNAMODB_ENDPOINT for AWS."
+            "no AWS credentials found for DynamoDB (the boto3 chain: AWS_PROFILE, "
+            "AWS_ACCESS_KEY_ID, ~/.aws). Configure them, or pass --local to use the "
+            "DynamoDB Local that `featurestore online start` runs."
+        ) from None
+    except BotoCoreError as exc:
+        raise StoreUnavailable(
+            f"DynamoDB is not reachable at {client.meta.endpoint_url} ({exc}). Start it "
+            "(`featurestore online start`, then pass --local), or unset "
+            "FEATURESTORE_DYNAMODB_ENDPOINT for AWS."
         ) from None
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ResourceNotFoundException":
@@ -129,3 +115,13 @@ def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
             "FEATURESTORE_ONLINE_TABLE, or drop that table."
         )
     return False
+
+
+def drop_table(client, table_name: str) -> bool:
+    """Delete the table and wait until it is gone; False when there was none."""
+    try:
+        client.delete_table(TableName=table_name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    client.get_waiter("table_not_exists").wait(TableName=table_name)
+    return True

@@ -7,67 +7,64 @@ from pathlib import Path
 
 import click
 
-from featurestore.cli import get_project
-from featurestore.errors import FeatureStoreError, GateFailed
-from gates.suites import SUITES
+from featurestore.cli.shared import (
+    announce_store,
+    emit_json,
+    format_table,
+    get_project,
+    json_option,
+    local_option,
+    say,
+)
+from featurestore.gates.suites import SUITES
 
 OBSERVED_WIDTH = 48
 
 
 def _parse_as_of(value: str | None) -> dt.datetime | None:
+    from featurestore.dtypes import utc_naive
+    from featurestore.errors import RequestError
+
     if not value:
         return None
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise FeatureStoreError(f"--as-of {value!r} is not an ISO-8601 time; write it like "
-                                "2026-05-22T18:00:00Z") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
+        raise RequestError(f"--as-of {value!r} is not an ISO-8601 time; write it like "
+                           "2026-05-22T18:00:00Z") from None
+    return utc_naive(moment)
 
 
 def _clip(text: str, width: int = OBSERVED_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def render_table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-              for r in rows]
-    return "\n".join(lines)
-
-
-def print_history(project, view_name: str, runs: int) -> None:
+def print_history(project, view_name: str, runs: int, as_json: bool) -> None:
+    from featurestore.gates.results import history_trend
     from featurestore.warehouse import Warehouse
-    from gates.results import history
 
     project.catalog().view(view_name)  # an unknown view is a clear error, not an empty table
     with Warehouse(project) as warehouse:
-        rows = history(warehouse, view_name, runs)
-    if not rows:
+        trend = history_trend(warehouse, view_name, runs)
+    if as_json:
+        emit_json(trend)
+        return
+    if not trend["runs"]:
         click.echo(f"no gate results recorded for view `{view_name}` yet; run `featurestore "
                    f"gate --view {view_name}` first.")
         return
-    run_ids = list(dict.fromkeys(r[1] for r in rows))
-    run_at = {r[1]: r[0] for r in rows}
-    series: dict[tuple[str, str], dict[str, tuple[str, bool]]] = {}
-    thresholds = {}
-    for _, run_id, suite, expectation, observed, threshold, passed in rows:
-        series.setdefault((suite, expectation), {})[run_id] = (observed, passed)
-        thresholds[(suite, expectation)] = threshold
+    run_ids = [run["run_id"] for run in trend["runs"]]
     click.echo(f"gate history of `{view_name}`, {len(run_ids)} run(s), oldest first:")
-    for index, run_id in enumerate(run_ids, start=1):
-        click.echo(f"  run {index}: {run_at[run_id]:%Y-%m-%d %H:%M:%S} UTC ({run_id})")
+    for index, run in enumerate(trend["runs"], start=1):
+        click.echo(f"  run {index}: {run['run_at']:%Y-%m-%d %H:%M:%S} UTC ({run['run_id']})")
     table = []
-    for (suite, expectation), values in series.items():
-        trend = " -> ".join(
-            (_clip(values[r][0], 16) + ("" if values[r][1] else " FAIL")) if r in values else "-"
-            for r in run_ids)
-        table.append([suite, expectation, thresholds[(suite, expectation)], trend])
-    click.echo(render_table(table, ["suite", "expectation", "threshold", "observed per run"]))
+    for series in trend["series"]:
+        values = series["observed"]
+        trend_text = " -> ".join(
+            (_clip(values[r]["observed"], 16) + ("" if values[r]["passed"] else " FAIL"))
+            if r in values else "-" for r in run_ids)
+        table.append([series["suite"], series["expectation"], series["threshold"], trend_text])
+    click.echo(format_table(table, ["suite", "expectation", "threshold", "observed per run"]))
 
 
 @click.command("gate")
@@ -88,56 +85,65 @@ def print_history(project, view_name: str, runs: int) -> None:
               help="Print the recorded trend of VIEW's gate results instead of running.")
 @click.option("--runs", type=click.IntRange(min=1), default=10, show_default=True,
               help="With --history: how many recent runs to show.")
+@local_option
+@json_option
 @click.pass_context
 def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_window,
-                 parity_sample, history_view, runs):
+                 parity_sample, history_view, runs, local, as_json):
     """Run the Great Expectations gates built from the contracts.
 
     Prints one row per expectation (suite, view, expectation, observed, threshold,
-    pass/fail) and the path of the Data Docs it wrote; exits non-zero if any fails.
+    pass/fail) and the path of the Data Docs it wrote; exits 2 if any fails.
     Results are kept in the warehouse table featurestore.gate_results.
 
     \b
     Examples:
       featurestore gate
       featurestore gate --view user_transactions --suite freshness --as-of 2026-05-22T18:00Z
+      featurestore gate --suite parity --local
       featurestore gate --suite skew --training-set out/train.parquet
       featurestore gate --history user_transactions
     """
     from featurestore.durations import parse_duration
+    from featurestore.errors import GateFailed, RequestError
 
-    project = get_project(ctx)
+    project = get_project(ctx, local=local)
     if history_view:
-        print_history(project, history_view, runs)
+        print_history(project, history_view, runs, as_json)
         return
+    suites = tuple(suites) or SUITES
+    if "parity" in suites:
+        announce_store(project)
     catalog = project.catalog()
     chosen = [catalog.view(v) for v in views] if views else list(catalog.views.values())
     try:
         window = parse_duration(serving_window)
     except ValueError as exc:
-        raise FeatureStoreError(f"--serving-window: {exc}") from None
+        raise RequestError(f"--serving-window: {exc}") from None
+    from featurestore.gates.runner import GateOptions, run_gates
     from featurestore.warehouse import Warehouse
-    from gates.runner import GateOptions, run_gates
 
     options = GateOptions(
-        suites=tuple(suites) or SUITES, as_of=_parse_as_of(as_of), training_set=training_set,
+        suites=suites, as_of=_parse_as_of(as_of), training_set=training_set,
         serving_log=serving_log, serving_window_seconds=window, parity_sample=parity_sample,
         docs_dir=project.target_dir / "gates" / "data_docs",
     )
     with Warehouse(project) as warehouse:
-        run = run_gates(project, warehouse, chosen, options,
-                        progress=lambda line: click.echo(line, err=True))
-    rows = [[c.suite, c.view, c.expectation, _clip(c.observed), c.threshold,
-             "pass" if c.passed else "FAIL"] for c in run.checks]
-    click.echo(render_table(rows, ["suite", "view", "expectation", "observed", "threshold",
-                                   "result"]))
-    for line in run.details:
-        click.echo(line)
-    if run.docs_path:
-        click.echo(f"Data Docs: {run.docs_path}")
+        run = run_gates(project, warehouse, chosen, options, progress=say)
     failed = [c for c in run.checks if not c.passed]
-    click.echo(f"run {run.run_id}: {len(run.checks) - len(failed)} passed, {len(failed)} "
-               f"failed (results in featurestore.gate_results)")
+    if as_json:
+        emit_json(run.to_dict())
+    else:
+        rows = [[c.suite, c.view, c.expectation, _clip(c.observed), c.threshold,
+                 "pass" if c.passed else "FAIL"] for c in run.checks]
+        click.echo(format_table(rows, ["suite", "view", "expectation", "observed",
+                                       "threshold", "result"]))
+        for line in run.details:
+            click.echo(line)
+        if run.docs_path:
+            click.echo(f"Data Docs: {run.docs_path}")
+        click.echo(f"run {run.run_id}: {len(run.checks) - len(failed)} passed, {len(failed)} "
+                   f"failed (results in featurestore.gate_results)")
     if failed:
         raise GateFailed("gate failed: " + "; ".join(c.failure_line() for c in failed[:10])
                          + (f"; and {len(failed) - 10} more" if len(failed) > 10 else ""))

@@ -43,35 +43,21 @@ than on DynamoDB's own check, so it is not used for runs that can meet stored va
 
 The plain BatchWriteItem path (``write_batch``) cannot carry a condition; the worker uses
 it only for the first load of a view version into DynamoDB, claimed through a marker item
-(see ``sync/first_load.py``), where there is no stored value to regress.
+(see ``featurestore/sync/first_load.py``), where there is no stored value to regress.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from featurestore.errors import OnlineStoreError
+from featurestore.online.retry import RETRYABLE_CODES, RETRYABLE_REASONS, backoff_delay
 
 CONDITION = "attribute_not_exists(pk) OR feature_ts <= :ts"
 TRANSACT_LIMIT = 100
 BATCH_LIMIT = 25
-RETRYABLE_CODES = frozenset({
-    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
-    "TransactionConflictException",
-})
-RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError",
-                               "ProvisionedThroughputExceeded", "None"})
-
-
-def backoff_delay(attempt: int, base: float = 0.05, cap: float = 5.0,
-                  rng: Callable[[float, float], float] = random.uniform) -> float:
-    """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
-    return rng(0.0, min(cap, base * 2**attempt))
 
 
 class Counters:

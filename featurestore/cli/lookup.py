@@ -1,0 +1,155 @@
+"""``featurestore serve``, ``featurestore lookup`` and ``featurestore package-lambda``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from featurestore.cli.shared import (
+    announce_store,
+    emit_json,
+    format_table,
+    get_project,
+    json_option,
+    local_option,
+    say,
+)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="The in-memory hot-key cache.")
+@click.option("--cache-ttl-ms", default=1000.0, show_default=True,
+              help="How long a cached item is served.")
+@click.option("--deadline-ms", default=250.0, show_default=True,
+              help="DynamoDB read budget; past it, defaults are served (degraded).")
+@click.option("--consistent-read", is_flag=True, help="Strongly consistent DynamoDB reads.")
+@click.option("--log-sample", default=1.0, show_default=True,
+              help="Share of responses written to warehouse/serving_log/.")
+@local_option
+@click.pass_context
+def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_read,
+                  log_sample, local):
+    """Serve the lookup endpoint locally (the Lambda handler behind an HTTP server).
+
+    \b
+    Example:
+      featurestore serve --local --port 8080
+      curl 'localhost:8080/v1/features/user/42?features=user_transactions:txn_count_7d'
+    """
+    from featurestore.lookup.http_server import make_server
+    from featurestore.lookup.local import local_app
+
+    project = get_project(ctx, local=local)
+    announce_store(project)
+    app = local_app(project, cache=cache, cache_ttl_ms=cache_ttl_ms, deadline_ms=deadline_ms,
+                    consistent_read=consistent_read, serving_log_sample=log_sample)
+    server = make_server(app, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    say(f"serving {len(app.catalog.views)} feature views on http://{bound_host}:{bound_port}"
+        " (OpenAPI at /openapi.json); Ctrl-C stops")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def parse_key(entity, text: str) -> dict:
+    """``42`` for a one-column key, ``user_id=42,device_id=d-1`` for any key."""
+    from featurestore.errors import RequestError
+
+    if "=" not in text:
+        if len(entity.key_names) != 1:
+            raise RequestError(
+                f"entity `{entity.name}` has keys {', '.join(entity.key_names)}: write "
+                + ",".join(f"{k}=VALUE" for k in entity.key_names))
+        return {entity.key_names[0]: text}
+    pairs = [part.split("=", 1) for part in text.split(",")]
+    bad = [part for part in pairs if len(part) != 2]
+    if bad:
+        raise RequestError(f"key {text!r}: write it as NAME=VALUE,NAME=VALUE "
+                           f"({', '.join(entity.key_names)})")
+    return dict(pairs)
+
+
+@click.command("lookup")
+@click.argument("entity")
+@click.argument("key")
+@click.option("--features", "-f", required=True,
+              help="Comma-separated view:feature names, or whole views by name.")
+@click.option("--at", "at", default=None,
+              help="Evaluate statuses as of this UTC time (ISO-8601) instead of now.")
+@local_option
+@json_option
+@click.pass_context
+def lookup_command(ctx, entity, key, features, at, local, as_json):
+    """Look up one entity's features in the online store.
+
+    Prints one line per feature (value, status, feature_ts); --json prints the
+    endpoint's JSON answer.
+
+    \b
+    Example:
+      featurestore lookup --local user 42 -f user_transactions:txn_count_7d,user_profile
+      featurestore lookup --local user_device user_id=42,device_id=d-0001 -f device_seen_before
+    """
+    import datetime as dt
+
+    from featurestore.errors import RequestError
+    from featurestore.feature_refs import resolve_entity
+    from featurestore.lookup.local import lookup_keys
+
+    project = get_project(ctx, local=local)
+    announce_store(project)
+    entity_obj = resolve_entity(project.catalog(), entity)
+    now = None
+    if at:
+        try:
+            now = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise RequestError(f"--at: {at!r} is not an ISO-8601 time like "
+                               "2026-05-01T12:00:00Z") from None
+    body = lookup_keys(project, entity_obj.name, [parse_key(entity_obj, key)], features,
+                       now=now)
+    if body["degraded"]:
+        say(f"warning: DynamoDB did not answer, defaults served: {body.get('error')}")
+    if as_json:
+        emit_json(body)
+        return
+    (result,) = body["results"]
+    rows = [[name, _text(answer["value"]), answer["status"], answer["feature_ts"] or "-"]
+            for name, answer in result["features"].items()]
+    click.echo(format_table(rows, ["feature", "value", "status", "feature_ts"]))
+
+
+def _text(value) -> str:
+    return "null" if value is None else str(value)
+
+
+@click.command("package-lambda")
+@click.option("--output", "-o", default="dist/lookup-lambda.zip", show_default=True,
+              type=click.Path(dir_okay=False), help="Where to write the zip.")
+@click.pass_context
+def package_lambda_command(ctx, output):
+    """Build the deployable Lambda zip (handler featurestore.lookup.handler.handler) with
+    the catalog baked in; deploy it with deploy/template.yaml.
+
+    \b
+    Example:
+      featurestore package-lambda -o dist/lookup-lambda.zip
+      sam deploy --template-file deploy/template.yaml --guided
+    """
+    from featurestore.lookup.package import build_zip
+
+    project = get_project(ctx)
+    path = Path(output)
+    if not path.is_absolute():
+        path = project.root / path
+    summary = build_zip(project.catalog(), path, progress=say)
+    click.echo(f"wrote {summary['path']} ({summary['bytes']:,} bytes, {summary['files']} "
+               f"files; handler {summary['handler']}; views: {', '.join(summary['views'])})")

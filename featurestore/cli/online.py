@@ -1,0 +1,270 @@
+"""``featurestore online ...``, ``featurestore sync`` and ``featurestore forget``.
+
+The store is AWS unless the command is told otherwise: ``--local`` (this project's
+DynamoDB Local) or FEATURESTORE_DYNAMODB_ENDPOINT. Each command's first line says which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from featurestore.cli.shared import (
+    announce_store,
+    emit_json,
+    get_project,
+    json_option,
+    local_option,
+    say,
+)
+
+
+# -- featurestore online ... ---------------------------------------------------------------
+@click.group("online")
+def online_group() -> None:
+    """Run DynamoDB Local and create the feature table.
+
+    \b
+    Example:
+      featurestore online start && featurestore online init --local
+    """
+
+
+@online_group.command("start")
+@click.option("--port", type=int, default=None, help="Loopback port; default: a free one.")
+@click.pass_context
+def online_start(ctx: click.Context, port: int | None) -> None:
+    """Start DynamoDB Local on disk (warehouse/dynamodb) in the background.
+
+    \b
+    Example:
+      featurestore online start --port 8000
+    """
+    from featurestore.online.local import start_detached
+
+    project = get_project(ctx)
+    state = start_detached(project.root, project.warehouse_dir, port)
+    click.echo(f"DynamoDB Local is running at {state['endpoint']} (pid {state['pid']}, data "
+               f"in {project.warehouse_dir / 'dynamodb'}).")
+    click.echo("featurestore commands use it when given --local; for other tools:")
+    click.echo(f"export FEATURESTORE_DYNAMODB_ENDPOINT={state['endpoint']}")
+
+
+@online_group.command("stop")
+@click.pass_context
+def online_stop(ctx: click.Context) -> None:
+    """Stop the DynamoDB Local that `online start` started.
+
+    \b
+    Example:
+      featurestore online stop
+    """
+    from featurestore.online.local import stop_detached
+
+    project = get_project(ctx)
+    if stop_detached(project.warehouse_dir):
+        click.echo("DynamoDB Local stopped; its data stays in warehouse/dynamodb.")
+    else:
+        click.echo("No DynamoDB Local of this project is running.")
+
+
+@online_group.command("status")
+@local_option
+@click.pass_context
+def online_status(ctx: click.Context, local: bool) -> None:
+    """Where DynamoDB is, whether the feature table exists, and each view's last sync.
+
+    \b
+    Example:
+      featurestore online status --local
+    """
+    from featurestore.errors import OnlineStoreError
+    from featurestore.online.client import require_table
+    from featurestore.sync import state as sync_state
+    from featurestore.warehouse import Warehouse
+
+    project = get_project(ctx, local=local)
+    online = project.settings.online
+    announce_store(project)
+    try:
+        require_table(online.client(), online.table, online.where())
+        click.echo(f"table: {online.table} (exists)")
+    except OnlineStoreError as exc:
+        click.echo(f"table: {exc}")
+    if not Warehouse.exists(project):
+        click.echo("sync state: no warehouse yet")
+        return
+    with Warehouse(project) as warehouse:
+        states = sync_state.load_all(warehouse)
+    if not states:
+        click.echo("sync state: no view synced yet")
+    for state in states:
+        click.echo(f"  {state.view_name} v{state.view_version}: {state.status}, watermark "
+                   f"{state.watermark}, last run {state.finished_at or state.started_at}, "
+                   f"read {state.rows_read}, written {state.rows_written}, skipped "
+                   f"{state.rows_skipped}, retried {state.rows_retried}"
+                   + (f" ({state.message})" if state.message else ""))
+
+
+@online_group.command("init")
+@local_option
+@click.pass_context
+def online_init(ctx: click.Context, local: bool) -> None:
+    """Create the feature table (idempotent; checks an existing table's key schema).
+
+    \b
+    Example:
+      featurestore online init --local
+    """
+    from featurestore.online.client import ensure_table
+
+    project = get_project(ctx, local=local)
+    online = project.settings.online
+    announce_store(project)
+    created = ensure_table(online.client(), online.table)
+    verb = "created" if created else "already exists, key schema checked"
+    click.echo(f"table {online.table} {verb}.")
+
+
+# -- featurestore sync -------------------------------------------------------------------
+def _parse_lookback(ctx, param, value: str) -> dt.timedelta:
+    from featurestore.durations import parse_duration
+
+    if value in ("0", "0s"):
+        return dt.timedelta(0)
+    try:
+        return dt.timedelta(seconds=parse_duration(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+class ProgressBars:
+    """A progress bar per view on stderr (the sync's reporter)."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.bar = None
+
+    def gate_skipped(self, views) -> None:
+        say(f"WARNING: --no-gate: publishing {len(views)} view(s) WITHOUT their freshness "
+            "and quality gates.")
+
+    def view_started(self, view, rows_to_read: int) -> None:
+        if self.quiet:
+            return
+        self.bar = click.progressbar(length=max(rows_to_read, 1),
+                                     label=f"{view.name} v{view.version}", file=sys.stderr,
+                                     show_pos=True, item_show_func=lambda text: text)
+        self.bar.__enter__()
+
+    def view_progress(self, view, rows: int, counters) -> None:
+        if self.bar is not None:
+            self.bar.update(rows, f"written {counters.written:,} skipped "
+                            f"{counters.skipped:,} retried {counters.retried:,}")
+
+    def view_finished(self, view, result) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+        if result is not None and not self.quiet:
+            click.echo(result.summary())
+
+
+@click.command("sync")
+@click.option("--view", "view_names", multiple=True,
+              help="Sync only this view (repeatable); default: every online view.")
+@click.option("--full-refresh", is_flag=True,
+              help="Read every entity, not only those changed since the watermark.")
+@click.option("--no-gate", is_flag=True,
+              help="Publish without running the freshness and quality gates (logged).")
+@click.option("--lookback", default="10m", show_default=True, callback=_parse_lookback,
+              help="Also re-read rows landed this long before the watermark (late loads).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Parallel DynamoDB writers.")
+@local_option
+@json_option
+@click.pass_context
+def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: bool,
+                 no_gate: bool, lookback: dt.timedelta, threads: int, local: bool,
+                 as_json: bool) -> None:
+    """Copy the latest value of each online feature view into DynamoDB.
+
+    Incremental from a watermark kept in the warehouse; writes only values newer than
+    the stored ones, so a replay or a backfill never regresses DynamoDB. A view whose
+    gate fails is not published and the command exits 2.
+
+    \b
+    Example:
+      featurestore sync --local --view user_transactions --lookback 1h
+    """
+    from featurestore.errors import GateFailed
+    from featurestore.sync.run import online_views, sync_views
+    from featurestore.sync.worker import SyncOptions
+
+    project = get_project(ctx, local=local)
+    announce_store(project)
+    views = online_views(project.catalog(), view_names)
+    options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads)
+    run = sync_views(project, views, options, gate=not no_gate,
+                     reporter=ProgressBars(quiet=as_json))
+    for name, failures in run.refused.items():
+        say(f"gate failed, not publishing {name}:")
+        for failure in failures:
+            say(f"  {failure}")
+    if as_json:
+        emit_json({"store": project.settings.online.describe(),
+                   "views": [result.to_dict() for result in run.results],
+                   "refused": run.refused})
+    if run.refused:
+        raise GateFailed(f"{len(run.refused)} view(s) not published because their gates "
+                         f"failed: {', '.join(sorted(run.refused))} (DynamoDB untouched for "
+                         "them)")
+
+
+# -- featurestore forget -----------------------------------------------------------------
+@click.command("forget")
+@click.argument("entity")
+@click.argument("key", nargs=-1, required=True)
+@local_option
+@click.pass_context
+def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local: bool) -> None:
+    """Delete an entity's items from DynamoDB and report its offline rows to purge.
+
+    KEY is one value per join key of ENTITY, in the order of feature_defs/entities.yml.
+
+    \b
+    Example:
+      featurestore forget user 42
+      featurestore forget --local user_device 42 d-0001234
+    """
+    from featurestore.online.client import require_table
+    from featurestore.sync.forget import forget
+    from featurestore.warehouse import Warehouse
+
+    project = get_project(ctx, local=local)
+    online = project.settings.online
+    announce_store(project)
+    catalog = project.catalog()
+    client = online.client()
+    require_table(client, online.table, online.where())
+    warehouse = Warehouse(project, read_only=True) if Warehouse.exists(project) else None
+    try:
+        report = forget(warehouse, client, online.table, catalog, entity, key)
+    finally:
+        if warehouse is not None:
+            warehouse.close()
+    if report.deleted:
+        click.echo(f"DynamoDB: deleted {len(report.deleted)} item(s) of {report.pk}: "
+                   f"{', '.join(report.deleted)}")
+    else:
+        click.echo(f"DynamoDB: no items of {report.pk}")
+    for rows in report.offline:
+        if rows.rows == 0:
+            click.echo(f"warehouse: {rows.view}: no rows")
+            continue
+        count = "not built" if rows.rows < 0 else f"{rows.rows:,} row(s)"
+        click.echo(f"warehouse: {rows.view} ({rows.relation}): {count}. It is a dbt model, "
+                   "rebuilt from its sources: purge the entity upstream (raw data), then "
+                   "`featurestore build`. The model's rows: " + rows.purge_sql)

@@ -1,0 +1,81 @@
+"""What every command module shares: the project of the run, the store it talks to,
+options spelled the same everywhere, and output as text or JSON."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def get_project(ctx: click.Context, *, local: bool = False):
+    """The project the command runs in (``--project-dir`` or found from the cwd).
+
+    ``local``: the online store is the DynamoDB Local that ``featurestore online start``
+    runs for this project; without it the settings decide (an endpoint variable, or AWS).
+    """
+    from featurestore.project import Project
+
+    root = ctx.find_root()
+    project = Project.find((root.obj or {}).get("project_dir"))
+    if local:
+        from featurestore.online.local import running_endpoint
+
+        project.settings = project.settings.with_online(
+            endpoint=running_endpoint(project.warehouse_dir), local=True)
+    return project
+
+
+def local_option(command):
+    """``--local``: talk to this project's DynamoDB Local instead of AWS."""
+    return click.option(
+        "--local", is_flag=True,
+        help="Use the DynamoDB Local that `featurestore online start` runs for this "
+        "project (default: FEATURESTORE_DYNAMODB_ENDPOINT if set, else AWS).")(command)
+
+
+def json_option(command):
+    """``--json``: print one JSON document on stdout instead of text."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print the result as JSON on stdout.")(command)
+
+
+def say(line: str) -> None:
+    """A progress or status line: stderr, so stdout stays the command's result."""
+    click.echo(line, err=True)
+
+
+def announce_store(project) -> None:
+    """The first line of every command that talks to DynamoDB: which store it is."""
+    say(f"online store: {project.settings.online.describe()}")
+
+
+def emit_json(document) -> None:
+    click.echo(json.dumps(document, indent=2, default=_json_default))
+
+
+def _json_default(value):
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def format_table(rows: list[list], header: list[str] | None = None) -> str:
+    """Left-aligned columns; a rule under ``header`` when one is given."""
+    table = [list(map(str, row)) for row in ([header] if header else []) + list(rows)]
+    if not table:
+        return ""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths,
+                                                                   strict=True)).rstrip()
+
+    lines = [line(row) for row in table]
+    if header:
+        lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

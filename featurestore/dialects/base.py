@@ -1,0 +1,145 @@
+"""What every warehouse does the same way, and the hooks where one differs.
+
+One object per warehouse, as sqlglot has one class per dialect: ``DuckDB`` and
+``Snowflake`` override what differs (connecting, quoting, streaming, exporting a
+training set, loading a spine) and inherit the rest, so no ``if target == ...`` branch
+is spread across modules. ``Warehouse`` (featurestore/warehouse.py) holds one of these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from featurestore.settings import Settings
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class Dialect:
+    """A warehouse featurestore can run on. Subclasses set ``name`` and connect."""
+
+    name = "default"
+    # the macro bodies (duckdb__ / snowflake__ / default__) featurestore renders for it
+    macro_dialect = "default"
+    # warehouse type names (upper case, without parameters) of timezone-aware timestamps
+    tz_timestamp_types: frozenset[str] = frozenset()
+
+    # -- connecting ----------------------------------------------------------------------
+    def connect(self, settings: Settings, read_only: bool):
+        raise NotImplementedError
+
+    def exists(self, settings: Settings) -> bool:
+        """Whether there is a warehouse to read (a remote one always is)."""
+        return True
+
+    def prepare(self, settings: Settings) -> None:
+        """Make what dbt needs before it opens the warehouse (a folder, for a file)."""
+
+    def describe(self, settings: Settings) -> str:
+        return self.name
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, connection, sql: str, params):
+        cursor = connection.cursor()
+        cursor.execute(sql, params or None)
+        return cursor
+
+    def fetch_arrow(self, connection, sql: str, params) -> pa.Table:
+        return self.execute(connection, sql, params).fetch_arrow_all()
+
+    def stream_batches(self, connection, sql: str, params,
+                       batch_size: int) -> Iterator[pa.RecordBatch]:
+        for table in self.execute(connection, sql, params).fetch_arrow_batches():
+            yield from table.to_batches(max_chunksize=batch_size)
+
+    def result_types(self, cursor) -> dict[str, str]:
+        """Column name -> warehouse type of the cursor's last result."""
+        return {column[0]: str(column[1]) for column in cursor.description}
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the driver refusing a statement (a WarehouseError)."""
+        return False
+
+    # -- names ---------------------------------------------------------------------------
+    def column(self, name: str) -> str:
+        """A contract's column name as the warehouse stores an unquoted identifier."""
+        return quote(name)
+
+    def default_schema(self, settings: Settings) -> str:
+        return "main"
+
+    def store_schema(self, connection, schema: str) -> str:
+        """The qualified schema of featurestore's own tables."""
+        return schema
+
+    # -- values --------------------------------------------------------------------------
+    @staticmethod
+    def timestamp_literal(value: dt.datetime) -> str:
+        """A naive UTC timestamp literal (aware values are converted to UTC first)."""
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return f"cast('{value.isoformat(sep=' ', timespec='microseconds')}' as timestamp)"
+
+    def utc_naive(self, expr: str) -> str:
+        """SQL: a timezone-aware timestamp as naive UTC (its instant, zone dropped)."""
+        return f"({expr} at time zone 'UTC')"
+
+    def utc_aware(self, expr: str) -> str:
+        """SQL: a naive UTC timestamp as a timezone-aware one, in UTC."""
+        return f"({expr} at time zone 'UTC')"
+
+    def is_tz_type(self, warehouse_type: str) -> bool:
+        """Whether a column of this type holds timezone-aware timestamps."""
+        base = warehouse_type.split("(")[0].strip().upper()
+        return base in self.tz_timestamp_types
+
+    # -- training sets -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:
+        """Run the block under a memory cap, where the warehouse can have one."""
+        yield
+
+    def load_spine(self, warehouse, table: pa.Table, name: str) -> str:
+        """Make the spine ``table`` readable in SQL for this connection; its relation."""
+        raise NotImplementedError
+
+    def read_spine_file(self, warehouse, path: Path, name: str) -> str:
+        """A spine file as a relation: read into Arrow, then ``load_spine``."""
+        from featurestore.spine import read_spine_table
+
+        return self.load_spine(warehouse, read_spine_table(path), name)
+
+    def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
+                       batch_size: int = 100_000) -> None:
+        """Write the result of ``sql`` to ``path`` as Parquet, streamed through Arrow, so
+        a training set never has to fit in this process's memory at once. ``names`` are
+        the output's column names, in order: a warehouse that folds unquoted names to
+        upper case gives them back as the contracts spell them."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        def named(batch):
+            return pa.RecordBatch.from_arrays(batch.columns, names=names)
+
+        writer = None
+        try:
+            for batch in self.stream_batches(warehouse.connection, sql, None, batch_size):
+                batch = named(batch)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, batch.schema)
+                writer.write_batch(batch)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:  # no rows at all: still a file, with the result's columns
+            table = self.fetch_arrow(warehouse.connection, sql, None)
+            pq.write_table(table.rename_columns(names), path)

@@ -1,0 +1,112 @@
+"""DuckDB, the embedded default: a file under the project, opened in this process.
+
+What differs from the base: the connection is a file (which must exist before it can be
+read, and may be held by another process); results come back as Arrow without a
+cursor; training sets are written by DuckDB itself (``COPY ... TO``), never through
+Python; the session time zone is UTC, so a ``TIMESTAMP WITH TIME ZONE`` compares with a
+naive UTC timestamp by its instant, whatever the machine's zone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from featurestore.dialects.base import Dialect, quote
+from featurestore.errors import WarehouseError, WarehouseUnreachable
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckDB(Dialect):
+    name = "duckdb"
+    macro_dialect = "duckdb"
+    tz_timestamp_types = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
+
+    def connect(self, settings, read_only: bool):
+        import duckdb
+
+        path = settings.duckdb_path
+        if read_only and not path.exists():
+            raise WarehouseError(
+                f"{path}: no warehouse yet. Build it first: `featurestore build` "
+                "(or `featurestore demo` for the demo data)."
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WarehouseUnreachable(
+                f"{path}: cannot open the DuckDB warehouse ({exc}). Another process (a dbt "
+                "run, a sync) may hold it; wait for it to finish."
+            ) from None
+        connection.execute("set TimeZone = 'UTC'")
+        return connection
+
+    def exists(self, settings) -> bool:
+        return settings.duckdb_path.exists()
+
+    def prepare(self, settings) -> None:
+        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def describe(self, settings) -> str:
+        return f"DuckDB at {settings.duckdb_path}"
+
+    def execute(self, connection, sql: str, params):
+        return connection.execute(sql, params or [])
+
+    def relation(self, connection, sql: str, params):
+        return connection.sql(sql, params=params or None)
+
+    def fetch_arrow(self, connection, sql: str, params):
+        return self.relation(connection, sql, params).to_arrow_table()
+
+    def stream_batches(self, connection, sql: str, params, batch_size: int):
+        yield from self.relation(connection, sql, params).to_arrow_reader(batch_size)
+
+    def utc_naive(self, expr: str) -> str:
+        # https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamptz
+        return f"timezone('UTC', {expr})"
+
+    def utc_aware(self, expr: str) -> str:
+        # https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamp
+        return f"timezone('UTC', {expr})"
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        return type(exc).__module__.startswith(("duckdb", "_duckdb"))
+
+    def store_schema(self, connection, schema: str) -> str:
+        # DuckDB names the catalog after the file: in featurestore.duckdb a bare
+        # `featurestore.x` is ambiguous (catalog or schema), so qualify it with the catalog.
+        (catalog,) = connection.execute("select current_database()").fetchone()
+        return f"{quote(catalog)}.{schema}"
+
+    @contextlib.contextmanager
+    def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:
+        """Cap DuckDB's memory (FEATURESTORE_DUCKDB_MEMORY_LIMIT, e.g. ``1GB``); the join
+        then spills to a temporary folder. Without it, DuckDB takes 80% of RAM, which is
+        right for a dedicated box and wrong on a laptop next to a notebook."""
+        if not limit:
+            yield
+            return
+        with tempfile.TemporaryDirectory(prefix="featurestore-spill-") as spill:
+            warehouse.execute(f"set memory_limit = {sql_string(limit)}").fetchall()
+            warehouse.execute(f"set temp_directory = {sql_string(spill)}").fetchall()
+            yield
+
+    def load_spine(self, warehouse, table, name: str) -> str:
+        warehouse.connection.register(name, table)
+        return quote(name)
+
+    def read_spine_file(self, warehouse, path: Path, name: str) -> str:
+        from featurestore.spine import file_reader
+
+        return f"{file_reader(path)}({sql_string(str(path))})"
+
+    def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
+                       batch_size: int = 0) -> None:
+        warehouse.execute(f"copy ({sql}) to {sql_string(str(path))} (format parquet)").fetchall()

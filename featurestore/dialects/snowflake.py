@@ -1,0 +1,134 @@
+"""Snowflake: a connection from the same variables dbt's ``snowflake`` target reads.
+
+So featurestore and dbt always talk to the same account, database and schema. The
+connector is an optional extra, imported only here. Parameters are bound in ``qmark``
+style (``?``), as on DuckDB, so ``Warehouse`` sends the same statements to both; the
+session runs in UTC. What differs from the base: unquoted names are stored upper case;
+a spine is uploaded into a temporary table (the connector's ``write_pandas``); the
+training set streams back as Arrow batches into a Parquet file.
+"""
+
+from __future__ import annotations
+
+from featurestore.dialects.base import Dialect, quote
+from featurestore.errors import MissingExtraError, WarehouseError, WarehouseUnreachable
+
+REQUIRED = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD", "SNOWFLAKE_DATABASE")
+OPTIONAL = ("SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_SCHEMA")
+DEFAULT_SCHEMA = "FEATURESTORE"
+
+# snowflake.connector's FIELD_TYPES order: type_code -> name
+_TYPE_NAMES = ("FIXED", "REAL", "TEXT", "DATE", "TIMESTAMP", "VARIANT", "TIMESTAMP_LTZ",
+               "TIMESTAMP_TZ", "TIMESTAMP_NTZ", "OBJECT", "ARRAY", "BINARY", "TIME",
+               "BOOLEAN", "GEOGRAPHY", "GEOMETRY", "VECTOR")
+
+
+class Snowflake(Dialect):
+    name = "snowflake"
+    macro_dialect = "snowflake"
+    tz_timestamp_types = frozenset({"TIMESTAMP_TZ", "TIMESTAMP_LTZ"})
+
+    def connect(self, settings, read_only: bool):
+        """A connection from SNOWFLAKE_* settings; clear errors for what is missing."""
+        try:
+            import snowflake.connector
+        except ImportError:
+            raise MissingExtraError("snowflake-connector-python", "snowflake",
+                                    "The Snowflake warehouse target") from None
+        variables = settings.snowflake
+        missing = [name for name in REQUIRED if not variables.get(name)]
+        if missing:
+            raise WarehouseError(
+                f"the snowflake target needs the environment variable(s) {', '.join(missing)}"
+                f" (and optionally {', '.join(OPTIONAL)}); set them as for dbt's "
+                "profiles.yml, or use FEATURESTORE_TARGET=duckdb."
+            )
+        options = {
+            "account": variables["SNOWFLAKE_ACCOUNT"],
+            "user": variables["SNOWFLAKE_USER"],
+            "password": variables["SNOWFLAKE_PASSWORD"],
+            "database": variables["SNOWFLAKE_DATABASE"],
+            "schema": self.default_schema(settings),
+            "paramstyle": "qmark",
+            "session_parameters": {"TIMEZONE": "UTC", "QUERY_TAG": "featurestore"},
+        }
+        for name in ("SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE"):
+            if variables.get(name):
+                options[name.removeprefix("SNOWFLAKE_").lower()] = variables[name]
+        try:
+            return snowflake.connector.connect(**options)
+        except snowflake.connector.errors.Error as exc:
+            raise WarehouseUnreachable(
+                f"cannot connect to Snowflake account {options['account']} as "
+                f"{options['user']}: {exc}"
+            ) from None
+
+    def describe(self, settings) -> str:
+        account = settings.snowflake.get("SNOWFLAKE_ACCOUNT", "?")
+        return (f"Snowflake account {account}, "
+                f"{settings.snowflake.get('SNOWFLAKE_DATABASE', '?')}."
+                f"{self.default_schema(settings)}")
+
+    def stream_batches(self, connection, sql: str, params, batch_size: int):
+        cursor = self.execute(connection, sql, params)
+        if not hasattr(cursor, "fetch_arrow_batches"):
+            # fakesnow (the tests' stand-in) has result batches that only give pandas
+            import pyarrow as pa
+
+            for result_batch in cursor.get_result_batches() or []:
+                table = pa.Table.from_pandas(result_batch.to_pandas(), preserve_index=False)
+                yield from table.to_batches(max_chunksize=batch_size)
+            return
+        for table in cursor.fetch_arrow_batches():
+            yield from table.to_batches(max_chunksize=batch_size)
+
+    def result_types(self, cursor) -> dict[str, str]:
+        """Column -> Snowflake type name (NUMBER(p,s) for FIXED)."""
+        types = {}
+        for column in cursor.description:
+            code = column[1]
+            name = (_TYPE_NAMES[code] if isinstance(code, int) and code < len(_TYPE_NAMES)
+                    else str(code))
+            if name == "FIXED":
+                precision, scale = column[4], column[5]
+                name = f"NUMBER({precision},{scale})" if precision is not None else "NUMBER"
+            types[column[0]] = name
+        return types
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        return type(exc).__module__.startswith("snowflake")
+
+    def utc_naive(self, expr: str) -> str:
+        # https://docs.snowflake.com/en/sql-reference/functions/convert_timezone (2-argument
+        # form: a TIMESTAMP_TZ at UTC), then its UTC wall clock without the zone
+        return f"cast(convert_timezone('UTC', {expr}) as timestamp_ntz)"
+
+    def utc_aware(self, expr: str) -> str:
+        # https://docs.snowflake.com/en/sql-reference/functions/timestamp_from_parts: the
+        # zone is named, so the session's TIMEZONE cannot shift the instant
+        parts = ", ".join(f"{part}({expr})" for part in
+                          ("year", "month", "day", "hour", "minute", "second", "nanosecond"))
+        return f"timestamp_tz_from_parts({parts}, 'UTC')"
+
+    def column(self, name: str) -> str:
+        """dbt-snowflake creates unquoted names, which Snowflake stores upper case."""
+        return quote(name.upper())
+
+    def default_schema(self, settings) -> str:
+        return settings.snowflake.get("SNOWFLAKE_SCHEMA") or DEFAULT_SCHEMA
+
+    def load_spine(self, warehouse, table, name: str) -> str:
+        """Upload the spine into a temporary table with the connector's ``write_pandas``
+        (a Parquet file staged and copied in: the connector's own bulk path)."""
+        try:
+            from snowflake.connector.pandas_tools import write_pandas
+        except ImportError:
+            raise MissingExtraError("pandas", "snowflake",
+                                    "Uploading a training spine to Snowflake") from None
+        frame = table.to_pandas()
+        success, _chunks, _rows, _output = write_pandas(
+            warehouse.connection, frame, name.upper(), auto_create_table=True,
+            table_type="temporary", quote_identifiers=False, use_logical_type=True)
+        if not success:
+            raise WarehouseError(f"uploading the spine to temporary table {name} failed")
+        return quote(name.upper())

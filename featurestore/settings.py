@@ -1,0 +1,171 @@
+"""Every setting featurestore runs with, read from the environment once.
+
+The CLI, the SDK and the Lambda handler each build one ``Settings`` at start and hand
+its parts down (the warehouse target, the ``OnlineConfig``, the lookup's budgets); no
+module below reads ``os.environ`` for itself. Defaults make the DuckDB demo work with no
+configuration at all. Relative paths are resolved against the project root (or the
+working directory in Lambda, where there is no project).
+
+A bad value stops here with the variable's name and the fix, not as a stack trace from
+deep inside a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from featurestore.errors import ProjectError
+from featurestore.online.config import DEFAULT_REGION, DEFAULT_TABLE, OnlineConfig
+
+TARGETS = ("duckdb", "snowflake")
+SNOWFLAKE_VARIABLES = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
+                       "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
+                       "SNOWFLAKE_SCHEMA")
+
+
+@dataclass(frozen=True)
+class LookupSettings:
+    """The lookup endpoint's budgets (FEATURESTORE_LOOKUP_*, FEATURESTORE_SERVING_LOG_*)."""
+
+    deadline_ms: float = 250.0
+    consistent_read: bool = False
+    cache: bool = True
+    cache_size: int = 100_000
+    cache_ttl_ms: float = 1000.0
+    serving_log_sample: float = 1.0
+    registry: Path | None = None  # a registry snapshot; None: the one bundled in the zip
+    api_keys: str | None = None  # the JSON of FEATURESTORE_API_KEYS
+    api_keys_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str = "duckdb"
+    duckdb_path: Path = Path("warehouse/featurestore.duckdb")
+    duckdb_memory_limit: str | None = None
+    raw_dir: Path = Path("warehouse/raw")
+    dbt_target_dir: Path = Path("target")
+    profiles_dir: Path | None = None  # None: the project root
+    # where served lines go locally; None (no project, variable unset): stdout
+    serving_log_dir: Path | None = None
+    user: str | None = None  # who applies contracts (FEATURESTORE_USER; default: login)
+    online: OnlineConfig = field(default_factory=OnlineConfig)
+    lookup: LookupSettings = field(default_factory=LookupSettings)
+    snowflake: Mapping[str, str] = field(default_factory=dict)
+    in_lambda: bool = False
+
+    @classmethod
+    def from_env(cls, root: Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings in ``environ`` (default: this process's), paths under ``root``."""
+        env = _Environment(os.environ if environ is None else environ, root)
+        target = env.text("FEATURESTORE_TARGET", "duckdb")
+        if target not in TARGETS:
+            raise ProjectError(f"FEATURESTORE_TARGET={target!r}: use one of "
+                               f"{', '.join(TARGETS)} (a target of profiles.yml).")
+        region = env.text("AWS_REGION", env.text("AWS_DEFAULT_REGION", DEFAULT_REGION))
+        endpoint = env.text("FEATURESTORE_DYNAMODB_ENDPOINT", "") or None
+        return cls(
+            target=target,
+            duckdb_path=env.path("FEATURESTORE_DUCKDB_PATH", "warehouse/featurestore.duckdb"),
+            duckdb_memory_limit=env.text("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "") or None,
+            raw_dir=env.path("FEATURESTORE_RAW_DIR", "warehouse/raw"),
+            dbt_target_dir=env.path("DBT_TARGET_PATH", "target"),
+            profiles_dir=env.path("DBT_PROFILES_DIR", "") if env.text("DBT_PROFILES_DIR", "")
+            else None,
+            serving_log_dir=(env.path("FEATURESTORE_SERVING_LOG_DIR", "warehouse/serving_log")
+                             if root is not None or env.text("FEATURESTORE_SERVING_LOG_DIR", "")
+                             else None),
+            user=env.text("FEATURESTORE_USER", "") or None,
+            online=OnlineConfig(
+                table=env.text("FEATURESTORE_ONLINE_TABLE", DEFAULT_TABLE), endpoint=endpoint,
+                region=region, local=bool(endpoint) and _is_loopback(endpoint)),
+            lookup=LookupSettings(
+                deadline_ms=env.number("FEATURESTORE_LOOKUP_DEADLINE_MS", 250.0, low=1),
+                consistent_read=env.flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False),
+                cache=env.flag("FEATURESTORE_LOOKUP_CACHE", True),
+                cache_size=int(env.number("FEATURESTORE_LOOKUP_CACHE_SIZE", 100_000, low=1)),
+                cache_ttl_ms=env.number("FEATURESTORE_LOOKUP_CACHE_TTL_MS", 1000.0, low=1),
+                serving_log_sample=env.number("FEATURESTORE_SERVING_LOG_SAMPLE", 1.0, low=0,
+                                              high=1),
+                registry=env.path("FEATURESTORE_REGISTRY", "") if env.text(
+                    "FEATURESTORE_REGISTRY", "") else None,
+                api_keys=env.text("FEATURESTORE_API_KEYS", "") or None,
+                api_keys_file=env.path("FEATURESTORE_API_KEYS_FILE", "") if env.text(
+                    "FEATURESTORE_API_KEYS_FILE", "") else None,
+            ),
+            snowflake={name: env.raw[name] for name in SNOWFLAKE_VARIABLES
+                       if env.raw.get(name)},
+            in_lambda=bool(env.text("AWS_LAMBDA_FUNCTION_NAME", "")),
+        )
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def with_online(self, **changes) -> Settings:
+        return self.replace(online=self.online.replace(**changes))
+
+    def dbt_env(self) -> dict[str, str]:
+        """What dbt's ``env_var()`` calls read during a run, as absolute paths."""
+        return {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DO_NOT_TRACK": "1",
+            "FEATURESTORE_TARGET": self.target,
+            "FEATURESTORE_DUCKDB_PATH": str(self.duckdb_path),
+            "FEATURESTORE_RAW_DIR": str(self.raw_dir),
+            # the lookup endpoint's serving log, read by the dbt source `serving`
+            "FEATURESTORE_SERVING_LOG_DIR": str(self.serving_log_dir or "warehouse/serving_log"),
+        }
+
+
+def _is_loopback(endpoint: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(endpoint).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class _Environment:
+    """Typed reads of variables, each failing with the variable's name."""
+
+    def __init__(self, raw: Mapping[str, str], root: Path | None):
+        self.raw = raw
+        self.root = root
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw.get(name) or default
+
+    def path(self, name: str, default: str) -> Path:
+        candidate = Path(self.text(name, default))
+        if candidate.is_absolute() or self.root is None:
+            return candidate
+        return self.root / candidate
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.raw.get(name)
+        if not value:
+            return default
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "on", "yes"):
+            return True
+        if lowered in ("0", "false", "off", "no"):
+            return False
+        raise ProjectError(f"{name}={value!r}: write true or false.")
+
+    def number(self, name: str, default: float, *, low: float | None = None,
+               high: float | None = None) -> float:
+        value = self.raw.get(name)
+        if not value:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ProjectError(f"{name}={value!r} is not a number.") from None
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = f"from {low:g}" + (f" to {high:g}" if high is not None else " up")
+            raise ProjectError(f"{name}={value!r}: expected a number {bounds}.")
+        return number

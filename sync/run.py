@@ -1,0 +1,100 @@
+"""One ``featurestore sync``: choose the views, gate them, publish each one that passed.
+
+The CLI, the demo and the SDK call ``sync_views``; it holds the order that makes a sync
+safe to publish (gates before any write; a view whose gate failed leaves DynamoDB
+untouched) and reports progress through a ``SyncReporter`` so that each caller shows it
+in its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from featurestore.contracts import Catalog, FeatureView
+from featurestore.dtypes import utc_naive
+from featurestore.errors import FeatureStoreError
+from featurestore.online.client import require_table
+from featurestore.project import Project
+from featurestore.sync.worker import SyncOptions, SyncResult, sync_view
+from featurestore.warehouse import Warehouse
+
+
+class SyncReporter:
+    """Callbacks of one run; the default says nothing."""
+
+    def gate_skipped(self, views: list[FeatureView]) -> None:
+        """--no-gate: the views are published without their gates."""
+
+    def view_started(self, view: FeatureView, rows_to_read: int) -> None:
+        """A view's read plan is known: ``rows_to_read`` rows will be read."""
+
+    def view_progress(self, view: FeatureView, rows: int, counters) -> None:
+        """``rows`` more rows were read and handed to the writers."""
+
+    def view_finished(self, view: FeatureView, result: SyncResult | None) -> None:
+        """The view is done (None: it failed; the error follows)."""
+
+
+@dataclass
+class SyncRun:
+    results: list[SyncResult] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)  # view -> gate failures
+
+
+def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = ()) -> list[FeatureView]:
+    """The views a sync publishes: those named (each must be online), else every online
+    view of the catalog."""
+    if names:
+        views = [catalog.view(name) for name in names]
+        offline = [v.name for v in views if not v.online]
+        if offline:
+            raise FeatureStoreError(f"view(s) {', '.join(offline)} have `online: false` in "
+                                    "their contract; set `online: true` to sync them.")
+    else:
+        views = [v for v in sorted(catalog.views.values(), key=lambda v: v.name) if v.online]
+    if not views:
+        raise FeatureStoreError("no online feature views to sync (feature_defs/ has none "
+                                "with `online: true`).")
+    return views
+
+
+def sync_views(project: Project, views: list[FeatureView], options: SyncOptions, *,
+               gate: bool = True, reporter: SyncReporter | None = None) -> SyncRun:
+    """Gate (unless ``gate`` is false) and publish ``views`` into the project's online
+    store; a view whose gate fails is reported in ``refused`` and not written."""
+    reporter = reporter or SyncReporter()
+    online = project.settings.online
+    client = online.client(max_attempts=1, max_pool_connections=options.threads + 4)
+    require_table(client, online.table, online.where())
+    if options.as_of is None:
+        options.as_of = utc_naive()
+    run = SyncRun()
+    with Warehouse(project) as warehouse:
+        if gate:
+            run.refused = _gate(project, warehouse, views, options.as_of)
+        else:
+            reporter.gate_skipped(views)
+        for view in views:
+            if view.name in run.refused:
+                continue
+            result = None
+            try:
+                result = sync_view(
+                    warehouse, client, online.table, view, options,
+                    progress=lambda rows, counters, view=view: reporter.view_progress(
+                        view, rows, counters),
+                    on_plan=lambda count, view=view: reporter.view_started(view, count))
+            finally:
+                reporter.view_finished(view, result)
+            run.results.append(result)
+    return run
+
+
+def _gate(project: Project, warehouse: Warehouse, views: list[FeatureView],
+          as_of: dt.datetime) -> dict[str, list[str]]:
+    from featurestore.gates.publish import gate_views_for_sync
+
+    outcomes = gate_views_for_sync(project, warehouse, views, as_of)
+    return {view.name: list(outcomes[view.name].failures)
+            for view in views if view.name in outcomes and not outcomes[view.name].passed}

@@ -83,7 +83,9 @@ class Settings:
             user=env.text("FEATURESTORE_USER", "") or None,
             online=OnlineConfig(
                 table=env.text("FEATURESTORE_ONLINE_TABLE", DEFAULT_TABLE), endpoint=endpoint,
-                region=region, local=bool(endpoint) and _is_loopback(endpoint)),
+                region=region, local=bool(endpoint) and _is_loopback(endpoint),
+                aws_credentials=bool(env.text("AWS_ACCESS_KEY_ID", "")
+                                     or env.text("AWS_PROFILE", ""))),
             lookup=LookupSettings(
                 deadline_ms=env.number("FEATURESTORE_LOOKUP_DEADLINE_MS", 250.0, low=1),
                 consistent_read=env.flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False),

@@ -1,18 +1,13 @@
-"""DynamoDB clients and the feature table, for the sync, the lookup and the gates.
+"""The feature table: its key schema, creating it, checking it, dropping it.
 
-A client is made from an ``OnlineConfig`` (featurestore/online/config.py): real AWS
-through the usual boto3 chain, or the endpoint the config names; dummy credentials are
-supplied for an endpoint when none are configured (DynamoDB Local checks none). boto3 is
-imported here only, and only when called, so the CLI's help and the Lambda's cold start
-do not pay for it.
+Clients come from ``OnlineConfig.client()`` (featurestore/online/config.py). botocore is
+imported only inside the functions, so the CLI's help and the Lambda's cold start do not
+pay for it.
 """
 
 from __future__ import annotations
 
-import os
-
-from featurestore.errors import MissingExtraError, OnlineStoreError, StoreUnavailable
-from featurestore.online.config import OnlineConfig
+from featurestore.errors import OnlineStoreError, StoreUnavailable
 
 KEY_SCHEMA = [
     {"AttributeName": "pk", "KeyType": "HASH"},
@@ -23,27 +18,6 @@ ATTRIBUTES = [
     {"AttributeName": "sk", "AttributeType": "S"},
 ]
 TTL_ATTRIBUTE = "expires_at"
-
-
-def make_client(config: OnlineConfig):
-    """A low-level DynamoDB client with the config's timeouts, retries and pool size."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError:
-        raise MissingExtraError("boto3", "aws", "The online store") from None
-    botocore_config = Config(
-        connect_timeout=config.connect_timeout,
-        read_timeout=config.read_timeout,
-        retries={"max_attempts": config.max_attempts, "mode": "standard"},
-        max_pool_connections=config.max_pool_connections,
-    )
-    credentials = {}
-    if config.endpoint and not (os.environ.get("AWS_ACCESS_KEY_ID")
-                                or os.environ.get("AWS_PROFILE")):
-        credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    return boto3.client("dynamodb", endpoint_url=config.endpoint, region_name=config.region,
-                        config=botocore_config, **credentials)
 
 
 def describe_table(client, table_name: str) -> dict | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from featurestore.errors import MissingExtraError
+
 DEFAULT_TABLE = "featurestore_online"
 DEFAULT_REGION = "us-east-1"
 
@@ -27,6 +29,9 @@ class OnlineConfig:
     endpoint: str | None = None
     region: str = DEFAULT_REGION
     local: bool = False
+    # whether the environment names AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE); for
+    # an endpoint without them, dummy ones are sent (DynamoDB Local checks none)
+    aws_credentials: bool = False
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     max_attempts: int = 3
@@ -51,8 +56,25 @@ class OnlineConfig:
         return dataclasses.replace(self, **changes)
 
     def client(self, **overrides):
-        """A low-level boto3 client for this store (timeouts and pool from the config)."""
-        from featurestore.online.client import make_client
+        """A low-level boto3 client for this store, with the config's timeouts, retries
+        and pool size (``overrides`` change them for this client only).
 
+        boto3 is imported here, only when called.
+        """
         config = self.replace(**overrides) if overrides else self
-        return make_client(config)
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise MissingExtraError("boto3", "aws", "The online store") from None
+        botocore_config = Config(
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            retries={"max_attempts": config.max_attempts, "mode": "standard"},
+            max_pool_connections=config.max_pool_connections,
+        )
+        credentials = {}
+        if config.endpoint and not config.aws_credentials:
+            credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        return boto3.client("dynamodb", endpoint_url=config.endpoint,
+                            region_name=config.region, config=botocore_config, **credentials)

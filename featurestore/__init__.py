@@ -1,0 +1,27 @@
+"""featurestore: a dbt/SQL-first, warehouse-native feature store.
+
+The Python API is ``FeatureStore`` (featurestore/sdk.py); the command line is
+``featurestore`` (featurestore/cli/). Both are imported on first use, so that importing
+this package (the Lambda handler does) costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from featurestore.sdk import FeatureStore
+
+__all__ = ["FeatureStore", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "FeatureStore":
+        from featurestore.sdk import FeatureStore
+
+        return FeatureStore
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("featurestore")
+    raise AttributeError(f"module 'featurestore' has no attribute {name!r}")

@@ -1,0 +1,153 @@
+"""The Python SDK: featurestore from a notebook or a training pipeline.
+
+``FeatureStore`` is a thin, typed front over the same functions the CLI runs: a training
+set from a DataFrame spine is the CLI's join, rules and manifest, handed back as one
+Arrow table; an online read is the lookup endpoint's answer, as Python objects.
+
+    >>> from featurestore import FeatureStore
+    >>> fs = FeatureStore("path/to/project")          # doctest: +SKIP
+    >>> train = fs.training_set(labels, ["user_transactions:txn_count_7d"])  # doctest: +SKIP
+    >>> train.to_pandas().head()                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from featurestore.contracts import FeatureView
+    from featurestore.project import Project
+
+FeatureNames = str | Sequence[str]
+
+
+class FeatureStore:
+    """A featurestore project: its contracts, its warehouse and its online store.
+
+    Args:
+        project_dir: the dbt project with ``feature_defs/``; default: the
+            FEATURESTORE_PROJECT_DIR variable, else the nearest project at or above the
+            working directory.
+        local: read online features from the DynamoDB Local that ``featurestore online
+            start`` runs for the project, instead of AWS (or the endpoint
+            FEATURESTORE_DYNAMODB_ENDPOINT names).
+
+    Example:
+        >>> fs = FeatureStore("examples/shop")            # doctest: +SKIP
+        >>> [view.name for view in fs.list_views()]       # doctest: +SKIP
+        ['merchant_risk', 'user_transactions']
+    """
+
+    def __init__(self, project_dir: str | Path | None = None, *, local: bool = False):
+        from featurestore.project import Project
+
+        self.project: Project = Project.find(project_dir)
+        if local:
+            from featurestore.online.local import running_endpoint
+
+            self.project.settings = self.project.settings.with_online(
+                endpoint=running_endpoint(self.project.warehouse_dir), local=True)
+
+    def __repr__(self) -> str:
+        return f"FeatureStore({str(self.project.root)!r})"
+
+    # -- the catalog ---------------------------------------------------------------------
+    def list_views(self) -> list[FeatureView]:
+        """Every feature view of the project's contracts, by name.
+
+        Example:
+            >>> for view in fs.list_views():              # doctest: +SKIP
+            ...     print(view.name, view.version, view.entity.name, view.feature_names)
+        """
+        catalog = self.project.catalog()
+        return [catalog.views[name] for name in sorted(catalog.views)]
+
+    def describe(self, view: str) -> dict[str, Any]:
+        """One view: its contract, its registry history and what the warehouse holds
+        (the data ``featurestore describe VIEW --json`` prints).
+
+        Example:
+            >>> fs.describe("user_transactions")["warehouse"]["rows"]  # doctest: +SKIP
+            5040
+        """
+        from featurestore.describe import describe_view
+
+        return describe_view(self.project, self.project.catalog().view(view))
+
+    # -- offline -------------------------------------------------------------------------
+    def training_set(self, spine: Any, features: FeatureNames, *, event_ts: str = "event_ts",
+                     known_at_event: bool = False,
+                     out: str | Path | None = None) -> pa.Table:
+        """A point-in-time-correct training set, as a pyarrow Table.
+
+        Each spine row gets, per view, the last value with ``feature_ts <= event_ts``
+        within the view's TTL, else the contract's default: the same join, rules and
+        manifest as ``featurestore training-set``.
+
+        Args:
+            spine: a pandas or polars DataFrame, a pyarrow Table, or a path to a .parquet
+                or .csv file, with the views' key columns and the event time column.
+                Other columns (labels, ids) are carried through.
+            features: ``"view"`` or ``"view:feature"`` names, a list or one
+                comma-separated string.
+            event_ts: the spine's event time column; naive (UTC) or timezone-aware. An
+                aware spine gives aware UTC ``event_ts`` and ``<view>__feature_ts``.
+            known_at_event: only use feature rows already loaded into the warehouse at
+                each event time (no late corrections leak into training).
+            out: also write the Parquet file here, with ``<out>.manifest.json``.
+
+        Returns:
+            The spine's columns, then ``<view>__<feature>`` and ``<view>__feature_ts``.
+
+        Example:
+            >>> labels = pd.DataFrame({"user_id": [42], "event_ts": [pd.Timestamp(
+            ...     "2026-05-01 12:00", tz="UTC")], "is_fraud": [False]})   # doctest: +SKIP
+            >>> fs.training_set(labels, ["user_transactions:txn_count_7d"]).to_pandas()
+            ... # doctest: +SKIP
+        """
+        from featurestore.training import build_training_set
+
+        built = build_training_set(self.project, spine, features, out=out, event_ts=event_ts,
+                                   known_at_event=known_at_event, in_memory=True)
+        return built.table
+
+    # -- online --------------------------------------------------------------------------
+    def online(self, entity: str, keys: Any, features: FeatureNames, *,
+               at: dt.datetime | None = None) -> dict[str, Any]:
+        """The online store's answer for some entities, as the lookup endpoint gives it.
+
+        Args:
+            entity: the entity's name, e.g. ``"user"``.
+            keys: one key or a list of them: ``{"user_id": 42}``, or a bare value for an
+                entity with a single join key (``42``, ``[42, 43]``). At most 100.
+            features: ``"view"`` or ``"view:feature"`` names.
+            at: judge the statuses as of this time instead of now.
+
+        Returns:
+            ``{"results": [{"entity", "key", "features": {"view:feature": {"value",
+            "feature_ts", "age_seconds", "status"}}}], "degraded": bool}``; ``error`` says
+            why when DynamoDB did not answer and the defaults were served.
+
+        Example:
+            >>> fs.online("user", 42, "user_transactions:txn_count_7d")  # doctest: +SKIP
+            {'results': [{'entity': 'user', 'key': {'user_id': 42}, 'features': {...}}],
+             'degraded': False}
+        """
+        from featurestore.feature_refs import resolve_entity
+        from featurestore.lookup.local import lookup_keys
+
+        resolved = resolve_entity(self.project.catalog(), entity)
+        return lookup_keys(self.project, resolved.name, _key_list(resolved, keys), features,
+                           now=at)
+
+
+def _key_list(entity, keys: Any) -> list[dict]:
+    """Keys as a list of key objects; a bare value names the single join key."""
+    items = keys if isinstance(keys, list | tuple) else [keys]
+    single = entity.key_names[0] if len(entity.key_names) == 1 else None
+    return [key if isinstance(key, dict) or single is None else {single: key} for key in items]

@@ -15,6 +15,7 @@ from featurestore.dtypes import utc_naive
 
 DEMO_FEATURES = "user_transactions,merchant_risk,user_profile,device_seen_before"
 OFFLINE_STEPS, ONLINE_STEPS = 4, 4
+DEMO_USERS, DEMO_DAYS, DEMO_SEED = 2000, 60, 7
 
 
 class Steps:
@@ -25,6 +26,30 @@ class Steps:
 
     def note(self, line: str) -> None:
         """A detail of the current step."""
+
+
+DEMO_PROJECT_NAME = "featurestore"  # this repository's dbt project (dbt_project.yml)
+
+
+def ensure_demo_data(project, progress=lambda _line: None) -> bool:
+    """Generate the demo's raw events when the demo project has none yet (a fresh
+    clone), so that its ``dbt build`` has sources to read; True when it generated them.
+
+    Only this repository's demo project reads them (a team's own project has its own
+    sources), so any other project is left alone.
+    """
+    from featurestore.demo_data import TABLES, generate
+
+    if project.dbt_project.get("name") != DEMO_PROJECT_NAME:
+        return False
+    raw_dir = project.settings.raw_dir
+    if all((raw_dir / f"{table}.parquet").exists() for table in TABLES):
+        return False
+    progress(f"no demo events in {raw_dir} yet (a fresh clone): generating them "
+             f"(featurestore demo-data --users {DEMO_USERS} --days {DEMO_DAYS} --seed "
+             f"{DEMO_SEED})")
+    generate(raw_dir, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED)
+    return True
 
 
 def run_offline(project, steps: Steps, users: int, days: int, seed: int,
@@ -160,8 +185,8 @@ def run_online(project, steps: Steps) -> dict:
     return {"endpoint": state["endpoint"], "single": single, "batch": batch}
 
 
-def run_demo(project, steps: Steps, *, users: int = 2000, days: int = 60, seed: int = 7,
-             offline_only: bool = False) -> dict:
+def run_demo(project, steps: Steps, *, users: int = DEMO_USERS, days: int = DEMO_DAYS,
+             seed: int = DEMO_SEED, offline_only: bool = False) -> dict:
     """The whole pipeline; the summary of what was built."""
     # to the minute, so the freshest views are minutes old, well inside their SLOs
     end = utc_naive().replace(second=0, microsecond=0)

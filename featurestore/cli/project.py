@@ -106,16 +106,20 @@ def build_command(ctx: click.Context, skip_checks: bool) -> None:
     """Regenerate contract files, run `dbt build`, then check the built columns.
 
     Extra arguments go to dbt unchanged. A failing dbt test or column check exits 2.
+    In this repository's demo project, a fresh clone's missing demo events are generated
+    first.
 
     \b
     Examples:
       featurestore build
       featurestore build --select fs_user__transactions+
     """
+    from featurestore.demo import ensure_demo_data
     from featurestore.model_check import build_project
 
-    notes = build_project(get_project(ctx), list(ctx.args), checks=not skip_checks,
-                          progress=say)
+    project = get_project(ctx)
+    ensure_demo_data(project, progress=say)
+    notes = build_project(project, list(ctx.args), checks=not skip_checks, progress=say)
     for note in notes:
         say(f"note: {note}")
     if not skip_checks:

@@ -154,3 +154,17 @@ def test_missing_table_is_a_clear_error(gate_project):
     assert result.exit_code == 1
     assert ('Error: relation "main"."fs_merchant__risk" does not exist in the warehouse. '
             "Build it: `featurestore build`.") in result.output
+
+
+def test_gate_json_lists_every_check(gate_project):
+    import json
+
+    result = gate_project.gate("--view", "user_transactions", "--suite", "freshness",
+                               "--as-of", AS_OF, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["passed"] is True
+    assert document["checks"] == [{
+        "suite": "freshness", "view": "user_transactions",
+        "expectation": "freshness_lag_seconds", "observed": "600", "observed_value": 600.0,
+        "threshold": "<= 3600 s (freshness_slo)", "passed": True}]

@@ -135,3 +135,22 @@ def test_online_start_status_stop(online_project, monkeypatch):
     finally:
         stopped = runner.invoke(cli, [*root, "online", "stop"], env=env, obj={})
     assert stopped.output == "DynamoDB Local stopped; its data stays in warehouse/dynamodb.\n"
+
+
+def test_sync_json_reports_each_view(online_project, dynamodb_table, dynamodb_local):
+    import json
+
+    client, table = dynamodb_table
+    with Warehouse(online_project) as warehouse:
+        insert_txns(warehouse, [txn_row(u, T0, T0) for u in range(1, 4)])
+    result = _run(online_project, table, dynamodb_local, "sync", "--view",
+                  "user_transactions", "--no-gate", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    (view,) = document["views"]
+    assert document["store"] == f"DynamoDB Local at {dynamodb_local}, table {table}"
+    assert document["refused"] == {}
+    assert {k: view[k] for k in ("view", "version", "mode", "full", "rows_read", "written",
+                                 "skipped")} == {
+        "view": "user_transactions", "version": 1, "mode": "first load (BatchWriteItem)",
+        "full": True, "rows_read": 3, "written": 3, "skipped": 0}

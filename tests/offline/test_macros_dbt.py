@@ -1,7 +1,7 @@
 """The point-in-time macros under real dbt on DuckDB (one session-scoped `dbt build`).
 
 Seeds and expected outputs live in tests/offline/fixtures/pit_project/; the build also
-runs `featurestore_equality` against the *_expected seeds, and the checks here repeat the
+runs `featurestore.equality` against the *_expected seeds, and the checks here repeat the
 key values in Python so a wrong expected file cannot hide a wrong macro.
 """
 
@@ -82,16 +82,28 @@ def test_equality_against_expected_seeds_passes(pit_build):
     assert _status(pit_build, "featurestore_equality*") == [("pass", 0)] * 3
 
 
+def test_equality_fails_on_missing_rows_counting_duplicates(pit_build):
+    # The model without spine_id 4, whose two identical rows the expected seed has.
+    assert _status(pit_build, "equality_fails_on_missing_rows") == [("warn", 2)]
+
+
 def test_unique_combination_fails_on_duplicates_and_passes_otherwise(pit_build):
-    name = "featurestore_unique_combination_pit_user_txn_rows_user_id__feature_ts"
+    name = "featurestore_unique_combination_of_columns_pit_user_txn_rows_user_id__feature_ts"
     assert _status(pit_build, name) == [("warn", 1)]
     assert _status(pit_build, name + "__loaded_at") == [("pass", 0)]
+    assert _status(pit_build, name + "__True") == [("warn", 1)]  # quote_columns: true
 
 
-def test_between_fails_out_of_range_and_accepts_a_null_bound(pit_build):
-    name = "featurestore_between_pit_user_txn_rows_amount_"
+def test_accepted_range_fails_out_of_range_and_accepts_a_null_bound(pit_build):
+    name = "featurestore_accepted_range_pit_user_txn_rows_amount_"
     assert _status(pit_build, name + "_35__0") == [("warn", 1)]
     assert _status(pit_build, name + "_None__0") == [("pass", 0)]
+
+
+def test_accepted_range_bounds_are_inclusive_unless_told_otherwise(pit_build):
+    name = "featurestore_accepted_range_pit_user_txn_rows_amount_"
+    assert _status(pit_build, name + "_40__5") == [("pass", 0)]
+    assert _status(pit_build, name + "_False__40__5") == [("warn", 2)]  # 5.0 and 40.0
 
 
 @pytest.mark.parametrize("known_at_event", [False, True])

@@ -9,21 +9,23 @@ pytestmark = pytest.mark.slow
 
 
 def _results(build, name):
+    """Status and failing rows of the test ``featurestore_no_future_leakage_<name>``."""
+    name = f"featurestore_no_future_leakage_{name}"
     return [(str(r.status), r.failures) for r in build.by_name(name)]
 
 
 def test_no_future_leakage_fails_on_a_join_that_takes_the_latest_value(pit_build):
     # Spine rows 1, 2, 3 and 11 of user 1 precede the 2024-01-05 value the join takes.
-    assert _results(pit_build, "no_future_leakage_pit_leaky_training_") == [("fail", 4)]
+    assert _results(pit_build, "pit_leaky_training_") == [("fail", 4)]
 
 
 def test_no_future_leakage_passes_on_as_of_join_models(pit_build):
-    assert _results(pit_build, "no_future_leakage_pit_as_of_join_") == [("pass", 0)]
-    assert _results(pit_build, "no_future_leakage_pit_as_of_join_known_event_ts") == [("pass", 0)]
+    assert _results(pit_build, "pit_as_of_join_") == [("pass", 0)]
+    assert _results(pit_build, "pit_as_of_join_known_event_ts") == [("pass", 0)]
 
 
 def test_no_future_leakage_refuses_a_model_without_feature_ts_columns(pit_build):
-    [result] = pit_build.by_name("no_future_leakage_pit_no_feature_ts_")
+    [result] = pit_build.by_name("featurestore_no_future_leakage_pit_no_feature_ts_")
     assert str(result.status) == "error"
     assert (
         'no_future_leakage on "pit"."main"."pit_no_feature_ts": no `<view>__feature_ts` '

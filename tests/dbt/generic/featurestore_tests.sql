@@ -1,17 +1,33 @@
 {#-
   Generic dbt tests of featurestore. Each returns the failing rows (dbt counts them);
-  tests/offline/test_macros_dbt.py proves each one can fail. Written here because
-  `dbt deps` cannot reach the hub (no dbt-utils / dbt-expectations).
+  tests/offline/test_macros_dbt.py and test_no_future_leakage.py prove each one can fail.
+
+  Another dbt project that installs featurestore uses them qualified, as
+  `featurestore.<name>` (what `featurestore generate` writes), so they never collide
+  with a package of the same test names.
+
+  unique_combination_of_columns, accepted_range and equality have the names and
+  arguments of dbt-utils' tests of the same names: a team that knows those knows these.
+  They are written here instead of depending on dbt-utils because featurestore must
+  install with `dbt deps` where the dbt hub and git are unreachable (a `local:` package
+  cannot pull dbt-utils from the hub either), and a dependency for three small queries
+  is a poor trade.
 -#}
 
-{#- One row per combination: returns each duplicated combination with its count. -#}
-{% test featurestore_unique_combination(model, combination_of_columns) %}
+{#- One row per combination: returns each duplicated combination with its count.
+    dbt-utils' unique_combination_of_columns, same arguments (quote_columns: quote
+    each name, for columns with capitals or spaces). -#}
+{% test unique_combination_of_columns(model, combination_of_columns, quote_columns=false) %}
 {%- if combination_of_columns is string or combination_of_columns | length == 0 -%}
     {{ exceptions.raise_compiler_error(
-        "featurestore_unique_combination on " ~ model ~ ": `combination_of_columns` must be "
+        "unique_combination_of_columns on " ~ model ~ ": `combination_of_columns` must be "
         ~ "a non-empty list of column names, e.g. ['user_id', 'feature_ts'].") }}
 {%- endif -%}
-{%- set columns = combination_of_columns | join(', ') %}
+{%- set names = [] -%}
+{%- for column in combination_of_columns -%}
+    {%- do names.append(adapter.quote(column) if quote_columns else column) -%}
+{%- endfor -%}
+{%- set columns = names | join(', ') %}
 select
     {{ columns }},
     count(*) as n_rows
@@ -21,12 +37,13 @@ having count(*) > 1
 {% endtest %}
 
 
-{#- Values within [min_value, max_value], both inclusive; either bound may be null
-    (unbounded). Nulls are not checked here (not_null does that). -#}
-{% test featurestore_between(model, column_name, min_value=none, max_value=none) %}
+{#- Values within [min_value, max_value]: both bounds inclusive unless
+    `inclusive: false`; either bound may be null (unbounded). Nulls pass (not_null
+    checks them). dbt-utils' accepted_range, same arguments. -#}
+{% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
 {%- if min_value is none and max_value is none -%}
     {{ exceptions.raise_compiler_error(
-        "featurestore_between on " ~ model ~ "." ~ column_name ~ ": give `min_value`, "
+        "accepted_range on " ~ model ~ "." ~ column_name ~ ": give `min_value`, "
         ~ "`max_value` or both.") }}
 {%- endif %}
 select *
@@ -35,10 +52,10 @@ where {{ column_name }} is not null
   and (
       false
       {%- if min_value is not none %}
-      or {{ column_name }} < {{ min_value }}
+      or {{ column_name }} {{ '<' if inclusive else '<=' }} {{ min_value }}
       {%- endif %}
       {%- if max_value is not none %}
-      or {{ column_name }} > {{ max_value }}
+      or {{ column_name }} {{ '>' if inclusive else '>=' }} {{ max_value }}
       {%- endif %}
   )
 {% endtest %}
@@ -74,8 +91,10 @@ select * from {{ model }} where false
 
 
 {#- Same rows, same multiplicity (both directions of EXCEPT ALL); returns the rows of
-    either side that the other lacks. Used by the macro tests against *_expected seeds. -#}
-{% test featurestore_equality(model, compare_model) %}
+    either side that the other lacks, with `diff` saying which. Used by the macro tests
+    against *_expected seeds. dbt-utils' equality with its `compare_model` argument
+    (columns compared by position; no compare_columns or precision). -#}
+{% test equality(model, compare_model) %}
 with
     actual as (select * from {{ model }}),
     expected as (select * from {{ compare_model }}),

@@ -122,21 +122,29 @@ def load_spine(warehouse, spine: object, views: list[FeatureView],
         event_ts: the spine's event time column.
     """
     table = as_arrow(spine)
+    path = None
+    relation = None
     if table is None:
         path = Path(spine).resolve()
         source = str(path)
         if not path.is_file():
             raise SpineError(source, "file not found; give the path of a .parquet or .csv "
                              "spine")
-        relation = warehouse.dialect.read_spine_file(warehouse, path, SPINE_RELATION)
+        relation = warehouse.dialect.file_relation(path)
+        if relation is None:
+            table = read_spine_table(path)
     else:
         source = f"<{type(spine).__module__.split('.')[0]}.{type(spine).__name__}>"
+    if relation is None:
         relation = warehouse.dialect.load_spine(warehouse, table, SPINE_RELATION)
     try:
         columns = warehouse.columns(relation)
     except WarehouseError as exc:
         kind = Path(source).suffix[1:] or "a table"
         raise SpineError(source, f"cannot be read as {kind}: {exc}") from None
+    if table is not None:  # the frame's own spelling (a warehouse may fold the case)
+        types = {name.lower(): kind for name, kind in columns.items()}
+        columns = {name: types[name.lower()] for name in table.column_names}
 
     found = {name.lower(): name for name in columns}
     if event_ts.lower() not in found:
@@ -174,7 +182,7 @@ def load_spine(warehouse, spine: object, views: list[FeatureView],
     if tz_aware:
         ts = warehouse.dialect.utc_naive(event_ts)
         relation = f"(select * replace ({ts} as {event_ts}) from {relation}) as spine_utc"
-    digest = table_sha256(table) if table is not None else file_sha256(Path(source))
+    digest = file_sha256(path) if path is not None else table_sha256(table)
     return Spine(source, relation, columns, rows, digest, event_ts, tz_aware, table)
 
 

@@ -102,7 +102,8 @@ class Warehouse:
         node = self.project.model_node(model)
         if node and node.get("relation_name"):
             return node["relation_name"]
-        return f"{quote(self.dialect.default_schema(self.settings))}.{quote(model)}"
+        # without a manifest: the model's unquoted name as dbt creates it in the target
+        return f"{quote(self.dialect.default_schema(self.settings))}.{self.dialect.column(model)}"
 
     def columns(self, relation: str) -> dict[str, str]:
         """Column name -> warehouse type of ``relation``; WarehouseError if it is missing."""

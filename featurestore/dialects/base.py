@@ -112,11 +112,10 @@ class Dialect:
         """Make the spine ``table`` readable in SQL for this connection; its relation."""
         raise NotImplementedError
 
-    def read_spine_file(self, warehouse, path: Path, name: str) -> str:
-        """A spine file as a relation: read into Arrow, then ``load_spine``."""
-        from featurestore.spine import read_spine_table
-
-        return self.load_spine(warehouse, read_spine_table(path), name)
+    def file_relation(self, path: Path) -> str | None:
+        """SQL that reads a local spine file in place, where the warehouse can (else None:
+        the file is read into Arrow here and loaded with ``load_spine``)."""
+        return None
 
     def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
                        batch_size: int = 100_000) -> None:

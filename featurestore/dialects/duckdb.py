@@ -102,7 +102,7 @@ class DuckDB(Dialect):
         warehouse.connection.register(name, table)
         return quote(name)
 
-    def read_spine_file(self, warehouse, path: Path, name: str) -> str:
+    def file_relation(self, path: Path) -> str:
         from featurestore.spine import file_reader
 
         return f"{file_reader(path)}({sql_string(str(path))})"

@@ -1,0 +1,138 @@
+"""The import rules of docs/architecture.md, read from the code itself.
+
+Every import statement counts, also those inside functions (the lazy imports that keep
+the CLI's help and the Lambda's cold start fast), and the CLI's command table counts as
+imports of the modules it names.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import featurestore
+from featurestore.cli import COMMANDS
+
+REPO = Path(__file__).resolve().parents[2]
+FOLDERS = {"featurestore": REPO / "featurestore", "featurestore.sync": REPO / "sync",
+           "featurestore.lookup": REPO / "lookup", "featurestore.gates": REPO / "gates"}
+# The package's face (featurestore/__init__.py) re-exports the SDK: it is an interface.
+INTERFACES = ("featurestore.cli", "featurestore.sdk", "featurestore.demo")
+FACE = "featurestore"
+SERVICES = ("featurestore.sync", "featurestore.lookup", "featurestore.gates")
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package, folder in FOLDERS.items():
+        for path in folder.rglob("*.py"):
+            relative = path.relative_to(folder).with_suffix("")
+            parts = [p for p in relative.parts if p != "__init__"]
+            name = ".".join([package, *parts])
+            if package == "featurestore" and parts and f"featurestore.{parts[0]}" in FOLDERS:
+                continue
+            found[name] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """The featurestore modules ``name`` imports, anywhere in its code."""
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & set(MODULES)
+            # `from featurestore import registry` imports the module, not the package's face
+            targets.update(submodules or {node.module})
+    if name == "featurestore.cli":
+        targets.update(f"featurestore.cli.{module}" for module, _ in COMMANDS.values())
+    return {t for t in targets if t in MODULES and t != name}
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _within(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_the_modules_are_found():
+    assert {"featurestore.cli", "featurestore.sync.worker", "featurestore.lookup.handler",
+            "featurestore.gates.runner", "featurestore.online.items"} <= set(MODULES)
+    assert Path(featurestore.__file__).parent == REPO / "featurestore"
+
+
+def test_there_is_no_import_cycle():
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(GRAPH[name]):
+            if state.get(target) == 1:
+                cycle = path[path.index(target):] + [target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if not state.get(target):
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(GRAPH):
+        if not state.get(name):
+            visit(name, [name])
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES
+                                        if not _within(n, INTERFACES) and n != FACE))
+def test_only_the_interfaces_import_the_interfaces(name):
+    assert not [t for t in GRAPH[name] if _within(t, INTERFACES)]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES
+                                        if not _within(n, INTERFACES + SERVICES) and n != FACE))
+def test_the_core_imports_no_service(name):
+    assert not [t for t in GRAPH[name] if _within(t, SERVICES)]
+
+
+def test_lookup_and_gates_do_not_import_each_other():
+    for name, targets in GRAPH.items():
+        if _within(name, ["featurestore.lookup"]):
+            assert not [t for t in targets if _within(t, ["featurestore.gates"])], name
+        if _within(name, ["featurestore.gates"]):
+            assert not [t for t in targets if _within(t, ["featurestore.lookup"])], name
+
+
+def test_command_modules_do_not_import_the_cli_root():
+    for name, targets in GRAPH.items():
+        if name.startswith("featurestore.cli."):
+            assert "featurestore.cli" not in targets, name
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if not _within(n,
+                                                                            ["featurestore.cli"])))
+def test_only_the_cli_knows_click(name):
+    source = MODULES[name].read_text()
+    assert "import click" not in source and "from click" not in source
+
+
+# The few other touches of the environment, each for a reason of its own.
+ENVIRONMENT_USES = {
+    "featurestore.cli": "os.environ.setdefault(",  # dbt's and GX's telemetry off
+    "featurestore.gates.validate": "os.environ.setdefault(",  # GX's telemetry off
+    "featurestore.dbt_runner": "os.environ",  # sets dbt's env_var() values for one run
+    "featurestore.project": "os.environ.get(PROJECT_DIR_VARIABLE)",  # which project
+    "featurestore.lookup.handler": 'os.environ.get("AWS_LAMBDA_FUNCTION_NAME")',  # cold start
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n != "featurestore.settings"))
+def test_only_settings_read_the_environment(name):
+    reads = [line.strip() for line in MODULES[name].read_text().splitlines()
+             if "os.environ" in line or "os.getenv" in line]
+    allowed = ENVIRONMENT_USES.get(name)
+    assert [r for r in reads if allowed is None or allowed not in r] == [], (
+        f"{name} reads the environment itself; take the value from Settings")

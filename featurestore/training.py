@@ -115,21 +115,27 @@ def _in_spine_form(warehouse, sql: str, spine: Spine, specs: list[dict]) -> str:
 
 
 def _parquet_counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
-    """Row count and null count per column, from the Parquet footer: no data is read."""
-    import pyarrow.parquet as pq
+    """Row count and null count per column, from the Parquet footer: no data is read.
 
-    meta = pq.ParquetFile(path).metadata
-    index = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
-    nulls = dict.fromkeys(columns, 0)
-    for group in range(meta.num_row_groups):
-        row_group = meta.row_group(group)
-        for name in columns:
-            stats = row_group.column(index[name]).statistics
-            if stats is None or not stats.has_null_count:
-                table = pq.read_table(path, columns=columns)
-                return table.num_rows, _table_counts(table, columns)[1]
-            nulls[name] += stats.null_count
-    return meta.num_rows, nulls
+    Read with DuckDB (always installed, already loaded), not pyarrow, whose import alone
+    costs a tenth of a second of every CLI run; a file without statistics is counted.
+    """
+    import duckdb
+
+    with duckdb.connect() as connection:
+        (rows,) = connection.execute("select num_rows from parquet_file_metadata(?)",
+                                     [str(path)]).fetchone()
+        stats = dict(connection.execute(
+            "select path_in_schema, case when count(*) = count(stats_null_count) "
+            "then sum(stats_null_count) end from parquet_metadata(?) group by all",
+            [str(path)]).fetchall())
+        if all(stats.get(name) is not None for name in columns):
+            return int(rows), {name: int(stats[name]) for name in columns}
+        select = ", ".join(f'count(*) - count("{c.replace(chr(34), chr(34) * 2)}")'
+                           for c in columns)
+        counted = connection.execute(f"select {select} from read_parquet(?)",
+                                     [str(path)]).fetchone()
+    return int(rows), dict(zip(columns, (int(n) for n in counted), strict=True))
 
 
 def _table_counts(table: pa.Table, columns: list[str]) -> tuple[int, dict[str, int]]:

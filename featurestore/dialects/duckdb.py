@@ -10,6 +10,7 @@ naive UTC timestamp by its instant, whatever the machine's zone.
 from __future__ import annotations
 
 import contextlib
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,9 @@ class DuckDB(Dialect):
                 "run, a sync) may hold it; wait for it to finish."
             ) from None
         connection.execute("set TimeZone = 'UTC'")
+        # DuckDB's own progress bar for long queries, on a terminal only: in a CI log its
+        # carriage returns are noise
+        connection.execute(f"set enable_progress_bar = {str(sys.stderr.isatty()).lower()}")
         return connection
 
     def exists(self, settings) -> bool:

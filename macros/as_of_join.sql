@@ -15,20 +15,30 @@
   `<view>__<feature>` for each selected feature in contract order, then
   `<view>__feature_ts` (the feature_ts of the row used; null when none or expired).
 
+  Time zones: naive timestamps are UTC. A timezone-aware view column (DuckDB
+  TIMESTAMPTZ, Snowflake TIMESTAMP_TZ or TIMESTAMP_LTZ; listed in a spec's
+  `utc_columns`) is read as naive UTC, so no comparison depends on the session's zone;
+  a timestamp feature from such a column comes out as naive UTC. A timezone-aware spine
+  event time (`spine_utc`) is compared by its instant; the training set keeps the
+  spine's form: its event time column unchanged, `<view>__feature_ts` aware at UTC.
+  In dbt both are found by asking the warehouse (when `spine` and the views are built
+  relations); pass `spine_utc=true` for a spine given as a CTE name.
+
   as_of_join(spine, views)            analysts: view names, or 'view:feature' strings
   as_of_join_specs(spine, specs)      specs carry `relation` (and optionally a subset
-                                      of `features`); validates, then dispatches to
+                                      of `features`, and `utc_columns`); validates,
+                                      then dispatches to
   duckdb__ / snowflake__ / default__as_of_join_specs   plain-Jinja bodies, also rendered
                                       outside dbt by featurestore/sql_render.py
 -#}
 
-{% macro as_of_join(spine, views, event_ts='event_ts', known_at_event=false) %}
+{% macro as_of_join(spine, views, event_ts='event_ts', known_at_event=false, spine_utc=none) %}
     {%- if views is string or views is mapping or views is not iterable or views | length == 0 -%}
         {{ exceptions.raise_compiler_error(
             "as_of_join: `views` must be a non-empty list of view names or 'view:feature' "
             ~ "strings, e.g. ['user_transactions', 'user_profile:country'], not " ~ views ~ ".") }}
     {%- endif -%}
-    {%- set contracts = featurestore_contracts() -%}
+    {%- set contracts = featurestore.featurestore_project_contracts('as_of_join') -%}
     {%- set order = [] -%}
     {%- set wanted = {} -%}
     {%- for item in views -%}
@@ -74,14 +84,18 @@
             {%- endfor -%}
             {%- do spec.update({'features': selected}) -%}
         {%- endif -%}
-        {%- do spec.update({'relation': ref(contract['source'])}) -%}
+        {%- set relation = ref(contract['source']) -%}
+        {%- set read = [contract['timestamp']] + ([contract['created_timestamp']] if contract.get('created_timestamp') else [])
+                       + (spec['features'] | map(attribute='name') | list) -%}
+        {%- do spec.update({'relation': relation,
+                            'utc_columns': featurestore.featurestore_tz_columns(relation, read)}) -%}
         {%- do specs.append(spec) -%}
     {%- endfor -%}
-    {{ return(featurestore.as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event)) }}
+    {{ return(featurestore.as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event, spine_utc=spine_utc)) }}
 {% endmacro %}
 
 
-{% macro as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+{% macro as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false, spine_utc=none) %}
     {%- if spine is none or spine | string | trim == '' -%}
         {{ exceptions.raise_compiler_error(
             "as_of_join_specs: `spine` must be a relation, e.g. ref('training_spine'); got nothing.") }}
@@ -130,6 +144,12 @@
                     ~ "`name` and `default_sql`; got " ~ feature ~ ".") }}
             {%- endif -%}
         {%- endfor -%}
+        {%- set utc_columns = spec.get('utc_columns') -%}
+        {%- if utc_columns is not none and (utc_columns is string or utc_columns is mapping or utc_columns is not iterable) -%}
+            {{ exceptions.raise_compiler_error(
+                "as_of_join_specs: " ~ label ~ ": `utc_columns` must be a list of the view's "
+                ~ "timezone-aware column names, e.g. ['feature_ts']; got " ~ utc_columns ~ ".") }}
+        {%- endif -%}
         {%- set ttl = spec.get('ttl_seconds') -%}
         {%- if ttl is not none and (ttl is not number or ttl is sameas true or ttl is sameas false or ttl <= 0) -%}
             {{ exceptions.raise_compiler_error(
@@ -143,23 +163,39 @@
         {%- endif -%}
         {%- do seen.append(spec['name']) -%}
     {%- endfor -%}
+    {%- if spine_utc is none -%}
+        {%- set spine_utc = featurestore.featurestore_tz_columns(spine, [event_ts]) | length > 0 -%}
+    {%- elif spine_utc is not sameas true and spine_utc is not sameas false -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_join_specs: `spine_utc` must be true (the spine's event time is "
+            ~ "timezone-aware), false, or none to ask the warehouse; got " ~ spine_utc ~ ".") }}
+    {%- endif -%}
+    {%- if spine_utc -%}
+        {{ return(adapter.dispatch('as_of_join_specs', 'featurestore')(
+            spine, specs, event_ts=event_ts, known_at_event=known_at_event, spine_utc=true)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('as_of_join_specs', 'featurestore')(
         spine, specs, event_ts=event_ts, known_at_event=known_at_event)) }}
 {% endmacro %}
 
 
-{#- The ASOF bodies of DuckDB and Snowflake differ only in the join clause. -#}
-{% macro featurestore_asof_body(spine, specs, event_ts, known_at_event, dialect) %}
+{#- The ASOF bodies of DuckDB and Snowflake differ only in the join clause. With
+    `spine_utc` (a timezone-aware spine event time) the spine gets `_fs_event_ts`, its
+    naive UTC, for the join to compare (ASOF match conditions take columns, not
+    expressions); the output leaves it out, so the spine's own column is unchanged. -#}
+{% macro featurestore_asof_body(spine, specs, event_ts, known_at_event, dialect, spine_utc=false) %}
+{%- set event = 'spine._fs_event_ts' if spine_utc else 'spine.' ~ event_ts -%}
 with
 
-    -- 1. The spine: every row is kept, duplicates and null keys included.
+    -- 1. The spine: every row is kept, duplicates and null keys included{{ '; its event
+    --    time as naive UTC in _fs_event_ts' if spine_utc }}.
     spine as (
-        select * from {{ spine }}
+        select *{{ ', ' ~ featurestore.featurestore_utc_naive(event_ts, dialect) ~ ' as _fs_event_ts' if spine_utc }} from {{ spine }}
     ),
 {% for spec in specs %}
     -- {{ loop.index + 1 }}. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
     --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
-{{ featurestore.featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false) }},
+{{ featurestore.featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, false, dialect) }},
 {% endfor %}
     -- {{ specs | length + 2 }}. One {{ 'ASOF JOIN' if dialect == 'snowflake' else 'ASOF LEFT JOIN' }} per view: the last row at or before the event,
     --    key by key; expired (TTL) or absent rows give the contract's defaults.
@@ -167,42 +203,44 @@ with
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event_ts, dialect) | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, event, dialect, spine_utc) | indent(4) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}
 {%- if dialect == 'snowflake' %}
         asof join {{ spec['name'] }}__rows as {{ spec['name'] }}
-            match_condition (spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts)
+            match_condition ({{ event }} >= {{ spec['name'] }}._fs_asof_ts)
             on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
 {%- else %}
         asof left join {{ spec['name'] }}__rows as {{ spec['name'] }}
             on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
-            and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
+            and {{ event }} >= {{ spec['name'] }}._fs_asof_ts
 {%- endif %}
 {%- endfor %}
     )
 
-select * from final
+select * {{- ' exclude (_fs_event_ts)' if spine_utc }} from final
 {% endmacro %}
 
 
 {#- DuckDB ASOF LEFT JOIN: https://duckdb.org/docs/stable/sql/query_syntax/from#as-of-joins -#}
-{% macro duckdb__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
-{{- featurestore.featurestore_asof_body(spine, specs, event_ts, known_at_event, 'duckdb') -}}
+{% macro duckdb__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false, spine_utc=false) %}
+{{- featurestore.featurestore_asof_body(spine, specs, event_ts, known_at_event, 'duckdb', spine_utc) -}}
 {% endmacro %}
 
 
 {#- Snowflake ASOF JOIN ... MATCH_CONDITION (null-pads unmatched left rows):
     https://docs.snowflake.com/en/sql-reference/constructs/asof-join -#}
-{% macro snowflake__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
-{{- featurestore.featurestore_asof_body(spine, specs, event_ts, known_at_event, 'snowflake') -}}
+{% macro snowflake__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false, spine_utc=false) %}
+{{- featurestore.featurestore_asof_body(spine, specs, event_ts, known_at_event, 'snowflake', spine_utc) -}}
 {% endmacro %}
 
 
 {#- Portable: window functions (LEAD) and a range LEFT JOIN on validity intervals:
-    https://en.wikipedia.org/wiki/Window_function_(SQL) -#}
-{% macro default__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false) %}
+    https://en.wikipedia.org/wiki/Window_function_(SQL). A timezone-aware spine event
+    time is compared through AT TIME ZONE in the join itself: no extra column. -#}
+{% macro default__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false, spine_utc=false) %}
+{%- set event = featurestore.featurestore_utc_naive('spine.' ~ event_ts, 'default') if spine_utc else 'spine.' ~ event_ts -%}
 with
 
     -- 1. The spine: every row is kept, duplicates and null keys included.
@@ -212,7 +250,7 @@ with
 {% for spec in specs %}
     -- {{ loop.index + 1 }}a. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
     --    ({{ 'eligible once known: created_ts <= t' if known_at_event and spec.get('created_timestamp') else 'a later created_ts wins a tie on feature_ts' }}).
-{{ featurestore.featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, true) }},
+{{ featurestore.featurestore_candidate_ctes(spec['name'] ~ '__rows', spec['relation'], spec, known_at_event, true, 'default') }},
 
     -- {{ loop.index + 1 }}b. `{{ spec['name'] }}`: each row holds from its time until the next one
     --    (exclusive), so one spine row matches at most one row: no fan-out.
@@ -232,16 +270,16 @@ with
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event_ts, 'default') | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, event, 'default', spine_utc) | indent(4) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}
         left join {{ spec['name'] }}__intervals as {{ spec['name'] }}
             on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
-            and spine.{{ event_ts }} >= {{ spec['name'] }}._fs_asof_ts
+            and {{ event }} >= {{ spec['name'] }}._fs_asof_ts
             and (
                 {{ spec['name'] }}._fs_valid_to is null
-                or spine.{{ event_ts }} < {{ spec['name'] }}._fs_valid_to
+                or {{ event }} < {{ spec['name'] }}._fs_valid_to
             )
 {%- endfor %}
     )

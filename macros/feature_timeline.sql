@@ -12,6 +12,12 @@
   two rows share (keys, feature_ts), the later created_timestamp is the correction:
   the superseded row is dropped.
 
+  Time zones: valid_from, valid_to and expires_at are naive UTC, like every time the
+  store adds. The view's own columns pass through unchanged; those the spec lists in
+  `utc_columns` (timezone-aware: TIMESTAMPTZ, TIMESTAMP_TZ, TIMESTAMP_LTZ) are read as
+  naive UTC for ordering and the intervals, so no result depends on the session's zone.
+  feature_timeline_of fills `utc_columns` from the built relation.
+
   feature_timeline(relation, spec)     validates, then dispatches to
   duckdb__ / snowflake__ / default__feature_timeline   plain-Jinja bodies, also
                                        rendered outside dbt by featurestore/sql_render.py
@@ -41,21 +47,24 @@
 
 
 {% macro feature_timeline_of(view_name) %}
-    {%- set contracts = featurestore_contracts() -%}
+    {%- set contracts = featurestore.featurestore_project_contracts('feature_timeline_of') -%}
     {%- if view_name not in contracts -%}
         {{ exceptions.raise_compiler_error(
             "feature_timeline_of: unknown feature view `" ~ view_name ~ "`; known views: "
             ~ (contracts.keys() | sort | join(', ')) ~ ".") }}
     {%- endif -%}
-    {%- set spec = contracts[view_name] -%}
-    {{ return(featurestore.feature_timeline(ref(spec['source']), spec)) }}
+    {%- set spec = dict(contracts[view_name]) -%}
+    {%- set relation = ref(spec['source']) -%}
+    {%- set read = [spec['timestamp']] + ([spec['created_timestamp']] if spec.get('created_timestamp') else []) -%}
+    {%- do spec.update({'utc_columns': featurestore.featurestore_tz_columns(relation, read)}) -%}
+    {{ return(featurestore.feature_timeline(relation, spec)) }}
 {% endmacro %}
 
 
 {#- The shared shape; `latest_version` differs: QUALIFY where the warehouse has it. -#}
 {%- macro featurestore_timeline_sql(relation, spec, dialect) -%}
 {%- set keys = featurestore.featurestore_key_list(spec['keys']) -%}
-{%- set ts = spec['timestamp'] -%}
+{%- set ts = featurestore.featurestore_view_column(spec['timestamp'], spec, dialect) -%}
 {%- set created = spec.get('created_timestamp') -%}
 with
 
@@ -72,7 +81,7 @@ with
         select * from source_rows
         qualify row_number() over (
             partition by {{ keys }}, {{ ts }}
-            order by {{ created }} desc nulls last
+            order by {{ featurestore.featurestore_view_column(created, spec, dialect) }} desc nulls last
         ) = 1
 {%- else %}
         select * from source_rows
@@ -80,8 +89,8 @@ with
             select 1
             from source_rows as correction
             where {{ featurestore.featurestore_keys_equal(spec['keys'], 'correction', 'source_rows') }}
-              and correction.{{ ts }} = source_rows.{{ ts }}
-              and correction.{{ created }} > source_rows.{{ created }}
+              and {{ featurestore.featurestore_view_column(spec['timestamp'], spec, dialect, 'correction') }} = {{ featurestore.featurestore_view_column(spec['timestamp'], spec, dialect, 'source_rows') }}
+              and {{ featurestore.featurestore_view_column(created, spec, dialect, 'correction') }} > {{ featurestore.featurestore_view_column(created, spec, dialect, 'source_rows') }}
         )
 {%- endif %}
     ),

@@ -25,10 +25,63 @@ dateadd('second', {{ seconds }}, {{ ts }})
 {%- endif -%}
 {%- endmacro -%}
 
+{#-
+  Time zones. Naive timestamps are UTC (the store's convention). A view column whose
+  warehouse type is timezone-aware (DuckDB TIMESTAMPTZ, Snowflake TIMESTAMP_TZ and
+  TIMESTAMP_LTZ) is listed in the spec's `utc_columns` and read as naive UTC, so that no
+  comparison ever depends on the session's TimeZone (dbt sessions run in the machine's
+  or the account's zone, not UTC).
+-#}
+
+{#- A timezone-aware timestamp as naive UTC (its instant, the zone dropped).
+    DuckDB: https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamptz
+    Snowflake: https://docs.snowflake.com/en/sql-reference/functions/convert_timezone
+    Portable: the SQL standard's AT TIME ZONE. -#}
+{%- macro featurestore_utc_naive(expr, dialect) -%}
+{%- if dialect == 'snowflake' -%}
+cast(convert_timezone('UTC', {{ expr }}) as timestamp_ntz)
+{%- elif dialect == 'duckdb' -%}
+timezone('UTC', {{ expr }})
+{%- else -%}
+({{ expr }} at time zone 'UTC')
+{%- endif -%}
+{%- endmacro -%}
+
+{#- A naive UTC timestamp as a timezone-aware one at UTC; the zone is named, so the
+    session's TimeZone cannot shift the instant.
+    DuckDB: https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamp
+    Snowflake: https://docs.snowflake.com/en/sql-reference/functions/timestamp_from_parts -#}
+{%- macro featurestore_utc_aware(expr, dialect) -%}
+{%- if dialect == 'snowflake' -%}
+timestamp_tz_from_parts(year({{ expr }}), month({{ expr }}), day({{ expr }}), hour({{ expr }}), minute({{ expr }}), second({{ expr }}), date_part(nanosecond, {{ expr }}), 'UTC')
+{%- elif dialect == 'duckdb' -%}
+timezone('UTC', {{ expr }})
+{%- else -%}
+({{ expr }} at time zone 'UTC')
+{%- endif -%}
+{%- endmacro -%}
+
+{#- A column of the view (optionally `alias.column`), as naive UTC when the spec lists it
+    in `utc_columns` (case-insensitively), else as it is. -#}
+{%- macro featurestore_view_column(column, spec, dialect, alias='') -%}
+{%- set name = (alias ~ '.' if alias else '') ~ column -%}
+{%- if column | lower in (spec.get('utc_columns') or []) | map('lower') | list -%}
+{{ featurestore.featurestore_utc_naive(name, dialect) }}
+{%- else -%}
+{{ name }}
+{%- endif -%}
+{%- endmacro -%}
+
 {#- The "known" time of a row: when its value could first have been read,
     i.e. the later of feature_ts and created_ts (a null created_ts counts as feature_ts). -#}
 {%- macro featurestore_known_ts(feature_ts, created_ts) -%}
 case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feature_ts }} end
+{%- endmacro -%}
+
+{#- A feature as read from the view: `name`, or `<naive UTC of name> as name`. -#}
+{%- macro featurestore_feature_read(feature, spec, dialect) -%}
+{%- set read = featurestore.featurestore_view_column(feature['name'], spec, dialect) -%}
+{{ read }}{{ ' as ' ~ feature['name'] if read != feature['name'] }}
 {%- endmacro -%}
 
 {#-
@@ -50,10 +103,13 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
        row with known_ts <= t" is exactly "the max (feature_ts, created_ts) among rows
        known at t": one as-of inequality on `_fs_asof_ts` = known_ts does it.
 -#}
-{%- macro featurestore_candidate_ctes(name, relation, spec, known_at_event, dedupe_always) -%}
+{%- macro featurestore_candidate_ctes(name, relation, spec, known_at_event, dedupe_always, dialect) -%}
 {%- set keys = featurestore.featurestore_key_list(spec['keys']) -%}
-{%- set ts = spec['timestamp'] -%}
+{%- set ts = featurestore.featurestore_view_column(spec['timestamp'], spec, dialect) -%}
 {%- set created = spec.get('created_timestamp') -%}
+{%- if created -%}
+{%- set created = featurestore.featurestore_view_column(created, spec, dialect) -%}
+{%- endif -%}
 {%- if known_at_event and created %}
     {{ name }}__known as (
         select
@@ -61,7 +117,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
             {{ ts }} as _fs_feature_ts,
             {{ created }} as _fs_created_ts,
             {%- for feature in spec['features'] %}
-            {{ feature['name'] }},
+            {{ featurestore.featurestore_feature_read(feature, spec, dialect) }},
             {%- endfor %}
             {{ featurestore.featurestore_known_ts(ts, created) }} as _fs_known_ts
         from {{ relation }}
@@ -100,7 +156,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
             {{ keys }},
             {{ ts }} as _fs_feature_ts,
             {%- for feature in spec['features'] %}
-            {{ feature['name'] }},
+            {{ featurestore.featurestore_feature_read(feature, spec, dialect) }},
             {%- endfor %}
             row_number() over (
                 partition by {{ keys }}, {{ ts }}
@@ -126,7 +182,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
             {{ keys }},
             {{ ts }} as _fs_feature_ts,
             {%- for feature in spec['features'] %}
-            {{ feature['name'] }},
+            {{ featurestore.featurestore_feature_read(feature, spec, dialect) }},
             {%- endfor %}
             {{ ts }} as _fs_asof_ts
         from {{ relation }}
@@ -134,30 +190,31 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
 {%- endif -%}
 {%- endmacro -%}
 
-{#- The chosen row (alias) is usable at spine.<event_ts>: it exists and is within TTL
-    (inclusive: t - feature_ts <= ttl). -#}
-{%- macro featurestore_is_visible(alias, spec, event_ts, dialect) -%}
+{#- The chosen row (alias) is usable at the event time `event` (an expression of naive
+    UTC, e.g. spine.event_ts): it exists and is within TTL (inclusive: t - feature_ts <= ttl). -#}
+{%- macro featurestore_is_visible(alias, spec, event, dialect) -%}
 {%- if spec.get('ttl_seconds') is not none -%}
 {{ alias }}._fs_feature_ts is not null
-                and spine.{{ event_ts }} <= {{ featurestore.featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
+                and {{ event }} <= {{ featurestore.featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
 {%- else -%}
 {{ alias }}._fs_feature_ts is not null
 {%- endif -%}
 {%- endmacro -%}
 
 {#- The output columns of one view: each feature (default when nothing is visible; a
-    null in the chosen row stays null), then <view>__feature_ts. -#}
-{%- macro featurestore_feature_columns(spec, event_ts, dialect) -%}
+    null in the chosen row stays null), then <view>__feature_ts (timezone-aware at UTC
+    when `aware_feature_ts`: the form of a timezone-aware spine). -#}
+{%- macro featurestore_feature_columns(spec, event, dialect, aware_feature_ts=false) -%}
 {%- set alias = spec['name'] -%}
 {%- for feature in spec['features'] %}
         case
-            when {{ featurestore.featurestore_is_visible(alias, spec, event_ts, dialect) }}
+            when {{ featurestore.featurestore_is_visible(alias, spec, event, dialect) }}
                 then {{ alias }}.{{ feature['name'] }}
             else {{ feature.get('default_sql') or 'null' }}
         end as {{ alias }}__{{ feature['name'] }},
 {%- endfor %}
         case
-            when {{ featurestore.featurestore_is_visible(alias, spec, event_ts, dialect) }}
-                then {{ alias }}._fs_feature_ts
+            when {{ featurestore.featurestore_is_visible(alias, spec, event, dialect) }}
+                then {{ featurestore.featurestore_utc_aware(alias ~ '._fs_feature_ts', dialect) if aware_feature_ts else alias ~ '._fs_feature_ts' }}
         end as {{ alias }}__feature_ts
 {%- endmacro -%}

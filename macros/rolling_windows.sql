@@ -30,7 +30,11 @@
   Arguments:
     relation      a relation or CTE name with the events
     partition_by  list of entity key columns
-    event_ts      the event-time column (naive UTC timestamp)
+    event_ts      the event-time column: a naive UTC timestamp, or on DuckDB a
+                  TIMESTAMP WITH TIME ZONE (epoch_us reads its instant, whatever the
+                  session's TimeZone; tested). On Snowflake pass naive UTC, e.g.
+                  cast(convert_timezone('UTC', ts) as timestamp_ntz) for a
+                  TIMESTAMP_TZ/LTZ column. The output feature_ts is naive UTC.
     aggregates    list of {name, agg: count|sum|avg|min|max, expr, window: '1h'|'7d'|...}
     loaded_at     optional column: when each input row landed in the warehouse
     last_values   optional list of {name, expr, order_by}
@@ -208,7 +212,8 @@
 {% endmacro %}
 
 
-{#- A naive UTC timestamp as integer microseconds since 1970-01-01. -#}
+{#- A timestamp as integer microseconds since 1970-01-01 UTC: a naive one read as UTC,
+    on DuckDB a TIMESTAMPTZ by its instant. -#}
 {% macro featurestore_epoch_us(ts) %}
     {{ return(adapter.dispatch('featurestore_epoch_us', 'featurestore')(ts)) }}
 {% endmacro %}

@@ -20,6 +20,10 @@ from featurestore.project import Project
 
 # Commands that run nodes and therefore report one result per selected node.
 _NODE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
+# Commands that write nothing under target/ and refuse --target-path.
+_NO_TARGET_COMMANDS = frozenset({"deps", "clean", "debug"})
+# Where a dbt project lists the packages it installs (dependencies.yml since dbt 1.6).
+PACKAGE_FILES = ("packages.yml", "dependencies.yml")
 _SELECT_FLAGS = frozenset({"-s", "--select", "-m", "--models", "--selector"})
 
 
@@ -63,7 +67,7 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
     if "--profiles-dir" not in full:
         full += ["--profiles-dir", str(project.profiles_dir)]
     target = Path(target_path) if target_path else project.target_dir
-    if "--target-path" not in full:
+    if "--target-path" not in full and args[0] not in _NO_TARGET_COMMANDS:
         full += ["--target-path", str(target)]
     if not any(flag in full for flag in ("--use-colors", "--no-use-colors")) \
             and not sys.stdout.isatty():
@@ -93,6 +97,49 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
             "like `features`, tags like `tag:fraud`) with `dbt ls -s ...`."
         )
     return result
+
+
+def packages_to_install(project: Project) -> str | None:
+    """Why ``dbt deps`` must run before this project builds; None when it need not.
+
+    A team's project that installs featurestore (``packages.yml``, ``local:`` or git)
+    cannot even parse before its packages are in ``dbt_packages/``. They count as
+    installed when that folder holds at least as many packages as the files list
+    (dbt also puts the packages' own dependencies there); a changed version is the
+    user's ``dbt deps`` to run.
+
+    Raises:
+        ProjectError: a packages file that is not a YAML mapping with a ``packages`` list.
+    """
+    import yaml
+
+    declared: list[tuple[str, int]] = []
+    for name in PACKAGE_FILES:
+        path = project.root / name
+        if not path.is_file():
+            continue
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ProjectError(f"{path}: not valid YAML ({exc}).") from None
+        packages = document.get("packages", []) if isinstance(document, dict) else None
+        if not isinstance(packages, list):
+            raise ProjectError(
+                f"{path}: `packages` must be a list, e.g. `packages: [{{local: ../featurestore}}]`"
+                " (see https://docs.getdbt.com/docs/build/packages).")
+        if packages:
+            declared.append((name, len(packages)))
+    if not declared:
+        return None
+    wanted = sum(count for _, count in declared)
+    folder = project.root / str(project.dbt_project.get("packages-install-path") or "dbt_packages")
+    installed = [entry for entry in folder.iterdir() if entry.is_dir()
+                 and not entry.name.startswith(".")] if folder.is_dir() else []
+    if len(installed) >= wanted:
+        return None
+    files = " and ".join(f"{name} lists {count}" for name, count in declared)
+    return (f"{files} dbt package(s) and {folder.name}/ holds {len(installed)}: "
+            "running `dbt deps`")
 
 
 def _release_duckdb() -> None:

@@ -104,15 +104,20 @@ def validate_project(project: Project) -> tuple[Catalog, list[str]]:
 
 def build_project(project: Project, dbt_args: list[str], *, checks: bool = True,
                   progress: Callable[[str], None] = lambda _line: None) -> list[str]:
-    """Regenerate the contract files, ``dbt build`` (``dbt_args`` passed through), then
-    check the built columns against the contracts; returns notes. ValidationFailed when
-    a dbt test or a column check fails."""
-    from featurestore.dbt_runner import run_dbt
+    """Regenerate the contract files, ``dbt deps`` when the project's packages (say,
+    featurestore itself) are not installed yet, ``dbt build`` (``dbt_args`` passed
+    through), then check the built columns against the contracts; returns notes.
+    ValidationFailed when a dbt test or a column check fails."""
+    from featurestore.dbt_runner import packages_to_install, run_dbt
     from featurestore.generate import write_generated
 
     catalog = project.catalog()
     for path in write_generated(project, catalog):
         progress(f"regenerated {path}")
+    missing = packages_to_install(project)
+    if missing:
+        progress(missing)
+        run_dbt(project, ["deps"])
     progress(f"dbt build {' '.join(dbt_args)}".rstrip())
     run_dbt(project, ["build", *dbt_args])
     if not checks:

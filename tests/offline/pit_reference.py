@@ -6,7 +6,7 @@ so that a disagreement points at the SQL.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 
 def pick(rows: list[dict], spec: dict, keys: tuple, t: datetime | None,
@@ -52,5 +52,44 @@ def as_of_join(spine: list[dict], spine_columns: list[str], views: list[tuple[di
                 name = feature["name"]
                 values.append(chosen[name] if chosen else defaults[(spec["name"], name)])
             values.append(chosen[spec["timestamp"]] if chosen else None)
+        out.append(tuple(values))
+    return out
+
+
+def utc_naive(value):
+    """A timezone-aware datetime as naive UTC (its instant); anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def as_of_join_any_zone(spine: list[dict], spine_columns: list[str],
+                        views: list[tuple[dict, list]], defaults: dict, *,
+                        spine_aware: bool, event_ts: str = "event_ts",
+                        known_at_event: bool = False) -> list[tuple]:
+    """``as_of_join`` for inputs whose times may be timezone-aware, row by row.
+
+    Every time is compared by its instant (as naive UTC), so the rules above apply
+    unchanged. The output keeps the spine's form: the spine's columns exactly as given,
+    and with an aware spine (``spine_aware``) each ``<view>__feature_ts`` aware at UTC;
+    timestamp features come out as naive UTC.
+    """
+    naive_spine = [{c: utc_naive(v) for c, v in row.items()} for row in spine]
+    naive_views = [(spec, [{c: utc_naive(v) for c, v in row.items()} for row in rows])
+                   for spec, rows in views]
+    rows = as_of_join(naive_spine, spine_columns, naive_views, defaults, event_ts,
+                      known_at_event)
+    feature_ts_at, position = [], len(spine_columns)
+    for spec, _rows in views:
+        position += len(spec["features"])
+        feature_ts_at.append(position)
+        position += 1
+    out = []
+    for original, row in zip(spine, rows, strict=True):
+        values = [original[c] for c in spine_columns] + list(row[len(spine_columns):])
+        if spine_aware:
+            for index in feature_ts_at:
+                if values[index] is not None:
+                    values[index] = values[index].replace(tzinfo=UTC)
         out.append(tuple(values))
     return out

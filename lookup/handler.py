@@ -1,16 +1,18 @@
 """The Lambda handler for API Gateway HTTP API (payload v2) events; served locally too.
 
-Routes::
+Routes (``routes.ROUTES``, the one table this module dispatches on and ``openapi.py``
+describes at ``GET /openapi.json``)::
 
     GET  /healthz                              liveness and the registry snapshot's age
     GET  /v1/feature-views                     the catalog: names, dtypes, owners, SLOs
     GET  /v1/features/{entity}/{key}?features=view:feature,...
     POST /v1/features/retrieve                 up to 100 keys, several entities at once
+    GET  /openapi.json                         the OpenAPI 3.1 document of all of these
 
 Everything slow happens once per container, at module level: the registry snapshot is
 read (no YAML, no warehouse), the DynamoDB client is made with tight timeouts and a
 single attempt (``reads.DynamoReader`` retries within the deadline instead). The handler
-only parses the event and calls ``service.lookup``. A routing table of four entries
+only parses the event and calls ``service.lookup``. A routing table of five entries
 needs no framework, which keeps the cold start to our own modules and botocore.
 
 Every answer has a JSON body: 400/401/403/404/405 say what is wrong, an unexpected
@@ -26,12 +28,13 @@ import os
 import sys
 import time
 import uuid
-from urllib.parse import unquote
+from typing import NamedTuple
 
 from featurestore.errors import FeatureStoreError, RequestError
 from featurestore.lookup import service
 from featurestore.lookup.access import HEADER as KEY_HEADER
-from featurestore.lookup.access import AccessPolicy
+from featurestore.lookup.access import AccessPolicy, Grant
+from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED, ROUTES, Router
 from featurestore.lookup.serving_log import MODEL_HEADER, ServingLog
 from featurestore.settings import Settings
 
@@ -47,6 +50,18 @@ except ImportError:  # pragma: no cover - depends on the installed extras
     def encode_json(body: dict) -> str:
         return json.dumps(body, separators=(",", ":"))
 _JSON = {"content-type": "application/json"}
+ROUTER = Router(ROUTES)
+
+
+class Call(NamedTuple):
+    """One request, as an operation of the route table gets it."""
+
+    event: dict
+    headers: dict
+    params: dict  # the path template's values: {"entity": "user", "key": "42"}
+    grant: Grant | None  # None on routes that are not secured
+    request_id: str
+    path: str
 
 
 class LookupApp:
@@ -67,6 +82,10 @@ class LookupApp:
         self.clock = clock  # None: the real time; tests fix it to get exact ages
         self._catalog_body = json.dumps(catalog_document(catalog, built_at),
                                         separators=(",", ":"))
+        # operation id -> the method answering it: a route without one fails here, at
+        # start-up, not on its first request
+        self._operations = {route.operation_id: getattr(self, f"_{route.operation_id}")
+                            for route in ROUTES}
 
     @classmethod
     def from_settings(cls, settings: Settings, *, catalog=None, built_at: str = "",
@@ -108,20 +127,21 @@ class LookupApp:
         request_id = context.get("requestId") or uuid.uuid4().hex
         method = (context.get("http") or {}).get("method", "GET").upper()
         path = _path(event, context)
-        route, outcome, hits_before = _route_label(path), None, self._cache_counts()
+        found = ROUTER.match(path)  # (Match, path parameters) or None
+        # metrics are labelled by the route template, never by key ("other": no route)
+        route = found[0].template if found is not None else "other"
+        outcome, hits_before = None, self._cache_counts()
         try:
-            route, code, body, outcome = self._route(method, path, event, request_id)
+            code, body, outcome = self._dispatch(method, path, found, event, request_id)
         except RequestError as exc:
             code = exc.status
-            body = {"error": {400: "bad_request", 401: "unauthorized", 403: "forbidden",
-                              404: "not_found", 405: "method_not_allowed"}.get(code, "error"),
-                    "message": str(exc)}
+            body = {"error": ERRORS.get(code, "error"), "message": str(exc)}
         except FeatureStoreError as exc:
             log.error("lookup %s failed: %s", request_id, exc)
-            code, body = 500, {"error": "internal_error", "message": str(exc)}
+            code, body = 500, {"error": INTERNAL_ERROR, "message": str(exc)}
         except Exception:  # the contract is a body on every answer, even this one
             log.exception("lookup %s failed", request_id)
-            code, body = 500, {"error": "internal_error",
+            code, body = 500, {"error": INTERNAL_ERROR,
                                "message": f"unexpected error; see the logs for request "
                                           f"{request_id}"}
         text = body if isinstance(body, str) else encode_json(body)
@@ -137,56 +157,57 @@ class LookupApp:
     def _cache_counts(self) -> tuple[int, int]:
         return (self.cache.hits, self.cache.misses) if self.cache is not None else (0, 0)
 
-    def _route(self, method: str, path: str, event: dict, request_id: str):
+    def _dispatch(self, method: str, path: str, found, event: dict, request_id: str):
+        """``(status, body, outcome)`` of the route ``found`` for ``method``: 404 and 405
+        from the table, the API key checked where the route is ``secured``."""
+        if found is None:
+            raise RequestError(f"no route {method} {path}; routes: {ROUTER.listing}",
+                               status=404)
+        match, params = found
+        route = match.methods.get(method)
+        if route is None:
+            raise RequestError(f"{path} answers {match.allowed}, not {method}", status=405)
         headers = event.get("headers") or {}
-        parts = [unquote(p) for p in path.strip("/").split("/")]
-        if parts == ["healthz"]:
-            _method(method, "GET", path)
-            return "/healthz", 200, {"status": "ok", "views": len(self.catalog.views),
-                                     "registry_built_at": self.built_at}, None
-        if parts == ["v1", "feature-views"]:
-            _method(method, "GET", path)
-            self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
-            return "/v1/feature-views", 200, self._catalog_body, None
-        if parts == ["v1", "features", "retrieve"]:
-            _method(method, "POST", path)
-            grant = self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
-            requests = service.post_requests(self.catalog, _body(event))
-            single = False
-            route = "/v1/features/retrieve"
-        elif len(parts) == 4 and parts[:2] == ["v1", "features"]:
-            _method(method, "GET", path)
-            grant = self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
-            query = event.get("queryStringParameters") or {}
-            features = query.get("features", query.get("names"))
-            requests = [service.get_request(self.catalog, parts[2], parts[3], features)]
-            single = True
-            route = "/v1/features/{entity}/{key}"
-        else:
-            raise RequestError(
-                f"no route {method} {path}; routes: GET /healthz, GET /v1/feature-views, "
-                "GET /v1/features/{entity}/{key}?features=..., POST /v1/features/retrieve",
-                status=404)
-        self.access.authorize(grant, [p for r in requests for p in r.views], request_id,
-                              path)
+        grant = (self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
+                 if route.secured else None)
+        return self._operations[route.operation_id](
+            Call(event, headers, params, grant, request_id, path))
+
+    # -- the operations of routes.ROUTES, by operation id: (status, body, outcome) ---------
+    def _healthz(self, call: Call):
+        return 200, {"status": "ok", "views": len(self.catalog.views),
+                     "registry_built_at": self.built_at}, None
+
+    def _list_feature_views(self, call: Call):
+        return 200, self._catalog_body, None
+
+    def _openapi_document(self, call: Call):
+        from featurestore.lookup.openapi import document_text  # built on first use
+
+        return 200, document_text(), None
+
+    def _get_features(self, call: Call):
+        query = call.event.get("queryStringParameters") or {}
+        features = query.get("features", query.get("names"))
+        requests = [service.get_request(self.catalog, call.params["entity"],
+                                        call.params["key"], features)]
+        return self._lookup(call, requests, single=True)
+
+    def _retrieve_features(self, call: Call):
+        requests = service.post_requests(self.catalog, _body(call.event))
+        return self._lookup(call, requests, single=False)
+
+    def _lookup(self, call: Call, requests: list, single: bool):
+        self.access.authorize(call.grant, [p for r in requests for p in r.views],
+                              call.request_id, call.path)
         outcome = service.lookup(requests, self.reader, cache=self.cache,
                                  now=self.clock() if self.clock else None)
         if outcome.degraded:
-            log.warning("lookup %s degraded to defaults: %s", request_id, outcome.error)
+            log.warning("lookup %s degraded to defaults: %s", call.request_id, outcome.error)
         if self.serving_log is not None:
-            self.serving_log.record(request_id, headers.get(MODEL_HEADER), requests, outcome)
-        return route, 200, service.response_body(requests, outcome, single), outcome
-
-
-def _route_label(path: str) -> str:
-    """The route template of ``path`` (metrics must not get a label per key)."""
-    parts = path.strip("/").split("/")
-    if parts == ["healthz"] or parts == ["v1", "feature-views"] or parts == [
-            "v1", "features", "retrieve"]:
-        return "/" + "/".join(parts)
-    if len(parts) == 4 and parts[:2] == ["v1", "features"]:
-        return "/v1/features/{entity}/{key}"
-    return "other"
+            self.serving_log.record(call.request_id, call.headers.get(MODEL_HEADER), requests,
+                                    outcome)
+        return 200, service.response_body(requests, outcome, single), outcome
 
 
 def _path(event: dict, context: dict) -> str:
@@ -195,11 +216,6 @@ def _path(event: dict, context: dict) -> str:
     if stage and stage != "$default" and path.startswith(f"/{stage}/"):
         path = path[len(stage) + 1:]
     return path
-
-
-def _method(method: str, allowed: str, path: str) -> None:
-    if method != allowed:
-        raise RequestError(f"{path} answers {allowed}, not {method}", status=405)
 
 
 def _body(event: dict) -> bytes | str | None:
@@ -268,5 +284,5 @@ def handler(event: dict, context: object = None) -> dict:
         _init()
     if APP is None:
         return {"statusCode": 500, "headers": dict(_JSON), "isBase64Encoded": False,
-                "body": json.dumps({"error": "misconfigured", "message": _INIT_ERROR})}
+                "body": json.dumps({"error": MISCONFIGURED, "message": _INIT_ERROR})}
     return APP.handle(event)

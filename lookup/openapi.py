@@ -1,0 +1,120 @@
+"""The OpenAPI 3.1 document of the lookup endpoint, served at ``GET /openapi.json``.
+
+Built from ``routes.ROUTES`` (the table the handler dispatches on) and
+``schemas.SCHEMAS``, never written by hand, so a route or a shape cannot change in one
+place only. It does not depend on the catalog: the same code serves the same document
+wherever it runs (the feature names themselves are at ``GET /v1/feature-views``).
+
+Built once per process, on the first request for it, and kept as the JSON text the
+handler answers with: the request path never pays for it, and a cold start neither.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+
+from featurestore.lookup.access import HEADER as KEY_HEADER
+from featurestore.lookup.routes import ROUTES, Route
+from featurestore.lookup.schemas import SCHEMAS, ref
+
+OPENAPI = "3.1.0"
+API_VERSION = "1"  # the /v1 of the feature paths; change both together
+SECURITY_SCHEME = "ApiKey"
+JSON = "application/json"
+
+# The error statuses: a response of that name under components/responses, and what it means.
+ERROR_RESPONSES = {
+    400: ("BadRequest", "The request is malformed or names an unknown entity, view, feature "
+                        "or key column; the message names it and the closest known name."),
+    401: ("Unauthorized", f"API keys are configured and `{KEY_HEADER}` is missing or matches "
+                          "none of them."),
+    403: ("Forbidden", "The key may not read a feature asked for (its sensitivity or its "
+                       "view is not granted); the message names each one."),
+    404: ("NotFound", "No route has this path; the message lists the routes."),
+    405: ("MethodNotAllowed", "The path exists but answers another method; the message "
+                              "says which."),
+    500: ("InternalError", "An unexpected failure (the message gives the request id to look "
+                           "for in the logs), or a misconfigured deployment. DynamoDB being "
+                           "down is not one: that is a 200 with defaults and `degraded`."),
+}
+DESCRIPTION = (
+    "Online feature values from DynamoDB, each with its `feature_ts`, age and a status "
+    "(PRESENT, STALE, EXPIRED, DEFAULT, MISSING) that follows the same point-in-time rule "
+    "as the training sets. The same handler runs in AWS Lambda behind API Gateway and "
+    "locally (`featurestore serve`).\n\n"
+    "Every answer is JSON; every refusal has the Error body. Any path not listed here "
+    "answers 404, and a listed path asked with another method 405 (components/responses "
+    "NotFound and MethodNotAllowed). `featurestore serve` also answers `GET /metrics` "
+    "(Prometheus text), which is not part of this API."
+)
+
+
+def _operation(route: Route) -> dict:
+    operation: dict = {"operationId": route.operation_id, "summary": route.summary,
+                       "description": route.description, "tags": [route.tag]}
+    if route.params:
+        operation["parameters"] = [
+            {"name": p.name, "in": p.where, "description": p.description,
+             "required": p.required or p.where == "path", "schema": {"type": "string"},
+             **({"deprecated": True} if p.deprecated else {}),
+             **({"example": p.example} if p.example is not None else {})}
+            for p in route.params]
+    if route.body:
+        media: dict = {"schema": ref(route.body)}
+        if route.body_examples:
+            media["examples"] = {name: {"value": copy.deepcopy(value)}
+                                 for name, value in route.body_examples}
+        operation["requestBody"] = {"required": True, "content": {JSON: media}}
+    responses: dict = {"200": {"description": route.summary,
+                               "headers": {"x-request-id": {"$ref": "#/components/headers/"
+                                                                    "RequestId"}},
+                               "content": {JSON: {"schema": ref(route.ok)}}}}
+    for status in route.errors:
+        responses[str(status)] = {"$ref": f"#/components/responses/"
+                                          f"{ERROR_RESPONSES[status][0]}"}
+    operation["responses"] = responses
+    if route.secured:
+        operation["security"] = [{SECURITY_SCHEME: []}]
+    return operation
+
+
+def build_document() -> dict:
+    """A fresh document (a dict the caller may change)."""
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    request_id = {"$ref": "#/components/headers/RequestId"}
+    return {
+        "openapi": OPENAPI,
+        "info": {"title": "featurestore lookup", "version": API_VERSION,
+                 "description": DESCRIPTION,
+                 "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
+        "tags": [{"name": "features", "description": "Feature values and definitions."},
+                 {"name": "operations", "description": "Liveness and this document."}],
+        "paths": paths,
+        "components": {
+            "schemas": copy.deepcopy(SCHEMAS),
+            "responses": {
+                name: {"description": text, "headers": {"x-request-id": request_id},
+                       "content": {JSON: {"schema": ref("Error")}}}
+                for name, text in ERROR_RESPONSES.values()},
+            "headers": {"RequestId": {
+                "description": "The request's id (API Gateway's, or a new one), also in "
+                               "the logs and the serving log.",
+                "schema": {"type": "string"}}},
+            "securitySchemes": {SECURITY_SCHEME: {
+                "type": "apiKey", "in": "header", "name": KEY_HEADER,
+                "description": "A key whose SHA-256 is configured (FEATURESTORE_API_KEYS), "
+                               "granted some sensitivities (public, internal, pii) and "
+                               "views. With no key configured, callers are anonymous and "
+                               "read public and internal features only."}},
+        },
+    }
+
+
+@cache
+def document_text() -> str:
+    """The document as the JSON text ``GET /openapi.json`` answers, built on first use."""
+    return json.dumps(build_document(), separators=(",", ":"))

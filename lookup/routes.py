@@ -1,0 +1,180 @@
+"""What the lookup endpoint answers: one route table, and finding a request's route in it.
+
+``ROUTES`` is read twice: ``handler.LookupApp`` dispatches on it (method, path, whether
+an API key is needed) and ``openapi.build_document`` describes it (parameters, bodies and
+responses, by the names of the schemas in ``schemas.py``). A route added, removed or
+secured here changes both, so the document cannot drift from what the handler does.
+
+This module is on the cold-start path of the Lambda: it holds plain data and a matcher
+of a few dict and list operations (named tuples, not dataclasses: a dataclass costs about
+a millisecond to create at import); the schemas and the document are imported only when
+``/openapi.json`` is first asked for.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import unquote
+
+from featurestore.lookup.service import MAX_KEYS
+from featurestore.lookup.serving_log import MODEL_HEADER
+
+# The `error` field of each refusal, by HTTP status. The handler answers with these names
+# and the document's Error schema enumerates them (with the two 500 names).
+ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed"}
+INTERNAL_ERROR, MISCONFIGURED = "internal_error", "misconfigured"
+
+
+class Param(NamedTuple):
+    """A path, query or header parameter (always a string on the wire)."""
+
+    name: str
+    where: str  # "path", "query" or "header" (OpenAPI's `in`)
+    description: str
+    required: bool = False
+    deprecated: bool = False
+    example: str | None = None  # for the demo project's contracts (feature_defs/)
+
+
+class Route(NamedTuple):
+    """One operation: what the handler matches and the document describes.
+
+    ``operation_id`` also names the ``LookupApp`` method that answers it (with a leading
+    underscore). ``ok`` is the schema of the 200 body; ``errors`` the other statuses the
+    operation itself answers, each with the Error body (404 and 405 belong to no
+    operation: they answer paths and methods that are not in this table).
+    """
+
+    method: str
+    path: str  # a template: "/v1/features/{entity}/{key}"
+    operation_id: str
+    summary: str
+    description: str
+    ok: str  # schema name in schemas.SCHEMAS
+    errors: tuple[int, ...] = (500,)
+    params: tuple[Param, ...] = ()
+    body: str | None = None  # schema name of the JSON request body
+    body_examples: tuple[tuple[str, object], ...] = ()  # (name, body), for the demo
+    secured: bool = False  # an API key in `x-api-key` when keys are configured
+    tag: str = "features"
+    listed: bool = True  # named in the 404 message (the document's route is not, so
+    # that message stays as it was before /openapi.json existed)
+
+
+MODEL = Param(MODEL_HEADER, "header", "The calling model's name, recorded in the serving "
+              "log next to what it was served (training/serving skew checks join on it).",
+              example="fraud-v3")
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/healthz", "healthz", "Liveness",
+          "Always 200 while the process runs; says how many views the registry snapshot "
+          "holds and when it was built. Needs no API key and reads no DynamoDB.",
+          ok="Health", tag="operations"),
+    Route("GET", "/v1/feature-views", "list_feature_views", "The feature catalog",
+          "Every feature view the endpoint serves: entity and join keys, owner, ttl, "
+          "freshness SLO, and per feature its dtype, sensitivity, default and description. "
+          "Definitions only, never values.",
+          ok="FeatureViews", errors=(401, 500), secured=True),
+    Route("GET", "/v1/features/{entity}/{key}", "get_features", "Features of one key",
+          "The named features of one entity key, each with its value, `feature_ts`, "
+          "`age_seconds` and status. When DynamoDB is unreachable or slow, the contract "
+          "defaults are served with status DEFAULT and `degraded: true`.",
+          ok="FeatureVector", errors=(400, 401, 403, 500), secured=True, params=(
+              Param("entity", "path", "The entity, as declared in feature_defs/entities.yml.",
+                    required=True, example="user"),
+              Param("key", "path", "The key's values in join-key order, separated by `|` "
+                    "(`42`, or `42|d-0001` for a two-column key); a value holding `|` needs "
+                    "the POST route.", required=True, example="42"),
+              Param("features", "query", "Comma-separated `view:feature` names, or a view "
+                    "name for all its features.", required=True,
+                    example="user_transactions:txn_count_7d,user_profile:country"),
+              Param("names", "query", "The former name of `features` (used only when "
+                    "`features` is absent).", deprecated=True),
+              MODEL)),
+    Route("POST", "/v1/features/retrieve", "retrieve_features", "Features of many keys",
+          f"Up to {MAX_KEYS} keys over the whole body, of one entity or of several under "
+          "`requests`; one result per key, in request order, each naming its entity.",
+          ok="RetrieveResponse", errors=(400, 401, 403, 500), secured=True,
+          body="RetrieveRequest", params=(MODEL,), body_examples=(
+              ("one_entity", {"entity": "user", "keys": [{"user_id": 42}, {"user_id": 43}],
+                              "features": ["user_transactions:txn_count_7d"]}),
+              ("several_entities", {"requests": [
+                  {"entity": "user", "keys": [{"user_id": 42}],
+                   "features": ["user_transactions:txn_count_7d", "user_profile:country"]},
+                  {"entity": "merchant", "keys": [{"merchant_id": 7}],
+                   "features": ["merchant_risk"]}]}))),
+    Route("GET", "/openapi.json", "openapi_document", "This document",
+          "The OpenAPI 3.1 description of this endpoint, built from the routes and schemas "
+          "the handler itself uses.", ok="OpenAPIDocument", tag="operations", listed=False),
+)
+
+
+class Match(NamedTuple):
+    """A path template's routes: what each method there answers."""
+
+    template: str
+    methods: dict[str, Route]
+    allowed: str  # "GET" or "GET, POST": for the 405 message
+
+
+class _Template(NamedTuple):
+    length: int
+    literal_at: tuple[int, ...]  # the segments that must equal `literals`
+    literals: list[str]
+    names: tuple[str, ...]  # the parameters, and the segments that hold them
+    name_at: tuple[int, ...]
+    match: Match
+
+
+NO_PARAMS: dict[str, str] = {}
+
+
+class Router:
+    """Finds the routes of a path: one dict lookup for the fixed paths (which win, so
+    ``/v1/features/retrieve`` is never read as a template), then the few templates,
+    compared segment by segment."""
+
+    def __init__(self, routes: tuple[Route, ...] = ROUTES):
+        by_path: dict[str, dict[str, Route]] = {}
+        for route in routes:
+            methods = by_path.setdefault(route.path, {})
+            if route.method in methods:
+                raise ValueError(f"two routes for {route.method} {route.path}")
+            methods[route.method] = route
+        self.fixed: dict[tuple[str, ...], Match] = {}
+        self.templates: list[_Template] = []
+        for path, methods in by_path.items():
+            segments = path.strip("/").split("/")
+            found = Match(path, methods, ", ".join(sorted(methods)))
+            variable = [i for i, s in enumerate(segments) if s.startswith("{")]
+            if not variable:
+                self.fixed[tuple(segments)] = found
+                continue
+            fixed_at = tuple(i for i in range(len(segments)) if i not in variable)
+            self.templates.append(_Template(
+                len(segments), fixed_at, [segments[i] for i in fixed_at],
+                tuple(segments[i][1:-1] for i in variable), tuple(variable), found))
+        self.listing = ", ".join(_listing(r) for r in routes if r.listed)
+
+    def match(self, path: str) -> tuple[Match, dict[str, str]] | None:
+        """``(match, path parameters)`` of ``path`` (outer slashes ignored, each segment
+        percent-decoded), or None. Fixed paths share one empty, read-only parameters dict.
+        """
+        parts = tuple(path.strip("/").split("/"))
+        if "%" in path:
+            parts = tuple([unquote(p) for p in parts])
+        found = self.fixed.get(parts)
+        if found is not None:
+            return found, NO_PARAMS
+        for template in self.templates:
+            if len(parts) == template.length and [
+                    parts[i] for i in template.literal_at] == template.literals:
+                return template.match, {name: parts[i] for name, i in zip(
+                    template.names, template.name_at, strict=True)}
+        return None
+
+
+def _listing(route: Route) -> str:
+    """``GET /v1/features/{entity}/{key}?features=...``: a route as the 404 names it."""
+    query = [f"{p.name}=..." for p in route.params if p.where == "query" and p.required]
+    return f"{route.method} {route.path}" + ("?" + "&".join(query) if query else "")

@@ -1,0 +1,137 @@
+"""JSON Schemas of what the lookup endpoint reads and answers, for its OpenAPI document.
+
+Draft 2020-12, the dialect of OpenAPI 3.1, so a client can validate with any JSON Schema
+library. The enumerations come from the code that produces the values (the statuses
+from ``service``, dtypes and sensitivities from the contracts, the error names from
+``routes``, the key limit from ``service.MAX_KEYS``); the tests validate real answers of
+the handler against these schemas, so a shape that changes in ``service`` or ``handler``
+without changing here fails them.
+
+Schemas refer to each other as ``#/components/schemas/<name>``, where the document puts
+them.
+"""
+
+from __future__ import annotations
+
+from featurestore.contracts import SENSITIVITIES
+from featurestore.dtypes import DTYPES, KEY_DTYPES
+from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED
+from featurestore.lookup.service import MAX_KEYS, STATUSES
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict, required: tuple[str, ...] = (), description: str = "",
+            **extra) -> dict:
+    schema = {"type": "object", "properties": properties,
+              "required": list(required or properties), "additionalProperties": False}
+    if description:
+        schema["description"] = description
+    return {**schema, **extra}
+
+
+NULLABLE_TEXT = {"type": ["string", "null"]}
+TIMESTAMP = {"type": "string", "format": "date-time",
+             "description": "ISO-8601 in UTC with `Z`; a fraction only when there is one."}
+# What a feature value is, by dtype: int64 and float64 are numbers, a timestamp is an
+# ISO string, and any of them may be null.
+VALUE = {"type": ["integer", "number", "string", "boolean", "null"],
+         "description": f"The value in JSON, by the feature's dtype ({', '.join(DTYPES)}); "
+                        "a timestamp is an ISO-8601 UTC string."}
+
+SCHEMAS: dict[str, dict] = {
+    "Error": _object(
+        {"error": {"type": "string",
+                   "enum": [*ERRORS.values(), INTERNAL_ERROR, MISCONFIGURED],
+                   "description": "Machine-readable: the status's name."},
+         "message": {"type": "string",
+                     "description": "What is wrong, naming the entity, view, feature or "
+                                    "field, with the closest known name."}},
+        description="Every refusal and every failure has this body, never an empty one."),
+    "Health": _object(
+        {"status": {"const": "ok"},
+         "views": {"type": "integer", "minimum": 0,
+                   "description": "Feature views in the registry snapshot."},
+         "registry_built_at": {"type": "string",
+                               "description": "When the registry snapshot was built."}}),
+    "JoinKey": _object({"name": {"type": "string"},
+                        "dtype": {"type": "string", "enum": list(KEY_DTYPES)}}),
+    "FeatureDefinition": _object(
+        {"name": {"type": "string"},
+         "dtype": {"type": "string", "enum": list(DTYPES)},
+         "sensitivity": {"type": "string", "enum": list(SENSITIVITIES)},
+         "default": {**VALUE, "description": "Served when there is no fresh value (DEFAULT, "
+                                             "EXPIRED); null when the contract names none."},
+         "description": {"type": "string"}}),
+    "FeatureViewDefinition": _object(
+        {"name": {"type": "string"},
+         "version": {"type": "integer", "minimum": 1},
+         "entity": {"type": "string"},
+         "join_keys": {"type": "array", "items": ref("JoinKey")},
+         "owner": {"type": "string"},
+         "description": {"type": "string"},
+         "ttl": {**NULLABLE_TEXT, "description": "Past it a value is EXPIRED (`30d`)."},
+         "freshness_slo": {**NULLABLE_TEXT, "description": "Past it a value is STALE (`1h`)."},
+         "tags": {"type": "array", "items": {"type": "string"}},
+         "features": {"type": "array", "items": ref("FeatureDefinition")}}),
+    "FeatureViews": _object(
+        {"registry_built_at": {"type": "string"},
+         "feature_views": {"type": "array", "items": ref("FeatureViewDefinition")}},
+        description="The catalog, sorted by view name."),
+    "Key": {"type": "object", "minProperties": 1,
+            "additionalProperties": {"type": ["integer", "string"]},
+            "description": "One key: its join-key columns and values (`{\"user_id\": 42}`); "
+                           "int64 columns as JSON integers (a string of digits is accepted)."},
+    "FeatureValue": _object(
+        {"value": VALUE,
+         "feature_ts": {**TIMESTAMP, "type": ["string", "null"],
+                        "description": "When the stored value became true; null when none "
+                                       "was read (DEFAULT, MISSING)."},
+         "age_seconds": {"type": "integer",
+                         "description": "now - feature_ts, floored to whole seconds; only "
+                                        "with a feature_ts (negative if it is ahead)."},
+         "status": {"type": "string", "enum": list(STATUSES), "description": (
+             "PRESENT: fresh. STALE: older than the view's freshness SLO, value served. "
+             "EXPIRED: older than its ttl, the default served (as training saw it). "
+             "DEFAULT: nothing stored, or DynamoDB did not answer, the default served. "
+             "MISSING: nothing stored and no default (null).")}},
+        required=("value", "feature_ts", "status")),
+    "FeatureVectorRow": _object(
+        {"key": ref("Key"),
+         "features": {"type": "object", "additionalProperties": ref("FeatureValue"),
+                      "description": "By `view:feature` name, in the order asked."}}),
+    "FeatureVector": _object(
+        {"entity": {"type": "string"},
+         "results": {"type": "array", "minItems": 1, "maxItems": 1,
+                     "items": ref("FeatureVectorRow")},
+         "degraded": {"type": "boolean", "description": "DynamoDB did not answer in time: "
+                                                        "defaults were served."}},
+        description="The answer of GET /v1/features/{entity}/{key}."),
+    "EntityRequest": _object(
+        {"entity": {"type": "string"},
+         "keys": {"type": "array", "minItems": 1, "maxItems": MAX_KEYS, "items": ref("Key")},
+         "features": {"anyOf": [
+             {"type": "array", "minItems": 1, "items": {"type": "string"}},
+             {"type": "string", "description": "comma-separated"}],
+             "description": "`view:feature` names, or view names for all their features."}},
+        description="One entity's keys and the features to read for each."),
+    "RetrieveRequest": {
+        "oneOf": [ref("EntityRequest"), _object(
+            {"requests": {"type": "array", "minItems": 1, "items": ref("EntityRequest")}},
+            description="Several entities at once.")],
+        "description": f"At most {MAX_KEYS} keys over the whole body (one DynamoDB "
+                       "BatchGetItem)."},
+    "RetrieveRow": _object(
+        {"entity": {"type": "string"}, "key": ref("Key"),
+         "features": {"type": "object", "additionalProperties": ref("FeatureValue")}}),
+    "RetrieveResponse": _object(
+        {"results": {"type": "array", "items": ref("RetrieveRow"),
+                     "description": "One per key, in request order (requests, then keys)."},
+         "degraded": {"type": "boolean"}},
+        description="The answer of POST /v1/features/retrieve."),
+    "OpenAPIDocument": {"type": "object", "required": ["openapi", "info", "paths"],
+                        "properties": {"openapi": {"type": "string", "pattern": r"^3\.1\."}},
+                        "description": "An OpenAPI 3.1 document (this one)."},
+}

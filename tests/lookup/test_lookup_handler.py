@@ -18,7 +18,7 @@ from featurestore.lookup.package import build_zip
 from featurestore.lookup.registry_snapshot import write_snapshot
 from featurestore.project import Project
 from featurestore.settings import Settings
-from tests.lookup.lookup_testkit import FEATURE_DEFS, REPO_ROOT, seed
+from tests.lookup.lookup_testkit import FEATURE_DEFS, REPO_ROOT, RUNTIME_MODULES, seed
 
 EVENTS = Path(__file__).parent / "events"
 FRESH = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0) - dt.timedelta(minutes=5)
@@ -114,11 +114,6 @@ def test_an_unexpected_exception_is_a_500_with_a_body(lambda_env, monkeypatch):
     assert (answer["statusCode"], json.loads(answer["body"])) == (500, {
         "error": "internal_error",
         "message": "unexpected error; see the logs for request Ab1CdEfGhIjKlMn="})
-
-
-# The modules the Python 3.11 Lambda runtime provides besides the standard library.
-RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer",
-                   "six")
 
 
 @pytest.mark.slow

@@ -21,6 +21,13 @@ class DType:
     accepts: frozenset[str]
 
 
+# Timezone-aware timestamp types, per warehouse: DuckDB's TIMESTAMP WITH TIME ZONE (alias
+# TIMESTAMPTZ), Snowflake's TIMESTAMP_TZ and TIMESTAMP_LTZ (and their spelled-out aliases).
+TZ_TIMESTAMP_TYPES = frozenset({
+    "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ",
+    "TIMESTAMP_TZ", "TIMESTAMP_LTZ", "TIMESTAMPLTZ", "TIMESTAMP WITH LOCAL TIME ZONE",
+})
+
 DTYPES: dict[str, DType] = {
     d.name: d
     for d in (
@@ -45,8 +52,9 @@ DTYPES: dict[str, DType] = {
             "timestamp",
             "TIMESTAMP",
             "TIMESTAMP_NTZ",
+            # naive columns hold UTC; timezone-aware ones are read as their UTC instant
             frozenset({"TIMESTAMP", "TIMESTAMP_NTZ", "DATETIME", "TIMESTAMP_NS",
-                       "TIMESTAMP_MS", "TIMESTAMP_S"}),
+                       "TIMESTAMP_MS", "TIMESTAMP_S", *TZ_TIMESTAMP_TYPES}),
         ),
     )
 }

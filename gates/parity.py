@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import sql_literal, utc_naive
 from featurestore.errors import StoreUnavailable
+from featurestore.gates.freshness import utc_column
 from featurestore.gates.quality import resolve_columns
 from featurestore.online.items import decode_item, entity_pk, view_sk
 
@@ -56,6 +57,8 @@ def sample_sql(warehouse, view: FeatureView, sample: int, as_of: dt.datetime) ->
                              "rebuild the model (`featurestore build`).")
     keys = [columns[k] for k in view.keys]
     ts = columns[view.timestamp]
+    # a timezone-aware feature_ts is compared by its instant, as naive UTC
+    visible_ts = utc_column(warehouse, relation, view.timestamp, f"r.{ts}")
     order = f"r.{ts} desc"
     if view.created_timestamp:
         order += f", r.{columns[view.created_timestamp]} desc"
@@ -68,7 +71,7 @@ def sample_sql(warehouse, view: FeatureView, sample: int, as_of: dt.datetime) ->
         f"from {relation}) as e order by hash({', '.join(keys)}) limit {int(sample)}),\n"
         "-- 2. their newest visible row, as the sync publishes it\n"
         f"latest as (select {selected} from {relation} as r join sampled as s on {joined} "
-        f"where r.{ts} <= {sql_literal('timestamp', as_of)} "
+        f"where {visible_ts} <= {sql_literal('timestamp', as_of)} "
         f"qualify row_number() over (partition by {', '.join('r.' + k for k in keys)} "
         f"order by {order}) = 1)\n"
         "select * from latest"

@@ -81,3 +81,46 @@ def test_parity_sample_reads_the_row_visible_at_the_instant(aware_project):
     newest = END - dt.timedelta(minutes=70)
     assert {row["feature_ts"].astimezone(dt.UTC).replace(tzinfo=None) for row in rows} == {
         newest}
+
+
+@pytest.mark.slow
+def test_sync_publishes_aware_rows_at_their_instant_and_parity_holds(
+        gate_project, dynamodb_table, dynamodb_local, monkeypatch):
+    from click.testing import CliRunner
+
+    from bench.feature_tables import create_feature_tables
+    from featurestore.cli import cli
+    from featurestore.online.items import decode_item, entity_pk, view_sk
+
+    client, table = dynamodb_table
+    monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)
+    monkeypatch.setenv("FEATURESTORE_ONLINE_TABLE", table)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    with gate_project.warehouse() as warehouse:  # fresh now: the sync gates as of now
+        create_feature_tables(warehouse.connection, now)
+        columns = AWARE["fs_user__profile"]
+        replace = ", ".join(f"timezone('UTC', {c}) as {c}" for c in columns)
+        warehouse.execute("create or replace table fs_user__profile as "
+                          f"select * replace ({replace}) from fs_user__profile")
+        [(feature_ts, signed_up_at)] = warehouse.fetch_all(
+            "select feature_ts, signed_up_at from fs_user__profile where user_id = 7 "
+            "order by feature_ts desc limit 1")
+    assert feature_ts.tzinfo is not None
+
+    def sync():
+        return CliRunner().invoke(cli, ["--project-dir", str(gate_project.root), "sync",
+                                        "--view", "user_profile"],
+                                  obj={}, catch_exceptions=False)
+
+    result = sync()
+    assert result.exit_code == 0, result.output
+    view = gate_project.project.catalog().views["user_profile"]
+    item = client.get_item(TableName=table, Key={
+        "pk": {"S": entity_pk(view.entity, {"user_id": 7})}, "sk": {"S": view_sk(view)}})
+    online_ts, values = decode_item(view, item["Item"])
+    assert online_ts == feature_ts.astimezone(dt.UTC).replace(tzinfo=None)
+    assert values["signed_up_at"] == signed_up_at.astimezone(dt.UTC).replace(tzinfo=None)
+    parity = gate_project.gate("--view", "user_profile", "--suite", "parity")
+    assert parity.exit_code == 0, parity.output
+    assert "parity/user_profile: 200 entities compared" in parity.output
+    assert sync().exit_code == 0  # incremental, from the watermark of an aware loaded_at

@@ -305,7 +305,7 @@ def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict) -> None
 
 def response_body(requests: list[EntityRequest], outcome: LookupOutcome,
                   single: bool) -> dict:
-    """The JSON body: docs/architecture.md's shape for a GET (``single``), a flat list for a POST.
+    """The JSON body: the README's shape for a GET (``single``), a flat list for a POST.
 
     A POST answers ``{"results": [{"entity", "key", "features"}, ...], "degraded"}`` with
     one result per key, in request order (requests, then keys), each naming its entity.

@@ -246,3 +246,51 @@ def test_consumer_without_generated_contracts_is_told_to_generate(consumer, snip
             "no feature views. Run `featurestore generate` in the project (it writes "
             "macros/generated/featurestore_contracts.sql from feature_defs/), then run dbt "
             "again.") in error
+
+
+# -- what the public macros ask the warehouse, and refuse ------------------------------
+def _compile(build: TzBuild, snippet: str) -> str:
+    result = _invoke(build.root, build.duckdb_path, "compile", "--inline", snippet)
+    assert result.success, result.exception
+    return result.result.results[0].node.compiled_code
+
+
+def _compile_error(build: TzBuild, snippet: str) -> str:
+    messages: list[str] = []
+    result = _invoke(build.root, build.duckdb_path, "compile", "--inline", snippet,
+                     messages=messages)
+    assert not result.success, f"dbt compiled {snippet!r} without error"
+    return "\n".join([str(result.exception), *map(str, messages)])
+
+
+def test_as_of_join_asks_the_warehouse_which_columns_are_aware(tz_build):
+    aware = _compile(tz_build, "{{ as_of_join(ref('tz_spine_aware'), ['tz_aware']) }}")
+    assert "timezone('UTC', event_ts) as _fs_event_ts" in aware
+    assert "timezone('UTC', loaded_at) as _fs_created_ts" not in aware  # not known_at_event
+    assert "timezone('UTC', feature_ts) as _fs_feature_ts" in aware
+    assert "timezone('UTC', seen_at) as seen_at" in aware
+    assert "select * exclude (_fs_event_ts) from final" in aware
+    naive = _compile(tz_build, "{{ as_of_join(ref('tz_spine_naive'), ['tz_naive']) }}")
+    assert "timezone(" not in naive and "_fs_event_ts" not in naive
+    # a spine named as text cannot be asked about: naive unless the caller says otherwise
+    spec = json.loads((FIXTURE / "contracts.json").read_text())["tz_naive"]
+    spec["relation"] = "main.tz_rows_naive"
+    by_name = "{{ as_of_join_specs('spine_cte', fromjson('" + json.dumps([spec]) + "')"
+    assert "_fs_event_ts" not in _compile(tz_build, by_name + ") }}")
+    assert "_fs_event_ts" in _compile(tz_build, by_name + ", spine_utc=true) }}")
+    forced = _compile(tz_build, "{{ as_of_join(ref('tz_spine_aware'), ['tz_naive'], "
+                                "spine_utc=false) }}")
+    assert "_fs_event_ts" not in forced
+
+
+@pytest.mark.parametrize(("snippet", "message"), [
+    ("{{ as_of_join(ref('tz_spine_aware'), ['tz_aware'], spine_utc='yes') }}",
+     "as_of_join_specs: `spine_utc` must be true (the spine's event time is "
+     "timezone-aware), false, or none to ask the warehouse; got yes."),
+    ("{{ as_of_join_specs('s', [{'name': 'v', 'keys': ['k'], 'timestamp': 't', "
+     "'relation': 'r', 'features': [{'name': 'f'}], 'utc_columns': 't'}]) }}",
+     "as_of_join_specs: spec #1 (`v`): `utc_columns` must be a list of the view's "
+     "timezone-aware column names, e.g. ['feature_ts']; got t."),
+])
+def test_bad_time_zone_arguments_stop_compilation(tz_build, snippet, message):
+    assert message in _compile_error(tz_build, snippet)

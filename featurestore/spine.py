@@ -35,7 +35,7 @@ class Spine:
     """A checked spine: where it came from, how SQL reads it, and what it holds."""
 
     source: str  # the file's path, or a description of the frame
-    relation: str  # SQL that reads it, event time in naive UTC
+    relation: str  # SQL that reads it
     columns: dict[str, str]  # name -> warehouse type, in order
     rows: int
     sha256: str
@@ -179,9 +179,6 @@ def load_spine(warehouse, spine: object, views: list[FeatureView],
         raise SpineError(source, f"{null_ts} row(s) have a null `{event_ts}` (the first is "
                          f"data row {first_null}). Drop or fill them: every training row "
                          "needs the time it is scored at.")
-    if tz_aware:
-        ts = warehouse.dialect.utc_naive(event_ts)
-        relation = f"(select * replace ({ts} as {event_ts}) from {relation}) as spine_utc"
     digest = file_sha256(path) if path is not None else table_sha256(table)
     return Spine(source, relation, columns, rows, digest, event_ts, tz_aware, table)
 

@@ -58,13 +58,14 @@ def _macros(macros_dir: str | None):
     return namespace.module
 
 
-def _body(dialect: str, macro: str, macros_dir: Path | str | None):
+def _body(dialect: str, macro: str, macros_dir: Path | str | None, name: str | None = None):
+    """The ``<dialect>__<macro>`` body (or the macro ``name`` itself)."""
     if dialect not in DIALECTS:
         raise ProjectError(
             f"unknown SQL dialect {dialect!r}; use one of {', '.join(DIALECTS)}."
         )
     module = _macros(str(Path(macros_dir).resolve()) if macros_dir else None)
-    return getattr(module, f"{dialect}__{macro}")
+    return getattr(module, name or f"{dialect}__{macro}")
 
 
 def _check_spec(spec: dict, index: int, *, needs_relation: bool) -> None:
@@ -100,12 +101,15 @@ def render_as_of_join(
     specs: list[dict],
     event_ts: str = "event_ts",
     known_at_event: bool = False,
+    spine_utc: bool = False,
     macros_dir: Path | str | None = None,
 ) -> str:
     """SQL text of the as-of join for dialect 'duckdb' | 'snowflake' | 'default'.
 
     Rendered from the macro files with plain jinja2: the same text dbt compiles for
-    ``as_of_join_specs(spine_relation, specs, event_ts, known_at_event)``.
+    ``as_of_join_specs(spine_relation, specs, event_ts, known_at_event, spine_utc)``;
+    ``spine_utc``: the spine's event time is timezone-aware (compared by its instant,
+    kept in its form).
     """
     if not specs:
         raise ProjectError("render_as_of_join: `specs` is empty; pass at least one view spec.")
@@ -119,7 +123,14 @@ def render_as_of_join(
             )
         names.append(spec["name"])
     body = _body(dialect, "as_of_join_specs", macros_dir)
-    return str(body(spine_relation, specs, event_ts=event_ts, known_at_event=known_at_event))
+    return str(body(spine_relation, specs, event_ts=event_ts, known_at_event=known_at_event,
+                    spine_utc=spine_utc))
+
+
+def render_utc_naive(dialect: str, expr: str) -> str:
+    """SQL of a timezone-aware ``expr`` as naive UTC: the macros' own spelling, so that
+    featurestore's hand-built SQL (the gates) converts exactly as the joins do."""
+    return str(_body(dialect, "", None, name="featurestore_utc_naive")(expr, dialect))
 
 
 def render_feature_timeline(

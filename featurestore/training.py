@@ -104,16 +104,6 @@ def output_columns(spine: Spine, specs: list[dict]) -> list[str]:
     return columns
 
 
-def _in_spine_form(warehouse, sql: str, spine: Spine, specs: list[dict]) -> str:
-    """The join, with its times back in the spine's form: an aware spine gets an aware
-    (UTC) event time and ``<view>__feature_ts`` columns; a naive one stays naive UTC."""
-    if not spine.tz_aware:
-        return sql
-    aware = [spine.event_ts, *(f"{spec['name']}__feature_ts" for spec in specs)]
-    replace = ", ".join(f"{warehouse.dialect.utc_aware(c)} as {c}" for c in aware)
-    return f"select * replace ({replace}) from ({sql}) as joined"
-
-
 def _parquet_counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
     """Row count and null count per column, from the Parquet footer: no data is read.
 
@@ -194,9 +184,11 @@ def build_training_set(
             checked = load_spine(warehouse, spine, [view for view, _ in chosen], event_ts)
             say(f"spine: {checked.rows:,} rows, {len(checked.columns)} columns")
             specs = view_specs(warehouse, chosen)
-            join = render_as_of_join(warehouse.dialect.macro_dialect, checked.relation, specs,
-                                     event_ts=checked.event_ts, known_at_event=known_at_event)
-            sql = _in_spine_form(warehouse, join, checked, specs)
+            # an aware spine is compared by its instant and keeps its form: aware event
+            # time, aware <view>__feature_ts (the macros' spine_utc)
+            sql = render_as_of_join(warehouse.dialect.macro_dialect, checked.relation, specs,
+                                    event_ts=checked.event_ts, known_at_event=known_at_event,
+                                    spine_utc=checked.tz_aware)
             names = output_columns(checked, specs)
             say(f"joining {len(specs)} view(s): "
                 + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs))
@@ -215,7 +207,7 @@ def build_training_set(
         else:
             rows, nulls = _parquet_counts(partial, counted)
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
-        manifest = _manifest(project, chosen, specs, checked, join, known_at_event, rows,
+        manifest = _manifest(project, chosen, specs, checked, sql, known_at_event, rows,
                              nulls, out_path)
         if partial is not None:
             partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")

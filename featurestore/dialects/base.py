@@ -90,12 +90,11 @@ class Dialect:
         return f"cast('{value.isoformat(sep=' ', timespec='microseconds')}' as timestamp)"
 
     def utc_naive(self, expr: str) -> str:
-        """SQL: a timezone-aware timestamp as naive UTC (its instant, zone dropped)."""
-        return f"({expr} at time zone 'UTC')"
+        """SQL: a timezone-aware timestamp as naive UTC (its instant, zone dropped), as
+        the point-in-time macros spell it for this warehouse."""
+        from featurestore.sql_render import render_utc_naive
 
-    def utc_aware(self, expr: str) -> str:
-        """SQL: a naive UTC timestamp as a timezone-aware one, in UTC."""
-        return f"({expr} at time zone 'UTC')"
+        return render_utc_naive(self.macro_dialect, expr)
 
     def is_tz_type(self, warehouse_type: str) -> bool:
         """Whether a column of this type holds timezone-aware timestamps."""

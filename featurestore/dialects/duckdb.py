@@ -72,14 +72,6 @@ class DuckDB(Dialect):
     def stream_batches(self, connection, sql: str, params, batch_size: int):
         yield from self.relation(connection, sql, params).to_arrow_reader(batch_size)
 
-    def utc_naive(self, expr: str) -> str:
-        # https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamptz
-        return f"timezone('UTC', {expr})"
-
-    def utc_aware(self, expr: str) -> str:
-        # https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamp
-        return f"timezone('UTC', {expr})"
-
     def is_driver_error(self, exc: BaseException) -> bool:
         return type(exc).__module__.startswith(("duckdb", "_duckdb"))
 

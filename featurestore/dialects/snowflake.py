@@ -98,18 +98,6 @@ class Snowflake(Dialect):
     def is_driver_error(self, exc: BaseException) -> bool:
         return type(exc).__module__.startswith("snowflake")
 
-    def utc_naive(self, expr: str) -> str:
-        # https://docs.snowflake.com/en/sql-reference/functions/convert_timezone (2-argument
-        # form: a TIMESTAMP_TZ at UTC), then its UTC wall clock without the zone
-        return f"cast(convert_timezone('UTC', {expr}) as timestamp_ntz)"
-
-    def utc_aware(self, expr: str) -> str:
-        # https://docs.snowflake.com/en/sql-reference/functions/timestamp_from_parts: the
-        # zone is named, so the session's TIMEZONE cannot shift the instant
-        parts = ", ".join(f"{part}({expr})" for part in
-                          ("year", "month", "day", "hour", "minute", "second", "nanosecond"))
-        return f"timestamp_tz_from_parts({parts}, 'UTC')"
-
     def column(self, name: str) -> str:
         """dbt-snowflake creates unquoted names, which Snowflake stores upper case."""
         return quote(name.upper())

@@ -197,3 +197,39 @@ def test_known_at_event_is_recorded(demo_env, spine, tmp_path):
                                            known_at_event=True).manifest
     assert manifest["known_at_event"] is True
     assert [v["name"] for v in manifest["views"]] == ["user_profile"]
+
+
+def test_an_aware_spine_gives_the_naive_rows_in_its_own_form(demo_env, spine, tmp_path):
+    """The same instants in another zone (CLI, Parquet) and as a DataFrame (SDK): the
+    rows of the naive spine, with event_ts and every <view>__feature_ts aware, in UTC."""
+    import pyarrow.parquet as pq
+
+    from featurestore.sdk import FeatureStore
+
+    aware = tmp_path / "aware.parquet"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'Asia/Kolkata'")
+        con.execute(f"copy (select * replace (timezone('UTC', event_ts) as event_ts) "
+                    f"from '{spine}') to '{aware}'").fetchall()
+    naive_out, aware_out = tmp_path / "naive.parquet", tmp_path / "aware_out.parquet"
+    training.build_training_set(demo_env.project, spine, FEATURES, out=naive_out)
+    built = training.build_training_set(demo_env.project, aware, FEATURES, out=aware_out)
+    assert built.manifest["spine"]["event_ts_timezone"] == "UTC"
+    naive_table, aware_table = pq.read_table(naive_out), pq.read_table(aware_out)
+    for column in ("event_ts", "user_transactions__feature_ts", "merchant_risk__feature_ts"):
+        assert str(aware_table.schema.field(column).type) == "timestamp[us, tz=UTC]"
+        assert str(naive_table.schema.field(column).type) == "timestamp[us]"
+
+    def rows(table):
+        return sorted(
+            tuple(v.replace(tzinfo=None) if hasattr(v, "tzinfo") and v.tzinfo else v
+                  for v in row.values()) for row in table.to_pylist())
+
+    assert rows(aware_table) == rows(naive_table)
+    frame = aware_table.select(["row_no", "user_id", "merchant_id", "event_ts", "kind"])
+    berlin = frame.to_pandas()
+    berlin["event_ts"] = berlin["event_ts"].dt.tz_convert("Europe/Berlin")
+    from_sdk = FeatureStore(demo_env.root).training_set(berlin, FEATURES)
+    assert rows(from_sdk) == rows(naive_table)
+    assert str(from_sdk.schema.field("event_ts").type).startswith("timestamp[")
+    assert from_sdk.schema.field("event_ts").type.tz is not None

@@ -127,3 +127,13 @@ def pit_build(pit_project) -> BuildResult:
         raise AssertionError(f"dbt build did not run: {result.exception}")
     nodes = {r.node.unique_id: r for r in result.result.results}
     return BuildResult(project=pit_project, success=result.success, nodes=nodes)
+
+
+@pytest.fixture(scope="module")
+def con():
+    """An in-memory DuckDB connection for a module's generated SQL."""
+    import duckdb
+
+    connection = duckdb.connect()
+    yield connection
+    connection.close()

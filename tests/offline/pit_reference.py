@@ -1,6 +1,6 @@
 """A brute-force, pure-Python point-in-time join: the reference the SQL must equal.
 
-Written as directly as the rules read (DESIGN.md "Point in time"), with no cleverness,
+Written as directly as the rules read (docs/architecture.md, "Point in time"), with no cleverness,
 so that a disagreement points at the SQL.
 """
 
@@ -93,3 +93,14 @@ def as_of_join_any_zone(spine: list[dict], spine_columns: list[str],
                     values[index] = values[index].replace(tzinfo=UTC)
         out.append(tuple(values))
     return out
+
+
+def assert_same_rows(got: list[tuple], expected: list[tuple], label: str) -> None:
+    """The same rows, duplicates counted, whatever their order; both sorted in the message."""
+    from collections import Counter
+
+    def key(row):
+        return tuple((v is None, str(v)) for v in row)
+
+    assert Counter(got) == Counter(expected), (
+        f"{label}:\ngot      {sorted(got, key=key)}\nexpected {sorted(expected, key=key)}")

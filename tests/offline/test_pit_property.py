@@ -15,10 +15,8 @@ default body as well.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +25,7 @@ from featurestore.sql_render import render_as_of_join
 
 from .conftest import jinja_call, jinja_data
 from .pit_reference import as_of_join as reference_join
+from .pit_reference import assert_same_rows
 
 pytestmark = pytest.mark.slow
 
@@ -177,17 +176,6 @@ def _load(con, spine, rows_a, rows_b) -> None:
                         [[r["k1"], r["k2"], r["ts"], r["z"]] for r in rows_b])
 
 
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
-def _sort_key(row):
-    return tuple((v is None, str(v)) for v in row)
-
-
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_as_of_join_matches_brute_force(scenario, compiled_sql, con):
     specs, known = SCENARIOS[scenario]
@@ -204,10 +192,7 @@ def test_as_of_join_matches_brute_force(scenario, compiled_sql, con):
         for body in BODIES:
             got = con.execute(compiled_sql[(scenario, body)]).fetchall()
             assert len(got) == len(spine), f"{body}: row count changed"
-            assert Counter(got) == Counter(expected), (
-                f"{body} body disagrees with the reference:\n"
-                f"got      {sorted(got, key=_sort_key)}\n"
-                f"expected {sorted(expected, key=_sort_key)}")
+            assert_same_rows(got, expected, f"{body} body disagrees with the reference")
 
     check()
 

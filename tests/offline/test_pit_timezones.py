@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,7 +26,7 @@ from hypothesis import strategies as st
 from featurestore.sql_render import _body
 
 from .conftest import jinja_call, jinja_data
-from .pit_reference import as_of_join_any_zone
+from .pit_reference import as_of_join_any_zone, assert_same_rows
 from .test_pit_property import (
     BASE,
     DEFAULTS,
@@ -147,17 +145,6 @@ def _load(con, forms, spine, rows_a, rows_b) -> None:
                         [[r["k1"], r["k2"], r["ts"], r["z"]] for r in rows_b])
 
 
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
-def _sort_key(row):
-    return tuple((v is None, str(v)) for v in row)
-
-
 def _expected(scenario, forms, spine, rows_a, rows_b):
     specs, known = SCENARIOS[scenario]
     by_view = {"view_a": rows_a, "view_b": rows_b}
@@ -177,10 +164,8 @@ def _check(con, scenario, zone, forms, spine, rows_a, rows_b) -> None:
         assert len(got) == len(spine), f"{body}: row count changed"
         # aware datetimes compare (and hash) by instant, and never equal a naive one:
         # the form of every time is checked along with its value
-        assert Counter(got) == Counter(expected), (
-            f"{body} body disagrees with the reference (session {zone}, forms {forms}):\n"
-            f"got      {sorted(got, key=_sort_key)}\n"
-            f"expected {sorted(expected, key=_sort_key)}")
+        assert_same_rows(got, expected, f"{body} body disagrees with the reference "
+                         f"(session {zone}, forms {forms})")
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))

@@ -111,6 +111,17 @@ def sent(monkeypatch) -> list[str]:
     return statements
 
 
+def _snowflake(root) -> Project:
+    """The project on fakesnow's Snowflake, its feature tables created (call under
+    fakesnow.patch())."""
+    project = Project(root)
+    with Warehouse(project) as warehouse:
+        warehouse.execute("create database if not exists DB")
+        warehouse.execute("create schema if not exists DB.FS")
+        _load(warehouse, "snowflake")
+    return project
+
+
 def _rows(path) -> list[tuple]:
     import pyarrow.parquet as pq
 
@@ -124,11 +135,7 @@ def test_training_set_on_snowflake_equals_duckdb_and_sends_only_snowflake_sql(
     duck, snow_root = projects
     expected = build_training_set(duck, _spine(), FEATURES, out=tmp_path / "duck.parquet")
     with fakesnow.patch():
-        snow = Project(snow_root)
-        with Warehouse(snow) as warehouse:
-            warehouse.execute("create database if not exists DB")
-            warehouse.execute("create schema if not exists DB.FS")
-            _load(warehouse, "snowflake")
+        snow = _snowflake(snow_root)
         sent.clear()
         built = build_training_set(snow, _spine(), FEATURES, out=tmp_path / "snow.parquet")
 
@@ -171,11 +178,8 @@ def test_the_join_sent_is_the_join_dbt_compiles(projects, sent, pit_project, tmp
 
     _duck, snow_root = projects
     with fakesnow.patch():
-        snow = Project(snow_root)
+        snow = _snowflake(snow_root)
         with Warehouse(snow) as warehouse:
-            warehouse.execute("create database if not exists DB")
-            warehouse.execute("create schema if not exists DB.FS")
-            _load(warehouse, "snowflake")
             specs = view_specs(warehouse, resolve(snow.catalog(), FEATURES))
         sent.clear()
         build_training_set(snow, _spine(), FEATURES, out=tmp_path / "snow.parquet")

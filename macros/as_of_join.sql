@@ -209,12 +209,12 @@ with
 {%- for spec in specs %}
 {%- if dialect == 'snowflake' %}
         asof join {{ spec['name'] }}__rows as {{ spec['name'] }}
-            match_condition ({{ event }} >= {{ spec['name'] }}._fs_asof_ts)
+            match_condition ({{ event }} >= {{ spec['name'] }}.{{ featurestore.featurestore_asof_column(spec, known_at_event) }})
             on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
 {%- else %}
         asof left join {{ spec['name'] }}__rows as {{ spec['name'] }}
             on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
-            and {{ event }} >= {{ spec['name'] }}._fs_asof_ts
+            and {{ event }} >= {{ spec['name'] }}.{{ featurestore.featurestore_asof_column(spec, known_at_event) }}
 {%- endif %}
 {%- endfor %}
     )
@@ -254,12 +254,13 @@ with
 
     -- {{ loop.index + 1 }}b. `{{ spec['name'] }}`: each row holds from its time until the next one
     --    (exclusive), so one spine row matches at most one row: no fan-out.
+    {%- set asof = featurestore.featurestore_asof_column(spec, known_at_event) %}
     {{ spec['name'] }}__intervals as (
         select
             {{ spec['name'] }}__rows.*,
-            lead(_fs_asof_ts) over (
+            lead({{ asof }}) over (
                 partition by {{ featurestore.featurestore_key_list(spec['keys']) }}
-                order by _fs_asof_ts
+                order by {{ asof }}
             ) as _fs_valid_to
         from {{ spec['name'] }}__rows
     ),
@@ -276,7 +277,7 @@ with
 {%- for spec in specs %}
         left join {{ spec['name'] }}__intervals as {{ spec['name'] }}
             on {{ featurestore.featurestore_keys_equal(spec['keys'], 'spine', spec['name']) }}
-            and {{ event }} >= {{ spec['name'] }}._fs_asof_ts
+            and {{ event }} >= {{ spec['name'] }}.{{ featurestore.featurestore_asof_column(spec, known_at_event) }}
             and (
                 {{ spec['name'] }}._fs_valid_to is null
                 or {{ event }} < {{ spec['name'] }}._fs_valid_to

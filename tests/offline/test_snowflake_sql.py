@@ -31,21 +31,24 @@ def parse(sql: str) -> exp.Expression:
     return sqlglot.parse_one(sql, read="snowflake", error_level=ErrorLevel.RAISE)
 
 
-@pytest.mark.parametrize("known_at_event", [False, True])
+# The as-of column: the time a row becomes the answer. That is feature_ts itself, except
+# in known-at-event mode for a view with a created_timestamp (then the known time).
+@pytest.mark.parametrize(("known_at_event", "one_key_asof"), [(False, "_fs_feature_ts"),
+                                                              (True, "_fs_asof_ts")])
 @pytest.mark.parametrize(("specs", "expected_joins"), [
     ([ONE_KEY], [("spine.user_id = user_transactions.user_id",
-                  "spine.event_ts >= user_transactions._fs_asof_ts")]),
+                  "spine.event_ts >= user_transactions.{asof}")]),
     ([ONE_KEY, TWO_KEYS], [
         ("spine.user_id = user_transactions.user_id",
-         "spine.event_ts >= user_transactions._fs_asof_ts"),
-        # column by column, never a concatenated id
+         "spine.event_ts >= user_transactions.{asof}"),
+        # column by column, never a concatenated id; no created_timestamp, no known time
         ("spine.user_id = device_seen_before.user_id AND "
          "spine.device_id = device_seen_before.device_id",
-         "spine.event_ts >= device_seen_before._fs_asof_ts"),
+         "spine.event_ts >= device_seen_before._fs_feature_ts"),
     ]),
 ])
 def test_as_of_join_snowflake_body_parses_with_one_asof_join_per_view(
-        specs, expected_joins, known_at_event):
+        specs, expected_joins, known_at_event, one_key_asof):
     tree = parse(render_as_of_join("snowflake", "ANALYTICS.ML.SPINE", specs,
                                    known_at_event=known_at_event))
     joins = [j for j in tree.find_all(exp.Join) if j.args.get("method") == "ASOF"]
@@ -53,7 +56,8 @@ def test_as_of_join_snowflake_body_parses_with_one_asof_join_per_view(
     for join in joins:
         got.append((join.args["on"].sql("snowflake"),
                     join.args["match_condition"].sql("snowflake")))
-    assert got == expected_joins
+    assert got == [(on, condition.format(asof=one_key_asof))
+                   for on, condition in expected_joins]
     # No left join survives in the final CTE: ASOF JOIN itself null-pads the spine rows.
     assert not [j for j in tree.find_all(exp.Join) if j.args.get("side")]
 

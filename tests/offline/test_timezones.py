@@ -79,8 +79,8 @@ def test_snowflake_body_joins_an_aware_spine_by_instant_and_leaves_its_column_al
         "SELECT *, CAST(CONVERT_TIMEZONE('UTC', event_ts) AS TIMESTAMPNTZ) AS _fs_event_ts "
         "FROM ANALYTICS.ML.SPINE")
     conditions = [j.args["match_condition"].sql("snowflake") for j in tree.find_all(exp.Join)]
-    assert conditions == ["spine._fs_event_ts >= user_transactions._fs_asof_ts",
-                          "spine._fs_event_ts >= device_seen_before._fs_asof_ts"]
+    assert conditions == ["spine._fs_event_ts >= user_transactions._fs_feature_ts",
+                          "spine._fs_event_ts >= device_seen_before._fs_feature_ts"]
     final = cte(tree, "final")
     assert final.expressions[3].sql("snowflake") == (
         "CASE WHEN NOT user_transactions._fs_feature_ts IS NULL AND spine._fs_event_ts <= "

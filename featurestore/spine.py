@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 EVENT_TS = "event_ts"
 FILE_READERS = {".parquet": "read_parquet", ".pq": "read_parquet", ".csv": "read_csv"}
+# characters DuckDB's file readers take as a glob pattern, not as part of the name
+GLOB_CHARACTERS = frozenset("*?[]{}")
 SPINE_RELATION = "featurestore_spine"
 _KEY_CASTS = {"int64": "an integer (BIGINT)", "string": "text (VARCHAR)"}
 
@@ -130,7 +132,10 @@ def load_spine(warehouse, spine: object, views: list[FeatureView],
         if not path.is_file():
             raise SpineError(source, "file not found; give the path of a .parquet or .csv "
                              "spine")
-        relation = warehouse.dialect.file_relation(path)
+        # a name with glob characters is read literally, through Arrow: DuckDB would
+        # read the files the pattern matches, while the manifest hashes this one
+        if not GLOB_CHARACTERS & set(str(path)):
+            relation = warehouse.dialect.file_relation(path)
         if relation is None:
             table = read_spine_table(path)
     else:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurestore.contracts import Feature, FeatureView
-from featurestore.errors import RequestError, WarehouseError
+from featurestore.errors import RequestError, SpineError, WarehouseError
 from featurestore.project import Project
 from featurestore.spine import EVENT_TS, Spine, load_spine
 
@@ -96,12 +96,28 @@ def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> li
 
 def output_columns(spine: Spine, specs: list[dict]) -> list[str]:
     """The training set's columns, in order: the spine's, then per view its features and
-    ``<view>__feature_ts``."""
-    columns = list(spine.columns)
+    ``<view>__feature_ts``. A spine column with the name of an output column is refused:
+    one of the two would silently stand for the other, in the file and the manifest."""
+    added = []
     for spec in specs:
-        columns += [f"{spec['name']}__{f['name']}" for f in spec["features"]]
-        columns.append(f"{spec['name']}__feature_ts")
-    return columns
+        added += [f"{spec['name']}__{f['name']}" for f in spec["features"]]
+        added.append(f"{spec['name']}__feature_ts")
+    taken = {name.lower(): name for name in spine.columns}
+    clash = [taken[name.lower()] for name in added if name.lower() in taken]
+    if clash:
+        raise SpineError(spine.source, f"column `{clash[0]}` has the name of an output column "
+                         "of the training set (VIEW__FEATURE, VIEW__feature_ts); rename or "
+                         "drop it in the spine.")
+    return [*spine.columns, *added]
+
+
+def _check_out(project: Project, spine: object, out: Path) -> None:
+    """``--out`` must not be a file the run reads: the spine, or the warehouse."""
+    reads = {"the spine": spine, "the DuckDB warehouse": project.settings.duckdb_path}
+    for what, path in reads.items():
+        if isinstance(path, str | Path) and Path(path).resolve() == out:
+            raise RequestError(f"--out {out} is {what}; writing the training set there would "
+                               "overwrite it. Choose another path.")
 
 
 def _parquet_counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
@@ -174,6 +190,7 @@ def build_training_set(
     out_path = Path(out).resolve() if out is not None else None
     partial = partial_manifest = None
     if out_path is not None:
+        _check_out(project, spine, out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
         partial_manifest = manifest_path(out_path).with_name(

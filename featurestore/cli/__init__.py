@@ -17,11 +17,29 @@ from __future__ import annotations
 import atexit
 import importlib
 import os
+import signal
 import sys
 
 import click
 
 from featurestore.errors import USAGE, FeatureStoreError
+
+TERMINATED = 128 + 15  # the shell's exit code for a process ended by SIGTERM
+_terminated = False
+
+
+def _on_sigterm(signum, frame) -> None:
+    """SIGTERM (a scheduler stopping the job) unwinds like an error, so that every
+    ``finally`` runs: no half-written training set or partial file is left behind. A
+    query running in DuckDB is interrupted by it too."""
+    global _terminated
+    _terminated = True
+    raise SystemExit(TERMINATED)
+
+
+def _stopped() -> int:
+    click.echo("Error: stopped by SIGTERM; nothing half-written was left behind.", err=True)
+    return TERMINATED
 
 # name -> (module of this package, attribute)
 COMMANDS = {
@@ -60,6 +78,8 @@ class LazyGroup(click.Group):
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
         except FeatureStoreError as exc:
+            if _terminated:
+                return _stopped()
             click.echo(f"Error: {exc}", err=True)
             return exc.exit_code
         except click.exceptions.Abort:
@@ -68,6 +88,10 @@ class LazyGroup(click.Group):
         except click.ClickException as exc:  # a bad option, a missing argument
             exc.show()
             return USAGE
+        except BaseException:
+            if _terminated:  # a query interrupted by the signal, or the signal's SystemExit
+                return _stopped()
+            raise
         return result if isinstance(result, int) else 0
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -113,6 +137,7 @@ def run(args: list[str] | None = None) -> int:
 def main() -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    signal.signal(signal.SIGTERM, _on_sigterm)
     code = run()
     # Every file is written and every connection closed by now; what is left is the
     # interpreter's teardown, where DuckDB's native bindings print dozens of harmless

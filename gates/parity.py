@@ -61,7 +61,9 @@ def sample_sql(warehouse, view: FeatureView, sample: int, as_of: dt.datetime) ->
     visible_ts = utc_column(warehouse, relation, view.timestamp, f"r.{ts}")
     order = f"r.{ts} desc"
     if view.created_timestamp:
-        order += f", r.{columns[view.created_timestamp]} desc"
+        # a null created_ts loses a tie, as in the sync and the joins (DuckDB and
+        # Snowflake put nulls at different ends of a DESC order, so say it)
+        order += f", r.{columns[view.created_timestamp]} desc nulls last"
     selected = ", ".join(f"r.{columns[c]}" for c in [*view.keys, view.timestamp,
                                                        *view.feature_names])
     joined = " and ".join(f"r.{k} = s.{k}" for k in keys)

@@ -92,7 +92,9 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
   copy costs 160 MB of join memory). `featurestore_asof_column` names the one to join on.
   Per view:
     a. Corrections: when the view has a created_timestamp and two rows share
-       (keys, feature_ts), only the later created_timestamp survives. With
+       (keys, feature_ts), only the later created_timestamp survives; a null one is
+       unknown, and loses to any known one (in both modes, on every warehouse: the
+       null ordering is spelled out, as DuckDB and Snowflake differ on DESC). With
        `dedupe_always` (the portable body) ties are broken even without one, so that
        a range join can never fan out.
     b. Normal mode: the row becomes the answer at its feature_ts.
@@ -131,12 +133,12 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
             {{ name }}__known.*,
             max(_fs_feature_ts) over (
                 partition by {{ keys }}
-                order by _fs_known_ts, _fs_feature_ts, _fs_created_ts
+                order by _fs_known_ts, _fs_feature_ts, _fs_created_ts nulls first
                 rows between unbounded preceding and 1 preceding
             ) as _fs_best_before,
             lead(_fs_known_ts) over (
                 partition by {{ keys }}
-                order by _fs_known_ts, _fs_feature_ts, _fs_created_ts
+                order by _fs_known_ts, _fs_feature_ts, _fs_created_ts nulls first
             ) as _fs_next_known_ts
         from {{ name }}__known
     ),

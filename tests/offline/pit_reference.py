@@ -18,6 +18,7 @@ def pick(rows: list[dict], spec: dict, keys: tuple, t: datetime | None,
     eligible = [
         r for r in rows
         if tuple(r[k] for k in spec["keys"]) == keys
+        and r[spec["timestamp"]] is not None  # a row without a time is never visible
         and r[spec["timestamp"]] <= t
         and not (known_at_event and created and r[created] is not None and r[created] > t)
     ]
@@ -25,7 +26,9 @@ def pick(rows: list[dict], spec: dict, keys: tuple, t: datetime | None,
         return None
 
     def rank(r):
-        return (r[spec["timestamp"]], r[created] if created else datetime.min)
+        # a tie on feature_ts goes to the later created_ts; an unknown one (null) loses
+        return (r[spec["timestamp"]],
+                r[created] if created and r[created] is not None else datetime.min)
 
     best = max(eligible, key=rank)
     ttl = spec.get("ttl_seconds")

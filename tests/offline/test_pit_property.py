@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from featurestore.sql_render import render_as_of_join
@@ -48,11 +48,18 @@ VIEW_B = {  # two string keys, no created_ts, no TTL, a null default
 DEFAULTS = {("view_a", "x"): -1, ("view_a", "y"): "dflt", ("view_b", "z"): None}
 SPINE_COLUMNS = ["k", "k1", "k2", "event_ts", "label"]
 
+# TTLs off the minute grid too: times are drawn on a 30-second grid, so the inclusive TTL
+# bound (exactly ttl old) comes up for each of them.
+VIEW_A_90S, VIEW_A_150S = ({**VIEW_A, "ttl_seconds": seconds} for seconds in (90, 150))
+
 SCENARIOS = {
     "one_view": ([VIEW_A], False),
     "one_view_known_at_event": ([VIEW_A], True),
     "two_views_multi_key": ([VIEW_B, VIEW_A], False),
     "two_views_multi_key_known_at_event": ([VIEW_B, VIEW_A], True),
+    "one_view_ttl_90s": ([VIEW_A_90S], False),
+    "one_view_ttl_150s_known_at_event": ([VIEW_A_150S], True),
+    "two_views_ttl_150s": ([VIEW_B, VIEW_A_150S], False),
 }
 BODIES = ("duckdb", "snowflake", "default")
 
@@ -103,10 +110,11 @@ def _runnable(body: str, sql: str) -> str:
 
 
 # -- data ------------------------------------------------------------------------------
-# Few distinct instants, so ties (event vs feature time, corrections on one feature_ts)
-# and the exact TTL boundary come up in most examples.
-feature_times = st.integers(min_value=0, max_value=6).map(lambda m: BASE + timedelta(minutes=m))
-ts = st.integers(min_value=0, max_value=11).map(lambda m: BASE + timedelta(minutes=m))
+# Few distinct instants (a 30-second grid), so ties (event vs feature time, corrections on
+# one feature_ts) and the exact TTL boundaries come up in most examples.
+feature_times = st.integers(min_value=0, max_value=12).map(
+    lambda half: BASE + timedelta(seconds=30 * half))
+ts = st.integers(min_value=0, max_value=22).map(lambda half: BASE + timedelta(seconds=30 * half))
 STRING_PAIRS = [("1", "23"), ("12", "3"), ("1", "2"), ("123", "")]
 
 
@@ -114,10 +122,12 @@ STRING_PAIRS = [("1", "23"), ("12", "3"), ("1", "2"), ("123", "")]
 def view_a_rows(draw):
     rows = draw(st.lists(
         st.fixed_dictionaries({
-            "k": st.sampled_from([1, 2, 3]),
-            "feature_ts": feature_times,
-            # created before, at or (much) after feature_ts: corrections and backfills
-            "created_delay": st.integers(min_value=-2, max_value=8),
+            # a null key or feature_ts: a row that can never be picked
+            "k": st.one_of(st.sampled_from([1, 2, 3]), st.just(None)),
+            "feature_ts": st.one_of(feature_times, feature_times, st.just(None)),
+            # created before, at or (much) after feature_ts: corrections and backfills;
+            # None: unknown (never blocks, loses a tie to a known correction)
+            "created_delay": st.one_of(st.integers(min_value=-4, max_value=16), st.none()),
             "x": st.one_of(st.none(), st.integers(0, 50)),
             "y": st.one_of(st.none(), st.sampled_from(["p", "q", "r"])),
         }),
@@ -125,20 +135,26 @@ def view_a_rows(draw):
         unique_by=lambda r: (r["k"], r["feature_ts"], r["created_delay"]),
     ))
     for row in rows:
-        row["created_ts"] = row["feature_ts"] + timedelta(minutes=row.pop("created_delay"))
-    return rows
+        delay = row.pop("created_delay")
+        row["created_ts"] = (None if delay is None or row["feature_ts"] is None
+                             else row["feature_ts"] + timedelta(seconds=30 * delay))
+    return rows + draw(st.lists(st.sampled_from(rows), max_size=2)) if rows else rows
 
 
-view_b_rows = st.lists(
-    st.fixed_dictionaries({
-        "pair": st.sampled_from(STRING_PAIRS),
-        "ts": feature_times,
-        "z": st.one_of(st.none(), st.integers(0, 50)),
-    }),
-    max_size=8,
-    unique_by=lambda r: (r["pair"], r["ts"]),
-).map(lambda rows: [{"k1": r["pair"][0], "k2": r["pair"][1], "ts": r["ts"], "z": r["z"]}
-                    for r in rows])
+@st.composite
+def view_b_rows(draw):
+    rows = draw(st.lists(
+        st.fixed_dictionaries({
+            "pair": st.sampled_from([*STRING_PAIRS, (None, "3"), ("1", None)]),
+            "ts": st.one_of(feature_times, feature_times, st.just(None)),
+            "z": st.one_of(st.none(), st.integers(0, 50)),
+        }),
+        max_size=8,
+        unique_by=lambda r: (r["pair"], r["ts"]),
+    ))
+    rows = [{"k1": r["pair"][0], "k2": r["pair"][1], "ts": r["ts"], "z": r["z"]}
+            for r in rows]
+    return rows + draw(st.lists(st.sampled_from(rows), max_size=2)) if rows else rows
 
 
 @st.composite
@@ -180,9 +196,17 @@ def _load(con, spine, rows_a, rows_b) -> None:
 def test_as_of_join_matches_brute_force(scenario, compiled_sql, con):
     specs, known = SCENARIOS[scenario]
 
-    @settings(max_examples=70, deadline=None,
+    @settings(max_examples=100, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(spine=spines(), rows_a=view_a_rows(), rows_b=view_b_rows)
+    @given(spine=spines(), rows_a=view_a_rows(), rows_b=view_b_rows())
+    # a tie on feature_ts between a known and an unknown (null) created_ts: the known
+    # one wins in both modes (DuckDB sorts nulls last by default, which picked the other)
+    @example(spine=[{"k": 1, "k1": None, "k2": None, "event_ts": BASE + timedelta(minutes=2),
+                     "label": 0}],
+             rows_a=[{"k": 1, "feature_ts": BASE, "created_ts": BASE - timedelta(minutes=1),
+                      "x": 1, "y": "p"},
+                     {"k": 1, "feature_ts": BASE, "created_ts": None, "x": 2, "y": "q"}],
+             rows_b=[])
     def check(spine, rows_a, rows_b):
         _load(con, spine, rows_a, rows_b)
         by_view = {"view_a": rows_a, "view_b": rows_b}

@@ -106,7 +106,7 @@ def at_offset(instant: datetime | None, offset: timedelta) -> datetime | None:
 @st.composite
 def mixed_forms(draw):
     """A history and a spine, each time naive or aware at a random offset."""
-    spine, rows_a, rows_b = draw(spines()), draw(view_a_rows()), draw(view_b_rows)
+    spine, rows_a, rows_b = draw(spines()), draw(view_a_rows()), draw(view_b_rows())
     forms = {"spine": draw(st.booleans()), "view_a": draw(st.booleans()),
              "view_b": draw(st.booleans())}
     offsets = st.sampled_from(OFFSETS)
@@ -114,8 +114,9 @@ def mixed_forms(draw):
     def form(value, aware):
         return at_offset(value, draw(offsets)) if aware else value
 
-    rows_a = [dict(row, w=draw(st.one_of(st.none(), st.integers(-3, 3).map(
-        lambda m, row=row: row["feature_ts"] + timedelta(minutes=m))))) for row in rows_a]
+    rows_a = [dict(row, w=None if row["feature_ts"] is None else draw(st.one_of(
+        st.none(), st.integers(-3, 3).map(
+            lambda m, row=row: row["feature_ts"] + timedelta(minutes=m))))) for row in rows_a]
     spine = [dict(row, event_ts=form(row["event_ts"], forms["spine"])) for row in spine]
     rows_a = [dict(row, **{c: form(row[c], forms["view_a"])
                            for c in ("feature_ts", "created_ts", "w")}) for row in rows_a]

@@ -32,38 +32,61 @@ DEMO_PROJECT_NAME = "featurestore"  # this repository's dbt project (dbt_project
 
 
 def ensure_demo_data(project, progress=lambda _line: None) -> bool:
-    """Generate the demo's raw events when the demo project has none yet (a fresh
-    clone), so that its ``dbt build`` has sources to read; True when it generated them.
+    """Generate and ingest the demo's events when the demo project has none yet (a fresh
+    clone), so that its ``dbt build`` has raw tables to read; True when it did.
 
     Only this repository's demo project reads them (a team's own project has its own
     sources), so any other project is left alone.
     """
-    from featurestore.demo_data import TABLES, generate
+    from featurestore.demo_data import HISTORY_FILE, TABLES
 
     if project.dbt_project.get("name") != DEMO_PROJECT_NAME:
         return False
-    raw_dir = project.settings.raw_dir
-    if all((raw_dir / f"{table}.parquet").exists() for table in TABLES):
+    landing = project.settings.landing_dir
+    if all((landing / table / HISTORY_FILE).exists() for table in TABLES):
         return False
-    progress(f"no demo events in {raw_dir} yet (a fresh clone): generating them "
-             f"(featurestore demo-data --users {DEMO_USERS} --days {DEMO_DAYS} --seed "
-             f"{DEMO_SEED})")
-    generate(raw_dir, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED)
+    progress(f"no demo events in {landing} yet (a fresh clone): generating and ingesting "
+             f"them (featurestore demo-data --users {DEMO_USERS} --days {DEMO_DAYS} --seed "
+             f"{DEMO_SEED}, then featurestore ingest)")
+    load_demo_events(project, DEMO_USERS, DEMO_DAYS, DEMO_SEED, None, progress, fresh=False)
     return True
+
+
+def load_demo_events(project, users: int, days: int, seed: int, end: dt.datetime | None,
+                     progress, *, fresh: bool = True) -> dict[str, int]:
+    """New history files land and are ingested. ``fresh``: a new demo world, so the
+    previous demo's landing files and warehouse go first (its events were generated for
+    another moment, and would meet these in the raw tables)."""
+    import shutil
+
+    from featurestore.dbt_runner import run_dbt
+    from featurestore.demo_data import generate
+    from featurestore.ingest import ingest
+
+    landing, warehouse = project.settings.landing_dir, project.settings.duckdb_path
+    if fresh:
+        if landing.exists():
+            shutil.rmtree(landing)
+        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+            path.unlink(missing_ok=True)
+    rows = generate(landing, users=users, days=days, seed=seed, end=end, progress=progress)
+    run_dbt(project, ["parse", "--quiet"])  # the sources ingest reads, from the manifest
+    report = ingest(project)
+    progress(f"ingested {report.count('loaded')} files, {report.rows:,} rows")
+    return rows
 
 
 def run_offline(project, steps: Steps, users: int, days: int, seed: int,
                 end: dt.datetime | None) -> dict:
     """Data, dbt build, contracts, training set; returns the summary's offline part."""
     from featurestore import registry
-    from featurestore.demo_data import generate
     from featurestore.model_check import build_project
     from featurestore.training import build_training_set
     from featurestore.warehouse import Warehouse
 
-    steps(f"Generating demo events: {users:,} users over {days} days (seed {seed})")
-    raw_rows = generate(project.settings.raw_dir, users=users, days=days, seed=seed, end=end,
-                        progress=steps.note)
+    steps(f"Demo events: {users:,} users over {days} days (seed {seed}), landed and "
+          "ingested")
+    raw_rows = load_demo_events(project, users, days, seed, end, steps.note)
     for table, rows in raw_rows.items():
         steps.note(f"{table}: {rows:,} rows")
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from featurestore.dtypes import utc_naive
 from featurestore.errors import RequestError
 
 TABLES = ("users", "profile_updates", "merchants", "devices", "transactions", "chargebacks")
+HISTORY_FILE = "history.parquet"
 
 _COUNTRY_NAMES = ["US", "GB", "DE", "FR", "ES", "NL", "BR", "IN", "NG", "CA"]
 _COUNTRY_WEIGHTS = [0.34, 0.12, 0.1, 0.08, 0.06, 0.05, 0.08, 0.07, 0.04, 0.06]
@@ -60,10 +62,11 @@ def generate(
     end: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Write one Parquet file per table into ``out_dir``; return rows per table.
+    """Write one Parquet file per table, ``<out_dir>/<table>/history.parquet`` (the
+    landing layout `featurestore ingest` reads); return rows per table.
 
     Args:
-        out_dir: folder for ``<table>.parquet`` (created if missing).
+        out_dir: the landing folder (created if missing).
         users: number of user accounts; transactions grow with users x days.
         days: length of the transaction history, ending at ``end``.
         seed: the seed of the one random generator everything is drawn from.
@@ -260,9 +263,9 @@ def generate(
 
     rows = {}
     for name in TABLES:
-        _write(tables[name], out / f"{name}.parquet")
+        _write(tables[name], out / name / HISTORY_FILE)
         rows[name] = tables[name].num_rows
-    say(f"wrote {len(TABLES)} Parquet files to {out}")
+    say(f"wrote {len(TABLES)} Parquet files to {out}/<table>/{HISTORY_FILE}")
     return rows
 
 
@@ -300,7 +303,122 @@ def _write(table, path: Path) -> None:
     """Fixed writer settings, and a rename at the end, so files are whole and identical."""
     import pyarrow.parquet as pq
 
-    partial = path.with_suffix(".parquet.partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")  # hidden: ingest skips it
     pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000,
                    write_statistics=True, use_dictionary=True)
     partial.replace(path)
+
+
+# -- a stream of new events ------------------------------------------------------------------
+STREAM_STATE = ".stream-state.json"  # hidden: ingest skips it
+
+
+@dataclass
+class StreamStats:
+    files: int = 0
+    events: int = 0
+    late: int = 0
+    duplicates: int = 0
+
+
+def stream(landing: Path | str, *, rate: float = 200.0, every: float = 5.0,
+           duration: float | None = None, late_share: float = 0.05,
+           duplicate_share: float = 0.01, seed: int = 42, now=None,
+           stop: Callable[[], bool] = lambda: False,
+           progress: Callable[[str], None] | None = None) -> StreamStats:
+    """Keep dropping small Parquet files of new transactions into the landing folder.
+
+    Every ``every`` seconds, a file of about ``rate * every`` events of the history's
+    users, devices and merchants: most just happened, ``late_share`` of them happened
+    hours to days ago (late data), and ``duplicate_share`` repeat an event already sent,
+    exactly (a retried upload). Files carry no ``loaded_at``: ingest stamps it. Ids
+    continue after the last one sent (kept in a hidden state file), so several runs
+    never reuse one. Stops after ``duration`` seconds, or when ``stop()`` says so.
+    """
+    import json
+    import time
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if rate <= 0 or every <= 0:
+        raise RequestError(f"--rate and --every must be positive, got {rate} and {every}")
+    if not 0 <= late_share <= 1 or not 0 <= duplicate_share <= 1:
+        raise RequestError("--late and --duplicates are shares from 0 to 1")
+    landing = Path(landing)
+    say = progress or (lambda _line: None)
+    try:
+        devices = pq.read_table(landing / "devices" / HISTORY_FILE,
+                                columns=["device_id", "user_id"])
+        merchants = pq.read_table(landing / "merchants" / HISTORY_FILE,
+                                  columns=["merchant_id", "country"])
+    except (OSError, pa.ArrowException):
+        raise RequestError(f"{landing}: no demo history to stream from; write it first with "
+                           "`featurestore demo-data`") from None
+    folder = landing / "transactions"
+    state_path = folder / STREAM_STATE
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    if "next_id" not in state:
+        import pyarrow.compute as pc
+
+        history = pq.read_table(folder / HISTORY_FILE, columns=["transaction_id"])
+        state["next_id"] = int(pc.max(history.column(0)).as_py() or 0) + 1
+    rng = np.random.default_rng([seed, state["next_id"]])
+    device_user = devices.column("user_id").to_numpy()
+    device_id = np.array(devices.column("device_id").to_pylist())
+    merchant_id = merchants.column("merchant_id").to_numpy()
+    currency = np.array([_CURRENCY.get(c, "USD")
+                         for c in merchants.column("country").to_pylist()])
+    clock = now or (lambda: utc_naive())
+    stats = StreamStats()
+    sent: list[dict] = []
+    started = time.monotonic()
+    while not stop() and (duration is None or time.monotonic() - started < duration):
+        tick = time.monotonic()
+        n = int(rng.poisson(rate * every))
+        moment_us = _us(clock())
+        pick = rng.integers(0, len(device_id), n)
+        shop = rng.integers(0, len(merchant_id), n)
+        late = rng.random(n) < late_share
+        behind_s = np.where(late, rng.integers(3_600, 3 * 86_400, n),
+                            rng.exponential(3.0, n).astype(np.int64))
+        first_id = state["next_id"]
+        rows = {
+            "transaction_id": np.arange(first_id, first_id + n, dtype=np.int64),
+            "user_id": device_user[pick],
+            "merchant_id": merchant_id[shop],
+            "device_id": device_id[pick],
+            "amount": np.round(rng.lognormal(np.log(40.0), 0.8, n), 2),
+            "currency": currency[shop],
+            "transacted_at": moment_us - behind_s * US_PER_SECOND,
+        }
+        state["next_id"] += n
+        batch = [dict(zip(rows, values, strict=True)) for values in zip(*rows.values(),
+                                                                        strict=True)]
+        repeats = [sent[i] for i in rng.integers(0, len(sent), int(rng.binomial(
+            n, duplicate_share)))] if sent and n else []
+        sent = (sent + batch)[-10_000:]
+        table = pa.table({
+            "transaction_id": pa.array([r["transaction_id"] for r in batch + repeats],
+                                       pa.int64()),
+            "user_id": pa.array([r["user_id"] for r in batch + repeats], pa.int64()),
+            "merchant_id": pa.array([r["merchant_id"] for r in batch + repeats], pa.int64()),
+            "device_id": pa.array([str(r["device_id"]) for r in batch + repeats]),
+            "amount": pa.array([float(r["amount"]) for r in batch + repeats]),
+            "currency": pa.array([str(r["currency"]) for r in batch + repeats]),
+            "transacted_at": _ts([int(r["transacted_at"]) for r in batch + repeats]),
+        })
+        # the first id in the name: unique across runs, and in the order events were sent
+        name = f"stream-{moment_us}-{first_id:012d}.parquet"
+        _write(table, folder / name)
+        state_path.write_text(json.dumps(state))
+        stats.files += 1
+        stats.events += table.num_rows
+        stats.late += int(late.sum())
+        stats.duplicates += len(repeats)
+        say(f"{name}: {table.num_rows} events ({int(late.sum())} late, {len(repeats)} "
+            "repeated)")
+        time.sleep(max(0.0, every - (time.monotonic() - tick)))
+    return stats

@@ -47,7 +47,7 @@ class Settings:
     target: str = "duckdb"
     duckdb_path: Path = Path("warehouse/featurestore.duckdb")
     duckdb_memory_limit: str | None = None
-    raw_dir: Path = Path("warehouse/raw")
+    landing_dir: Path = Path("warehouse/landing")  # where raw event files land
     dbt_target_dir: Path = Path("target")
     profiles_dir: Path | None = None  # None: the project root
     # where served lines go locally; None (no project, variable unset): stdout
@@ -73,7 +73,7 @@ class Settings:
             target=target,
             duckdb_path=env.path("FEATURESTORE_DUCKDB_PATH", "warehouse/featurestore.duckdb"),
             duckdb_memory_limit=env.text("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "") or None,
-            raw_dir=env.path("FEATURESTORE_RAW_DIR", "warehouse/raw"),
+            landing_dir=env.path("FEATURESTORE_LANDING_DIR", "warehouse/landing"),
             dbt_target_dir=env.path("DBT_TARGET_PATH", "target"),
             profiles_dir=env.path("DBT_PROFILES_DIR", "") if env.text("DBT_PROFILES_DIR", "")
             else None,
@@ -118,7 +118,7 @@ class Settings:
             "DO_NOT_TRACK": "1",
             "FEATURESTORE_TARGET": self.target,
             "FEATURESTORE_DUCKDB_PATH": str(self.duckdb_path),
-            "FEATURESTORE_RAW_DIR": str(self.raw_dir),
+            "FEATURESTORE_LANDING_DIR": str(self.landing_dir),
             # the lookup endpoint's serving log, read by the dbt source `serving`
             "FEATURESTORE_SERVING_LOG_DIR": str(self.serving_log_dir or "warehouse/serving_log"),
         }

@@ -141,7 +141,7 @@ def load_spine(warehouse, spine: object, views: list[FeatureView],
     else:
         source = f"<{type(spine).__module__.split('.')[0]}.{type(spine).__name__}>"
     if relation is None:
-        relation = warehouse.dialect.load_spine(warehouse, table, SPINE_RELATION)
+        relation = warehouse.dialect.load_arrow(warehouse, table, SPINE_RELATION)
     try:
         columns = warehouse.columns(relation)
     except WarehouseError as exc:

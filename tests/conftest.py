@@ -57,7 +57,7 @@ class DemoProject:
     """
 
     root: Path
-    raw_dir: Path
+    landing_dir: Path
     duckdb_path: Path
     target_path: Path
     rows: dict[str, int]  # rows per raw table, from the generator
@@ -69,6 +69,12 @@ class DemoProject:
 
         return Project(self.root)
 
+    def raw_file(self, table: str) -> Path:
+        """The generator's history file of a raw table, in the landing folder."""
+        from featurestore.demo_data import HISTORY_FILE
+
+        return self.landing_dir / table / HISTORY_FILE
+
     def activate(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for name, value in self.env.items():
             monkeypatch.setenv(name, value)
@@ -76,25 +82,30 @@ class DemoProject:
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory) -> DemoProject:
-    """200 users x 30 days (seed 7, end 2026-05-01) generated and `dbt build`-ed once."""
+    """200 users x 30 days (seed 7, end 2026-05-01) generated, ingested and `dbt
+    build`-ed once."""
     import datetime as dt
 
     from featurestore.dbt_runner import run_dbt
     from featurestore.demo_data import generate
+    from featurestore.ingest import ingest
     from featurestore.project import Project
 
     base = tmp_path_factory.mktemp("demo")
-    raw_dir, duckdb_path, target_path = base / "raw", base / "demo.duckdb", base / "target"
-    env = {"FEATURESTORE_RAW_DIR": str(raw_dir), "FEATURESTORE_DUCKDB_PATH": str(duckdb_path),
-           "DBT_TARGET_PATH": str(target_path)}
-    rows = generate(raw_dir, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED,
+    landing, duckdb_path, target_path = base / "landing", base / "demo.duckdb", base / "target"
+    env = {"FEATURESTORE_LANDING_DIR": str(landing),
+           "FEATURESTORE_DUCKDB_PATH": str(duckdb_path), "DBT_TARGET_PATH": str(target_path)}
+    rows = generate(landing, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED,
                     end=dt.datetime.fromisoformat(DEMO_END))
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
+        logs = ["--log-path", str(base / "logs")]
+        run_dbt(Project(REPO_ROOT), ["parse", *logs])
+        ingest(Project(REPO_ROOT))
         run_dbt(Project(REPO_ROOT), ["build", "--select", "staging", "features", "training",
-                                     "--log-path", str(base / "logs")])
-    demo = DemoProject(root=REPO_ROOT, raw_dir=raw_dir, duckdb_path=duckdb_path,
+                                     *logs])
+    demo = DemoProject(root=REPO_ROOT, landing_dir=landing, duckdb_path=duckdb_path,
                        target_path=target_path, rows=rows, env=env)
     return demo
 

@@ -53,6 +53,7 @@ COMMANDS = {
     "new": ("project", "new_command"),
     "training-set": ("training", "training_set_command"),
     "demo-data": ("demo", "demo_data_command"),
+    "ingest": ("ingest", "ingest_command"),
     "demo": ("demo", "demo_command"),
     "online": ("online", "online_group"),
     "sync": ("online", "sync_command"),

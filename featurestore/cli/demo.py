@@ -11,6 +11,17 @@ import click
 from featurestore.cli.shared import get_project, say
 
 
+def _seconds(ctx, param, value):
+    from featurestore.durations import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.command("demo-data")
 @click.option("--users", type=int, default=1000, show_default=True,
               help="Number of user accounts.")
@@ -23,19 +34,44 @@ from featurestore.cli.shared import get_project, say
               default=None, help="Newest moment of the data, naive UTC "
               "[default: now, floored to the hour].")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder [default: the project's raw folder, warehouse/raw].")
+              help="The landing folder [default: the project's, warehouse/landing].")
+@click.option("--stream", is_flag=True,
+              help="Instead of a history: keep dropping small files of new transactions "
+              "(some late, some repeated) next to the history already written.")
+@click.option("--rate", type=float, default=200.0, show_default=True,
+              help="With --stream: events per second.")
+@click.option("--every", default="5s", show_default=True, callback=_seconds,
+              help="With --stream: one file this often.")
+@click.option("--for", "duration", default=None, callback=_seconds,
+              help="With --stream: stop after this long (default: until Ctrl-C or SIGTERM).")
+@click.option("--late", "late_share", type=float, default=0.05, show_default=True,
+              help="With --stream: share of events that happened hours to days ago.")
+@click.option("--duplicates", "duplicate_share", type=float, default=0.01, show_default=True,
+              help="With --stream: share of events sent again, exactly.")
 @click.pass_context
-def demo_data_command(ctx, users: int, days: int, seed: int, end, out: str | None) -> None:
-    """Generate the demo shop's raw events as Parquet, one file per table.
+def demo_data_command(ctx, users: int, days: int, seed: int, end, out: str | None,
+                      stream: bool, rate: float, every: int, duration: int | None,
+                      late_share: float, duplicate_share: float) -> None:
+    """Generate the demo shop's raw events as Parquet files in the landing folder.
 
     \b
-    Example, 2,000 users over 90 days ending at a fixed hour:
+    Examples, a history of 2,000 users over 90 days ending at a fixed hour, then a stream
+    of 200 new events a second for ten minutes:
       featurestore demo-data --users 2000 --days 90 --seed 7 --end 2026-05-01T00:00:00
+      featurestore demo-data --stream --rate 200 --every 5s --for 10m
     """
     from featurestore.demo_data import generate
+    from featurestore.demo_data import stream as stream_events
 
     if out is None:
-        out = str(get_project(ctx).settings.raw_dir)
+        out = str(get_project(ctx).settings.landing_dir)
+    if stream:
+        stats = stream_events(out, rate=rate, every=every, duration=duration,
+                              late_share=late_share, duplicate_share=duplicate_share,
+                              seed=seed, progress=lambda line: say(f"demo-data: {line}"))
+        click.echo(f"{stats.events:,} events in {stats.files} files ({stats.late:,} late, "
+                   f"{stats.duplicates:,} repeated) written to {out}/transactions")
+        return
     rows = generate(out, users=users, days=days, seed=seed, end=end,
                     progress=lambda line: say(f"demo-data: {line}"))
     click.echo(f"{sum(rows.values()):,} rows in {len(rows)} tables written to {out}")

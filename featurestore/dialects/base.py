@@ -107,13 +107,21 @@ class Dialect:
         """Run the block under a memory cap, where the warehouse can have one."""
         yield
 
-    def load_spine(self, warehouse, table: pa.Table, name: str) -> str:
-        """Make the spine ``table`` readable in SQL for this connection; its relation."""
+    def load_arrow(self, warehouse, table: pa.Table, name: str) -> str:
+        """Make the Arrow ``table`` (a spine, a landed file) readable in SQL for this
+        connection under ``name``; its relation."""
         raise NotImplementedError
+
+    def drop_arrow(self, warehouse, name: str) -> None:
+        """Forget what ``load_arrow`` made readable."""
+
+    def try_cast(self, expr: str, data_type: str) -> str:
+        """SQL: ``expr`` as ``data_type``, or null where it does not convert."""
+        return f"try_cast({expr} as {data_type})"
 
     def file_relation(self, path: Path) -> str | None:
         """SQL that reads a local spine file in place, where the warehouse can (else None:
-        the file is read into Arrow here and loaded with ``load_spine``)."""
+        the file is read into Arrow here and loaded with ``load_arrow``)."""
         return None
 
     def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],

@@ -94,9 +94,12 @@ class DuckDB(Dialect):
             warehouse.execute(f"set temp_directory = {sql_string(spill)}").fetchall()
             yield
 
-    def load_spine(self, warehouse, table, name: str) -> str:
+    def load_arrow(self, warehouse, table, name: str) -> str:
         warehouse.connection.register(name, table)
         return quote(name)
+
+    def drop_arrow(self, warehouse, name: str) -> None:
+        warehouse.connection.unregister(name)
 
     def file_relation(self, path: Path) -> str:
         from featurestore.spine import file_reader

@@ -105,18 +105,25 @@ class Snowflake(Dialect):
     def default_schema(self, settings) -> str:
         return settings.snowflake.get("SNOWFLAKE_SCHEMA") or DEFAULT_SCHEMA
 
-    def load_spine(self, warehouse, table, name: str) -> str:
-        """Upload the spine into a temporary table with the connector's ``write_pandas``
+    def try_cast(self, expr: str, data_type: str) -> str:
+        # https://docs.snowflake.com/en/sql-reference/functions/try_cast: from text only
+        return f"try_cast(to_varchar({expr}) as {data_type})"
+
+    def drop_arrow(self, warehouse, name: str) -> None:
+        warehouse.execute(f"drop table if exists {quote(name.upper())}")
+
+    def load_arrow(self, warehouse, table, name: str) -> str:
+        """Upload the rows into a temporary table with the connector's ``write_pandas``
         (a Parquet file staged and copied in: the connector's own bulk path)."""
         try:
             from snowflake.connector.pandas_tools import write_pandas
         except ImportError:
             raise MissingExtraError("pandas", "snowflake",
-                                    "Uploading a training spine to Snowflake") from None
+                                    "Uploading rows to Snowflake") from None
         frame = table.to_pandas()
         success, _chunks, _rows, _output = write_pandas(
             warehouse.connection, frame, name.upper(), auto_create_table=True,
             table_type="temporary", quote_identifiers=False, use_logical_type=True)
         if not success:
-            raise WarehouseError(f"uploading the spine to temporary table {name} failed")
+            raise WarehouseError(f"uploading rows to the temporary table {name} failed")
         return quote(name.upper())

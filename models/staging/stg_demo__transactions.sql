@@ -1,7 +1,9 @@
 with
 
+-- a file may repeat a row (a retried upload): keep its first landing
 source as (
     select * from {{ source('demo', 'transactions') }}
+    qualify row_number() over (partition by transaction_id order by loaded_at, transacted_at) = 1
 ),
 
 final as (

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore.cli import cli
-from featurestore.demo_data import TABLES, generate
+from featurestore.demo_data import HISTORY_FILE, TABLES, generate
 
 END = dt.datetime(2026, 5, 1)
 EXPECTED_ROWS = {"users": 200, "profile_updates": 363, "merchants": 10, "devices": 404,
@@ -18,7 +18,7 @@ EXPECTED_ROWS = {"users": 200, "profile_updates": 363, "merchants": 10, "devices
 
 
 def _digests(folder) -> dict[str, str]:
-    return {t: hashlib.sha256((folder / f"{t}.parquet").read_bytes()).hexdigest()
+    return {t: hashlib.sha256((folder / t / HISTORY_FILE).read_bytes()).hexdigest()
             for t in TABLES}
 
 
@@ -49,7 +49,8 @@ def test_columns_and_types(small):
     out, _ = small
     got = {}
     for table in TABLES:
-        described = duckdb.sql(f"describe select * from '{out}/{table}.parquet'").fetchall()
+        described = duckdb.sql(
+            f"describe select * from '{out}/{table}/{HISTORY_FILE}'").fetchall()
         got[table] = [(row[0], row[1]) for row in described]
     assert got == {
         "users": [("user_id", "BIGINT"), ("signed_up_at", "TIMESTAMP"), ("country", "VARCHAR"),
@@ -73,7 +74,8 @@ def test_relations_between_tables_hold(small):
     out, _ = small
     con = duckdb.connect()
     for table in TABLES:
-        con.execute(f"create view {table} as select * from '{out}/{table}.parquet'").fetchall()
+        con.execute(f"create view {table} as select * from '{out}/{table}/{HISTORY_FILE}'"
+                    ).fetchall()
     checks = {
         # every row landed at or before END, and never before it happened
         "late_or_future_txn": "select count(*) from transactions "
@@ -112,10 +114,43 @@ def test_cli_writes_files_and_shows_progress(tmp_path):
     assert result.exit_code == 0, result.output
     assert "demo-data: users: 50" in result.stderr
     assert result.stdout.endswith(f"rows in 6 tables written to {tmp_path}\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(TABLES)
+    assert all((tmp_path / t / HISTORY_FILE).is_file() for t in TABLES)
 
 
 def test_cli_refuses_zero_users(tmp_path):
     result = CliRunner().invoke(cli, ["demo-data", "--users", "0", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "--users must be from 1 to 9,999,999, got 0" in result.output
+
+
+def test_the_stream_drops_new_late_and_repeated_events_after_the_history(small):
+    import pyarrow.parquet as pq
+
+    from featurestore.demo_data import stream
+
+    out, _ = small
+    now = dt.datetime(2026, 5, 2, 12)
+    stats = stream(out, rate=400, every=0.1, duration=0.55, late_share=0.3,
+                   duplicate_share=0.2, seed=3, now=lambda: now)
+    files = sorted((out / "transactions").glob("stream-*.parquet"))
+    assert len(files) == stats.files >= 4
+    rows = [row for path in files for row in pq.read_table(path).to_pylist()]
+    assert len(rows) == stats.events
+    assert "loaded_at" not in rows[0]  # ingest stamps it
+    history = pq.read_table(out / "transactions" / HISTORY_FILE).column("transaction_id")
+    ids = [r["transaction_id"] for r in rows]
+    assert min(ids) == max(history.to_pylist()) + 1
+    assert len(ids) - len(set(ids)) == stats.duplicates > 0
+    by_id = {}
+    for row in rows:  # a repeat is the same event exactly
+        assert by_id.setdefault(row["transaction_id"], row) == row
+    late = [r for r in rows if now - r["transacted_at"] >= dt.timedelta(hours=1)]
+    assert len({r["transaction_id"] for r in late}) == stats.late > 0
+    assert all(r["transacted_at"] <= now for r in rows)
+    # a second run goes on after the first one's ids
+    again = stream(out, rate=100, every=0.1, duration=0.15, seed=3, now=lambda: now)
+    newest = sorted((out / "transactions").glob("stream-*.parquet"))[len(files):]
+    assert again.files == len(newest)
+    assert min(r["transaction_id"] for path in newest
+               for r in pq.read_table(path).to_pylist()) == max(ids) + 1

@@ -21,7 +21,7 @@ def con(demo_project):
 
 
 def _raw(demo_project, table: str) -> str:
-    return f"read_parquet('{demo_project.raw_dir / table}.parquet')"
+    return f"read_parquet('{demo_project.raw_file(table)}')"
 
 
 def test_feature_models_have_exactly_the_contract_columns(demo_project, con):

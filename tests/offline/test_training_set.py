@@ -21,7 +21,7 @@ FEATURES = "user_transactions:txn_count_7d,user_transactions:txn_amount_avg_7d,"
 
 def _spine(demo, path, select: str) -> str:
     """Write ``select`` (over the demo's raw transactions as `t`) to ``path``."""
-    raw = demo.raw_dir / "transactions.parquet"
+    raw = demo.raw_file("transactions")
     with duckdb.connect() as con:
         con.execute(f"copy (with t as (select * from read_parquet('{raw}')) {select}) "
                     f"to '{path}'").fetchall()

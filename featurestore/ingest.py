@@ -16,8 +16,9 @@ declares them, with two additions featurestore reads from the dbt manifest:
             columns:
               - {name: transaction_id, data_type: bigint}
 
-- ``meta.featurestore.landing`` (on the source or a table) is the landing folder; each
-  table reads the sub-folder of its name (a table's own ``landing`` is its folder).
+- ``meta.featurestore.landing`` (on the source) is the landing folder, local or
+  ``s3://bucket/prefix`` (pyarrow's S3 options may follow, e.g.
+  ``?region=eu-west-1``); each table reads the sub-folder of its name.
 - every column declares its ``data_type``: the raw table is created from them, and a file
   whose columns do not fit is refused.
 - the source's ``loaded_at_field`` is stamped with the load time when a file does not
@@ -131,8 +132,7 @@ def raw_tables(project: Project, manifest: dict | None = None) -> list[RawTable]
         if not columns:
             raise ProjectError(f"{where}, table `{node['name']}`: declare its columns with "
                                "`data_type`; featurestore creates the raw table from them.")
-        own = ((node.get("config") or {}).get("meta") or {}).get("featurestore") or {}
-        folder = own.get("landing_table") or _join(_resolve(project, landing), node["name"])
+        folder = _join(_resolve(project, landing), node["name"])
         loaded_at = (node.get("loaded_at_field")
                      or (node.get("config") or {}).get("loaded_at_field"))
         tables.append(RawTable(node["source_name"], node["name"], node["relation_name"],
@@ -147,7 +147,9 @@ def _resolve(project: Project, landing: str) -> str:
 
 
 def _join(folder: str, name: str) -> str:
-    return folder.rstrip("/") + "/" + name
+    """``folder/name``; an s3:// folder keeps its options (``?endpoint_override=...``)."""
+    base, question, options = folder.partition("?")
+    return base.rstrip("/") + "/" + name + question + options
 
 
 # -- files ----------------------------------------------------------------------------------

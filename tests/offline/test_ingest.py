@@ -217,3 +217,61 @@ def test_any_sequence_of_files_and_runs_loads_each_row_once(shop, batches):
         ingest(shop)
     ingest(shop)
     assert [r[0] for r in _rows(shop)] == expected
+
+
+@pytest.fixture
+def s3_endpoint(tmp_path):
+    """An S3 API on loopback (moto's server): yields host:port."""
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([shutil.which("moto_server", path=os.path.dirname(sys.executable)),
+                               "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}"
+    server.terminate()
+    server.wait()
+
+
+def test_files_under_an_s3_prefix_load_once_and_misfits_move_aside(shop, s3_endpoint,
+                                                                   monkeypatch):
+    import io
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    s3 = boto3.client("s3", endpoint_url=f"http://{s3_endpoint}", region_name="us-east-1")
+    s3.create_bucket(Bucket="landing")
+    landing = f"s3://landing/shop?endpoint_override={s3_endpoint}&scheme=http&region=us-east-1"
+    (shop.root / "models" / "sources.yml").write_text(
+        SOURCES.replace("landing: landing", f"landing: '{landing}'"))
+    run_dbt(shop, ["parse", "--quiet"])
+    for name, table in {"a.parquet": _orders(1, 2), "b.parquet": _orders(3, 1, coupon=["x"])
+                        }.items():
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        s3.put_object(Bucket="landing", Key=f"shop/orders/{name}", Body=buffer.getvalue())
+    report = ingest(shop)
+    assert (report.count("loaded"), report.count("quarantined")) == (1, 1)
+    assert [r[0] for r in _rows(shop)] == [1, 2]
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="landing")["Contents"]
+                  if not o["Key"].endswith("/"))  # pyarrow's empty "directory" markers
+    assert keys == ["shop/_quarantine/orders/b.parquet",
+                    "shop/_quarantine/orders/b.parquet.error.txt", "shop/orders/a.parquet"]
+    assert ingest(shop).count("loaded") == 0

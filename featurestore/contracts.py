@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +30,42 @@ RESERVED_NAMES = frozenset(
     {"pk", "sk", "feature_ts", "written_at", "expires_at", "event_ts", "valid_from",
      "valid_to", "created_ts"}
 )
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")  # fullmatch: a trailing newline is no name
+
+# Names the generated SQL writes bare (views, sources, keys, timestamps, features) must not
+# be SQL keywords: `select order from ...` does not parse, and a feature named `true` would
+# silently select the constant. Refused: DuckDB's keywords that cannot be a bare column
+# name (categories `reserved` and `type_function` of duckdb_keywords(), DuckDB 2.0; a test
+# compares this copy with the installed DuckDB) and Snowflake's reserved and limited
+# keywords (https://docs.snowflake.com/en/sql-reference/reserved-keywords). A copy, not a
+# query: contracts load where DuckDB is not installed (the Lambda) or not open.
+RESERVED_WORDS = frozenset("""
+all analyse analyze and anti any array as asc asof asymmetric at authorization binary
+both by case cast check collate collation column columns concurrently constraint create
+cross default deferrable desc describe distinct do else end except false fetch for
+foreign freeze from full generated glob group having ilike in initially inner intersect
+into is isnull join lambda lateral leading left like limit map natural not notnull null
+offset on only or order outer overlaps pivot pivot_longer pivot_wider placing positional
+primary qualify references returning right select semi show similar some struct
+summarize symmetric table tablesample then to trailing true try_cast tuple union unique
+unpack unpivot using variadic verbose when where window with
+""".split()) | frozenset("""
+account all alter and any as asof between by case cast check column connect connection
+constraint create cross current current_date current_time current_timestamp current_user
+database delete distinct drop else exists false following for from full grant group
+gscluster having ilike in increment inner insert intersect into is issue join lateral left
+like localtime localtimestamp match_condition minus natural not null of on or order
+organization qualify regexp revoke right rlike row rows sample schema select set some
+start table tablesample then to trigger true try_cast union unique update using values
+view when whenever where with
+""".split())
+
+# Bounds of what the warehouses hold. A version is an INTEGER column of the registry and
+# of sync_state (32 bits on DuckDB). A TTL or freshness SLO is added to timestamps in SQL
+# and must land before year 10000, where Snowflake's and Python's timestamps end: 1000
+# years leaves room for any feature_ts before year 9000.
+MAX_VERSION = 2**31 - 1
+MAX_DURATION_DAYS = 365_000
 
 VIEW_FIELDS = {
     "name": True, "version": True, "entity": True, "source": True, "timestamp": True,
@@ -173,6 +209,27 @@ class Catalog:
             ) from None
 
 
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """Why ``value`` cannot be contract text, or None. Control characters (a newline
+    outside a description, an escape sequence, NUL), line separators and lone surrogates
+    (which no UTF-8 file holds) are refused: a terminal, a YAML file, a SQL literal and a
+    dbt description would each read them differently. ``multiline``: a description, where
+    newlines and tabs are text."""
+    for char in value:
+        if multiline and char in "\n\t":
+            continue
+        code = f"U+{ord(char):04X}"
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return f"{code} is a lone surrogate, not Unicode text; remove it"
+        if char in "\n\t":
+            kind = "line break" if char == "\n" else "tab"
+            return f"this field is one line, but it holds a {kind} ({code}); remove it"
+        if category in ("Cc", "Zl", "Zp"):
+            return f"the control character {code} is not allowed in contract text; remove it"
+    return None
+
+
 def _jsonable(value: object) -> object:
     if isinstance(value, dt.datetime):
         return value.isoformat()
@@ -206,12 +263,13 @@ class _Reader:
     def check_fields(self, allowed: dict[str, bool], prefix: str = "") -> None:
         for key in self.mapping:
             if key not in allowed:
+                shown = key if isinstance(key, str) and key.isprintable() else repr(key)
                 raise ContractError(
                     self.path,
                     f"unknown field in {self.what}{suggest(key, allowed)}; "
                     f"allowed: {', '.join(allowed)}",
                     line=self.line(key),
-                    field=f"{prefix}{key}",
+                    field=f"{prefix}{shown}",
                 )
         for key, required in allowed.items():
             if required and self.mapping.get(key) in (None, ""):
@@ -223,34 +281,55 @@ class _Reader:
     def get(self, key: str, default=None):
         return self.mapping.get(key, default)
 
-    def identifier(self, key: str, prefix: str = "") -> str:
+    def identifier(self, key: str, prefix: str = "", sql: bool = True) -> str:
+        """A name; ``sql``: one the generated SQL writes bare, so no SQL keyword."""
         value = self.mapping.get(key)
-        if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
             raise ContractError(
                 self.path,
                 f"{value!r} is not a valid name: use lowercase letters, digits and "
                 f"underscores, starting with a letter",
                 line=self.line(key), field=f"{prefix}{key}",
             )
+        if sql and value in RESERVED_WORDS:
+            raise ContractError(
+                self.path,
+                f"`{value}` is a reserved word of DuckDB or Snowflake SQL, which the "
+                f"generated SQL cannot use as a name; rename it, e.g. `{value}_value`",
+                line=self.line(key), field=f"{prefix}{key}",
+            )
         return value
 
-    def text(self, key: str, prefix: str = "") -> str:
+    def text(self, key: str, prefix: str = "", multiline: bool = False) -> str:
         value = self.mapping.get(key, "")
         if not isinstance(value, str):
             raise ContractError(
                 self.path, f"expected text, got {value!r}", line=self.line(key),
                 field=f"{prefix}{key}",
             )
-        return value.strip()
+        return self.clean(value, key, prefix, multiline).strip()
+
+    def clean(self, value: str, key: str, prefix: str = "", multiline: bool = False) -> str:
+        """``value`` when every character of it can be text in SQL, Jinja and YAML alike;
+        else a ContractError naming the character."""
+        problem = text_problem(value, multiline)
+        if problem:
+            raise ContractError(self.path, problem, line=self.line(key), field=f"{prefix}{key}")
+        return value
 
     def duration(self, key: str) -> int | None:
         value = self.mapping.get(key)
         if value is None:
             return None
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except ValueError as exc:
             raise self.error(key, str(exc)) from None
+        if seconds > MAX_DURATION_DAYS * 86400:
+            fix = "leave `ttl` out for no expiry" if key == "ttl" else "shorten it"
+            raise self.error(key, f"{value} is longer than {MAX_DURATION_DAYS}d (1000 years), "
+                             f"the most a warehouse timestamp can take here; {fix}")
+        return seconds
 
     def number(self, key: str, prefix: str, low=None, high=None) -> float | None:
         value = self.mapping.get(key)
@@ -280,7 +359,7 @@ def load_entities(feature_defs: Path) -> dict[str, Entity]:
     for item in items:
         reader = _Reader(display, item, "an entity", line=document.line("entities"))
         reader.check_fields({"name": True, "join_keys": True, "description": False})
-        name = reader.identifier("name")
+        name = reader.identifier("name", sql=False)
         if name in entities:
             raise reader.error("name", f"entity `{name}` is declared twice")
         raw_keys = reader.get("join_keys")
@@ -301,7 +380,7 @@ def load_entities(feature_defs: Path) -> dict[str, Entity]:
             keys.append(JoinKey(key_name, dtype))
         if len({k.name for k in keys}) != len(keys):
             raise reader.error("join_keys", f"entity `{name}` lists a join key twice")
-        entities[name] = Entity(name, tuple(keys), reader.text("description"))
+        entities[name] = Entity(name, tuple(keys), reader.text("description", multiline=True))
     return entities
 
 
@@ -322,13 +401,16 @@ def _parse_default(reader: _Reader, dtype: str, prefix: str) -> object:
     if problem:
         raise ContractError(reader.path, f"default {problem}; give a {dtype} or leave it out",
                             line=reader.line("default"), field=f"{prefix}default")
+    if isinstance(value, str):
+        reader.clean(value, "default", prefix)
     return value
 
 
 def _load_feature(display: str, raw: object, line: int | None, index: int) -> Feature:
     reader = _Reader(display, raw, "a feature", line=line)
     name = raw.get("name") if isinstance(raw, dict) else None
-    prefix = f"features.{name}." if isinstance(name, str) else f"features[{index}]."
+    named = isinstance(name, str) and _IDENTIFIER.fullmatch(name)
+    prefix = f"features.{name}." if named else f"features[{index}]."
     reader.check_fields(FEATURE_FIELDS, prefix=prefix)
     name = reader.identifier("name", prefix=prefix)
     dtype = reader.get("dtype")
@@ -358,10 +440,14 @@ def _load_feature(display: str, raw: object, line: int | None, index: int) -> Fe
                                 field=f"{prefix}allowed_values")
         for value in allowed:
             problem = check_value(dtype, value)
+            if value is None:
+                problem = "null is not a value: nulls are checked by `max_null_rate`; remove it"
             if problem:
                 raise ContractError(display, f"allowed value {problem}",
                                     line=reader.line("allowed_values"),
                                     field=f"{prefix}allowed_values")
+            if isinstance(value, str):
+                reader.clean(value, "allowed_values", prefix)
         allowed = tuple(allowed)
     skew = reader.get("skew") or {}
     skew_reader = _Reader(display, skew, "a skew threshold", line=reader.line("skew"))
@@ -372,7 +458,7 @@ def _load_feature(display: str, raw: object, line: int | None, index: int) -> Fe
         name=name,
         dtype=dtype,
         sensitivity=sensitivity,
-        description=reader.text("description", prefix),
+        description=reader.text("description", prefix, multiline=True),
         default=_parse_default(reader, dtype, prefix),
         max_null_rate=reader.number("max_null_rate", prefix, 0, 1),
         min=low,
@@ -393,8 +479,10 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
         raise reader.error("name", f"the view is named `{name}` but its file is "
                            f"`{path.name}`: rename one so they match")
     version = reader.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise reader.error("version", f"expected a whole number from 1 up, got {version!r}")
+    if (isinstance(version, bool) or not isinstance(version, int)
+            or not 1 <= version <= MAX_VERSION):
+        raise reader.error("version", f"expected a whole number from 1 to {MAX_VERSION}, got "
+                           f"{version!r}")
     entity_name = reader.get("entity")
     if entity_name not in entities:
         raise reader.error("entity", f"unknown entity {entity_name!r}"
@@ -409,6 +497,8 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
     tags = reader.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise reader.error("tags", "expected a list of words")
+    for tag in tags:
+        reader.clean(tag, "tags")
     raw_features = reader.get("features")
     if not isinstance(raw_features, list) or not raw_features:
         raise reader.error("features", "expected a non-empty list of features")
@@ -434,7 +524,7 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
         freshness_slo_seconds=reader.duration("freshness_slo"),
         online=online,
         owner=reader.text("owner"),
-        description=reader.text("description"),
+        description=reader.text("description", multiline=True),
         tags=tuple(tags),
         features=tuple(features),
         path=display,

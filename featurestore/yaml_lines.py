@@ -6,6 +6,7 @@ composing and forgets it while constructing. This loader keeps it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -32,6 +33,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.MarkedYAMLError(
+                problem="a key must be a plain word, not a list or a mapping",
+                problem_mark=key_node.start_mark,
+            )
         if key in mapping:
             raise yaml.MarkedYAMLError(
                 problem=f"duplicate key `{key}`", problem_mark=key_node.start_mark
@@ -46,15 +52,47 @@ _LineLoader.add_constructor(
 )
 
 
+# Control characters other than tab and line ends, and Unicode's line separators.
+_CONTROL = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
+
+
+def _line_at(text: str | bytes, position: int) -> int:
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    return text.count(newline, 0, position) + 1
+
+
 def load_yaml(path: Path, display: str):
-    """Parse ``path``; a syntax error becomes a ContractError at its line."""
+    """Parse ``path``; a syntax error, bytes that are not UTF-8 or a character YAML
+    does not allow (a raw control character) becomes a ContractError at its line."""
     from featurestore.errors import ContractError
 
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ContractError(display, f"cannot read the file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            display, f"byte 0x{data[exc.start]:02X} is not UTF-8; save the file as UTF-8",
+            line=_line_at(data, exc.start)) from None
+    # Checked here, not left to the YAML reader: it takes U+0085 and U+2028 for line
+    # breaks (so its line numbers drift from the editor's), and names no line at all.
+    found = _CONTROL.search(text)
+    if found:
+        raise ContractError(
+            display, f"the control character U+{ord(found.group()):04X} is not allowed in a "
+            "contract; remove it", line=_line_at(text, found.start())) from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.reader.ReaderError as exc:
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise ContractError(
+            display, f"the character U+{ord(character):04X} is not allowed in YAML; remove it",
+            line=_line_at(text, exc.position)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ContractError(display, f"invalid YAML: {exc.problem}", line=line) from None
-    except OSError as exc:
-        raise ContractError(display, f"cannot read the file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ContractError(display, f"invalid YAML: {exc}") from None

@@ -51,7 +51,7 @@ CASES = [
      "created_timestamp, ttl, freshness_slo, online, owner, description, tags, features"),
     ("version: 1", "version: one",
      "feature_defs/user_transactions.yml:2, field `version`: expected a whole number from 1 "
-     "up, got 'one'"),
+     "to 2147483647, got 'one'"),
     ("name: txn_count_7d\n    dtype: int64\n    default: 0",
      "name: txn_count_7d\n    dtype: int64\n    default: lots",
      "feature_defs/user_transactions.yml:22, field `features.txn_count_7d.default`: default "

@@ -100,8 +100,36 @@ def check_value(dtype: str, value: object) -> str | None:
     return None if ok else f"{value!r} is not a {dtype}"
 
 
-def sql_literal(dtype: str, value: object) -> str:
-    """A SQL literal valid on DuckDB and Snowflake alike, for defaults in generated SQL."""
+# The SQL dialects a literal can be written for: the macros' names for them (a dialect
+# object's ``macro_dialect``). None means "every warehouse at once", for generated files
+# that serve whichever target the project builds on.
+SQL_DIALECTS = ("duckdb", "snowflake", "default")
+
+
+def sql_string(text: str, dialect: str | None = None) -> str:
+    """``text`` as a SQL string that means exactly ``text``.
+
+    Standard SQL (DuckDB, the portable bodies) escapes only a quote, by doubling it.
+    Snowflake also reads a backslash as an escape (``'\\n'`` is a newline), so there a
+    backslash is doubled too. With no dialect the result must hold on both, so a backslash
+    is spelled ``chr(92)`` between standard literals: ``('a' || chr(92) || 'b')``.
+    """
+    if dialect is not None and dialect not in SQL_DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}; use one of {', '.join(SQL_DIALECTS)}")
+
+    def standard(part: str) -> str:
+        return "'" + part.replace("'", "''") + "'"
+
+    if dialect == "snowflake":
+        return standard(text.replace("\\", "\\\\"))
+    if dialect is not None or "\\" not in text:
+        return standard(text)
+    return "(" + " || chr(92) || ".join(standard(part) for part in text.split("\\")) + ")"
+
+
+def sql_literal(dtype: str, value: object, dialect: str | None = None) -> str:
+    """``value`` of ``dtype`` as SQL for ``dialect`` (see ``sql_string``; None: valid on
+    DuckDB and Snowflake alike, as generated files need)."""
     if value is None:
         return "null"
     if dtype == "bool":
@@ -110,4 +138,4 @@ def sql_literal(dtype: str, value: object) -> str:
         return repr(value) if dtype == "float64" else str(int(value))
     if dtype == "timestamp":
         return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_string(str(value), dialect)

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from featurestore.dtypes import sql_literal
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -82,6 +84,11 @@ class Dialect:
         return schema
 
     # -- values --------------------------------------------------------------------------
+    def literal(self, dtype: str, value: object) -> str:
+        """A contract value (a default, an allowed value) as this warehouse's SQL literal,
+        escaped its way (a backslash is an escape character on Snowflake, not on DuckDB)."""
+        return sql_literal(dtype, value, self.macro_dialect)
+
     @staticmethod
     def timestamp_literal(value: dt.datetime) -> str:
         """A naive UTC timestamp literal (aware values are converted to UTC first)."""

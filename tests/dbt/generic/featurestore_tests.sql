@@ -8,6 +8,9 @@
 
   unique_combination_of_columns, accepted_range and equality have the names and
   arguments of dbt-utils' tests of the same names: a team that knows those knows these.
+  allowed_values is dbt's accepted_values with each value escaped (see below), under a
+  name of its own: a package's test named accepted_values would replace dbt's built-in
+  one in every project that installs featurestore.
   They are written here instead of depending on dbt-utils because featurestore must
   install with `dbt deps` where the dbt hub and git are unreachable (a `local:` package
   cannot pull dbt-utils from the hub either), and a dependency for three small queries
@@ -58,6 +61,31 @@ where {{ column_name }} is not null
       or {{ column_name }} {{ '>' if inclusive else '>=' }} {{ max_value }}
       {%- endif %}
   )
+{% endtest %}
+
+
+{#- Values of `values` only; nulls pass (not_null checks them). Returns each other value
+    with its count. dbt's accepted_values, except that each value is written as a SQL
+    literal of the warehouse (featurestore_literal, macros/featurestore_literals.sql):
+    accepted_values pastes a value between quotes as it is, so a quote in it ends the
+    string and the rest runs as SQL. -#}
+{% test allowed_values(model, column_name, values) %}
+{%- if values is string or values is mapping or values is not iterable or values | length == 0 -%}
+    {{ exceptions.raise_compiler_error(
+        "allowed_values on " ~ model ~ "." ~ column_name ~ ": `values` must be a non-empty "
+        ~ "list, e.g. ['web', 'ios'].") }}
+{%- endif %}
+select
+    {{ column_name }} as value_field,
+    count(*) as n_records
+from {{ model }}
+where {{ column_name }} is not null
+  and {{ column_name }} not in (
+    {%- for value in values %}
+      {{ featurestore.featurestore_literal(value) }}{{ ',' if not loop.last }}
+    {%- endfor %}
+  )
+group by {{ column_name }}
 {% endtest %}
 
 

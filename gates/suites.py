@@ -71,7 +71,8 @@ def column_dtypes(view: FeatureView) -> dict[str, str]:
 
 
 def quality_checks(view: FeatureView) -> list[Check]:
-    """Rows present, unique keys, dtypes, completeness, ranges and allowed values."""
+    """Rows present, unique keys, dtypes, completeness, finite floats, ranges and allowed
+    values."""
     checks = [
         Check("quality", "row_count", "min", 1, ">= 1"),
         Check("quality", f"duplicates({', '.join(key_columns(view))})", "max", 0, "<= 0"),
@@ -87,6 +88,9 @@ def quality_checks(view: FeatureView) -> list[Check]:
             checks.append(Check("quality", f"null_rate({feature.name})", "max",
                                 feature.max_null_rate,
                                 f"<= {_number(feature.max_null_rate)} (max_null_rate)"))
+        if feature.dtype == "float64":
+            checks.append(Check("quality", f"non_finite({feature.name})", "max", 0,
+                                "<= 0 (NaN or infinity)"))
         if feature.min is not None:
             checks.append(Check("quality", f"min({feature.name})", "min", feature.min,
                                 f">= {_number(feature.min)} (min)"))

@@ -20,7 +20,7 @@ def test_clean_demo_data_passes_freshness_and_quality(demo_env):
               if line.startswith(("freshness ", "quality "))]
     assert {c[1] for c in checks} == {"user_transactions", "merchant_risk", "user_profile",
                                       "device_seen_before"}
-    assert len(checks) == 74
+    assert len(checks) == 81  # 74, and non_finite() of the 7 float64 features
     assert [c for c in checks if c[-1] != "pass"] == []
     # user_profile has no freshness_slo (a profile unchanged for months is current), so
     # it has quality checks but no freshness check

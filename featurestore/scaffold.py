@@ -3,20 +3,27 @@
 The model selects typed, empty columns (``where false``), so ``dbt build`` and
 ``featurestore validate`` pass before the analyst writes any logic; the contract and the
 model already agree on names and dtypes, which is the part people get wrong by hand.
+Both files are written only if the project's contracts then load, and removed again if
+anything fails, so a failed ``featurestore new`` leaves the project as it was.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from featurestore.contracts import ENTITIES_FILE, load_entities
+import yaml
+
+from featurestore.contracts import ENTITIES_FILE, load_entities, text_problem
 from featurestore.dtypes import DTYPES
 from featurestore.errors import ContractError, ProjectError
-from featurestore.generate import write_generated
+from featurestore.generate import generated_files, write_generated
 from featurestore.project import Project
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_MODEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a dbt model name, written into ref('...')
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # an owner YAML may hold unquoted
 
 CONTRACT = """\
 name: {view}
@@ -58,11 +65,29 @@ select * from final
 """
 
 
+def yaml_text(text: str) -> str:
+    """``text`` as a YAML scalar that loads back as exactly ``text``: a plain word as it
+    is, anything else (``risk: ml``, ``yes``, a quote) as a double-quoted JSON string,
+    which YAML reads as the same string."""
+    if _WORD.fullmatch(text) and yaml.safe_load(text) == text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
 def scaffold_view(project: Project, view: str, entity_name: str, from_model: str | None,
                   owner: str = "") -> list[Path]:
-    if not _NAME.match(view):
-        raise ContractError(f"feature_defs/{view}.yml", f"{view!r} is not a valid view name: "
-                            "use lowercase letters, digits and underscores", field="name")
+    """Write the contract and the model of a new view, then regenerate the dbt files;
+    on any failure (a contract that does not load, a full disk) nothing is left behind."""
+    if not _NAME.fullmatch(view):
+        raise ProjectError(f"{view!r} is not a valid view name: use lowercase letters, "
+                           "digits and underscores, starting with a letter.")
+    contract_display = f"feature_defs/{view}.yml"
+    problem = text_problem(owner)
+    if problem:
+        raise ContractError(contract_display, problem, field="owner")
+    if from_model is not None and not _MODEL.fullmatch(from_model):
+        raise ProjectError(f"--from {from_model!r} is not a dbt model name: use letters, "
+                           "digits and underscores.")
     entities = load_entities(project.feature_defs)
     if entity_name not in entities:
         raise ContractError(f"feature_defs/{ENTITIES_FILE}", f"no entity `{entity_name}`; "
@@ -83,12 +108,33 @@ def scaffold_view(project: Project, view: str, entity_name: str, from_model: str
     source = (f"select * from {{{{ ref('{from_model}') }}}}" if from_model
               else "select 1 as placeholder_row")
     keys = ", ".join(entity.key_names)
-    contract_path.write_text(CONTRACT.format(view=view, entity=entity_name, model=model,
-                                             keys=keys, owner=owner or "unowned"))
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    model_path.write_text(MODEL.format(
-        view=view, keys=keys, source=source,
-        columns=",\n".join(f"        {column}" for column in columns),
-    ))
-    generated = write_generated(project, project.catalog())
+    new_folders = [d for d in (model_path.parent, *model_path.parent.parents)
+                   if not d.exists()]  # deepest first
+    generated_before = {}
+    try:
+        contract_path.write_text(CONTRACT.format(
+            view=view, entity=entity_name, model=model, keys=keys,
+            owner=yaml_text(owner.strip() or "unowned")), encoding="utf-8")
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        model_path.write_text(MODEL.format(
+            view=view, keys=keys, source=source,
+            columns=",\n".join(f"        {column}" for column in columns),
+        ), encoding="utf-8")
+        catalog = project.catalog()
+        for item in generated_files(project, catalog):
+            target = project.root / item.path
+            generated_before[target] = target.read_bytes() if target.exists() else None
+        generated = write_generated(project, catalog)
+    except BaseException:
+        for target, content in generated_before.items():
+            if content is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(content)
+        contract_path.unlink(missing_ok=True)
+        model_path.unlink(missing_ok=True)
+        for folder in new_folders:
+            if folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     return [contract_path, model_path, *(project.root / p for p in generated)]

@@ -1,6 +1,7 @@
 {#-
   Generic dbt tests of featurestore. Each returns the failing rows (dbt counts them);
-  tests/offline/test_macros_dbt.py and test_no_future_leakage.py prove each one can fail.
+  tests/offline/test_macros_dbt.py and test_no_future_leakage.py prove each one can fail
+  (allowed_values: tests/core/test_contract_text_dbt.py).
 
   Another dbt project that installs featurestore uses them qualified, as
   `featurestore.<name>` (what `featurestore generate` writes), so they never collide
@@ -13,7 +14,7 @@
   one in every project that installs featurestore.
   They are written here instead of depending on dbt-utils because featurestore must
   install with `dbt deps` where the dbt hub and git are unreachable (a `local:` package
-  cannot pull dbt-utils from the hub either), and a dependency for three small queries
+  cannot pull dbt-utils from the hub either), and a dependency for a few small queries
   is a poor trade.
 -#}
 

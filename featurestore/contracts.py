@@ -475,6 +475,9 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
     reader = _Reader(display, load_yaml(path, display), "a feature view")
     reader.check_fields(VIEW_FIELDS)
     name = reader.identifier("name")
+    if name == "spine":  # the as-of join's alias of the spine, next to each view's own
+        raise reader.error("name", "`spine` is what the training-set join calls the spine; "
+                           "rename the view (and its file)")
     if name != path.stem:
         raise reader.error("name", f"the view is named `{name}` but its file is "
                            f"`{path.name}`: rename one so they match")

@@ -79,6 +79,18 @@ def test_a_reserved_view_name_is_refused(project):
         "feature_defs/order.yml:1, field `name`: `order` is a reserved word")
 
 
+def test_a_view_named_spine_is_refused(project):
+    """The as-of join aliases the spine `spine` and each view by its name: they would clash."""
+    path = project.feature_defs / "merchant_risk.yml"
+    path.write_text(path.read_text().replace("name: merchant_risk", "name: spine"))
+    path.rename(project.feature_defs / "spine.yml")
+    with pytest.raises(ContractError) as error:
+        load_catalog(project.feature_defs)
+    assert str(error.value) == (
+        "feature_defs/spine.yml:1, field `name`: `spine` is what the training-set join calls "
+        "the spine; rename the view (and its file)")
+
+
 @pytest.mark.parametrize("where", sorted(NAME_FIELDS))
 @pytest.mark.parametrize("suffix", ["\n", "\r\n", " \n", "\t"])
 def test_a_name_with_a_trailing_newline_or_blank_is_refused(project, where, suffix):

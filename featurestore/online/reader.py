@@ -5,6 +5,10 @@ A lookup has a latency budget, so the reader owns the retry policy instead of bo
 errors and ``UnprocessedKeys`` are retried with jittered exponential backoff until the
 deadline, and then the reader gives up with ``StoreUnavailable`` so the caller can serve
 defaults. Unprocessed keys are never dropped silently (Feast does).
+
+A connection that cannot be made at all (refused: nothing listens on the port; no route
+to the host; a name that does not resolve) is not retried: waiting out the deadline would
+not bring the store back, only make every degraded answer as slow as the budget allows.
 """
 
 from __future__ import annotations
@@ -16,6 +20,17 @@ from featurestore.online.config import OnlineConfig
 from featurestore.online.retry import RETRYABLE_CODES, backoff_delay
 
 BATCH_LIMIT = 100  # BatchGetItem's maximum number of keys per call
+HEALTH_PK = "_featurestore#health"  # the key `ping` reads; never written
+
+
+def cannot_connect(exc: BaseException) -> bool:
+    """Whether botocore could not open a connection at all (EndpointConnectionError:
+    refused, unreachable, unresolvable), as opposed to a timeout or a dropped connection,
+    which a retry within the deadline may get past."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    return isinstance(exc, EndpointConnectionError) and not isinstance(
+        exc, ConnectTimeoutError)
 
 
 class DynamoReader:
@@ -68,6 +83,8 @@ class DynamoReader:
                 attempt = self._backoff(attempt, deadline, f"DynamoDB kept answering {code}")
                 continue
             except BotoCoreError as exc:
+                if cannot_connect(exc):
+                    raise StoreUnavailable(f"DynamoDB is unreachable: {exc}") from None
                 pending = batch + pending
                 attempt = self._backoff(attempt, deadline, f"DynamoDB is unreachable: {exc}")
                 continue
@@ -80,6 +97,22 @@ class DynamoReader:
                 attempt = self._backoff(attempt, deadline, f"{len(pending)} keys still "
                                         "unprocessed by DynamoDB at the deadline")
         return found
+
+    def ping(self) -> None:
+        """One GetItem of a key no item has, within the deadline (a health check: it costs
+        half a read unit, and needs only the read permission the lookup has anyway);
+        StoreUnavailable when DynamoDB does not answer or refuses."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.get_item(TableName=self.table, Key={"pk": {"S": HEALTH_PK},
+                                                            "sk": {"S": HEALTH_PK}},
+                                 ProjectionExpression="pk")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise StoreUnavailable(f"DynamoDB refused the read: {code}: {exc}") from None
+        except BotoCoreError as exc:
+            raise StoreUnavailable(f"DynamoDB is unreachable: {exc}") from None
 
     def _backoff(self, attempt: int, deadline: float, problem: str) -> int:
         remaining = deadline - time.monotonic()

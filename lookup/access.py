@@ -7,11 +7,16 @@ template parameter)::
     {"keys": [{"name": "fraud-model", "sha256": "<hex of the key>",
                "sensitivities": ["public", "internal"], "views": ["*"]}]}
 
-With keys configured, a request without a valid ``x-api-key`` header gets 401 and a
-feature above the key's rights 403 naming it. With no key configured at all (a laptop
-running ``featurestore serve``), callers are anonymous and read public and internal
-features of every view, never ``pii``. Every refusal is logged, with the key's name,
-never the key.
+A request without a valid ``x-api-key`` header gets 401 and a feature above the key's
+rights 403 naming it. Anonymous access (no key: public and internal features of every
+view, never ``pii``) is off unless turned on: ``FEATURESTORE_ALLOW_ANONYMOUS=true``
+(deployed), or ``featurestore serve`` on a loopback address of a project without keys
+(only this machine can call it). So a deployment whose keys were left empty refuses every
+feature request instead of serving internal features to whoever finds its URL. Every
+refusal is logged, with the key's name, never the key.
+
+``create_key`` (``featurestore keys create``) makes a random key, shows it once and keeps
+only its digest in the keys file.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +65,23 @@ ANONYMOUS = Grant("anonymous", ANONYMOUS_LEVELS, None)
 
 
 class AccessPolicy:
-    def __init__(self, grants: dict[str, Grant] | None):
-        self.grants = grants  # sha256 -> grant; None: no keys configured (anonymous)
+    def __init__(self, grants: dict[str, Grant] | None, *, anonymous: bool | None = None):
+        self.grants = grants  # sha256 -> grant; None: no keys configured
+        # whether a request without a key is served, as ANONYMOUS; by default only when
+        # no key is configured (what tests and a caller building a policy by hand expect;
+        # from_settings decides it explicitly)
+        self.anonymous = grants is None if anonymous is None else anonymous
+
+    @property
+    def locked(self) -> bool:
+        """No key can be valid and anonymous access is off: every secured request is 401."""
+        return not self.grants and not self.anonymous
+
+    def accepts(self, key: str | None) -> bool:
+        """Whether ``authenticate`` would let ``key`` in (without logging anything)."""
+        if not key:
+            return self.anonymous
+        return self.grants is None or hash_key(key) in self.grants
 
     @classmethod
     def from_config(cls, text: str | None, source: str) -> AccessPolicy:
@@ -99,9 +121,24 @@ class AccessPolicy:
         return cls(grants)
 
     @classmethod
-    def from_settings(cls, lookup, project_file: Path | None = None) -> AccessPolicy:
+    def from_settings(cls, lookup, project_file: Path | None = None, *,
+                      anonymous_without_keys: bool = False) -> AccessPolicy:
         """FEATURESTORE_API_KEYS (JSON), else the file FEATURESTORE_API_KEYS_FILE names or
-        ``project_file``, else anonymous access. ``lookup`` is ``Settings.lookup``."""
+        ``project_file``. ``lookup`` is ``Settings.lookup``.
+
+        Anonymous access is on with FEATURESTORE_ALLOW_ANONYMOUS, or when no key is
+        configured and the caller says so (``anonymous_without_keys``: ``featurestore
+        serve`` on loopback); else a policy without keys refuses every secured request.
+        """
+        policy = cls._configured(lookup, project_file)
+        policy.anonymous = bool(lookup.allow_anonymous or (
+            anonymous_without_keys and policy.grants is None))
+        if policy.grants is None and not policy.anonymous:
+            policy.grants = {}
+        return policy
+
+    @classmethod
+    def _configured(cls, lookup, project_file: Path | None) -> AccessPolicy:
         if lookup.api_keys:
             return cls.from_config(lookup.api_keys, "FEATURESTORE_API_KEYS")
         if lookup.api_keys_file is not None:
@@ -114,8 +151,18 @@ class AccessPolicy:
             return cls.from_config(project_file.read_text(), str(project_file))
         return cls(None)
 
+    def describe(self) -> str:
+        """One line for ``featurestore serve``: who may read."""
+        keys = (f"{len(self.grants)} API key(s)" if self.grants else "no API key")
+        if self.anonymous:
+            return f"{keys}; requests without a key are anonymous (public and internal " \
+                   "features, never pii)"
+        return f"{keys}; requests without a valid key are refused (401)"
+
     def authenticate(self, key: str | None, request_id: str, path: str) -> Grant:
-        if self.grants is None:
+        if not key and self.anonymous:
+            return ANONYMOUS
+        if self.grants is None:  # no key configured, anonymous access on: any key is anonymous
             return ANONYMOUS
         if not key:
             self._deny(401, "no API key", None, request_id, path)
@@ -141,3 +188,41 @@ class AccessPolicy:
         log.warning(json.dumps({"event": "access_denied", "status": status, "reason": reason,
                                 "key": key_name, "request_id": request_id, "path": path,
                                 "features": features or []}))
+
+
+def create_key(path: Path, name: str, sensitivities: list[str],
+               views: list[str] | None = None) -> str:
+    """Make a random key granted ``sensitivities`` and ``views`` (None: every view), add
+    its SHA-256 to the keys file at ``path`` (created if missing, readable by its owner
+    only) and return the key: the one time it exists outside the caller's hands.
+
+    The file keeps the other keys as they are; a name already in it is refused, so that a
+    key is never replaced by mistake.
+    """
+    from featurestore.errors import RequestError
+
+    bad = [level for level in sensitivities if level not in SENSITIVITIES]
+    if bad or not sensitivities:
+        raise RequestError(f"--grant: {bad[0] if bad else 'nothing'!r} is not a sensitivity; "
+                           f"grant some of {', '.join(SENSITIVITIES)} (comma-separated)")
+    if not name or not name.strip():
+        raise RequestError("--name: give the key a name (it is logged with each refusal)")
+    document = {"keys": []}
+    if path.exists():
+        text = path.read_text()
+        AccessPolicy.from_config(text, str(path))  # a broken file stops here, untouched
+        document = json.loads(text)
+    if any(entry.get("name") == name for entry in document["keys"]):
+        raise RequestError(f"{path}: a key named `{name}` exists already; choose another name "
+                           "(or remove that entry to retire the key)")
+    key = secrets.token_urlsafe(32)
+    document["keys"].append({"name": name, "sha256": hash_key(key),
+                             "sensitivities": sorted(set(sensitivities),
+                                                     key=SENSITIVITIES.index),
+                             "views": sorted(set(views)) if views else ["*"]})
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(json.dumps(document, indent=2) + "\n")
+    os.replace(scratch, path)
+    return key

@@ -3,8 +3,8 @@
 Routes (``routes.ROUTES``, the one table this module dispatches on and ``openapi.py``
 describes at ``GET /openapi.json``)::
 
-    GET  /healthz                              liveness and the registry snapshot's age
-    GET  /v1/feature-views                     the catalog: names, dtypes, owners, SLOs
+    GET  /healthz                              whether DynamoDB answers; the snapshot's age
+    GET  /v1/feature-views                     the catalog the key may read: dtypes, SLOs
     GET  /v1/features/{entity}/{key}?features=view:feature,...
     POST /v1/features/retrieve                 up to 100 keys, several entities at once
     GET  /openapi.json                         the OpenAPI 3.1 document of all of these
@@ -15,8 +15,11 @@ single attempt (``reads.DynamoReader`` retries within the deadline instead). The
 only parses the event and calls ``service.lookup``. A routing table of five entries
 needs no framework, which keeps the cold start to our own modules and botocore.
 
-Every answer has a JSON body: 400/401/403/404/405 say what is wrong, an unexpected
-exception is a 500 with a body and a logged traceback, never an empty 500.
+Every answer has a JSON body: 400/401/403/404/405 say what is wrong (whatever the event
+holds: a body that is not UTF-8, a key DynamoDB could not hold, even an event that is no
+API Gateway event at all is a 400 naming the problem, never a 500 or a degraded answer),
+503 is a health check that cannot reach DynamoDB, and an unexpected exception is a 500
+with a body and a logged traceback, never an empty 500.
 """
 
 from __future__ import annotations
@@ -30,11 +33,18 @@ import time
 import uuid
 from typing import NamedTuple
 
-from featurestore.errors import FeatureStoreError, RequestError
+from featurestore.errors import FeatureStoreError, RequestError, StoreUnavailable
 from featurestore.lookup import service
 from featurestore.lookup.access import HEADER as KEY_HEADER
 from featurestore.lookup.access import AccessPolicy, Grant
-from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED, ROUTES, Router
+from featurestore.lookup.routes import (
+    ERRORS,
+    INTERNAL_ERROR,
+    MISCONFIGURED,
+    ROUTES,
+    UNAVAILABLE,
+    Router,
+)
 from featurestore.lookup.serving_log import MODEL_HEADER, ServingLog
 from featurestore.settings import Settings
 
@@ -45,11 +55,15 @@ try:  # orjson encodes a 100-key answer about 5x faster; the stdlib is the fallb
     import orjson
 
     def encode_json(body: dict) -> str:
-        return orjson.dumps(body).decode()
+        try:
+            return orjson.dumps(body).decode()
+        except TypeError:  # a lone surrogate echoed in a message: the stdlib escapes it
+            return json.dumps(body, separators=(",", ":"))
 except ImportError:  # pragma: no cover - depends on the installed extras
     def encode_json(body: dict) -> str:
         return json.dumps(body, separators=(",", ":"))
 _JSON = {"content-type": "application/json"}
+MAX_MESSAGE = 2000  # characters of an error message; an echoed value may be long
 ROUTER = Router(ROUTES)
 
 
@@ -57,7 +71,7 @@ class Call(NamedTuple):
     """One request, as an operation of the route table gets it."""
 
     event: dict
-    headers: dict
+    headers: dict  # a dict, its values read through `header()` (text or 400)
     params: dict  # the path template's values: {"entity": "user", "key": "42"}
     grant: Grant | None  # None on routes that are not secured
     request_id: str
@@ -80,8 +94,8 @@ class LookupApp:
         self.metrics = metrics or Metrics()
         self.built_at = built_at
         self.clock = clock  # None: the real time; tests fix it to get exact ages
-        self._catalog_body = json.dumps(catalog_document(catalog, built_at),
-                                        separators=(",", ":"))
+        # GET /v1/feature-views per grant: what that key may read, encoded once
+        self._catalog_bodies: dict[Grant, str] = {}
         # operation id -> the method answering it: a route without one fails here, at
         # start-up, not on its first request
         self._operations = {route.operation_id: getattr(self, f"_{route.operation_id}")
@@ -112,33 +126,40 @@ class LookupApp:
                  if lookup_settings.cache else None)
         if serving_log == "default":
             sample = lookup_settings.serving_log_sample
-            serving_log = (ServingLog(sample_rate=sample, stream=sys.stdout)
+            pii_key = lookup_settings.serving_log_hmac_key
+            serving_log = (ServingLog(sample_rate=sample, stream=sys.stdout, pii_key=pii_key)
                            if settings.in_lambda or settings.serving_log_dir is None else
-                           ServingLog(sample_rate=sample, folder=settings.serving_log_dir))
+                           ServingLog(sample_rate=sample, folder=settings.serving_log_dir,
+                                      pii_key=pii_key))
         metrics = Metrics(emf_stream=sys.stdout if settings.in_lambda else None)
-        return cls(catalog, reader, cache=cache,
-                   access=access or AccessPolicy.from_settings(lookup_settings),
+        # No key configured is no access, unless FEATURESTORE_ALLOW_ANONYMOUS says otherwise:
+        # a deployment without keys must not serve internal features to the internet.
+        access = access or AccessPolicy.from_settings(lookup_settings)
+        if access.locked:
+            log.warning("no API key is configured (FEATURESTORE_API_KEYS) and anonymous access "
+                        "is off (FEATURESTORE_ALLOW_ANONYMOUS): every feature request is "
+                        "refused with 401")
+        return cls(catalog, reader, cache=cache, access=access,
                    serving_log=serving_log, metrics=metrics, built_at=built_at)
 
     # -- one request ---------------------------------------------------------------------
     def handle(self, event: dict) -> dict:
         started = time.perf_counter()
-        context = event.get("requestContext") or {}
-        request_id = context.get("requestId") or uuid.uuid4().hex
-        method = (context.get("http") or {}).get("method", "GET").upper()
-        path = _path(event, context)
-        found = ROUTER.match(path)  # (Match, path parameters) or None
-        # metrics are labelled by the route template, never by key ("other": no route)
-        route = found[0].template if found is not None else "other"
-        outcome, hits_before = None, self._cache_counts()
+        request_id = _request_id(event)
+        route, outcome, hits_before = "other", None, self._cache_counts()
         try:
-            code, body, outcome = self._dispatch(method, path, found, event, request_id)
+            method, path, headers = read_event(event)
+            found = ROUTER.match(path)  # (Match, path parameters) or None
+            if found is not None:  # metrics are labelled by the route template, never by key
+                route = found[0].template
+            code, body, outcome = self._dispatch(method, path, found, event, headers,
+                                                 request_id)
         except RequestError as exc:
             code = exc.status
-            body = {"error": ERRORS.get(code, "error"), "message": str(exc)}
+            body = {"error": ERRORS.get(code, "error"), "message": _message(str(exc))}
         except FeatureStoreError as exc:
             log.error("lookup %s failed: %s", request_id, exc)
-            code, body = 500, {"error": INTERNAL_ERROR, "message": str(exc)}
+            code, body = 500, {"error": INTERNAL_ERROR, "message": _message(str(exc))}
         except Exception:  # the contract is a body on every answer, even this one
             log.exception("lookup %s failed", request_id)
             code, body = 500, {"error": INTERNAL_ERROR,
@@ -154,10 +175,26 @@ class LookupApp:
         return {"statusCode": code, "headers": {**_JSON, "x-request-id": request_id},
                 "body": text, "isBase64Encoded": False}
 
+    def refuses_without_body(self, event: dict) -> bool:
+        """Whether ``event`` is refused whatever its body holds (no route, another method,
+        no valid API key): the local server then answers without reading the body. Pure:
+        nothing is logged or counted (``handle`` does that for the refusal)."""
+        try:
+            method, path, headers = read_event(event)
+            found = ROUTER.match(path)
+            if found is None:
+                return True
+            route = found[0].methods.get(method)
+            return route is None or (route.secured and not self.access.accepts(
+                header(headers, KEY_HEADER)))
+        except RequestError:
+            return True
+
     def _cache_counts(self) -> tuple[int, int]:
         return (self.cache.hits, self.cache.misses) if self.cache is not None else (0, 0)
 
-    def _dispatch(self, method: str, path: str, found, event: dict, request_id: str):
+    def _dispatch(self, method: str, path: str, found, event: dict, headers: dict,
+                  request_id: str):
         """``(status, body, outcome)`` of the route ``found`` for ``method``: 404 and 405
         from the table, the API key checked where the route is ``secured``."""
         if found is None:
@@ -167,19 +204,31 @@ class LookupApp:
         route = match.methods.get(method)
         if route is None:
             raise RequestError(f"{path} answers {match.allowed}, not {method}", status=405)
-        headers = event.get("headers") or {}
-        grant = (self.access.authenticate(headers.get(KEY_HEADER), request_id, path)
+        grant = (self.access.authenticate(header(headers, KEY_HEADER), request_id, path)
                  if route.secured else None)
         return self._operations[route.operation_id](
             Call(event, headers, params, grant, request_id, path))
 
     # -- the operations of routes.ROUTES, by operation id: (status, body, outcome) ---------
     def _healthz(self, call: Call):
+        ping = getattr(self.reader, "ping", None)  # a test's stand-in store may have none
+        if ping is not None:
+            try:
+                ping()
+            except StoreUnavailable as exc:
+                return 503, {"error": UNAVAILABLE,
+                             "message": _message(f"the online store cannot be read: {exc}")}, None
         return 200, {"status": "ok", "views": len(self.catalog.views),
                      "registry_built_at": self.built_at}, None
 
     def _list_feature_views(self, call: Call):
-        return 200, self._catalog_body, None
+        grant = call.grant
+        text = self._catalog_bodies.get(grant)
+        if text is None:
+            text = json.dumps(catalog_document(self.catalog, self.built_at, grant),
+                              separators=(",", ":"))
+            self._catalog_bodies[grant] = text
+        return 200, text, None
 
     def _openapi_document(self, call: Call):
         from featurestore.lookup.openapi import document_text  # built on first use
@@ -188,6 +237,9 @@ class LookupApp:
 
     def _get_features(self, call: Call):
         query = call.event.get("queryStringParameters") or {}
+        if not isinstance(query, dict):
+            raise RequestError("the event's `queryStringParameters` must be an object of "
+                               f"strings, got {type(query).__name__}")
         features = query.get("features", query.get("names"))
         requests = [service.get_request(self.catalog, call.params["entity"],
                                         call.params["key"], features)]
@@ -205,35 +257,109 @@ class LookupApp:
         if outcome.degraded:
             log.warning("lookup %s degraded to defaults: %s", call.request_id, outcome.error)
         if self.serving_log is not None:
-            self.serving_log.record(call.request_id, call.headers.get(MODEL_HEADER), requests,
-                                    outcome)
+            self.serving_log.record(call.request_id, header(call.headers, MODEL_HEADER),
+                                    requests, outcome)
         return 200, service.response_body(requests, outcome, single), outcome
 
 
-def _path(event: dict, context: dict) -> str:
-    path = event.get("rawPath") or (context.get("http") or {}).get("path") or "/"
+def read_event(event: object) -> tuple[str, str, dict]:
+    """``(METHOD, path, headers)`` of an API Gateway HTTP API (payload 2.0) event; a
+    RequestError (400) naming the field when the event does not have that shape."""
+    if not isinstance(event, dict):
+        raise RequestError("the event is not an API Gateway HTTP API (payload 2.0) event: "
+                           f"expected a JSON object, got {_type(event)}")
+    context = event.get("requestContext") or {}
+    if not isinstance(context, dict):
+        raise RequestError(f"the event's `requestContext` must be an object, got "
+                           f"{_type(context)}")
+    http = context.get("http") or {}
+    if not isinstance(http, dict):
+        raise RequestError(f"the event's `requestContext.http` must be an object, got "
+                           f"{_type(http)}")
+    method = http.get("method") or "GET"
+    if not isinstance(method, str):
+        raise RequestError(f"the event's `requestContext.http.method` must be a string, got "
+                           f"{_type(method)}")
+    path = event.get("rawPath") or http.get("path") or "/"
+    if not isinstance(path, str):
+        raise RequestError(f"the event's `rawPath` must be a string, got {_type(path)}")
     stage = context.get("stage")
-    if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+    if (stage and isinstance(stage, str) and stage != "$default"
+            and path.startswith(f"/{stage}/")):
         path = path[len(stage) + 1:]
-    return path
+    headers = event.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise RequestError(f"the event's `headers` must be an object, got {_type(headers)}")
+    return method.upper(), path, headers
+
+
+def header(headers: dict, name: str) -> str | None:
+    """One header's text (API Gateway lower-cases names and joins repeats with commas)."""
+    value = headers.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise RequestError(f"the `{name}` header must be text, got {_type(value)}")
+
+
+def _type(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _request_id(event: object) -> str:
+    """API Gateway's request id, or a new one when the event has none fit for a header."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    found = context.get("requestId") if isinstance(context, dict) else None
+    if isinstance(found, str) and 0 < len(found) <= 200 and found.isascii() and \
+            found.isprintable():
+        return found
+    return uuid.uuid4().hex
+
+
+def _message(text: str) -> str:
+    """An error message fit for the body: at most MAX_MESSAGE characters, and UTF-8 (a
+    lone surrogate echoed from the request is written as its escape)."""
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}... (message cut at {MAX_MESSAGE} characters)"
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _body(event: dict) -> bytes | str | None:
     body = event.get("body")
-    if body and event.get("isBase64Encoded"):
+    if body is None:
+        return None
+    if not isinstance(body, str):
+        raise RequestError(f"the event's `body` must be a string, got {_type(body)}")
+    if event.get("isBase64Encoded") is True and body:
         try:
-            return base64.b64decode(body)
+            return base64.b64decode(body, validate=True)
         except ValueError:
             raise RequestError("the request body is not valid base64") from None
+    if not body.isascii() and not service._is_utf8(body):
+        raise RequestError("the request body is not valid UTF-8 (it holds a lone "
+                           "surrogate); send JSON in UTF-8")
     return body
 
 
-def catalog_document(catalog, built_at: str) -> dict:
-    """What ``GET /v1/feature-views`` answers: definitions only, never feature values."""
+def catalog_document(catalog, built_at: str, grant: Grant | None = None) -> dict:
+    """What ``GET /v1/feature-views`` answers: definitions only, never feature values.
+
+    With ``grant``, only what that key may read: its views, and in them the features of
+    its sensitivities (a view with none of those is left out), so the catalog tells a key
+    nothing a lookup would refuse it.
+    """
     from featurestore.durations import format_duration
 
     views = []
     for name, view in sorted(catalog.views.items()):
+        features = view.features
+        if grant is not None:
+            if grant.views is not None and name not in grant.views:
+                continue
+            features = [f for f in features if f.sensitivity in grant.sensitivities]
+            if not features:
+                continue
         views.append({
             "name": name, "version": view.version, "entity": view.entity.name,
             "join_keys": [{"name": k.name, "dtype": k.dtype} for k in view.entity.join_keys],
@@ -244,7 +370,7 @@ def catalog_document(catalog, built_at: str) -> dict:
             "tags": list(view.tags),
             "features": [{"name": f.name, "dtype": f.dtype, "sensitivity": f.sensitivity,
                           "default": service.json_value(f.default),
-                          "description": f.description} for f in view.features],
+                          "description": f.description} for f in features],
         })
     return {"registry_built_at": built_at, "feature_views": views}
 

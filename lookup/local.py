@@ -3,23 +3,47 @@ from the project's settings instead of a baked snapshot's environment.
 
 ``featurestore serve``, ``featurestore lookup``, the demo and the SDK's ``online()`` use
 it, so a local answer is the answer the deployed endpoint would give.
+
+Two things differ from Lambda, both decided here:
+
+- **Anonymous access.** With no API key configured (no ``api_keys.json``, no
+  FEATURESTORE_API_KEYS), ``featurestore serve`` on a loopback address lets requests
+  without a key read public and internal features (never pii): only this machine can
+  call it. On any other address it needs keys, or anonymous access asked for by name
+  (``--allow-anonymous`` or FEATURESTORE_ALLOW_ANONYMOUS=true).
+- **Following DynamoDB Local** (``--local``). ``featurestore online stop`` and ``start``
+  may bring the project's DynamoDB Local back on another port; the app then reads the
+  state file that ``start`` writes and moves to the new endpoint, instead of serving
+  defaults until it is restarted itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
+from pathlib import Path
 
+from featurestore.errors import StoreUnavailable
 from featurestore.lookup.handler import LookupApp
 from featurestore.project import Project
 
 
 def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 1000,
               deadline_ms: float = 250, consistent_read: bool = False,
-              serving_log_sample: float = 1.0, log_serving: bool = True) -> LookupApp:
-    """The lookup app over the project's contracts and online store."""
+              serving_log_sample: float = 1.0, log_serving: bool = True,
+              anonymous_without_keys: bool = True, follow_local: bool = False) -> LookupApp:
+    """The lookup app over the project's contracts and online store.
+
+    ``anonymous_without_keys``: serve requests without a key when no key is configured
+    (``featurestore serve`` passes whether it listens on loopback only). ``follow_local``:
+    the store is the project's DynamoDB Local (``--local``); follow it when it moves.
+    """
     from featurestore.lookup.access import AccessPolicy
     from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
     from featurestore.lookup.serving_log import ServingLog
+    from featurestore.online.local import state_file
+    from featurestore.online.reader import DynamoReader
 
     # Through the snapshot, so that local serving sees exactly what a package would.
     snapshot = build_snapshot(project.catalog())
@@ -28,12 +52,75 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
     lookup = dataclasses.replace(settings.lookup, cache=cache, cache_ttl_ms=cache_ttl_ms,
                                  deadline_ms=deadline_ms, consistent_read=consistent_read,
                                  serving_log_sample=serving_log_sample)
-    serving_log = (ServingLog(sample_rate=serving_log_sample, folder=settings.serving_log_dir)
+    serving_log = (ServingLog(sample_rate=serving_log_sample, folder=settings.serving_log_dir,
+                              pii_key=lookup.serving_log_hmac_key)
                    if log_serving else None)
-    return LookupApp.from_settings(
+    app = LookupApp.from_settings(
         settings.replace(lookup=lookup, in_lambda=False), catalog=catalog,
         built_at=snapshot["built_at"], serving_log=serving_log,
-        access=AccessPolicy.from_settings(lookup, project.root / "api_keys.json"))
+        access=AccessPolicy.from_settings(lookup, project.root / "api_keys.json",
+                                          anonymous_without_keys=anonymous_without_keys))
+    if follow_local:
+        def reader_at(endpoint: str) -> DynamoReader:
+            return DynamoReader.within_deadline(
+                settings.online.replace(endpoint=endpoint), deadline_s=deadline_ms / 1000,
+                consistent_read=consistent_read, max_pool_connections=32)
+
+        app.reader = FollowingReader(app.reader, settings.online.endpoint,
+                                     state_file(project.warehouse_dir), reader_at)
+    return app
+
+
+class FollowingReader:
+    """A reader of the project's DynamoDB Local that follows it to a new endpoint.
+
+    When a read fails as unreachable, the state file of ``featurestore online start`` is
+    read again (only when it changed since last read: one ``stat`` per failing request);
+    if it names another endpoint, the reader moves there and the read is tried once more.
+    """
+
+    def __init__(self, reader, endpoint: str | None, state_path: Path, reader_at):
+        self.reader = reader
+        self.endpoint = endpoint
+        self.state_path = state_path
+        self.reader_at = reader_at  # endpoint -> a reader of it
+        self._seen: int | None = None
+        self._lock = threading.Lock()
+
+    def get(self, keys, attributes):
+        try:
+            return self.reader.get(keys, attributes)
+        except StoreUnavailable:
+            if not self.moved():
+                raise
+        return self.reader.get(keys, attributes)
+
+    def ping(self) -> None:
+        try:
+            return self.reader.ping()
+        except StoreUnavailable:
+            if not self.moved():
+                raise
+        return self.reader.ping()
+
+    def moved(self) -> bool:
+        """Whether the state file now names another endpoint (and the reader moved)."""
+        try:
+            stamp = self.state_path.stat().st_mtime_ns
+        except OSError:  # stopped, not started again yet
+            return False
+        with self._lock:
+            if stamp == self._seen:
+                return False
+            self._seen = stamp
+            try:
+                endpoint = json.loads(self.state_path.read_text())["endpoint"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return False
+            if not isinstance(endpoint, str) or endpoint == self.endpoint:
+                return False
+            self.reader, self.endpoint = self.reader_at(endpoint), endpoint
+            return True
 
 
 def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,

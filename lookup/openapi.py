@@ -16,7 +16,7 @@ import json
 from functools import cache
 
 from featurestore.lookup.access import HEADER as KEY_HEADER
-from featurestore.lookup.routes import ROUTES, Route
+from featurestore.lookup.routes import MAX_BODY_BYTES, ROUTES, Route
 from featurestore.lookup.schemas import SCHEMAS, ref
 
 OPENAPI = "3.1.0"
@@ -26,8 +26,11 @@ JSON = "application/json"
 
 # The error statuses: a response of that name under components/responses, and what it means.
 ERROR_RESPONSES = {
-    400: ("BadRequest", "The request is malformed or names an unknown entity, view, feature "
-                        "or key column; the message names it and the closest known name."),
+    400: ("BadRequest", "The request is malformed (a body that is not UTF-8 JSON, a key "
+                        "value that does not fit its dtype or DynamoDB's key size) or names "
+                        "an unknown entity, view, feature or key column; the message names "
+                        "it and the closest known name. Also any route's answer to an event "
+                        "that is not a well-formed HTTP API event."),
     401: ("Unauthorized", f"API keys are configured and `{KEY_HEADER}` is missing or matches "
                           "none of them."),
     403: ("Forbidden", "The key may not read a feature asked for (its sensitivity or its "
@@ -35,9 +38,14 @@ ERROR_RESPONSES = {
     404: ("NotFound", "No route has this path; the message lists the routes."),
     405: ("MethodNotAllowed", "The path exists but answers another method; the message "
                               "says which."),
+    413: ("PayloadTooLarge", f"The body is over {MAX_BODY_BYTES // 2**20} MB, API Gateway's "
+                             "limit. `featurestore serve` answers this body without reading "
+                             "the request's; API Gateway refuses it with a body of its own."),
     500: ("InternalError", "An unexpected failure (the message gives the request id to look "
                            "for in the logs), or a misconfigured deployment. DynamoDB being "
                            "down is not one: that is a 200 with defaults and `degraded`."),
+    503: ("Unavailable", "The health check could not read DynamoDB within the lookup's "
+                         "deadline; the message says why."),
 }
 DESCRIPTION = (
     "Online feature values from DynamoDB, each with its `feature_ts`, age and a status "
@@ -47,7 +55,9 @@ DESCRIPTION = (
     "Every answer is JSON; every refusal has the Error body. Any path not listed here "
     "answers 404, and a listed path asked with another method 405 (components/responses "
     "NotFound and MethodNotAllowed). `featurestore serve` also answers `GET /metrics` "
-    "(Prometheus text), which is not part of this API."
+    "(Prometheus text), which is not part of this API, and refuses with the Error body "
+    "what it cannot read as an HTTP request (a body over the limit before reading it, a "
+    "client too slow, a line too long)."
 )
 
 
@@ -106,10 +116,13 @@ def build_document() -> dict:
                 "schema": {"type": "string"}}},
             "securitySchemes": {SECURITY_SCHEME: {
                 "type": "apiKey", "in": "header", "name": KEY_HEADER,
-                "description": "A key whose SHA-256 is configured (FEATURESTORE_API_KEYS), "
-                               "granted some sensitivities (public, internal, pii) and "
-                               "views. With no key configured, callers are anonymous and "
-                               "read public and internal features only."}},
+                "description": "A key whose SHA-256 is configured (FEATURESTORE_API_KEYS; "
+                               "`featurestore keys create` makes one), granted some "
+                               "sensitivities (public, internal, pii) and views. Only with "
+                               "anonymous access turned on (FEATURESTORE_ALLOW_ANONYMOUS, "
+                               "or `featurestore serve` on loopback without keys) does a "
+                               "request without a key read, and then public and internal "
+                               "features only."}},
         },
     }
 

@@ -20,10 +20,18 @@ from featurestore.lookup.service import MAX_KEYS
 from featurestore.lookup.serving_log import MODEL_HEADER
 
 # The `error` field of each refusal, by HTTP status. The handler answers with these names
-# and the document's Error schema enumerates them (with the two 500 names).
+# and the document's Error schema enumerates them (with the two 500 names and those of
+# SERVER_ERRORS).
+UNAVAILABLE = "unavailable"  # 503: a health check that cannot read DynamoDB
 ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed"}
+          405: "method_not_allowed", 413: "payload_too_large", 503: UNAVAILABLE}
 INTERNAL_ERROR, MISCONFIGURED = "internal_error", "misconfigured"
+# What only the local server (`featurestore serve`) answers, when it cannot read a request
+# as HTTP at all; in AWS, API Gateway answers these itself.
+SERVER_ERRORS = {408: "request_timeout", 411: "length_required", 414: "uri_too_long",
+                 431: "headers_too_large", 501: "not_implemented",
+                 505: "http_version_not_supported"}
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's HTTP API payload limit; serve keeps it
 
 
 class Param(NamedTuple):
@@ -52,7 +60,8 @@ class Route(NamedTuple):
     summary: str
     description: str
     ok: str  # schema name in schemas.SCHEMAS
-    errors: tuple[int, ...] = (500,)
+    # 400 on every route: an event that is not a well-formed HTTP API event, whatever path
+    errors: tuple[int, ...] = (400, 500)
     params: tuple[Param, ...] = ()
     body: str | None = None  # schema name of the JSON request body
     body_examples: tuple[tuple[str, object], ...] = ()  # (name, body), for the demo
@@ -66,15 +75,17 @@ MODEL = Param(MODEL_HEADER, "header", "The calling model's name, recorded in the
               "log next to what it was served (training/serving skew checks join on it).",
               example="fraud-v3")
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", "healthz", "Liveness",
-          "Always 200 while the process runs; says how many views the registry snapshot "
-          "holds and when it was built. Needs no API key and reads no DynamoDB.",
-          ok="Health", tag="operations"),
+    Route("GET", "/healthz", "healthz", "Health",
+          "200 when DynamoDB answers one GetItem within the lookup's deadline, with how "
+          "many views the registry snapshot holds and when it was built; 503 when it does "
+          "not (lookups then serve defaults, `degraded`). Needs no API key.",
+          ok="Health", errors=(400, 500, 503), tag="operations"),
     Route("GET", "/v1/feature-views", "list_feature_views", "The feature catalog",
-          "Every feature view the endpoint serves: entity and join keys, owner, ttl, "
+          "The feature views this API key may read: entity and join keys, owner, ttl, "
           "freshness SLO, and per feature its dtype, sensitivity, default and description. "
-          "Definitions only, never values.",
-          ok="FeatureViews", errors=(401, 500), secured=True),
+          "Only the views granted to the key, and in them only the features of its "
+          "sensitivities. Definitions only, never values.",
+          ok="FeatureViews", errors=(400, 401, 500), secured=True),
     Route("GET", "/v1/features/{entity}/{key}", "get_features", "Features of one key",
           "The named features of one entity key, each with its value, `feature_ts`, "
           "`age_seconds` and status. When DynamoDB is unreachable or slow, the contract "
@@ -94,8 +105,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/features/retrieve", "retrieve_features", "Features of many keys",
           f"Up to {MAX_KEYS} keys over the whole body, of one entity or of several under "
           "`requests`; one result per key, in request order, each naming its entity.",
-          ok="RetrieveResponse", errors=(400, 401, 403, 500), secured=True,
-          body="RetrieveRequest", params=(MODEL,), body_examples=(
+          ok="RetrieveResponse", secured=True,
+          errors=(400, 401, 403, 413, 500), body="RetrieveRequest", params=(MODEL,),
+          body_examples=(
               ("one_entity", {"entity": "user", "keys": [{"user_id": 42}, {"user_id": 43}],
                               "features": ["user_transactions:txn_count_7d"]}),
               ("several_entities", {"requests": [

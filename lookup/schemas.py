@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from featurestore.contracts import SENSITIVITIES
 from featurestore.dtypes import DTYPES, KEY_DTYPES
-from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED
+from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED, SERVER_ERRORS
 from featurestore.lookup.service import MAX_KEYS, STATUSES
 
 
@@ -44,8 +44,11 @@ VALUE = {"type": ["integer", "number", "string", "boolean", "null"],
 SCHEMAS: dict[str, dict] = {
     "Error": _object(
         {"error": {"type": "string",
-                   "enum": [*ERRORS.values(), INTERNAL_ERROR, MISCONFIGURED],
-                   "description": "Machine-readable: the status's name."},
+                   "enum": [*ERRORS.values(), INTERNAL_ERROR, MISCONFIGURED,
+                            *SERVER_ERRORS.values()],
+                   "description": "Machine-readable: the status's name. The names of 408, "
+                                  "411, 414, 431, 501 and 505 come only from `featurestore "
+                                  "serve`, for a request it cannot read as HTTP."},
          "message": {"type": "string",
                      "description": "What is wrong, naming the entity, view, feature or "
                                     "field, with the closest known name."}},

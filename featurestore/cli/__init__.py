@@ -61,6 +61,7 @@ COMMANDS = {
     "serve": ("lookup", "serve_command"),
     "lookup": ("lookup", "lookup_command"),
     "package-lambda": ("lookup", "package_lambda_command"),
+    "keys": ("keys", "keys_group"),
     "gate": ("gates", "gate_command"),
 }
 

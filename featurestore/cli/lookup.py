@@ -29,26 +29,48 @@ from featurestore.cli.shared import (
 @click.option("--consistent-read", is_flag=True, help="Strongly consistent DynamoDB reads.")
 @click.option("--log-sample", default=1.0, show_default=True,
               help="Share of responses written to warehouse/serving_log/.")
+@click.option("--allow-anonymous", is_flag=True,
+              help="Serve requests without an API key (public and internal features) on any "
+                   "address; on loopback without keys they are served anyway.")
 @local_option
 @click.pass_context
 def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_read,
-                  log_sample, local):
+                  log_sample, allow_anonymous, local):
     """Serve the lookup endpoint locally (the Lambda handler behind an HTTP server).
+
+    Without API keys (api_keys.json, `featurestore keys create`), requests on a loopback
+    address are anonymous: public and internal features, never pii. On another address
+    keys are needed, or --allow-anonymous. With --local, it follows the project's DynamoDB
+    Local when `featurestore online stop/start` moves it.
 
     \b
     Example:
       featurestore serve --local --port 8080
       curl 'localhost:8080/v1/features/user/42?features=user_transactions:txn_count_7d'
     """
+    import dataclasses
+
+    from featurestore.errors import RequestError
     from featurestore.lookup.http_server import make_server
     from featurestore.lookup.local import local_app
 
     project = get_project(ctx, local=local)
     announce_store(project)
+    if allow_anonymous:
+        project.settings = project.settings.replace(lookup=dataclasses.replace(
+            project.settings.lookup, allow_anonymous=True))
+    loopback = _is_loopback(host)
     app = local_app(project, cache=cache, cache_ttl_ms=cache_ttl_ms, deadline_ms=deadline_ms,
-                    consistent_read=consistent_read, serving_log_sample=log_sample)
+                    consistent_read=consistent_read, serving_log_sample=log_sample,
+                    anonymous_without_keys=loopback, follow_local=local)
+    if app.access.locked:
+        raise RequestError(
+            f"--host {host}: other machines could call this server, and no API key is "
+            "configured. Create one (`featurestore keys create --name NAME --grant "
+            "public,internal`), or serve anonymously on purpose with --allow-anonymous.")
     server = make_server(app, host, port)
     bound_host, bound_port = server.server_address[:2]
+    say(f"access: {app.access.describe()}")
     say(f"serving {len(app.catalog.views)} feature views on http://{bound_host}:{bound_port}"
         " (OpenAPI at /openapi.json); Ctrl-C stops")
     try:
@@ -57,6 +79,19 @@ def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_
         pass
     finally:
         server.server_close()
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (a name is resolved)."""
+    import ipaddress
+    import socket
+
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback
+                                   for a in addresses)
 
 
 def parse_key(entity, text: str) -> dict:

@@ -40,7 +40,9 @@ def lambda_env(dynamodb_local, dynamodb_table, catalog, tmp_path, monkeypatch):
     write_snapshot(load_catalog(FEATURE_DEFS), registry)
     env = {"FEATURESTORE_REGISTRY": str(registry), "FEATURESTORE_DYNAMODB_ENDPOINT":
            dynamodb_local, "FEATURESTORE_ONLINE_TABLE": table,
-           "FEATURESTORE_SERVING_LOG_SAMPLE": "1.0"}
+           "FEATURESTORE_SERVING_LOG_SAMPLE": "1.0",
+           # no key configured: anonymous access has to be asked for (issue 10, item 5)
+           "FEATURESTORE_ALLOW_ANONYMOUS": "true"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FEATURESTORE_API_KEYS", raising=False)

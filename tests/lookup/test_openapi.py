@@ -155,10 +155,13 @@ def test_value_statuses_and_error_names_are_the_handlers(spec):
     assert set(schemas["Error"]["required"]) == {"error", "message"}
     assert set(schemas["Error"]["properties"]["error"]["enum"]) == {
         "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed",
-        "internal_error", "misconfigured"}
+        "payload_too_large", "unavailable", "internal_error", "misconfigured",
+        # only `featurestore serve`, for what it cannot read as an HTTP request
+        "request_timeout", "length_required", "uri_too_long", "headers_too_large",
+        "not_implemented", "http_version_not_supported"}
     described = {name for name, _ in openapi.ERROR_RESPONSES.values()}
     assert set(spec["components"]["responses"]) == described
-    assert sorted(openapi.ERROR_RESPONSES) == [400, 401, 403, 404, 405, 500]
+    assert sorted(openapi.ERROR_RESPONSES) == [400, 401, 403, 404, 405, 413, 500, 503]
 
 
 def test_request_examples_fit_the_request_schema(spec):

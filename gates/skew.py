@@ -141,6 +141,8 @@ def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
                                        "ISO-8601 `ts` and `features`)") from None
                 if not start <= served_at <= end:
                     continue
+                if record.get("degraded") is True:  # defaults: DynamoDB did not answer
+                    continue
                 lines += 1
                 for ref, answer in (record.get("features") or {}).items():
                     dtype = dtypes.get(ref)

@@ -8,6 +8,11 @@ view, how many rows the entity still has and the SQL to run against the model's 
 sources; it purges nothing it cannot purge durably. Until the raw rows are gone, a
 ``featurestore sync --full-refresh`` would publish the entity again; an incremental sync
 would only if new rows for it land.
+
+The lookup's serving log records the entity too: ``featurestore forget`` removes its lines
+from the local log (``featurestore.lookup.serving_log.forget_entity``, by the ``key`` this
+report carries) and names what it cannot reach, the log of a deployed endpoint in
+CloudWatch Logs.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class ForgetReport:
     pk: str
     deleted: list[str] = field(default_factory=list)  # the sort keys deleted online
     offline: list[OfflineRows] = field(default_factory=list)
+    key: dict = field(default_factory=dict)  # typed, as the lookup echoes it
 
 
 def parse_key(catalog: Catalog, entity_name: str, values: tuple[str, ...]) -> dict:
@@ -100,7 +106,7 @@ def forget(warehouse: Warehouse | None, client, table: str, catalog: Catalog,
            entity_name: str, values: tuple[str, ...]) -> ForgetReport:
     key = parse_key(catalog, entity_name, values)
     pk = entity_pk(catalog.entities[entity_name], key)
-    report = ForgetReport(pk, delete_online(client, table, pk))
+    report = ForgetReport(pk, delete_online(client, table, pk), key=key)
     if warehouse is not None:
         report.offline = offline_rows(warehouse, catalog, entity_name, key)
     return report

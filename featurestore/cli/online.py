@@ -7,6 +7,7 @@ DynamoDB Local) or FEATURESTORE_DYNAMODB_ENDPOINT. Each command's first line say
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 
 import click
@@ -230,9 +231,12 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
 @local_option
 @click.pass_context
 def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local: bool) -> None:
-    """Delete an entity's items from DynamoDB and report its offline rows to purge.
+    """Delete an entity's items from DynamoDB and its lines from the local serving log;
+    report its offline rows to purge, and what it cannot reach.
 
     KEY is one value per join key of ENTITY, in the order of feature_defs/entities.yml.
+    The serving log of a deployed endpoint (CloudWatch Logs) is out of its reach: it says
+    so, and what to delete there.
 
     \b
     Example:
@@ -268,3 +272,17 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
         click.echo(f"warehouse: {rows.view} ({rows.relation}): {count}. It is a dbt model, "
                    "rebuilt from its sources: purge the entity upstream (raw data), then "
                    "`featurestore build`. The model's rows: " + rows.purge_sql)
+    from featurestore.lookup.serving_log import forget_entity
+
+    folder = project.settings.serving_log_dir or project.root / "warehouse" / "serving_log"
+    gone = forget_entity(folder, entity, report.key)
+    key_text = json.dumps(report.key)
+    if gone.lines:
+        click.echo(f"serving log: removed {gone.lines} line(s) of {entity} {key_text} from "
+                   f"{len(gone.files)} file(s) in {folder}")
+    else:
+        click.echo(f"serving log: no lines of {entity} {key_text} in {folder}")
+    click.echo(f"not covered: the serving log of a deployed lookup endpoint (Lambda's stdout, "
+               f"in the CloudWatch Logs group /aws/lambda/<function>) and any copy delivered "
+               f"from it (a subscription to S3): delete the lines with \"entity\":\"{entity}\" "
+               f"and \"key\":{json.dumps(report.key, separators=(',', ':'))} there.")

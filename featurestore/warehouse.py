@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from featurestore.dialects import Dialect, for_target, quote
-from featurestore.errors import WarehouseError
+from featurestore.errors import WarehouseError, WarehouseUnreachable
 from featurestore.project import STORE_SCHEMA, Project
 
 if TYPE_CHECKING:
@@ -106,9 +106,16 @@ class Warehouse:
         return f"{quote(self.dialect.default_schema(self.settings))}.{self.dialect.column(model)}"
 
     def columns(self, relation: str) -> dict[str, str]:
-        """Column name -> warehouse type of ``relation``; WarehouseError if it is missing."""
+        """Column name -> warehouse type of ``relation``; WarehouseError if it is missing.
+
+        A warehouse that cannot be opened (a DuckDB file another process holds, a refused
+        Snowflake login) is WarehouseUnreachable, not a missing relation: it is raised as
+        it is.
+        """
         try:
             cursor = self.execute(f"select * from {relation} limit 0")
+        except WarehouseUnreachable:
+            raise
         except WarehouseError:
             raise WarehouseError(
                 f"relation {relation} does not exist in the warehouse. Build it: "

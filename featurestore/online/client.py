@@ -7,6 +7,9 @@ pay for it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from featurestore.errors import OnlineStoreError, StoreUnavailable
 
 KEY_SCHEMA = [
@@ -45,11 +48,58 @@ def describe_table(client, table_name: str) -> dict | None:
         raise OnlineStoreError(f"table {table_name}: {exc}") from None
 
 
-def require_table(client, table_name: str, where: str) -> None:
-    """OnlineStoreError, saying how to create it, unless the feature table exists."""
-    if describe_table(client, table_name) is None:
+def require_table(client, table_name: str, where: str) -> dict:
+    """The feature table's description; OnlineStoreError, saying how to create it, when
+    the table does not exist."""
+    description = describe_table(client, table_name)
+    if description is None:
         raise OnlineStoreError(f"the feature table `{table_name}` does not exist at {where}. "
                                "Create it: `featurestore online init`.")
+    return description
+
+
+def store_id(client, description: dict) -> str:
+    """Which table this is, wherever it lives: ``<endpoint URL> <table ARN>``.
+
+    The ARN names the region, the account and the table; the endpoint tells two DynamoDB
+    Locals apart (both answer ``arn:aws:dynamodb:ddblocal:000000000000:table/<name>``).
+    The sync keys its state by it, so a state never describes another table.
+    """
+    arn = description.get("TableArn") or f"table/{description['TableName']}"
+    return f"{client.meta.endpoint_url} {arn}"
+
+
+def unreachable_message(client, table_name: str, exc: BaseException) -> str:
+    """One line for a store that gave no answer: which store, which table, what to do."""
+    meta = getattr(client, "meta", None)
+    endpoint = getattr(meta, "endpoint_url", None) or "its endpoint"
+    return (f"DynamoDB at {endpoint} (table {table_name}) does not answer ({exc}). Start it "
+            "or check the network, then run the command again.")
+
+
+@contextlib.contextmanager
+def store_errors(client, table_name: str) -> Iterator[None]:
+    """botocore's errors as featurestore's: no answer -> StoreUnavailable (exit 3), a
+    refusal -> OnlineStoreError, each naming the store and the table."""
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    from featurestore.online.retry import is_unreachable
+
+    try:
+        yield
+    except NoCredentialsError:
+        raise OnlineStoreError(
+            "no AWS credentials found for DynamoDB (the boto3 chain: AWS_PROFILE, "
+            "AWS_ACCESS_KEY_ID, ~/.aws). Configure them, or pass --local to use the "
+            "DynamoDB Local that `featurestore online start` runs."
+        ) from None
+    except ClientError as exc:
+        raise OnlineStoreError(f"table {table_name}: DynamoDB refused a request ({exc})"
+                               ) from None
+    except Exception as exc:
+        if is_unreachable(exc):
+            raise StoreUnavailable(unreachable_message(client, table_name, exc)) from None
+        raise
 
 
 def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:

@@ -3,6 +3,14 @@
 The writer (a sync, which can wait) and the reader (a lookup, with a deadline of a few
 hundred milliseconds) retry the same answers with the same backoff shape; only their
 budgets differ, so both read the policy from here.
+
+Two kinds of failure, two budgets. An *answer* that says "later" (throttling, a
+transaction conflict, a 5xx) comes from a DynamoDB that is there: the writer retries it
+``max_attempts`` times with growing delays. *No answer* (connection refused, an endpoint
+that cannot be reached, a dropped connection, a timeout) is not throttling: the writer
+retries it only while the store has been silent for less than ``UNREACHABLE_SECONDS``
+(a blip), then gives up with ``StoreUnavailable`` instead of waiting out the throttling
+budget against a store that is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +24,9 @@ RETRYABLE_CODES = frozenset({
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
     "TransactionConflictException",
 })
+# How long the writer keeps trying a store that does not answer at all, counted from the
+# first failure of an unbroken run of them (any answer resets it), before it stops.
+UNREACHABLE_SECONDS = 5.0
 # Cancellation reasons of one item in a TransactWriteItems that a retry may clear.
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError",
                                "ProvisionedThroughputExceeded", "None"})
@@ -25,3 +36,11 @@ def backoff_delay(attempt: int, base: float = 0.05, cap: float = 5.0,
                   rng: Callable[[float, float], float] = random.uniform) -> float:
     """Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2**attempt)]."""
     return rng(0.0, min(cap, base * 2**attempt))
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True for botocore's errors of the connection itself (no DynamoDB answered):
+    refused, unreachable endpoint, dropped connection, connect or read timeout."""
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    return isinstance(exc, ConnectionError | HTTPClientError)

@@ -24,6 +24,9 @@ threads do not help; TransactWriteItems carries 100 conditional puts per request
 four times faster, so it is the conditional path. A cancelled transaction names the
 reason per item: ConditionalCheckFailed items are counted as skipped and the rest are
 re-sent; conflicts and throttling are retried with exponential backoff and full jitter.
+No answer at all (connection refused, a timeout) is not throttling: it is re-sent for a
+few seconds at most (``retry.UNREACHABLE_SECONDS``), then the writer stops with
+``StoreUnavailable`` and drops what it had queued.
 (On real AWS a transactional write costs two write units per item; that is the price
 of the guarantee at this throughput.)
 
@@ -52,8 +55,15 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from featurestore.errors import OnlineStoreError
-from featurestore.online.retry import RETRYABLE_CODES, RETRYABLE_REASONS, backoff_delay
+from featurestore.errors import OnlineStoreError, StoreUnavailable
+from featurestore.online.client import unreachable_message
+from featurestore.online.retry import (
+    RETRYABLE_CODES,
+    RETRYABLE_REASONS,
+    UNREACHABLE_SECONDS,
+    backoff_delay,
+    is_unreachable,
+)
 
 CONDITION = "attribute_not_exists(pk) OR feature_ts <= :ts"
 TRANSACT_LIMIT = 100
@@ -76,30 +86,44 @@ class Counters:
             self.retried += retried
 
 
+class _Stopped(Exception):
+    """A request given up because the writer stopped (an earlier failure, or a cancel)."""
+
+
 class Writer:
-    """A pool of writer threads over one low-level client (boto3 clients are thread-safe)."""
+    """A pool of writer threads over one low-level client (boto3 clients are thread-safe).
+
+    The first failure stops the whole writer: requests not yet sent are dropped, retries
+    waiting for their turn wake up and give up, and ``submit``/``wait`` raise that first
+    failure. So a store that dies mid-run ends the run in seconds, not after every queued
+    request has used up its own retries.
+    """
 
     def __init__(self, client, table: str, *, threads: int = 8, max_attempts: int = 10,
-                 base_delay: float = 0.05, max_delay: float = 5.0, in_flight: int | None = None):
+                 base_delay: float = 0.05, max_delay: float = 5.0, in_flight: int | None = None,
+                 unreachable_seconds: float = UNREACHABLE_SECONDS):
         self.client = client
         self.table = table
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.unreachable_seconds = unreachable_seconds
         self.counters = Counters()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fs-sync-writer")
         # Bounded hand-off: the reader waits instead of queueing the whole table in memory.
         self._slots = threading.BoundedSemaphore(in_flight or threads * 2)
         self._futures: list[Future] = []
         self._errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._silent_since: float | None = None  # first failure of a run of no-answers
 
     # -- submission ----------------------------------------------------------------------
     def submit(self, items: list[dict], *, conditional: bool = True) -> None:
         """Queue items in requests of the right size; raises the first write error seen."""
-        self.raise_first_error()
         size = TRANSACT_LIMIT if conditional else BATCH_LIMIT
         send = self.write_conditional if conditional else self.write_batch
         for start in range(0, len(items), size):
+            self.raise_first_error()
             self._slots.acquire()
             future = self._pool.submit(send, items[start:start + size])
             future.add_done_callback(self._done)
@@ -108,9 +132,10 @@ class Writer:
 
     def _done(self, future: Future) -> None:
         self._slots.release()
-        error = future.exception()
-        if error is not None:
+        error = None if future.cancelled() else future.exception()
+        if error is not None and not isinstance(error, _Stopped):
             self._errors.append(error)
+            self._stop.set()
 
     def raise_first_error(self) -> None:
         if self._errors:
@@ -119,12 +144,22 @@ class Writer:
     def wait(self) -> None:
         """Block until every queued write is acknowledged; raise the first failure."""
         for future in list(self._futures):
-            future.exception()
+            if not future.cancelled():
+                future.exception()
         self._futures.clear()
         self.raise_first_error()
 
     def close(self, cancel: bool = False) -> None:
+        """Shut the pool down; ``cancel``: drop queued requests and stop retries first.
+        Returns once every writer thread has ended."""
+        if cancel:
+            self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def _pause(self, delay: float) -> None:
+        """Sleep before a retry, unless the writer stops meanwhile."""
+        if self._stop.wait(delay):
+            raise _Stopped
 
     # -- the two kinds of request --------------------------------------------------------
     def write_conditional(self, items: list[dict]) -> None:
@@ -132,6 +167,7 @@ class Writer:
         from botocore.exceptions import ClientError
 
         pending = items
+        last_code = ""
         for attempt in range(self.max_attempts):
             request = [
                 {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": CONDITION,
@@ -139,10 +175,12 @@ class Writer:
                 for item in pending
             ]
             try:
-                self._call(self.client.transact_write_items, TransactItems=request)
+                self._call(self.client.transact_write_items, len(pending),
+                           TransactItems=request)
             except ClientError as exc:
                 error = exc.response.get("Error", {})
-                if error.get("Code") == "TransactionCanceledException":
+                last_code = error.get("Code") or ""
+                if last_code == "TransactionCanceledException":
                     reasons = exc.response.get("CancellationReasons") or []
                     pending = self._settle_cancelled(pending, reasons)
                     if not pending:
@@ -151,17 +189,19 @@ class Writer:
                     if all(r.get("Code") in ("ConditionalCheckFailed", "None", None)
                            for r in reasons):
                         continue  # only stale items blocked the others: re-send at once
-                elif error.get("Code") in RETRYABLE_CODES:
+                    last_code = ", ".join(sorted({r.get("Code") or "None" for r in reasons}
+                                                 - {"ConditionalCheckFailed", "None"}))
+                elif last_code in RETRYABLE_CODES:
                     self.counters.add(retried=len(pending))
                 else:
                     raise self._refused(exc, pending) from None
-                time.sleep(backoff_delay(attempt, self.base_delay, self.max_delay))
+                self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
                 continue
             self.counters.add(written=len(pending))
             return
         raise OnlineStoreError(
             f"DynamoDB kept refusing {len(pending)} writes to table {self.table} after "
-            f"{self.max_attempts} attempts (throttling or conflicts); first item "
+            f"{self.max_attempts} attempts (last answer: {last_code or 'none'}); first item "
             f"{_describe(pending[0])}. Nothing of this run is recorded as synced; run "
             "`featurestore sync` again."
         )
@@ -192,37 +232,60 @@ class Writer:
         from botocore.exceptions import ClientError
 
         pending = [{"PutRequest": {"Item": item}} for item in items]
+        last_code = ""
         for attempt in range(self.max_attempts):
             try:
-                answer = self._call(self.client.batch_write_item,
+                answer = self._call(self.client.batch_write_item, len(pending),
                                     RequestItems={self.table: pending})
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") not in RETRYABLE_CODES:
+                last_code = exc.response.get("Error", {}).get("Code") or ""
+                if last_code not in RETRYABLE_CODES:
                     raise self._refused(exc, [p["PutRequest"]["Item"] for p in pending]) from None
                 self.counters.add(retried=len(pending))
-                time.sleep(backoff_delay(attempt, self.base_delay, self.max_delay))
+                self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
                 continue
             unprocessed = answer.get("UnprocessedItems", {}).get(self.table, [])
             self.counters.add(written=len(pending) - len(unprocessed))
             if not unprocessed:
                 return
             pending = unprocessed
+            last_code = "UnprocessedItems"
             self.counters.add(retried=len(pending))
-            time.sleep(backoff_delay(attempt, self.base_delay, self.max_delay))
+            self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
         raise OnlineStoreError(
             f"DynamoDB left {len(pending)} items of table {self.table} unprocessed after "
-            f"{self.max_attempts} attempts; run `featurestore sync` again."
+            f"{self.max_attempts} attempts (last answer: {last_code}); run `featurestore "
+            "sync` again."
         )
 
-    def _call(self, operation, **kwargs):
-        """One request; a dropped connection or a timeout counts as retryable throttling."""
-        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-        try:
-            return operation(**kwargs)
-        except (ConnectionError, HTTPClientError) as exc:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": str(exc)}},
-                              operation.__name__) from exc
+    def _call(self, operation, count: int, **kwargs):
+        """One request of ``count`` items. No answer at all (refused, unreachable, dropped,
+        timed out) is re-sent only while the store has been silent for less than
+        ``unreachable_seconds``, then StoreUnavailable; an answer, even a refusal, goes to
+        the caller, which knows what it means."""
+        attempt = 0
+        while True:
+            if self._stop.is_set():
+                raise _Stopped
+            try:
+                answer = operation(**kwargs)
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    self._silent_since = None
+                    raise
+                now = time.monotonic()
+                since = self._silent_since
+                if since is None:
+                    self._silent_since = since = now
+                if now - since >= self.unreachable_seconds:
+                    raise StoreUnavailable(
+                        unreachable_message(self.client, self.table, exc)) from None
+                self.counters.add(retried=count)
+                self._pause(backoff_delay(attempt, self.base_delay, 1.0))
+                attempt += 1
+                continue
+            self._silent_since = None
+            return answer
 
     def _refused(self, exc, items: list[dict]) -> OnlineStoreError:
         return OnlineStoreError(

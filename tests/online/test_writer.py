@@ -1,8 +1,17 @@
-"""The writer's retries: backoff bounds, and UnprocessedItems re-sent until written."""
+"""The writer's retries: backoff bounds, UnprocessedItems re-sent until written, and a
+store that does not answer given up within seconds."""
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
+
+from featurestore.errors import StoreUnavailable
+from featurestore.online.config import OnlineConfig
 from featurestore.online.items import encode_item
+from featurestore.online.local import free_port
 from featurestore.online.writer import Writer, backoff_delay
 from tests.online.conftest import T0, TXNS, dynamodb_items
 
@@ -43,3 +52,21 @@ def test_unprocessed_items_are_retried_until_written(dynamodb_table):
     online = dynamodb_items(client, table, TXNS)
     assert sorted(online) == sorted(f"user#{u}" for u in range(1, 11))
     assert {ts for ts, _, _ in online.values()} == {T0}
+
+
+def test_writer_gives_up_on_a_refused_connection_within_seconds():
+    """Nothing listens on the port: not throttling, so not a minute of retries."""
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    client = OnlineConfig(endpoint=endpoint).client(max_attempts=1)
+    items = [encode_item(TXNS, {"user_id": u, "feature_ts": T0}, 1) for u in range(1, 1001)]
+    for conditional in (True, False):
+        writer = Writer(client, "fs_nowhere", threads=2)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable) as error:
+            writer.submit(items, conditional=conditional)
+            writer.wait()
+        writer.close(cancel=True)
+        assert time.monotonic() - started < 15  # 5 s of silence (retry.UNREACHABLE_SECONDS)
+        assert str(error.value).startswith(
+            f"DynamoDB at {endpoint} (table fs_nowhere) does not answer (Could not connect")
+        assert [t.name for t in threading.enumerate() if t.name.startswith("fs-sync")] == []

@@ -24,6 +24,10 @@ from an unreachable service (the README has the table)::
             ├── WarehouseUnreachable     (also a WarehouseError)
             └── StoreUnavailable         DynamoDB (also an OnlineStoreError); the lookup
                                          serves defaults instead of failing
+
+One error takes its exit code from its causes: ``SyncIncomplete``, a sync that published
+some views but not others, leaves with the highest code among them (a view's bad value
+1, a gate that failed 2).
 """
 
 from __future__ import annotations
@@ -136,3 +140,13 @@ class WarehouseUnreachable(Unreachable, WarehouseError):
 class StoreUnavailable(Unreachable, OnlineStoreError):
     """DynamoDB does not answer (or not within the deadline); a lookup degrades to
     defaults, a sync stops and records the failure."""
+
+
+# -- a code from its causes ------------------------------------------------------------
+class SyncIncomplete(FeatureStoreError):
+    """Some views of a sync were not published (a bad value, a failed gate) while the
+    others were; ``exit_code`` is the highest among the causes."""
+
+    def __init__(self, message: str, exit_code: int = USAGE):
+        self.exit_code = exit_code
+        super().__init__(message)

@@ -30,6 +30,7 @@ import time
 import uuid
 
 from featurestore.errors import OnlineStoreError
+from featurestore.online.retry import is_unreachable
 
 MARKER_PK = "_featurestore#sync"
 DEFAULT_LEASE_SECONDS = 60
@@ -63,6 +64,7 @@ class FirstLoadClaim:
         self.unconditional = False
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._released = False
 
     @property
     def key(self) -> dict:
@@ -129,32 +131,52 @@ class FirstLoadClaim:
                 )
             except ClientError:
                 return  # taken over: the release below will refuse to mark it loaded
+            except Exception as exc:  # no answer: try again next time, the writes will tell
+                if not is_unreachable(exc):
+                    raise
 
     def release(self, completed: bool) -> None:
-        """After every write is acknowledged: mark loaded (or leave it for a takeover)."""
+        """After every write is acknowledged: mark loaded (or leave it for a takeover).
+
+        Stops and joins the lease renewer first; a second call does nothing more. After a
+        failure (``completed`` false) this is best effort: a store that does not answer
+        keeps the marker as it was, and the lease runs out by itself (or its owner is seen
+        dead), so the failure the run is reporting is not hidden behind a second one.
+        """
         from botocore.exceptions import ClientError
 
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        if not self.unconditional:
+            self._renewer = None
+        if not self.unconditional or self._released:
+            return
+        self._released = True
+        if not completed:
+            try:
+                self._put_marker(completed=False)
+            except Exception as exc:
+                if not (isinstance(exc, ClientError) or is_unreachable(exc)):
+                    raise
             return
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={**self.key, "state": {"S": "loaded" if completed else "loading"},
-                      "owner": {"S": self.owner},
-                      "lease_until": {"N": "0" if completed else "1"}},
-                ConditionExpression="#o = :me",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":me": {"S": self.owner}},
-            )
+            self._put_marker(completed=True)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            if completed:
-                raise OnlineStoreError(
-                    f"view version {self.sk}: another sync took over this first load while "
-                    "it ran (its lease expired); run `featurestore sync` again to be sure "
-                    "every value is the newest."
-                ) from None
+            raise OnlineStoreError(
+                f"view version {self.sk}: another sync took over this first load while "
+                "it ran (its lease expired); run `featurestore sync` again to be sure "
+                "every value is the newest."
+            ) from None
+
+    def _put_marker(self, completed: bool) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item={**self.key, "state": {"S": "loaded" if completed else "loading"},
+                  "owner": {"S": self.owner},
+                  "lease_until": {"N": "0" if completed else "1"}},
+            ConditionExpression="#o = :me",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":me": {"S": self.owner}},
+        )

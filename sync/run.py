@@ -4,6 +4,12 @@ The CLI, the demo and the SDK call ``sync_views``; it holds the order that makes
 safe to publish (gates before any write; a view whose gate failed leaves DynamoDB
 untouched) and reports progress through a ``SyncReporter`` so that each caller shows it
 in its own way.
+
+A view that fails on its own (a bad value, a missing column, another sync's live first
+load) does not stop the others: it is recorded in ``SyncRun.failed`` and the run goes on.
+A warehouse or a store that does not answer (``Unreachable``) stops the run at once: every
+later view would fail the same way. ``SyncRun.problem()`` is the one error the caller
+raises at the end; its exit code is the highest of its causes (a bad value 1, a gate 2).
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ from dataclasses import dataclass, field
 
 from featurestore.contracts import Catalog, FeatureView
 from featurestore.dtypes import utc_naive
-from featurestore.errors import FeatureStoreError
+from featurestore.errors import (
+    CHECK_FAILED,
+    FeatureStoreError,
+    GateFailed,
+    SyncIncomplete,
+    Unreachable,
+)
 from featurestore.online.client import require_table
 from featurestore.project import Project
 from featurestore.sync.worker import SyncOptions, SyncResult, sync_view
@@ -40,6 +52,30 @@ class SyncReporter:
 class SyncRun:
     results: list[SyncResult] = field(default_factory=list)
     refused: dict[str, list[str]] = field(default_factory=dict)  # view -> gate failures
+    failed: dict[str, FeatureStoreError] = field(default_factory=dict)  # view -> its error
+
+    def problem(self) -> FeatureStoreError | None:
+        """The error that ends a run some views of which were not published, or None.
+
+        Gate refusals only: ``GateFailed`` (exit 2). Otherwise ``SyncIncomplete``, whose
+        exit code is the highest among the failed views' errors and the gates' 2.
+        """
+        if not self.failed:
+            if not self.refused:
+                return None
+            return GateFailed(
+                f"{len(self.refused)} view(s) not published because their gates failed: "
+                f"{', '.join(sorted(self.refused))} (DynamoDB untouched for them)")
+        causes = sorted([(name, "gate failed") for name in self.refused]
+                        + [(name, type(error).__name__) for name, error in self.failed.items()])
+        code = max([error.exit_code for error in self.failed.values()]
+                   + [CHECK_FAILED] * bool(self.refused))
+        published = len(self.results)
+        return SyncIncomplete(
+            f"{len(causes)} view(s) not synced: "
+            f"{', '.join(f'{name} ({cause})' for name, cause in causes)}; "
+            f"{published} other view(s) published. Fix what the lines above say, then run "
+            "`featurestore sync` again.", code)
 
 
 def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = ()) -> list[FeatureView]:
@@ -62,7 +98,8 @@ def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = ()) -> l
 def sync_views(project: Project, views: list[FeatureView], options: SyncOptions, *,
                gate: bool = True, reporter: SyncReporter | None = None) -> SyncRun:
     """Gate (unless ``gate`` is false) and publish ``views`` into the project's online
-    store; a view whose gate fails is reported in ``refused`` and not written."""
+    store; a view whose gate fails is reported in ``refused`` and not written, one that
+    fails on its own in ``failed`` (the others are still published)."""
     reporter = reporter or SyncReporter()
     online = project.settings.online
     client = online.client(max_attempts=1, max_pool_connections=options.threads + 4)
@@ -85,9 +122,14 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
                     progress=lambda rows, counters, view=view: reporter.view_progress(
                         view, rows, counters),
                     on_plan=lambda count, view=view: reporter.view_started(view, count))
+            except Unreachable:
+                raise  # every later view would fail the same way
+            except FeatureStoreError as exc:
+                run.failed[view.name] = exc
             finally:
                 reporter.view_finished(view, result)
-            run.results.append(result)
+            if result is not None:
+                run.results.append(result)
     return run
 
 

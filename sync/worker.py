@@ -6,6 +6,12 @@ batch is sent, (3) the writes go out in parallel and conditionally, (4) only whe
 has acknowledged all of them does ``sync_state`` move, in one warehouse transaction. A
 kill at any point before (4) leaves the old watermark, and the next run re-reads and
 re-writes the same rows, which the ``feature_ts <= :ts`` condition accepts or skips.
+
+A failure of any kind ends the run the same way: the writers stop and are joined, the
+first-load lease is released (best effort), ``sync_state`` records ``failed`` with the
+error, and the error is raised once, naming the view. A bad value stops its view after the
+batches already sent: whole batches are checked before any of them is written, not whole
+runs (each item written is a whole, correct latest value; the watermark stays).
 """
 
 from __future__ import annotations
@@ -18,7 +24,13 @@ from dataclasses import dataclass
 
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import utc_naive
-from featurestore.errors import BadValueError, OnlineStoreError, WarehouseError
+from featurestore.errors import (
+    BadValueError,
+    OnlineStoreError,
+    StoreUnavailable,
+    WarehouseError,
+)
+from featurestore.online.client import store_errors
 from featurestore.online.items import encode_item, view_sk
 from featurestore.online.writer import Counters, Writer
 from featurestore.sync import state as sync_state
@@ -92,19 +104,6 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     relation = warehouse.model_relation(view.source)
     check_columns(warehouse, view, relation)
     previous = sync_state.load(warehouse, view.name, view.version)
-    incremental = (not options.full_refresh and previous.watermark is not None
-                   and view.created_timestamp is not None)
-    plan = ReadPlan(as_of=as_of, watermark=previous.watermark if incremental else None,
-                    previous_as_of=previous.last_as_of if incremental else None,
-                    lookback=options.lookback)
-    high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
-    high_water = warehouse.fetch_all(high_water_query)[0][0] if high_water_query else None
-    if on_plan is not None:
-        on_plan(warehouse.fetch_all(
-            f"select count(*) from ({latest_rows_sql(view, relation, plan, warehouse.dialect)}) "
-            "as rows_to_sync"
-        )[0][0])
-
     run_id = uuid.uuid4().hex[:12]
     running = sync_state.SyncState(**{**previous.__dict__, "run_id": run_id, "status": "running",
                                       "started_at": utc_naive(), "message": ""})
@@ -112,52 +111,76 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
 
     claim = FirstLoadClaim(client, table, view_sk(view), new_owner(), options.lease_seconds)
     writer = Writer(client, table, threads=options.threads)
-    started = time.perf_counter()
     rows_read = 0
     try:
-        claim.acquire(allow_unconditional=options.allow_first_load)
-        for rows in read_latest(warehouse, view, relation, plan, options.batch_size):
-            written_at = time.time_ns() // 1_000
-            items = [encode_item(view, row, written_at) for row in rows]  # all, before sending
-            writer.submit(items, conditional=not claim.unconditional)
-            rows_read += len(rows)
-            if progress is not None:
-                progress(len(rows), writer.counters)
-        writer.wait()
+        with store_errors(client, table):
+            incremental = (not options.full_refresh and previous.watermark is not None
+                           and view.created_timestamp is not None)
+            plan = ReadPlan(as_of=as_of, watermark=previous.watermark if incremental else None,
+                            previous_as_of=previous.last_as_of if incremental else None,
+                            lookback=options.lookback)
+            high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
+            high_water = (warehouse.fetch_all(high_water_query)[0][0] if high_water_query
+                          else None)
+            if on_plan is not None:
+                plan_sql = latest_rows_sql(view, relation, plan, warehouse.dialect)
+                on_plan(warehouse.fetch_all(
+                    f"select count(*) from ({plan_sql}) as rows_to_sync")[0][0])
+            started = time.perf_counter()
+            claim.acquire(allow_unconditional=options.allow_first_load)
+            for rows in read_latest(warehouse, view, relation, plan, options.batch_size):
+                written_at = time.time_ns() // 1_000
+                items = [encode_item(view, row, written_at) for row in rows]  # all, first
+                writer.submit(items, conditional=not claim.unconditional)
+                rows_read += len(rows)
+                if progress is not None:
+                    progress(len(rows), writer.counters)
+            writer.wait()
+            writer.close()
+            claim.release(completed=True)
+            done = sync_state.SyncState(
+                view_name=view.name, view_version=view.version,
+                watermark=high_water if high_water is not None else previous.watermark,
+                last_as_of=as_of, run_id=run_id, status="ok", started_at=running.started_at,
+                finished_at=utc_naive(), rows_read=rows_read,
+                rows_written=writer.counters.written, rows_skipped=writer.counters.skipped,
+                rows_retried=writer.counters.retried,
+            )
     except BaseException as exc:
-        writer.close(cancel=True)
-        claim.release(completed=False)
-        counters = writer.counters
-        note = (f"{counters.written:,} items of this run were written before the error; the "
-                "watermark did not move, so the next sync re-reads them")
-        final: BaseException = exc
-        if isinstance(exc, BadValueError):
-            problem = str(exc)[len(str(BadValueError(exc.view, exc.key, exc.feature, ""))):]
-            final = BadValueError(exc.view, exc.key, exc.feature, f"{problem}. {note}.")
-        elif isinstance(exc, OnlineStoreError):
-            final = OnlineStoreError(f"{exc} ({note})")
-        failed = sync_state.SyncState(**{
-            **running.__dict__, "status": "failed", "finished_at": utc_naive(),
-            "rows_read": rows_read, "rows_written": counters.written,
-            "rows_skipped": counters.skipped, "rows_retried": counters.retried,
-            "message": f"{type(final).__name__}: {final}"[:2000]})
-        sync_state.save(warehouse, failed)
+        writer.close(cancel=True)  # every writer thread has ended when this returns
+        claim.release(completed=False)  # best effort; joins the lease renewer
+        final = _failed(warehouse, view, running, rows_read, writer.counters, exc)
         if final is exc:
             raise
         raise final from None
-    writer.close()
-    claim.release(completed=True)
     seconds = time.perf_counter() - started
-    counters = writer.counters
-    done = sync_state.SyncState(
-        view_name=view.name, view_version=view.version,
-        watermark=high_water if high_water is not None else previous.watermark,
-        last_as_of=as_of, run_id=run_id, status="ok", started_at=running.started_at,
-        finished_at=utc_naive(), rows_read=rows_read, rows_written=counters.written,
-        rows_skipped=counters.skipped, rows_retried=counters.retried,
-    )
     sync_state.save(warehouse, done)
     mode = ("first load (BatchWriteItem)" if claim.unconditional
             else "conditional (TransactWriteItems)")
-    return SyncResult(view.name, view.version, mode, plan.full, rows_read, counters.written,
-                      counters.skipped, counters.retried, seconds, done.watermark)
+    return SyncResult(view.name, view.version, mode, plan.full, rows_read, done.rows_written,
+                      done.rows_skipped, done.rows_retried, seconds, done.watermark)
+
+
+def _failed(warehouse: Warehouse, view: FeatureView, running: sync_state.SyncState,
+            rows_read: int, counters: Counters, exc: BaseException) -> BaseException:
+    """Record the failure in ``sync_state``; the error to raise, naming the view."""
+    note = (f"{counters.written:,} items of this run were written before the error; the "
+            "watermark did not move, so the next sync re-reads them")
+    final: BaseException = exc
+    if isinstance(exc, BadValueError):
+        problem = str(exc)[len(str(BadValueError(exc.view, exc.key, exc.feature, ""))):]
+        final = BadValueError(exc.view, exc.key, exc.feature, f"{problem}. {note}.")
+    elif isinstance(exc, StoreUnavailable):
+        final = StoreUnavailable(f"view `{view.name}`: {exc} {note}.")
+    elif isinstance(exc, OnlineStoreError):
+        final = OnlineStoreError(f"{exc} ({note})")
+    failed = sync_state.SyncState(**{
+        **running.__dict__, "status": "failed", "finished_at": utc_naive(),
+        "rows_read": rows_read, "rows_written": counters.written,
+        "rows_skipped": counters.skipped, "rows_retried": counters.retried,
+        "message": f"{type(final).__name__}: {final}"[:2000]})
+    try:
+        sync_state.save(warehouse, failed)
+    except WarehouseError:
+        pass  # the warehouse went too: the error being raised matters more
+    return final

@@ -194,13 +194,13 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
 
     Incremental from a watermark kept in the warehouse; writes only values newer than
     the stored ones, so a replay or a backfill never regresses DynamoDB. A view whose
-    gate fails is not published and the command exits 2.
+    gate fails is not published (exit 2); a view with a bad value stops, the others are
+    published (exit 1); a store that stops answering ends the run (exit 3).
 
     \b
     Example:
       featurestore sync --local --view user_transactions --lookback 1h
     """
-    from featurestore.errors import GateFailed
     from featurestore.sync.run import online_views, sync_views
     from featurestore.sync.worker import SyncOptions
 
@@ -214,14 +214,16 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
         say(f"gate failed, not publishing {name}:")
         for failure in failures:
             say(f"  {failure}")
+    for name, error in run.failed.items():
+        say(f"failed, {name}: {error}")
     if as_json:
         emit_json({"store": project.settings.online.describe(),
                    "views": [result.to_dict() for result in run.results],
-                   "refused": run.refused})
-    if run.refused:
-        raise GateFailed(f"{len(run.refused)} view(s) not published because their gates "
-                         f"failed: {', '.join(sorted(run.refused))} (DynamoDB untouched for "
-                         "them)")
+                   "refused": run.refused,
+                   "failed": {name: str(error) for name, error in run.failed.items()}})
+    problem = run.problem()
+    if problem is not None:
+        raise problem
 
 
 # -- featurestore forget -----------------------------------------------------------------

@@ -26,7 +26,7 @@ from featurestore.errors import (
     SyncIncomplete,
     Unreachable,
 )
-from featurestore.online.client import require_table
+from featurestore.online.client import require_table, store_id
 from featurestore.project import Project
 from featurestore.sync.worker import SyncOptions, SyncResult, sync_view
 from featurestore.warehouse import Warehouse
@@ -103,7 +103,7 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
     reporter = reporter or SyncReporter()
     online = project.settings.online
     client = online.client(max_attempts=1, max_pool_connections=options.threads + 4)
-    require_table(client, online.table, online.where())
+    store = store_id(client, require_table(client, online.table, online.where()))
     if options.as_of is None:
         options.as_of = utc_naive()
     run = SyncRun()
@@ -121,7 +121,8 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
                     warehouse, client, online.table, view, options,
                     progress=lambda rows, counters, view=view: reporter.view_progress(
                         view, rows, counters),
-                    on_plan=lambda count, view=view: reporter.view_started(view, count))
+                    on_plan=lambda count, view=view: reporter.view_started(view, count),
+                    store=store)
             except Unreachable:
                 raise  # every later view would fail the same way
             except FeatureStoreError as exc:

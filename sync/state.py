@@ -1,9 +1,33 @@
-"""The sync's memory in the warehouse: one ``featurestore.sync_state`` row per view version.
+"""The sync's memory: one ``featurestore.sync_state`` row per view version *and store*, and
+the table's own record of the last run it received.
 
 The watermark lives beside the data it describes (not in a local file), so any machine can
 run the next sync, and it moves in one warehouse transaction with the run's counters, only
 after DynamoDB has acknowledged every write of the run: a crash leaves the old watermark,
 and the next run simply reads the same rows again (the conditional writes make that safe).
+
+A watermark says what one table holds, so a row belongs to one store: ``online_store`` is
+``<endpoint URL> <table ARN>`` (featurestore/online/client.py ``store_id``), which names
+the endpoint or region, the account and the table. A new table, another region or account,
+or a second DynamoDB Local finds no row of its own, and its first run is a full load.
+
+The same table can still lose what the row claims: it is dropped and created again under
+its name, DynamoDB Local restarts in memory, a backup is restored. So the table keeps its
+own record, a *sync marker* item per view version, written after each run's writes are
+acknowledged and before the row moves::
+
+    pk = "_featurestore#sync"   sk = "_synced#<view>#v<version>"
+    watermark (N, epoch microseconds; absent when none), as_of (N), run_id (S)
+
+Before an incremental run the worker reads it (one consistent GetItem): missing, or older
+than the row's watermark, means the table lacks what the row claims, and the run is a full
+load. Writing the marker before the row means a crash between the two leaves the marker
+ahead of the row, never behind: the next run is then incremental from the older
+watermark, which re-reads more, not less.
+
+Rows written before the store was part of the key have ``online_store`` null. ``load``
+falls back to such a row when the store has none of its own, and ``save`` replaces it:
+no table has a marker for it, so its first run under a store is a full load all the same.
 """
 
 from __future__ import annotations
@@ -11,13 +35,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from featurestore.errors import WarehouseError
+from featurestore.online.items import from_epoch_micros, to_epoch_micros
+from featurestore.sync.first_load import MARKER_PK
 from featurestore.warehouse import Warehouse
 
 TABLE = "sync_state"
 COLUMNS = (
-    "view_name", "view_version", "watermark", "last_as_of", "run_id", "status",
-    "started_at", "finished_at", "rows_read", "rows_written", "rows_skipped", "rows_retried",
-    "message",
+    "view_name", "view_version", "online_store", "watermark", "last_as_of", "run_id",
+    "status", "started_at", "finished_at", "rows_read", "rows_written", "rows_skipped",
+    "rows_retried", "message",
 )
 
 
@@ -25,6 +52,7 @@ COLUMNS = (
 class SyncState:
     view_name: str
     view_version: int
+    online_store: str | None = None  # "<endpoint URL> <table ARN>"; None: a legacy row
     watermark: dt.datetime | None = None  # max loaded_at of acknowledged rows
     last_as_of: dt.datetime | None = None  # the "now" of the last successful run
     run_id: str = ""
@@ -39,45 +67,67 @@ class SyncState:
 
 
 def ensure_table(warehouse: Warehouse) -> str:
+    """Create the table, or add ``online_store`` to one made before it was a column."""
     warehouse.ensure_store_schema()
     table = warehouse.store_table(TABLE)
     warehouse.execute(
         f"create table if not exists {table} ("
-        "view_name varchar not null, view_version integer not null, "
+        "view_name varchar not null, view_version integer not null, online_store varchar, "
         "watermark timestamp, last_as_of timestamp, run_id varchar, status varchar, "
         "started_at timestamp, finished_at timestamp, rows_read bigint, rows_written bigint, "
         "rows_skipped bigint, rows_retried bigint, message varchar)"
     )
+    if "online_store" not in {c.lower() for c in warehouse.columns(table)}:
+        try:
+            warehouse.execute(f"alter table {table} add column online_store varchar")
+        except WarehouseError:  # another sync added it meanwhile
+            if "online_store" not in {c.lower() for c in warehouse.columns(table)}:
+                raise
     return table
 
 
-def load(warehouse: Warehouse, view_name: str, view_version: int) -> SyncState:
+def load(warehouse: Warehouse, view_name: str, view_version: int,
+         online_store: str | None = None) -> SyncState:
+    """The view version's row for ``online_store`` (else its legacy row, if any); without
+    a store, the row of its latest run, whatever the store."""
     table = ensure_table(warehouse)
-    rows = warehouse.fetch_all(
-        f"select {', '.join(COLUMNS)} from {table} where view_name = ? and view_version = ?",
-        [view_name, view_version],
-    )
+    select = f"select {', '.join(COLUMNS)} from {table} where view_name = ? and view_version = ?"
+    if online_store is None:
+        rows = warehouse.fetch_all(
+            f"{select} order by coalesce(finished_at, started_at) desc nulls last limit 1",
+            [view_name, view_version])
+    else:
+        rows = warehouse.fetch_all(
+            f"{select} and (online_store = ? or online_store is null) "
+            "order by online_store nulls last limit 1",
+            [view_name, view_version, online_store])
     if not rows:
-        return SyncState(view_name, view_version)
-    return SyncState(*rows[0])
+        return SyncState(view_name, view_version, online_store)
+    state = SyncState(*rows[0])
+    if online_store is not None:
+        state.online_store = online_store  # a legacy row is adopted by this store
+    return state
 
 
 def load_all(warehouse: Warehouse) -> list[SyncState]:
     table = ensure_table(warehouse)
     rows = warehouse.fetch_all(
-        f"select {', '.join(COLUMNS)} from {table} order by view_name, view_version"
+        f"select {', '.join(COLUMNS)} from {table} "
+        "order by view_name, view_version, online_store nulls first"
     )
     return [SyncState(*row) for row in rows]
 
 
 def save(warehouse: Warehouse, state: SyncState) -> None:
-    """Replace the view version's row in one transaction (portable: no MERGE/UPSERT)."""
+    """Replace the view version's row for its store (and any legacy row) in one
+    transaction (portable: no MERGE/UPSERT)."""
     table = ensure_table(warehouse)
     values = [getattr(state, column) for column in COLUMNS]
     with warehouse.transaction():
         warehouse.execute(
-            f"delete from {table} where view_name = ? and view_version = ?",
-            [state.view_name, state.view_version],
+            f"delete from {table} where view_name = ? and view_version = ? "
+            "and (online_store = ? or online_store is null)",
+            [state.view_name, state.view_version, state.online_store],
         )
         warehouse.execute(
             f"insert into {table} ({', '.join(COLUMNS)}) "
@@ -87,8 +137,42 @@ def save(warehouse: Warehouse, state: SyncState) -> None:
 
 
 def reset(warehouse: Warehouse, view_name: str, view_version: int,
-          watermark: dt.datetime | None, last_as_of: dt.datetime | None = None) -> None:
+          watermark: dt.datetime | None, last_as_of: dt.datetime | None = None,
+          online_store: str | None = None) -> None:
     """Move a watermark by hand (tests replay an older run this way)."""
-    state = load(warehouse, view_name, view_version)
+    state = load(warehouse, view_name, view_version, online_store)
     state.watermark, state.last_as_of = watermark, last_as_of
     save(warehouse, state)
+
+
+# -- the table's own record: the sync marker ---------------------------------------------
+def marker_key(view_sk: str) -> dict:
+    return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_synced#{view_sk}"}}
+
+
+def write_marker(client, table: str, view_sk: str, state: SyncState) -> None:
+    """Record in the table that it holds every row up to ``state.watermark``."""
+    item = {**marker_key(view_sk), "run_id": {"S": state.run_id},
+            "as_of": {"N": str(to_epoch_micros(state.last_as_of))}}
+    if state.watermark is not None:
+        item["watermark"] = {"N": str(to_epoch_micros(state.watermark))}
+    client.put_item(TableName=table, Item=item)
+
+
+def missing_from_table(client, table: str, view_sk: str, state: SyncState) -> str:
+    """Why the table lacks what ``state`` claims ("" when it holds it): the reason an
+    incremental run must be a full load instead."""
+    marker = client.get_item(TableName=table, Key=marker_key(view_sk),
+                             ConsistentRead=True).get("Item")
+    if marker is None:
+        return ("the table has no sync marker for this view version (a new, recreated or "
+                "wiped table)")
+    if state.watermark is None:
+        return ""
+    if "watermark" not in marker or (int(marker["watermark"]["N"])
+                                     < to_epoch_micros(state.watermark)):
+        held = ("none" if "watermark" not in marker
+                else from_epoch_micros(int(marker["watermark"]["N"])).isoformat(" "))
+        return (f"the table's sync marker is at watermark {held}, older than the state's "
+                f"{state.watermark.isoformat(' ')} (a table restored from a backup?)")
+    return ""

@@ -3,9 +3,14 @@
 The order is the crash-safety argument: (1) the next watermark is read before the rows,
 (2) every row is encoded and validated a whole Arrow batch at a time before any of that
 batch is sent, (3) the writes go out in parallel and conditionally, (4) only when DynamoDB
-has acknowledged all of them does ``sync_state`` move, in one warehouse transaction. A
-kill at any point before (4) leaves the old watermark, and the next run re-reads and
-re-writes the same rows, which the ``feature_ts <= :ts`` condition accepts or skips.
+has acknowledged all of them does the table's sync marker move, then ``sync_state``, in
+one warehouse transaction. A kill at any point before (4) leaves the old watermark, and
+the next run re-reads and re-writes the same rows, which the ``feature_ts <= :ts``
+condition accepts or skips.
+
+An incremental run trusts the state only as far as the table confirms it: the state is
+the store's own (keyed by ``online_store``), and the table's sync marker must be at least
+at the state's watermark, else the run is a full load (``sync/state.py``).
 
 A failure of any kind ends the run the same way: the writers stop and are joined, the
 first-load lease is released (best effort), ``sync_state`` records ``failed`` with the
@@ -30,7 +35,7 @@ from featurestore.errors import (
     StoreUnavailable,
     WarehouseError,
 )
-from featurestore.online.client import store_errors
+from featurestore.online.client import require_table, store_errors, store_id
 from featurestore.online.items import encode_item, view_sk
 from featurestore.online.writer import Counters, Writer
 from featurestore.sync import state as sync_state
@@ -62,12 +67,13 @@ class SyncResult:
     retried: int
     seconds: float
     watermark: dt.datetime | None
+    reason: str = ""  # why a full load: no state for this store, no marker in the table...
 
     def to_dict(self) -> dict:
         """What ``featurestore sync --json`` prints per view."""
         return {"view": self.view, "version": self.version, "mode": self.mode,
-                "full": self.full, "rows_read": self.rows_read, "written": self.written,
-                "skipped": self.skipped, "retried": self.retried,
+                "full": self.full, "reason": self.reason, "rows_read": self.rows_read,
+                "written": self.written, "skipped": self.skipped, "retried": self.retried,
                 "seconds": round(self.seconds, 3), "watermark": self.watermark}
 
     @property
@@ -78,7 +84,8 @@ class SyncResult:
         return (f"{self.view} v{self.version}: read {self.rows_read:,}, written "
                 f"{self.written:,}, skipped as not newer {self.skipped:,}, retried "
                 f"{self.retried:,} in {self.seconds:.1f} s ({self.rows_per_second:,.0f} "
-                f"rows/s; {'full' if self.full else 'incremental'}, {self.mode})")
+                f"rows/s; {'full' if self.full else 'incremental'}, {self.mode})"
+                + (f"; full because {self.reason}" if self.reason else ""))
 
 
 def check_columns(warehouse: Warehouse, view: FeatureView, relation: str) -> None:
@@ -94,16 +101,35 @@ def check_columns(warehouse: Warehouse, view: FeatureView, relation: str) -> Non
         )
 
 
+def full_load_reason(previous: sync_state.SyncState, view: FeatureView,
+                     options: SyncOptions) -> str:
+    """Why this run cannot be incremental, as far as the warehouse tells ("" if it can)."""
+    if options.full_refresh:
+        return "--full-refresh"
+    if view.created_timestamp is None:
+        return "the contract names no created_timestamp to keep a watermark on"
+    if previous.watermark is None:
+        return "no earlier run into this store"
+    return ""
+
+
 def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
               options: SyncOptions | None = None,
               progress: Callable[[int, Counters], None] | None = None,
-              on_plan: Callable[[int], None] | None = None) -> SyncResult:
-    """Publish one view version; raises (watermark unchanged) if any write is not settled."""
+              on_plan: Callable[[int], None] | None = None, *,
+              store: str | None = None) -> SyncResult:
+    """Publish one view version; raises (watermark unchanged) if any write is not settled.
+
+    ``store`` is the table's ``store_id``; without it, the table is described here.
+    """
     options = options or SyncOptions()
     as_of = options.as_of or utc_naive()
     relation = warehouse.model_relation(view.source)
     check_columns(warehouse, view, relation)
-    previous = sync_state.load(warehouse, view.name, view.version)
+    if store is None:
+        with store_errors(client, table):
+            store = store_id(client, require_table(client, table, f"table {table}"))
+    previous = sync_state.load(warehouse, view.name, view.version, store)
     run_id = uuid.uuid4().hex[:12]
     running = sync_state.SyncState(**{**previous.__dict__, "run_id": run_id, "status": "running",
                                       "started_at": utc_naive(), "message": ""})
@@ -114,10 +140,11 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     rows_read = 0
     try:
         with store_errors(client, table):
-            incremental = (not options.full_refresh and previous.watermark is not None
-                           and view.created_timestamp is not None)
-            plan = ReadPlan(as_of=as_of, watermark=previous.watermark if incremental else None,
-                            previous_as_of=previous.last_as_of if incremental else None,
+            reason = full_load_reason(previous, view, options)
+            if not reason:
+                reason = sync_state.missing_from_table(client, table, view_sk(view), previous)
+            plan = ReadPlan(as_of=as_of, watermark=None if reason else previous.watermark,
+                            previous_as_of=None if reason else previous.last_as_of,
                             lookback=options.lookback)
             high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
             high_water = (warehouse.fetch_all(high_water_query)[0][0] if high_water_query
@@ -139,13 +166,14 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
             writer.close()
             claim.release(completed=True)
             done = sync_state.SyncState(
-                view_name=view.name, view_version=view.version,
+                view_name=view.name, view_version=view.version, online_store=store,
                 watermark=high_water if high_water is not None else previous.watermark,
                 last_as_of=as_of, run_id=run_id, status="ok", started_at=running.started_at,
                 finished_at=utc_naive(), rows_read=rows_read,
                 rows_written=writer.counters.written, rows_skipped=writer.counters.skipped,
                 rows_retried=writer.counters.retried,
             )
+            sync_state.write_marker(client, table, view_sk(view), done)
     except BaseException as exc:
         writer.close(cancel=True)  # every writer thread has ended when this returns
         claim.release(completed=False)  # best effort; joins the lease renewer
@@ -158,7 +186,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     mode = ("first load (BatchWriteItem)" if claim.unconditional
             else "conditional (TransactWriteItems)")
     return SyncResult(view.name, view.version, mode, plan.full, rows_read, done.rows_written,
-                      done.rows_skipped, done.rows_retried, seconds, done.watermark)
+                      done.rows_skipped, done.rows_retried, seconds, done.watermark, reason)
 
 
 def _failed(warehouse: Warehouse, view: FeatureView, running: sync_state.SyncState,

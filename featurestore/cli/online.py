@@ -192,10 +192,11 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
                  as_json: bool) -> None:
     """Copy the latest value of each online feature view into DynamoDB.
 
-    Incremental from a watermark kept in the warehouse; writes only values newer than
-    the stored ones, so a replay or a backfill never regresses DynamoDB. A view whose
-    gate fails is not published (exit 2); a view with a bad value stops, the others are
-    published (exit 1); a store that stops answering ends the run (exit 3).
+    Incremental from a watermark kept in the warehouse for this table, which the table
+    must confirm (else a full load); writes only values newer than the stored ones, so a
+    replay or a backfill never regresses DynamoDB. A view whose gate fails is not
+    published (exit 2); a view with a bad value stops, the others are published (exit 1);
+    a store that stops answering ends the run (exit 3).
 
     \b
     Example:

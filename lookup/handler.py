@@ -132,13 +132,14 @@ class LookupApp:
                            ServingLog(sample_rate=sample, folder=settings.serving_log_dir,
                                       pii_key=pii_key))
         metrics = Metrics(emf_stream=sys.stdout if settings.in_lambda else None)
-        # No key configured is no access, unless FEATURESTORE_ALLOW_ANONYMOUS says otherwise:
-        # a deployment without keys must not serve internal features to the internet.
-        access = access or AccessPolicy.from_settings(lookup_settings)
-        if access.locked:
-            log.warning("no API key is configured (FEATURESTORE_API_KEYS) and anonymous access "
-                        "is off (FEATURESTORE_ALLOW_ANONYMOUS): every feature request is "
-                        "refused with 401")
+        if access is None:
+            # No key configured is no access, unless FEATURESTORE_ALLOW_ANONYMOUS says so: a
+            # deployment without keys must not serve internal features to the internet.
+            access = AccessPolicy.from_settings(lookup_settings)
+            if access.locked:
+                log.warning("no API key is configured (FEATURESTORE_API_KEYS) and anonymous "
+                            "access is off (FEATURESTORE_ALLOW_ANONYMOUS): every feature "
+                            "request is refused with 401")
         return cls(catalog, reader, cache=cache, access=access,
                    serving_log=serving_log, metrics=metrics, built_at=built_at)
 
@@ -239,7 +240,7 @@ class LookupApp:
         query = call.event.get("queryStringParameters") or {}
         if not isinstance(query, dict):
             raise RequestError("the event's `queryStringParameters` must be an object of "
-                               f"strings, got {type(query).__name__}")
+                               f"strings, got {_type(query)}")
         features = query.get("features", query.get("names"))
         requests = [service.get_request(self.catalog, call.params["entity"],
                                         call.params["key"], features)]

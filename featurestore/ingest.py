@@ -25,8 +25,9 @@ declares them, with two additions featurestore reads from the dbt manifest:
   carry it (a file that carries it keeps its own: a history bootstrap can say when its
   rows landed).
 
-Exactly once: a file's rows and its line in ``featurestore.ingested_files`` (path, size,
-hash, rows, when) are written in one warehouse transaction, so a kill between load and
+Exactly once: a file (known by its table, name and content hash, wherever the landing
+folder is mounted) has its rows and its line in ``featurestore.ingested_files`` (path,
+size, hash, rows, when) written in one warehouse transaction, so a kill between load and
 record loses both, and the next run loads the file again, once. A file that does not fit
 is moved to ``<landing>/_quarantine/<table>/`` beside a ``.error.txt`` saying why, recorded,
 and the other files load on.
@@ -55,7 +56,8 @@ FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "js
            ".json": "json", ".ndjson": "json"}
 LEDGER_COLUMNS = (
     ("run_id", "varchar"), ("source", "varchar"), ("source_table", "varchar"),
-    ("path", "varchar"), ("size", "bigint"), ("sha256", "varchar"), ("rows", "bigint"),
+    ("path", "varchar"), ("name", "varchar"), ("size", "bigint"), ("sha256", "varchar"),
+    ("rows", "bigint"),
     ("status", "varchar"), ("message", "varchar"), ("ingested_at", "timestamp"),
 )
 
@@ -272,8 +274,9 @@ def ensure_tables(warehouse, tables: list[RawTable]) -> None:
 
 
 def _seen(warehouse, ledger: str) -> set[tuple[str, str, str]]:
-    """(table, path, sha256) of every file loaded or quarantined before."""
-    rows = warehouse.fetch_all(f"select source || '.' || source_table, path, sha256 "
+    """(table, file name, sha256) of every file loaded or quarantined before: a file is
+    known by its name and content, not by where the landing folder is mounted today."""
+    rows = warehouse.fetch_all(f"select source || '.' || source_table, name, sha256 "
                                f"from {ledger} where status in ('loaded', 'quarantined')")
     return {tuple(row) for row in rows}
 
@@ -319,7 +322,8 @@ def _ingest_file(warehouse, ledger: str, table: RawTable, path: str, size: int,
         refusal = str(exc)
     else:
         refusal = None
-    if (table.label, path, digest) in seen:
+    key = (table.label, path.rsplit("/", 1)[-1], digest)
+    if key in seen:
         return FileResult(table.label, path, "skipped")
     name = f"featurestore_landed_{run_id}"
     try:
@@ -337,16 +341,16 @@ def _ingest_file(warehouse, ledger: str, table: RawTable, path: str, size: int,
         with warehouse.transaction():
             _record(warehouse, ledger, run_id, table, path, size, digest, 0, "quarantined",
                     message, stamp)
-        seen.add((table.label, path, digest))
+        seen.add(key)
         return FileResult(table.label, path, "quarantined", 0, message)
     finally:
         warehouse.dialect.drop_arrow(warehouse, name)
-    seen.add((table.label, path, digest))
+    seen.add(key)
     return FileResult(table.label, path, "loaded", rows.num_rows)
 
 
 def _record(warehouse, ledger: str, run_id: str, table: RawTable, path: str, size: int,
             digest: str, rows: int, status: str, message: str, stamp: dt.datetime) -> None:
-    warehouse.execute(f"insert into {ledger} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      [run_id, table.source, table.table, path, size, digest, rows, status,
-                       message[:2000], stamp])
+    warehouse.execute(f"insert into {ledger} values ({', '.join('?' * len(LEDGER_COLUMNS))})",
+                      [run_id, table.source, table.table, path, path.rsplit("/", 1)[-1],
+                       size, digest, rows, status, message[:2000], stamp])

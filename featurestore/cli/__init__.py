@@ -54,6 +54,7 @@ COMMANDS = {
     "training-set": ("training", "training_set_command"),
     "demo-data": ("demo", "demo_data_command"),
     "ingest": ("ingest", "ingest_command"),
+    "run": ("loop", "run_command"),
     "demo": ("demo", "demo_command"),
     "online": ("online", "online_group"),
     "sync": ("online", "sync_command"),

@@ -18,8 +18,9 @@ from featurestore.cli import COMMANDS
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = {"featurestore": REPO / "featurestore", "featurestore.sync": REPO / "sync",
            "featurestore.lookup": REPO / "lookup", "featurestore.gates": REPO / "gates"}
-# The package's face (featurestore/__init__.py) re-exports the SDK: it is an interface.
-INTERFACES = ("featurestore.cli", "featurestore.sdk", "featurestore.demo")
+# The top: the interfaces (the CLI, the SDK, and the package's face, featurestore/__init__.py,
+# which re-exports the SDK) and the pipelines that drive the services (the demo, the loop).
+INTERFACES = ("featurestore.cli", "featurestore.sdk", "featurestore.demo", "featurestore.loop")
 FACE = "featurestore"
 SERVICES = ("featurestore.sync", "featurestore.lookup", "featurestore.gates")
 

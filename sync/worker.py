@@ -128,7 +128,8 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     check_columns(warehouse, view, relation)
     if store is None:
         with store_errors(client, table):
-            store = store_id(client, require_table(client, table, f"table {table}"))
+            where = f"DynamoDB at {client.meta.endpoint_url}"
+            store = store_id(client, require_table(client, table, where))
     previous = sync_state.load(warehouse, view.name, view.version, store)
     run_id = uuid.uuid4().hex[:12]
     running = sync_state.SyncState(**{**previous.__dict__, "run_id": run_id, "status": "running",

@@ -233,3 +233,14 @@ def test_the_old_state_table_is_migrated_on_snowflake(online_project, monkeypatc
     assert (legacy.watermark, mine.status, mine.online_store) == (T0, "running", "store-a")
     assert (other.status, other.watermark) == ("never", None)
     assert rows == 1
+
+
+def test_sync_view_names_a_missing_table_and_its_store(online_project, dynamodb_local):
+    from featurestore.errors import OnlineStoreError
+
+    client = OnlineConfig(endpoint=dynamodb_local).client()
+    with Warehouse(online_project) as warehouse, pytest.raises(OnlineStoreError) as error:
+        sync_view(warehouse, client, "fs_never_created", TXNS, options())
+    assert str(error.value) == (
+        f"the feature table `fs_never_created` does not exist at DynamoDB at {dynamodb_local}. "
+        "Create it: `featurestore online init`.")

@@ -28,9 +28,8 @@ ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 INTERNAL_ERROR, MISCONFIGURED = "internal_error", "misconfigured"
 # What only the local server (`featurestore serve`) answers, when it cannot read a request
 # as HTTP at all; in AWS, API Gateway answers these itself.
-SERVER_ERRORS = {408: "request_timeout", 411: "length_required", 414: "uri_too_long",
-                 431: "headers_too_large", 501: "not_implemented",
-                 505: "http_version_not_supported"}
+SERVER_ERRORS = {411: "length_required", 414: "uri_too_long", 431: "headers_too_large",
+                 501: "not_implemented", 505: "http_version_not_supported"}
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's HTTP API payload limit; serve keeps it
 
 

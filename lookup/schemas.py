@@ -46,8 +46,8 @@ SCHEMAS: dict[str, dict] = {
         {"error": {"type": "string",
                    "enum": [*ERRORS.values(), INTERNAL_ERROR, MISCONFIGURED,
                             *SERVER_ERRORS.values()],
-                   "description": "Machine-readable: the status's name. The names of 408, "
-                                  "411, 414, 431, 501 and 505 come only from `featurestore "
+                   "description": "Machine-readable: the status's name. The names of 411, "
+                                  "414, 431, 501 and 505 come only from `featurestore "
                                   "serve`, for a request it cannot read as HTTP."},
          "message": {"type": "string",
                      "description": "What is wrong, naming the entity, view, feature or "

@@ -157,8 +157,8 @@ def test_value_statuses_and_error_names_are_the_handlers(spec):
         "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed",
         "payload_too_large", "unavailable", "internal_error", "misconfigured",
         # only `featurestore serve`, for what it cannot read as an HTTP request
-        "request_timeout", "length_required", "uri_too_long", "headers_too_large",
-        "not_implemented", "http_version_not_supported"}
+        "length_required", "uri_too_long", "headers_too_large", "not_implemented",
+        "http_version_not_supported"}
     described = {name for name, _ in openapi.ERROR_RESPONSES.values()}
     assert set(spec["components"]["responses"]) == described
     assert sorted(openapi.ERROR_RESPONSES) == [400, 401, 403, 404, 405, 413, 500, 503]

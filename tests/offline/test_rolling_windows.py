@@ -21,6 +21,7 @@ from featurestore.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 T = dt.datetime.fromisoformat
+MACRO_FILES = ("featurestore_helpers.sql", "rolling_windows.sql")
 
 # k, ts, amount, loaded_at, id
 EVENTS = [
@@ -103,7 +104,8 @@ def windows_table(tmp_path_factory) -> list[tuple]:
     shutil.copy(ROOT / "dbt_project.yml", root / "dbt_project.yml")
     shutil.copy(ROOT / "profiles.yml", root / "profiles.yml")
     (root / "macros").mkdir()
-    shutil.copy(ROOT / "macros" / "rolling_windows.sql", root / "macros")
+    for name in MACRO_FILES:
+        shutil.copy(ROOT / "macros" / name, root / "macros")
     (root / "seeds").mkdir()
     lines = ["k,ts,amount,loaded_at,id"] + [",".join(map(str, e)) for e in EVENTS]
     (root / "seeds" / "rw_events.csv").write_text("\n".join(lines) + "\n")
@@ -176,7 +178,8 @@ def test_bad_window_stops_compilation(tmp_path):
     shutil.copy(ROOT / "dbt_project.yml", tmp_path / "dbt_project.yml")
     shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
     (tmp_path / "macros").mkdir()
-    shutil.copy(ROOT / "macros" / "rolling_windows.sql", tmp_path / "macros")
+    for name in MACRO_FILES:
+        shutil.copy(ROOT / "macros" / name, tmp_path / "macros")
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "bad.sql").write_text(
         "{{ rolling_windows('x', ['k'], 'ts', [{'name': 'n', 'agg': 'count', 'expr': 'id', "

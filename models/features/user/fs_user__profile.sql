@@ -1,5 +1,8 @@
 {#- Slowly changing account attributes: one row per user_id per profile update; a value
-    holds until the next update. Signup attributes come from the account itself. -#}
+    holds until the next update. Signup attributes come from the account itself.
+    Incremental: the updates the table does not hold yet, new ones and ones whose
+    account landed after them; a held row never changes (accounts are fixed at signup,
+    and an update is its own row). -#}
 with
 
 profile_updates as (
@@ -24,6 +27,14 @@ final as (
     from profile_updates
     inner join users
         on profile_updates.user_id = users.user_id
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as held
+        where held.user_id = profile_updates.user_id
+            and held.feature_ts = profile_updates.updated_at
+    )
+    {%- endif %}
 )
 
 select * from final

@@ -1,5 +1,6 @@
 {#- Rolling card activity per user in event time: one row per user_id per change of any
-    window (each transaction, and each moment a transaction leaves a window). -#}
+    window (each transaction, and each moment a transaction leaves a window). Incremental:
+    rolling_windows recomputes the users the newly landed transactions touch. -#}
 with
 
 transactions as (

@@ -247,13 +247,14 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
       featurestore forget --local user_device 42 d-0001234
     """
     from featurestore.online.client import require_table
-    from featurestore.sync.forget import forget
+    from featurestore.sync.forget import forget, parse_key
     from featurestore.warehouse import Warehouse
 
     project = get_project(ctx, local=local)
     online = project.settings.online
     announce_store(project)
     catalog = project.catalog()
+    parse_key(catalog, entity, key)  # a bad key is named before any store is asked
     client = online.client()
     require_table(client, online.table, online.where())
     warehouse = Warehouse(project, read_only=True) if Warehouse.exists(project) else None

@@ -30,6 +30,8 @@ from featurestore.errors import BadValueError, RequestError
 
 MAX_ITEM_BYTES = 400 * 1024
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves as it is
+# ASCII digits only: str.isdigit() also takes '²' and other digits int() refuses
+_INT_TEXT = re.compile(r"-?[0-9]+")
 _EPOCH = dt.datetime(1970, 1, 1)
 RESERVED_ATTRIBUTES = ("pk", "sk", "feature_ts", "written_at", "expires_at")
 
@@ -54,7 +56,7 @@ def coerce_key_value(entity: Entity, key_name: str, value: object) -> int | str:
         given = value
         if isinstance(value, bool):
             value = None
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
             value = int(value.strip())
         if not isinstance(value, int) or not -(2**63) <= value < 2**63:
             raise RequestError(

@@ -99,3 +99,28 @@ def test_ensure_table_is_idempotent_and_checks_key_schema(dynamodb_table):
     with pytest.raises(OnlineStoreError, match=r"exists with key schema \[\('id', 'HASH'\)\]"):
         ensure_table(client, f"{name}_other")
     client.delete_table(TableName=f"{name}_other")
+
+
+@pytest.mark.parametrize("text", ["²", "--5", "٣", "1.0", "", " ", "5-", "0x10"])
+def test_a_key_text_that_is_not_an_int64_is_named(text):
+    from featurestore.errors import RequestError
+    from featurestore.online.items import coerce_key_value
+
+    entity = load_catalog(REPO_ROOT / "feature_defs").entities["user"]
+    with pytest.raises(RequestError) as error:
+        coerce_key_value(entity, "user_id", text)
+    assert str(error.value) == f"entity `user`: key `user_id` must be an int64, got {text!r}"
+
+
+def test_forget_names_a_bad_key_instead_of_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "from featurestore.cli import main; main()",
+                           "--project-dir", str(REPO_ROOT), "forget", "user", "²"],
+                          capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "FEATURESTORE_DYNAMODB_ENDPOINT":
+                               "http://127.0.0.1:9", "HOME": str(tmp_path)})
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "Error: entity `user`: key `user_id` must be an int64, got '²'")

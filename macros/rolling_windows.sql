@@ -482,6 +482,9 @@ where {{ windowed }}._rw_ts_us >= _rw_starts._rw_start_us
 {%- set n_counters = spec['windows'] | length + 1 -%}
 {%- set n_packs = (n_counters + 3) // 4 -%}
 {%- set entity_high = 'cast(_rw_entity as hugeint) << 64' -%}
+{#- incremental and no min/max: instants no lookup can land on are summed up (a') -#}
+{%- set compact = spec['previous'] and not spec['minmax'] -%}
+{%- set instants = '_rw_compact' if compact else '_rw_instants' -%}
 with
 
 {{ featurestore.featurestore_rolling_input_ctes(spec, dialect) }}
@@ -510,13 +513,55 @@ with
         from _rw_events
         group by {{ keys }}, _rw_ts_us
     ),
+{%- if compact %}
+{%- set counters = [0] + spec['windows'] %}
+
+    -- a'. Only some instants can be looked up: a change point t from the entity's start
+    --     r to the horizon H reads the prefixes at t and at t - w, i.e. instants in
+    --     [r - w, H - w] for w = 0 and each window ("slices"). The instants between
+    --     slices are summed into one row each (at the latest of their times), so the
+    --     work follows the span that changes, not the longest window. Their exits all
+    --     fall before r or after H, on the same side per row: no change point moves.
+    _rw_compact as (
+        select
+            {{ keys }},
+            max(_rw_ts_us) as _rw_ts_us,
+            {%- if spec['loaded_at'] %}
+            max(_rw_loaded_at) as _rw_loaded_at,
+            {%- endif %}
+            {%- for expr in spec['inputs'] %}
+            sum(_rw_n_{{ loop.index0 }}) as _rw_n_{{ loop.index0 }},
+            {%- endfor %}
+            {%- for i in spec['sum_inputs'] %}
+            sum(_rw_s_{{ i }}) as _rw_s_{{ i }},
+            {%- endfor %}
+            {%- for last in spec['last_values'] %}
+            arg_max(_rw_lv_{{ loop.index0 }}, _rw_ts_us) as _rw_lv_{{ loop.index0 }},
+            {%- endfor %}
+            0 as _rw_unused
+        from (
+            select
+                _rw_instants.*,
+                case
+                    when {% for w in counters %}{{ ' or ' if not loop.first }}_rw_instants._rw_ts_us between _rw_starts._rw_start_us - {{ w }} and _rw_horizon._rw_horizon_us - {{ w }}{% endfor %}
+                        then _rw_instants._rw_ts_us
+                end as _rw_slice_ts,
+                {% for w in counters %}{{ ' + ' if not loop.first }}case when _rw_instants._rw_ts_us > _rw_horizon._rw_horizon_us - {{ w }} then 1 else 0 end + case when _rw_instants._rw_ts_us >= _rw_starts._rw_start_us - {{ w }} then 1 else 0 end{% endfor %} as _rw_region
+            from _rw_instants
+            inner join _rw_starts
+                on {{ featurestore.featurestore_rw_keys_match(spec['keys'], '_rw_instants', '_rw_starts') }}
+            cross join _rw_horizon
+        ) as _rw_labelled
+        group by {{ keys }}, _rw_slice_ts, _rw_region
+    ),
+{%- endif %}
 
     -- b. The entities, numbered in key order.
     _rw_entities as (
         select
             {{ keys }},
             row_number() over (order by {{ keys }}) as _rw_entity
-        from (select distinct {{ keys }} from _rw_instants) as _rw_keys
+        from (select distinct {{ keys }} from {{ instants }}) as _rw_keys
     ),
 
     -- c. Prefixes over all instants in (keys, time) order.
@@ -524,8 +569,8 @@ with
         select
             row_number() over _rw_so_far as _rw_idx,
             {%- if spec['loaded_at'] %}
-            arg_max_null(_rw_instants._rw_loaded_at, {{ entity_high }}
-                | coalesce(cast({{ featurestore.featurestore_epoch_us_sql('_rw_instants._rw_loaded_at', dialect) }} as hugeint) + 9223372036854775808, 0)
+            arg_max_null({{ instants }}._rw_loaded_at, {{ entity_high }}
+                | coalesce(cast({{ featurestore.featurestore_epoch_us_sql(instants ~ '._rw_loaded_at', dialect) }} as hugeint) + 9223372036854775808, 0)
             ) over _rw_so_far as _rw_loaded_at,
             {%- endif %}
             {%- for expr in spec['inputs'] %}
@@ -540,10 +585,10 @@ with
             ) over _rw_so_far as _rw_lv_{{ loop.index0 }},
             {%- endfor %}
             0 as _rw_unused
-        from _rw_instants
+        from {{ instants }}
         inner join _rw_entities
-            on {{ featurestore.featurestore_rw_keys_match(spec['keys'], '_rw_instants', '_rw_entities') }}
-        window _rw_so_far as (order by {{ featurestore.featurestore_key_list(spec['keys'], '_rw_instants') }}, _rw_instants._rw_ts_us rows between unbounded preceding and current row)
+            on {{ featurestore.featurestore_rw_keys_match(spec['keys'], instants, '_rw_entities') }}
+        window _rw_so_far as (order by {{ featurestore.featurestore_key_list(spec['keys'], instants) }}, {{ instants }}._rw_ts_us rows between unbounded preceding and current row)
     ),
 
     -- d. Markers at each instant and at each instant + window, as packed counters.
@@ -558,7 +603,7 @@ with
             {%- for pair in spec['minmax'] %},
             _rw_{{ pair[1] }}_{{ pair[0] }}
             {%- endfor %}
-        from _rw_instants
+        from {{ instants }}
         {%- for us in spec['windows'] %}
         {%- set counter = loop.index %}
 
@@ -575,7 +620,7 @@ with
             {%- for pair in spec['minmax'] %},
             null
             {%- endfor %}
-        from _rw_instants
+        from {{ instants }}
         cross join _rw_horizon
         {%- endfor %}
     ),

@@ -16,7 +16,8 @@ from __future__ import annotations
 from featurestore.contracts import SENSITIVITIES
 from featurestore.dtypes import DTYPES, KEY_DTYPES
 from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED, SERVER_ERRORS
-from featurestore.lookup.service import MAX_KEYS, STATUSES
+from featurestore.lookup.service import MAX_KEYS
+from featurestore.lookup.status import STATUSES
 
 
 def ref(name: str) -> dict:

@@ -32,6 +32,7 @@ from functools import lru_cache
 from featurestore.contracts import Catalog, Entity, Feature, FeatureView
 from featurestore.errors import RequestError, StoreUnavailable
 from featurestore.feature_refs import resolve, resolve_entity
+from featurestore.lookup.status import EXPIRED, absent_status, stored_status
 from featurestore.online.items import (
     coerce_key_value,
     decode_value,
@@ -43,8 +44,6 @@ from featurestore.online.items import (
 MAX_KEYS = 100  # BatchGetItem reads at most 100 items per call; a request stays in one
 MAX_PK_BYTES = 2048  # DynamoDB's limit for a partition key value; past it the whole
 # BatchGetItem is refused, so a key that long is the request's fault (400), never the store's
-PRESENT, STALE, EXPIRED, DEFAULT, MISSING = "PRESENT", "STALE", "EXPIRED", "DEFAULT", "MISSING"
-STATUSES = (PRESENT, STALE, EXPIRED, DEFAULT, MISSING)
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -353,10 +352,7 @@ def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict) -> None
     if entry is _UNREAD or entry is _ABSENT:
         for ref, feature, default in zip(plan.refs, plan.features, plan.defaults,
                                          strict=True):
-            if entry is _UNREAD or feature.default is not None:
-                status = DEFAULT
-            else:
-                status = MISSING
+            status = absent_status(entry is not _UNREAD, feature.default is not None)
             out[ref] = {"value": default, "feature_ts": None, "status": status}
             counts[(name, status)] = counts.get((name, status), 0) + 1
         return
@@ -364,13 +360,12 @@ def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict) -> None
     age_us = now_us - ts_us
     feature_ts = iso_micros(ts_us)
     age_seconds = age_us // 1_000_000
-    if plan.ttl_us is not None and age_us > plan.ttl_us:
+    status = stored_status(age_us, plan.ttl_us, plan.slo_us)
+    if status == EXPIRED:
         for ref, default in zip(plan.refs, plan.defaults, strict=True):
             out[ref] = {"value": default, "feature_ts": feature_ts,
                         "age_seconds": age_seconds, "status": EXPIRED}
-        status = EXPIRED
     else:
-        status = STALE if plan.slo_us is not None and age_us > plan.slo_us else PRESENT
         for ref, feature in zip(plan.refs, plan.features, strict=True):
             out[ref] = {"value": values[feature.name], "feature_ts": feature_ts,
                         "age_seconds": age_seconds, "status": status}

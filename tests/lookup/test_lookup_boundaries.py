@@ -2,7 +2,7 @@
 both inclusive (an age of exactly the bound is still on the young side), as offline.
 
 Each boundary is checked from both sides, so that turning a `>` into `>=` (or the other
-way) in ``service._answer`` fails here.
+way) in ``status.stored_status`` fails here.
 """
 
 from __future__ import annotations

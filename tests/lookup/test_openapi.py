@@ -27,7 +27,7 @@ from featurestore.lookup.handler import ROUTER, LookupApp
 from featurestore.lookup.http_server import to_event
 from featurestore.lookup.package import build_zip
 from featurestore.lookup.routes import ROUTES
-from featurestore.lookup.service import STATUSES
+from featurestore.lookup.status import STATUSES
 from featurestore.project import Project
 from tests.lookup.lookup_testkit import (
     NOW,

@@ -6,7 +6,9 @@ One item per (entity key, feature view version)::
     sk          S  "<view>#v<version>"     e.g. "user_transactions#v1"
     feature_ts  N  epoch microseconds of the row's feature_ts (the conditional-write order)
     written_at  N  epoch microseconds when the sync wrote it
-    expires_at  N  epoch seconds of feature_ts + ttl (DynamoDB's TTL attribute), if a ttl
+    expires_at  N  epoch seconds of feature_ts + ttl rounded up (DynamoDB's TTL attribute),
+                   if a ttl: DynamoDB may delete an item once expires_at is past, and
+                   the lookup serves it until feature_ts + ttl, so never round down
     <feature>   one attribute per feature: N for int64/float64 and timestamp (epoch
                 microseconds), S for string, BOOL for bool, NULL for a null value
 
@@ -170,7 +172,7 @@ def encode_item(view: FeatureView, row: dict, written_at_us: int) -> dict:
         "written_at": {"N": str(written_at_us)},
     }
     if view.ttl_seconds:
-        item["expires_at"] = {"N": str(ts_us // 1_000_000 + view.ttl_seconds)}
+        item["expires_at"] = {"N": str(-(-ts_us // 1_000_000) + view.ttl_seconds)}
     for feature in view.features:
         item[feature.name] = encode_value(view, key, feature.name, feature.dtype,
                                           row.get(feature.name))

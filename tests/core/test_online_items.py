@@ -48,11 +48,25 @@ def test_item_round_trip_keeps_every_value():
            "txn_amount_avg_7d": None, "txn_amount_avg_30d": 411.52233, "last_txn_amount": 3.0}
     item = encode_item(TXNS, row, written_at_us=5)
     assert item["sk"] == {"S": "user_transactions#v1"}
-    expires = to_epoch_micros(row["feature_ts"]) // 10**6 + 30 * 86400
+    expires = to_epoch_micros(row["feature_ts"]) // 10**6 + 1 + 30 * 86400
     assert item["expires_at"] == {"N": str(expires)}
     feature_ts, values = decode_item(TXNS, item)
     assert feature_ts == row["feature_ts"]
     assert values == {k: v for k, v in row.items() if k not in ("user_id", "feature_ts")}
+
+
+@pytest.mark.parametrize(("micros", "expires_at"), [
+    (0, 30 * 86400),  # on a whole second: feature_ts + ttl exactly
+    (1, 30 * 86400 + 1),  # a microsecond past it: the next second, never the one before
+    (999_999, 30 * 86400 + 1),
+])
+def test_expires_at_never_falls_before_the_lookup_stops_serving(micros, expires_at):
+    """DynamoDB may delete an item once its expires_at second is past; the lookup serves
+    the value until an age of exactly the ttl. Rounding down would let DynamoDB delete a
+    value the lookup still calls PRESENT or STALE, and answer DEFAULT in its place."""
+    row = {"user_id": 7, "feature_ts": dt.datetime(1970, 1, 1, microsecond=micros)}
+    item = encode_item(TXNS, row, written_at_us=5)
+    assert item["expires_at"] == {"N": str(expires_at)}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint bench constraints clean
+.PHONY: setup demo test lint bench mutate constraints clean
 
 setup: $(VENV)/.installed node_modules/.installed java
 
@@ -40,6 +40,22 @@ bench: setup
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/gates.py
+
+# Mutation testing of the status rule, the freshness gate and the online writer, in a clone
+# of the last commit with its own venv: cosmic-ray rewrites the files it mutates in place,
+# so it never runs in this checkout. Prints each target's survivors (see tests/mutation/).
+MUTANTS ?= /tmp/featurestore-mutants
+MUTATION_TARGETS ?= status freshness writer
+
+mutate: setup
+	rm -rf $(MUTANTS) && git clone --quiet . $(MUTANTS)
+	ln -s $(CURDIR)/node_modules $(MUTANTS)/node_modules
+	cd $(MUTANTS) && $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet \
+	  --disable-pip-version-check -c constraints.txt -e '.[aws,gates,dev,mutation]'
+	cd $(MUTANTS) && export PATH="$(MUTANTS)/$(BIN):$$PATH" && for target in $(MUTATION_TARGETS); do \
+	  cosmic-ray init tests/mutation/$$target.toml $$target.sqlite && \
+	  cosmic-ray exec tests/mutation/$$target.toml $$target.sqlite && \
+	  cr-report --surviving-only --show-diff $$target.sqlite; done
 
 constraints: $(VENV)/.installed
 	{ echo "# The exact versions CI and the demo install, tested together (pip install -c constraints.txt)."; \

@@ -60,6 +60,35 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the listening socket of ``port``; None where
+    ``/proc`` cannot tell (not Linux). A port picked by ``free_port`` can be picked by
+    another process too before either binds it: then an API answers on the port, but
+    not ours, and a test that kills "its" store would kill nothing."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(f"socket:[{fields[9]}]")
+        except OSError:
+            return None
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for fd in descriptors:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def is_healthy(endpoint: str, timeout: float = 1.0) -> bool:
     """True when a DynamoDB API answers at ``endpoint`` (any JSON answer counts)."""
     request = urllib.request.Request(
@@ -111,8 +140,25 @@ class LocalDynamoDB:
         ]
 
     def start(self, *, timeout: float = 30.0, detach: bool = False) -> str:
-        """Start and wait until the API answers; return the endpoint URL."""
-        self.port = self.port or free_port()
+        """Start and wait until the API answers; return the endpoint URL.
+
+        On a port of our own choosing, a port another process took first (two
+        ``free_port()`` calls can return the same port) is given up for another one."""
+        chosen = self.port is None
+        for _ in range(5 if chosen else 1):
+            self.port = self.port or free_port()
+            problem = self._start_on_port(timeout, detach)
+            if problem is None:
+                return self.endpoint
+            if not chosen:
+                break
+            self.port = None
+        raise OnlineStoreError(f"DynamoDB Local could not start: {problem}" + (
+            " (on five free ports in a row)" if chosen else ""))
+
+    def _start_on_port(self, timeout: float, detach: bool) -> str | None:
+        """None once our process answers on ``self.port``; else why it does not (it
+        exited, or another process answers on the port), the process stopped."""
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         log = subprocess.DEVNULL
@@ -125,12 +171,14 @@ class LocalDynamoDB:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise OnlineStoreError(
-                    f"DynamoDB Local exited at start (code {self.process.returncode}); is "
-                    f"port {self.port} taken? See {self.data_dir or 'its output'}."
-                )
+                return (f"it exited at start (code {self.process.returncode}); is port "
+                        f"{self.port} taken? See {self.data_dir or 'its output'}.")
             if is_healthy(self.endpoint, timeout=0.5):
-                return self.endpoint
+                if listens_on(self.process.pid, self.port) is not False:
+                    return None
+                self.stop()
+                return (f"another process answers on port {self.port}; stop it or choose "
+                        "another port")
             time.sleep(0.1)
         self.stop()
         raise OnlineStoreError(f"DynamoDB Local did not answer on {self.endpoint} within "

@@ -1,0 +1,52 @@
+"""DynamoDB Local as tests and `online start` run it: a store that answers on the port we
+picked must be ours, or a test that kills "its" store kills nothing and reads another's."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from featurestore.errors import OnlineStoreError
+from featurestore.online import local
+from featurestore.online.local import LocalDynamoDB, listens_on
+from tests.conftest import REPO_ROOT
+
+
+def _port(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+def test_listens_on_names_the_process_that_holds_the_port(dynamodb_local):
+    store = LocalDynamoDB(REPO_ROOT)
+    try:
+        port = _port(store.start())
+        assert listens_on(store.process.pid, port) is True
+        assert listens_on(store.process.pid, _port(dynamodb_local)) is False
+        assert listens_on(os.getpid(), port) is False
+    finally:
+        store.stop()
+
+
+def test_a_free_port_someone_else_took_first_is_given_up(dynamodb_local, monkeypatch):
+    """free_port() can hand the same port to two processes; the loser moves on."""
+    taken = _port(dynamodb_local)
+    picks = iter([taken])
+    real_free_port = local.free_port
+    monkeypatch.setattr(local, "free_port", lambda: next(picks, None) or real_free_port())
+    store = LocalDynamoDB(REPO_ROOT)
+    try:
+        endpoint = store.start()
+        assert _port(endpoint) != taken
+        assert listens_on(store.process.pid, _port(endpoint)) is True
+    finally:
+        store.stop()
+
+
+def test_a_port_given_and_taken_is_an_error_naming_it(dynamodb_local):
+    taken = _port(dynamodb_local)
+    with pytest.raises(OnlineStoreError) as error:
+        LocalDynamoDB(REPO_ROOT, port=taken).start()
+    assert str(error.value).startswith("DynamoDB Local could not start: ")
+    assert f"port {taken}" in str(error.value)
+

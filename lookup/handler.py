@@ -172,7 +172,8 @@ class LookupApp:
             route, code, time.perf_counter() - started,
             outcome.status_counts if outcome else None,
             bool(outcome and outcome.degraded),
-            (hits_after[0] - hits_before[0], hits_after[1] - hits_before[1]))
+            (hits_after[0] - hits_before[0], hits_after[1] - hits_before[1]),
+            outcome.newest_us if outcome else None)
         return {"statusCode": code, "headers": {**_JSON, "x-request-id": request_id},
                 "body": text, "isBase64Encoded": False}
 
@@ -190,6 +191,11 @@ class LookupApp:
                 header(headers, KEY_HEADER)))
         except RequestError:
             return True
+
+    def prometheus(self) -> str:
+        """``/metrics``: the counters, the lags measured on this endpoint's clock."""
+        now_us = service.to_epoch_micros(self.clock()) if self.clock else None
+        return self.metrics.prometheus(self.cache, now_us)
 
     def _cache_counts(self) -> tuple[int, int]:
         return (self.cache.hits, self.cache.misses) if self.cache is not None else (0, 0)

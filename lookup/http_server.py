@@ -263,7 +263,7 @@ def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0, *,
             length = int(text)
             if method == "GET" and urlsplit(self.path).path == "/metrics":
                 self.close_connection = self.close_connection or bool(length)  # body unread
-                payload = app.metrics.prometheus(app.cache).encode()
+                payload = app.prometheus().encode()
                 self._reply(200, {"content-type": "text/plain; version=0.0.4"}, payload)
                 return
             event = to_event(method, self.path, self.headers, None)

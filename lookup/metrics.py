@@ -1,4 +1,5 @@
-"""Lookup metrics: latency, status counts per view, cache hits, degraded responses.
+"""Lookup metrics: latency, status counts per view, cache hits, degraded responses, and
+the lag of each view: how old the newest value this endpoint has served is.
 
 Counted in process. In Lambda each invocation prints CloudWatch Embedded Metric Format
 documents to stdout (CloudWatch turns them into metrics, no API call on the hot path);
@@ -27,9 +28,11 @@ class Metrics:
         self.latency_count = 0
         self.statuses: dict[tuple[str, str], int] = {}
         self.degraded = 0
+        self.newest_us: dict[str, int] = {}  # view -> newest feature_ts served, epoch µs
 
     def observe(self, route: str, code: int, seconds: float, status_counts=None,
-                degraded: bool = False, cache_delta: tuple[int, int] = (0, 0)) -> None:
+                degraded: bool = False, cache_delta: tuple[int, int] = (0, 0),
+                newest_us: dict[str, int] | None = None) -> None:
         with self._lock:
             self.requests[(route, code)] = self.requests.get((route, code), 0) + 1
             index = next((i for i, bound in enumerate(BUCKETS) if seconds <= bound),
@@ -40,13 +43,22 @@ class Metrics:
             for key, count in (status_counts or {}).items():
                 self.statuses[key] = self.statuses.get(key, 0) + count
             self.degraded += bool(degraded)
+            for view, ts_us in (newest_us or {}).items():
+                if ts_us > self.newest_us.get(view, -1 << 63):
+                    self.newest_us[view] = ts_us
         if self.emf_stream is not None:
             self.emf_stream.write(emf_documents(route, code, seconds, status_counts or {},
-                                                degraded, cache_delta))
+                                                degraded, cache_delta, newest_us or {}))
             self.emf_stream.flush()
 
-    def prometheus(self, cache=None) -> str:
-        """The counters in Prometheus text exposition format (version 0.0.4)."""
+    def prometheus(self, cache=None, now_us: int | None = None) -> str:
+        """The counters in Prometheus text exposition format (version 0.0.4).
+
+        The lag of a view is now minus the newest ``feature_ts`` served for it since the
+        endpoint started: while the loop publishes, it stays near the cycle time for a hot
+        view; when the loop stops, it grows until values turn STALE at ``freshness_slo``.
+        """
+        now_us = time.time_ns() // 1000 if now_us is None else now_us
         with self._lock:
             out = ["# TYPE featurestore_lookup_requests_total counter"]
             out += [f'featurestore_lookup_requests_total{{route="{r}",code="{c}"}} {n}'
@@ -64,6 +76,13 @@ class Metrics:
                     for (v, s), n in sorted(self.statuses.items())]
             out.append("# TYPE featurestore_lookup_degraded_total counter")
             out.append(f"featurestore_lookup_degraded_total {self.degraded}")
+            newest = sorted(self.newest_us.items())
+            out.append("# TYPE featurestore_lookup_newest_feature_ts_seconds gauge")
+            out += [f'featurestore_lookup_newest_feature_ts_seconds{{view="{v}"}} '
+                    f"{ts / 1e6:.6f}" for v, ts in newest]
+            out.append("# TYPE featurestore_lookup_lag_seconds gauge")
+            out += [f'featurestore_lookup_lag_seconds{{view="{v}"}} {(now_us - ts) / 1e6:.3f}'
+                    for v, ts in newest]
         hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
         out.append("# TYPE featurestore_lookup_cache_hits_total counter")
         out.append(f"featurestore_lookup_cache_hits_total {hits}")
@@ -73,9 +92,13 @@ class Metrics:
 
 
 def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
-                  degraded: bool, cache_delta: tuple[int, int]) -> str:
-    """One EMF line for the request, one per view with its value counts per status."""
-    stamp = int(time.time() * 1000)
+                  degraded: bool, cache_delta: tuple[int, int],
+                  newest_us: dict[str, int] | None = None) -> str:
+    """One EMF line for the request, one per view with its value counts per status and
+    ``LagSeconds``, the age of the newest value the request served (its maximum over a
+    minute in CloudWatch is the view's lag)."""
+    now_us = time.time_ns() // 1000
+    stamp = now_us // 1000
     request = {
         "_aws": {"Timestamp": stamp, "CloudWatchMetrics": [{
             "Namespace": NAMESPACE, "Dimensions": [["Route"]],
@@ -89,14 +112,17 @@ def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
         "CacheHits": cache_delta[0], "CacheMisses": cache_delta[1],
     }
     lines = [json.dumps(request, separators=(",", ":"))]
-    per_view: dict[str, dict[str, int]] = {}
+    per_view: dict[str, dict[str, float]] = {}
     for (view, status), count in status_counts.items():
         per_view.setdefault(view, {})[status] = count
     for view, counts in sorted(per_view.items()):
+        metrics = [{"Name": status, "Unit": "Count"} for status in sorted(counts)]
+        if view in (newest_us or {}):
+            counts["LagSeconds"] = round((now_us - newest_us[view]) / 1e6, 3)
+            metrics.append({"Name": "LagSeconds", "Unit": "Seconds"})
         lines.append(json.dumps({
             "_aws": {"Timestamp": stamp, "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE, "Dimensions": [["View"]],
-                "Metrics": [{"Name": status, "Unit": "Count"} for status in sorted(counts)]}]},
+                "Namespace": NAMESPACE, "Dimensions": [["View"]], "Metrics": metrics}]},
             "View": view, **counts}, separators=(",", ":")))
     return "\n".join(lines) + "\n"
 

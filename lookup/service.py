@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from featurestore.contracts import Catalog, Entity, Feature, FeatureView
@@ -272,9 +272,9 @@ def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequ
         if extra:
             raise RequestError(f"unknown field `{_cut(extra[0])}` in the request; allowed: "
                                      "entity, keys, features")
-        for field in ("entity", "keys", "features"):
-            if field not in item:
-                raise RequestError(f"the request is missing `{field}`")
+        for name in ("entity", "keys", "features"):
+            if name not in item:
+                raise RequestError(f"the request is missing `{name}`")
         requests.append(entity_request(catalog, item["entity"], item["keys"],
                                        item["features"]))
     return requests
@@ -288,6 +288,9 @@ class LookupOutcome:
     degraded: bool
     status_counts: dict[tuple[str, str], int]  # (view, status) -> count
     error: str | None = None
+    # view -> the newest feature_ts (epoch µs) among the items answered: how far behind
+    # the loop is, as /metrics shows it (a stopped loop shows a lag that keeps growing)
+    newest_us: dict[str, int] = field(default_factory=dict)
 
 
 def lookup(requests: list[EntityRequest], store, *, now: dt.datetime | None = None,
@@ -321,16 +324,18 @@ def lookup(requests: list[EntityRequest], store, *, now: dt.datetime | None = No
                 if cache is not None:
                     cache.put(item_key, plan.features, entry)
     counts: dict[tuple[str, str], int] = {}
+    newest: dict[str, int] = {}
     results = []
     for request in requests:
         rows = []
         for key, pk in zip(request.keys, request.pks, strict=True):
             features: dict[str, dict] = {}
             for plan in request.views:
-                _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts)
+                _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts,
+                        newest)
             rows.append({"key": key, "features": features})
         results.append(rows)
-    return LookupOutcome(results, degraded, counts, error)
+    return LookupOutcome(results, degraded, counts, error, newest)
 
 
 _ABSENT = ("absent",)  # the item does not exist (a cacheable answer)
@@ -346,8 +351,9 @@ def _decode(plan: ViewPlan, item: dict | None):
     return int(item["feature_ts"]["N"]), values
 
 
-def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict) -> None:
-    """Fill ``out`` with this view's features and count their statuses."""
+def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict,
+            newest: dict) -> None:
+    """Fill ``out`` with this view's features, count their statuses, keep the newest ts."""
     name = plan.view.name
     if entry is _UNREAD or entry is _ABSENT:
         for ref, feature, default in zip(plan.refs, plan.features, plan.defaults,
@@ -357,6 +363,8 @@ def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict) -> None
             counts[(name, status)] = counts.get((name, status), 0) + 1
         return
     ts_us, values = entry
+    if ts_us > newest.get(name, -1 << 63):
+        newest[name] = ts_us
     age_us = now_us - ts_us
     feature_ts = iso_micros(ts_us)
     age_seconds = age_us // 1_000_000

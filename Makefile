@@ -54,6 +54,7 @@ mutate: setup
 	  --disable-pip-version-check -c constraints.txt -e '.[aws,gates,dev,mutation]'
 	cd $(MUTANTS) && export PATH="$(MUTANTS)/$(BIN):$$PATH" && for target in $(MUTATION_TARGETS); do \
 	  cosmic-ray init tests/mutation/$$target.toml $$target.sqlite && \
+	  cr-filter-operators $$target.sqlite tests/mutation/$$target.toml && \
 	  cosmic-ray exec tests/mutation/$$target.toml $$target.sqlite && \
 	  cr-report --surviving-only --show-diff $$target.sqlite; done
 

@@ -145,8 +145,10 @@ class StoreUnavailable(Unreachable, OnlineStoreError):
 # -- a code from its causes ------------------------------------------------------------
 class SyncIncomplete(FeatureStoreError):
     """Some views of a sync were not published (a bad value, a failed gate) while the
-    others were; ``exit_code`` is the highest among the causes."""
+    others were; ``exit_code`` is the highest among the causes, ``run`` the sync's
+    results when the sync attached them."""
 
     def __init__(self, message: str, exit_code: int = USAGE):
         self.exit_code = exit_code
+        self.run = None
         super().__init__(message)

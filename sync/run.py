@@ -6,10 +6,10 @@ untouched) and reports progress through a ``SyncReporter`` so that each caller s
 in its own way.
 
 A view that fails on its own (a bad value, a missing column, another sync's live first
-load) does not stop the others: it is recorded in ``SyncRun.failed`` and the run goes on.
-A warehouse or a store that does not answer (``Unreachable``) stops the run at once: every
-later view would fail the same way. ``SyncRun.problem()`` is the one error the caller
-raises at the end; its exit code is the highest of its causes (a bad value 1, a gate 2).
+load) does not stop the others: it is recorded in ``SyncRun.failed`` and the run goes on;
+at the end ``SyncRun.problem()`` is raised, one error whose exit code is the highest of
+its causes (a bad value 1, a gate 2). A warehouse or a store that does not answer
+(``Unreachable``) stops the run at once: every later view would fail the same way.
 """
 
 from __future__ import annotations
@@ -54,11 +54,13 @@ class SyncRun:
     refused: dict[str, list[str]] = field(default_factory=dict)  # view -> gate failures
     failed: dict[str, FeatureStoreError] = field(default_factory=dict)  # view -> its error
 
-    def problem(self) -> FeatureStoreError | None:
+    def problem(self, details: bool = True) -> FeatureStoreError | None:
         """The error that ends a run some views of which were not published, or None.
 
         Gate refusals only: ``GateFailed`` (exit 2). Otherwise ``SyncIncomplete``, whose
-        exit code is the highest among the failed views' errors and the gates' 2.
+        exit code is the highest among the failed views' errors and the gates' 2, and
+        whose ``run`` is this run. ``details``: each failed view's own message inline
+        (false when the caller printed them already, as the CLI does).
         """
         if not self.failed:
             if not self.refused:
@@ -66,16 +68,20 @@ class SyncRun:
             return GateFailed(
                 f"{len(self.refused)} view(s) not published because their gates failed: "
                 f"{', '.join(sorted(self.refused))} (DynamoDB untouched for them)")
-        causes = sorted([(name, "gate failed") for name in self.refused]
-                        + [(name, type(error).__name__) for name, error in self.failed.items()])
+        causes = sorted(
+            [(name, "gate failed") for name in self.refused]
+            + [(name, f"{type(error).__name__}: {error}" if details else type(error).__name__)
+               for name, error in self.failed.items()])
         code = max([error.exit_code for error in self.failed.values()]
                    + [CHECK_FAILED] * bool(self.refused))
-        published = len(self.results)
-        return SyncIncomplete(
+        fix = "Fix the above" if details else "Fix what the lines above say"
+        error = SyncIncomplete(
             f"{len(causes)} view(s) not synced: "
             f"{', '.join(f'{name} ({cause})' for name, cause in causes)}; "
-            f"{published} other view(s) published. Fix what the lines above say, then run "
-            "`featurestore sync` again.", code)
+            f"{len(self.results)} other view(s) published. {fix}, then run `featurestore "
+            "sync` again.", code)
+        error.run = self
+        return error
 
 
 def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = ()) -> list[FeatureView]:
@@ -96,10 +102,16 @@ def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = ()) -> l
 
 
 def sync_views(project: Project, views: list[FeatureView], options: SyncOptions, *,
-               gate: bool = True, reporter: SyncReporter | None = None) -> SyncRun:
+               gate: bool = True, reporter: SyncReporter | None = None,
+               raise_failed: bool = True) -> SyncRun:
     """Gate (unless ``gate`` is false) and publish ``views`` into the project's online
-    store; a view whose gate fails is reported in ``refused`` and not written, one that
-    fails on its own in ``failed`` (the others are still published)."""
+    store; a view whose gate fails is reported in ``refused`` and not written.
+
+    A view that fails on its own does not stop the others; once they are published, the
+    run raises ``SyncIncomplete`` naming it (its ``run`` holds the results), so a caller
+    cannot take a partial run for a whole one. ``raise_failed=False`` returns the run
+    with the failures in ``failed`` instead, for a caller that reports them itself.
+    """
     reporter = reporter or SyncReporter()
     online = project.settings.online
     client = online.client(max_attempts=1, max_pool_connections=options.threads + 4)
@@ -131,6 +143,8 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
                 reporter.view_finished(view, result)
             if result is not None:
                 run.results.append(result)
+    if run.failed and raise_failed:
+        raise run.problem()
     return run
 
 

@@ -210,7 +210,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     views = online_views(project.catalog(), view_names)
     options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads)
     run = sync_views(project, views, options, gate=not no_gate,
-                     reporter=ProgressBars(quiet=as_json))
+                     reporter=ProgressBars(quiet=as_json), raise_failed=False)
     for name, failures in run.refused.items():
         say(f"gate failed, not publishing {name}:")
         for failure in failures:
@@ -222,7 +222,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
                    "views": [result.to_dict() for result in run.results],
                    "refused": run.refused,
                    "failed": {name: str(error) for name, error in run.failed.items()}})
-    problem = run.problem()
+    problem = run.problem(details=False)
     if problem is not None:
         raise problem
 

@@ -208,6 +208,38 @@ def test_a_bad_value_in_one_view_does_not_stop_the_others(online_project, dynamo
     assert profile.message.startswith("BadValueError: view `user_profile`, entity user_id=9")
 
 
+def test_sync_views_raises_after_publishing_the_other_views(online_project, dynamodb_table,
+                                                           dynamodb_local, monkeypatch):
+    """A library caller (the loop, the demo) that never looks at ``failed`` still gets
+    an error, once the good views are published."""
+    from featurestore.errors import SyncIncomplete
+    from featurestore.project import Project
+    from featurestore.sync.run import sync_views
+    from featurestore.sync.worker import SyncOptions
+
+    client, table = dynamodb_table
+    with Warehouse(online_project) as warehouse:
+        insert_txns(warehouse, [txn_row(u, T0, T0) for u in range(1, 6)])
+        warehouse.execute("insert into fs_user__profile values (9, ?, ?, 'FR', 'web', true, 2, "
+                          "?, 'example.com')", [T0, T0, T0])
+        warehouse.execute("update fs_user__transactions set last_txn_amount = 'nan'::double "
+                          "where user_id = 3")
+    monkeypatch.setenv("FEATURESTORE_ONLINE_TABLE", table)
+    monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)
+    project = Project(online_project.root)
+    with pytest.raises(SyncIncomplete) as error:
+        sync_views(project, [PROFILE, TXNS], SyncOptions(lookback=dt.timedelta(0)), gate=False)
+    assert error.value.exit_code == USAGE
+    assert str(error.value).startswith(
+        "1 view(s) not synced: user_transactions (BadValueError: view `user_transactions`, "
+        "entity user_id=3, feature `last_txn_amount`: nan cannot be stored in DynamoDB")
+    assert str(error.value).endswith(
+        "); 1 other view(s) published. Fix the above, then run `featurestore sync` again.")
+    assert "\n" not in str(error.value)
+    assert [r.view for r in error.value.run.results] == ["user_profile"]
+    assert sorted(dynamodb_items(client, table, PROFILE)) == ["user#9"]
+
+
 @pytest.mark.parametrize(
     ("refused", "failed", "kind", "code"),
     [

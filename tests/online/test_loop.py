@@ -127,3 +127,69 @@ def test_sigterm_finishes_the_cycle_then_exits(world):
     cycles = _cycles(base)
     assert [c["status"] for c in cycles] == ["ok"]
     assert cycles[0]["items_written"] > 0
+
+
+def test_a_stopped_loop_turns_hot_views_stale_and_metrics_show_the_lag(world, dynamodb_local):
+    """Once the loop stops, nothing refreshes the hot views: at an age of exactly their
+    freshness_slo (1h) a value is still PRESENT, a microsecond later it is STALE, and
+    /metrics shows the lag of each view growing with the endpoint's clock."""
+    import pyarrow.parquet as pq
+
+    from featurestore.contracts import load_catalog
+    from featurestore.lookup.http_server import BackgroundServer
+    from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
+    from featurestore.online.items import to_epoch_micros, view_sk
+    from tests.lookup.lookup_testkit import call, make_app
+
+    base, env = world
+    _new_events(base)
+    done = featurestore(env, "run", "--once", "--no-gate")  # one cycle, then the loop stops
+    assert done.returncode == 0, done.stderr[-3000:]
+    events = pq.read_table(list((base / "landing" / "transactions").glob("stream-*.parquet")))
+    newest = events.sort_by([("transacted_at", "descending")]).slice(0, 1).to_pylist()[0]
+    hot = {"user_transactions": ("user", newest["user_id"]),
+           "merchant_risk": ("merchant", newest["merchant_id"])}
+    catalog = catalog_from_snapshot(build_snapshot(load_catalog(REPO_ROOT / "feature_defs")))
+    client = OnlineConfig(endpoint=dynamodb_local).client()
+    table = env["FEATURESTORE_ONLINE_TABLE"]
+    stored = {}  # view -> the feature_ts of the hot key's item, as the loop published it
+    for view, (entity, key) in hot.items():
+        item = client.get_item(TableName=table, Key={
+            "pk": {"S": f"{entity}#{key}"}, "sk": {"S": view_sk(catalog.views[view])}})["Item"]
+        stored[view] = int(item["feature_ts"]["N"])
+        # the loop published the newest event itself (feature_ts = its event time)
+        assert stored[view] == to_epoch_micros(newest["transacted_at"])
+    clock = {"now": None}
+    app = make_app(catalog, client, table, clock=lambda: clock["now"])
+    with BackgroundServer(app) as url:
+        def status_at(view: str, age_us: int) -> str:
+            entity, key = hot[view]
+            clock["now"] = (dt.datetime(1970, 1, 1)
+                            + dt.timedelta(microseconds=stored[view] + age_us))
+            feature = catalog.views[view].feature_names[0]
+            answer = call(url, f"/v1/features/{entity}/{key}?features={view}:{feature}")
+            assert answer.status == 200, answer.body
+            return answer.body["results"][0]["features"][f"{view}:{feature}"]["status"]
+
+        slo_us = 3600 * 10**6
+        for view in hot:
+            assert catalog.views[view].freshness_slo_seconds == 3600
+            assert status_at(view, 60 * 10**6) == "PRESENT"  # the loop kept it fresh
+            assert status_at(view, slo_us) == "PRESENT"  # exactly the SLO: not yet stale
+            assert status_at(view, slo_us + 1) == "STALE"
+        # /metrics, read at the clock the last answer used: each view's lag is the age of
+        # the newest value served for it, and grows as long as the loop stays stopped
+        metrics = call(url, "/metrics").body
+        lag = {view: (clock["now"] - dt.datetime(1970, 1, 1)
+                      - dt.timedelta(microseconds=stored[view])).total_seconds()
+               for view in hot}
+        assert lag["merchant_risk"] == 3600.000001
+        for view in hot:
+            assert f'featurestore_lookup_lag_seconds{{view="{view}"}} {lag[view]:.3f}\n' \
+                in metrics
+        assert 'featurestore_lookup_values_total{view="user_transactions",status="STALE"} 1' \
+            in metrics
+        clock["now"] += dt.timedelta(minutes=10)
+        later = call(url, "/metrics").body
+        assert (f'featurestore_lookup_lag_seconds{{view="merchant_risk"}} '
+                f'{lag["merchant_risk"] + 600:.3f}\n') in later

@@ -34,6 +34,12 @@ from featurestore.online.retry import is_unreachable
 
 MARKER_PK = "_featurestore#sync"
 DEFAULT_LEASE_SECONDS = 60
+UNREAD = object()  # acquire(marker=...): the caller has not read the marker
+
+
+def marker_key(sk: str) -> dict:
+    """The key of the first-load marker of the view version whose sort key is ``sk``."""
+    return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_first_load#{sk}"}}
 
 
 def new_owner() -> str:
@@ -68,13 +74,19 @@ class FirstLoadClaim:
 
     @property
     def key(self) -> dict:
-        return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_first_load#{self.sk}"}}
+        return marker_key(self.sk)
 
-    def acquire(self, allow_unconditional: bool = True) -> bool:
-        """True when this run owns a first load and may use BatchWriteItem."""
+    def acquire(self, allow_unconditional: bool = True, marker=UNREAD) -> bool:
+        """True when this run owns a first load and may use BatchWriteItem.
+
+        ``marker``: the marker item as the caller has just read it (a consistent read;
+        None: there is none), which saves the two requests that would find it here. The
+        claim itself is still the conditional put: a marker read as missing is created
+        only if it is still missing.
+        """
         from botocore.exceptions import ClientError
 
-        if allow_unconditional:
+        if allow_unconditional and (marker is UNREAD or marker is None):
             try:
                 self.client.put_item(
                     TableName=self.table,
@@ -85,18 +97,20 @@ class FirstLoadClaim:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
+                marker = UNREAD  # created meanwhile: read it
             else:
                 self.unconditional = True
                 self._renewer = threading.Thread(target=self._renew, daemon=True,
                                                  name="fs-sync-lease")
                 self._renewer.start()
                 return True
-        self._check_no_live_loader()
+        self._check_no_live_loader(marker)
         return False
 
-    def _check_no_live_loader(self) -> None:
-        marker = self.client.get_item(TableName=self.table, Key=self.key,
-                                      ConsistentRead=True).get("Item")
+    def _check_no_live_loader(self, marker=UNREAD) -> None:
+        if marker is UNREAD:
+            marker = self.client.get_item(TableName=self.table, Key=self.key,
+                                          ConsistentRead=True).get("Item")
         if not marker or marker["state"]["S"] != "loading":
             return
         owner = marker["owner"]["S"]

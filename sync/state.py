@@ -19,11 +19,13 @@ acknowledged and before the row moves::
     pk = "_featurestore#sync"   sk = "_synced#<view>#v<version>"
     watermark (N, epoch microseconds; absent when none), as_of (N), run_id (S)
 
-Before an incremental run the worker reads it (one consistent GetItem): missing, or older
+Every run reads it with the view version's first-load marker (one consistent
+BatchGetItem, which also spares the first-load claim its own reads): missing, or older
 than the row's watermark, means the table lacks what the row claims, and the run is a full
 load. Writing the marker before the row means a crash between the two leaves the marker
 ahead of the row, never behind: the next run is then incremental from the older
-watermark, which re-reads more, not less.
+watermark, which re-reads more, not less. A run that found nothing new leaves the marker
+as it is (it already confirms the unchanged watermark).
 
 Rows written before the store was part of the key have ``online_store`` null. ``load``
 falls back to such a row when the store has none of its own, and ``save`` replaces it:
@@ -33,10 +35,14 @@ no table has a marker for it, so its first run under a store is a full load all 
 from __future__ import annotations
 
 import datetime as dt
+import time
+import weakref
 from dataclasses import dataclass
 
-from featurestore.errors import WarehouseError
+from featurestore.errors import OnlineStoreError, WarehouseError
 from featurestore.online.items import from_epoch_micros, to_epoch_micros
+from featurestore.online.retry import backoff_delay
+from featurestore.sync import first_load
 from featurestore.sync.first_load import MARKER_PK
 from featurestore.warehouse import Warehouse
 
@@ -66,8 +72,14 @@ class SyncState:
     message: str = ""
 
 
+_READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # warehouse -> table
+
+
 def ensure_table(warehouse: Warehouse) -> str:
-    """Create the table, or add ``online_store`` to one made before it was a column."""
+    """Create the table, or add ``online_store`` to one made before it was a column; once
+    per ``Warehouse`` object (a sync loads and saves several times per view)."""
+    if warehouse in _READY:
+        return _READY[warehouse]
     warehouse.ensure_store_schema()
     table = warehouse.store_table(TABLE)
     warehouse.execute(
@@ -83,6 +95,7 @@ def ensure_table(warehouse: Warehouse) -> str:
         except WarehouseError:  # another sync added it meanwhile
             if "online_store" not in {c.lower() for c in warehouse.columns(table)}:
                 raise
+    _READY[warehouse] = table
     return table
 
 
@@ -150,6 +163,24 @@ def marker_key(view_sk: str) -> dict:
     return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_synced#{view_sk}"}}
 
 
+def read_markers(client, table: str, view_sk: str) -> tuple[dict | None, dict | None]:
+    """The view version's first-load marker and sync marker (None where missing), in one
+    consistent BatchGetItem: the two things a run must know about the table first."""
+    keys = [first_load.marker_key(view_sk), marker_key(view_sk)]
+    found: dict[str, dict] = {}
+    request = {table: {"Keys": keys, "ConsistentRead": True}}
+    for attempt in range(10):
+        answer = client.batch_get_item(RequestItems=request)
+        for item in answer.get("Responses", {}).get(table, []):
+            found[item["sk"]["S"]] = item
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            return tuple(found.get(key["sk"]["S"]) for key in keys)
+        time.sleep(backoff_delay(attempt))
+    raise OnlineStoreError(f"table {table}: DynamoDB left the sync markers of {view_sk} "
+                           "unread after 10 attempts (throttling); run the sync again.")
+
+
 def write_marker(client, table: str, view_sk: str, state: SyncState) -> None:
     """Record in the table that it holds every row up to ``state.watermark``."""
     item = {**marker_key(view_sk), "run_id": {"S": state.run_id},
@@ -159,11 +190,9 @@ def write_marker(client, table: str, view_sk: str, state: SyncState) -> None:
     client.put_item(TableName=table, Item=item)
 
 
-def missing_from_table(client, table: str, view_sk: str, state: SyncState) -> str:
-    """Why the table lacks what ``state`` claims ("" when it holds it): the reason an
-    incremental run must be a full load instead."""
-    marker = client.get_item(TableName=table, Key=marker_key(view_sk),
-                             ConsistentRead=True).get("Item")
+def missing_from_table(marker: dict | None, state: SyncState) -> str:
+    """Why the table lacks what ``state`` claims ("" when it holds it), given the table's
+    sync marker (``read_markers``): the reason an incremental run must be a full load."""
     if marker is None:
         return ("the table has no sync marker for this view version (a new, recreated or "
                 "wiped table)")

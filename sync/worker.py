@@ -141,9 +141,9 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     rows_read = 0
     try:
         with store_errors(client, table):
-            reason = full_load_reason(previous, view, options)
-            if not reason:
-                reason = sync_state.missing_from_table(client, table, view_sk(view), previous)
+            claimed, synced = sync_state.read_markers(client, table, view_sk(view))
+            reason = (full_load_reason(previous, view, options)
+                      or sync_state.missing_from_table(synced, previous))
             plan = ReadPlan(as_of=as_of, watermark=None if reason else previous.watermark,
                             previous_as_of=None if reason else previous.last_as_of,
                             lookback=options.lookback)
@@ -155,7 +155,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
                 on_plan(warehouse.fetch_all(
                     f"select count(*) from ({plan_sql}) as rows_to_sync")[0][0])
             started = time.perf_counter()
-            claim.acquire(allow_unconditional=options.allow_first_load)
+            claim.acquire(allow_unconditional=options.allow_first_load, marker=claimed)
             for rows in read_latest(warehouse, view, relation, plan, options.batch_size):
                 written_at = time.time_ns() // 1_000
                 items = [encode_item(view, row, written_at) for row in rows]  # all, first
@@ -174,7 +174,9 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
                 rows_written=writer.counters.written, rows_skipped=writer.counters.skipped,
                 rows_retried=writer.counters.retried,
             )
-            sync_state.write_marker(client, table, view_sk(view), done)
+            if rows_read or reason or done.watermark != previous.watermark:
+                # (a run that found nothing new leaves the marker that confirmed it)
+                sync_state.write_marker(client, table, view_sk(view), done)
     except BaseException as exc:
         writer.close(cancel=True)  # every writer thread has ended when this returns
         claim.release(completed=False)  # best effort; joins the lease renewer

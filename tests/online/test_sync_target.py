@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from featurestore.cli import cli
 from featurestore.online.client import drop_table, ensure_table
 from featurestore.online.config import OnlineConfig
+from featurestore.online.items import view_sk
 from featurestore.online.local import LocalDynamoDB
 from featurestore.sync import state as sync_state
 from featurestore.sync.worker import SyncOptions, sync_view
@@ -92,6 +93,28 @@ def test_a_table_dropped_and_created_again_gets_a_full_load(online_project, dyna
     assert "; full because the table has no sync marker" in result.summary()
     # and once the table holds it, the next run is incremental again
     assert (again.full, again.reason, again.rows_read) == (False, "", 0)
+
+
+def test_a_run_that_finds_nothing_new_leaves_the_marker(online_project, dynamodb_table):
+    """The marker that confirmed the watermark still does; one that finds rows moves it."""
+    client, table = dynamodb_table
+    key = sync_state.marker_key(view_sk(TXNS))
+
+    def marker():
+        return client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+
+    with Warehouse(online_project) as warehouse:
+        insert_txns(warehouse, history())
+        sync_view(warehouse, client, table, TXNS, options())
+        first = marker()
+        idle = sync_view(warehouse, client, table, TXNS, options())
+        assert marker() == first
+        insert_txns(warehouse, later_rows([5]))
+        busy = sync_view(warehouse, client, table, TXNS, options())
+        state = sync_state.load(warehouse, TXNS.name, TXNS.version)
+    assert (idle.full, idle.rows_read, busy.full, busy.rows_read) == (False, 0, False, 1)
+    assert marker()["run_id"] == {"S": state.run_id}
+    assert int(marker()["watermark"]["N"]) > int(first["watermark"]["N"])
 
 
 def test_a_second_dynamodb_local_keeps_its_own_state(online_project, dynamodb_table,

@@ -112,8 +112,14 @@ class IngestReport:
 
 # -- which tables -------------------------------------------------------------------------
 def raw_tables(project: Project, manifest: dict | None = None) -> list[RawTable]:
-    """Every dbt source table with a landing folder, from the project's dbt manifest."""
+    """Every dbt source table with a landing folder, from the project's dbt manifest
+    (parsed first when the project has none yet: a fresh clone ingests before any build)."""
     manifest = manifest or project.dbt_manifest()
+    if manifest is None:
+        from featurestore.dbt_runner import run_dbt
+
+        run_dbt(project, ["parse", "--quiet"])
+        manifest = project.dbt_manifest()
     if manifest is None:
         raise ProjectError(f"{project.target_dir / 'manifest.json'}: no dbt manifest to read "
                            "the sources from. Run `dbt parse` or `featurestore build` first.")

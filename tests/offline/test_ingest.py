@@ -99,6 +99,17 @@ def test_the_raw_table_comes_from_the_declared_columns(shop):
         ("ordered_at", "timestamp"), ("loaded_at", "timestamp")]
 
 
+def test_a_project_never_parsed_is_parsed_first(shop):
+    """A fresh clone has no manifest; ingest parses the project rather than asking for it."""
+    import shutil
+
+    shutil.rmtree(shop.target_dir)
+    pq.write_table(_orders(1, 3), shop.root / "landing" / "orders" / "a.parquet")
+    report = ingest(shop)
+    assert (report.count("loaded"), report.rows) == (1, 3)
+    assert (shop.target_dir / "manifest.json").exists()
+
+
 def test_each_file_loads_once_in_any_format_with_loaded_at(shop):
     folder = shop.root / "landing" / "orders"
     pq.write_table(_orders(1, 3), folder / "a.parquet")

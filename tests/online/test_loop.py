@@ -51,8 +51,6 @@ def world(tmp_path, dynamodb_local):
              end=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0))
     ensure_table(OnlineConfig(endpoint=dynamodb_local).client(), table, ttl=False)
     for step in (["ingest"], ["build", "--quiet"], ["sync", "--no-gate"]):
-        if step == ["ingest"]:
-            featurestore(env, "build", "--quiet", "--select", "staging")  # the manifest
         done = featurestore(env, *step)
         assert done.returncode == 0, done.stderr[-3000:]
     return base, env

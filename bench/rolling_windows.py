@@ -1,0 +1,386 @@
+"""Rolling-window feature models: a full build before and after, and an incremental cycle.
+
+Prints figures, asserts nothing (speed lives here, never in timed tests). The demo's data
+(`featurestore demo-data`: 20,000 users x 60 days, seed 42, ending 2026-05-01) is
+generated and ingested once; then, per variant, a copy of that warehouse and of the dbt
+project (macros/, models/, dbt_project.yml, profiles.yml) at a git revision:
+
+  before   BEFORE_REV: one RANGE frame per aggregate, table models
+  after    the working tree: prefix sums looked up by index, incremental models
+
+Each case is `dbt run` of the four feature models as a whole process (dbt's start-up
+included), with its wall time, its CPU time (user + system, all threads) and its peak RSS
+(``wait4``), and each model's own time from dbt's run_results.json. The best of
+``--repeat`` runs is shown (the machine is shared: CPU time moves less than wall time).
+
+Then incremental cycles (after only): 0.1% new transactions land in raw.transactions
+(most just after the horizon, 5% hours to days late, 2% exact repeats of landed rows, the
+repeats stamped later as ingest stamps them), `dbt run` of the same models runs
+incrementally, and its cost is set against the full build; a cycle with nothing new shows
+dbt's own floor. A `--full-refresh` of a copy then checks the incremental tables against
+a rebuild, row for row. The same again with the two deduplicating staging views made
+incremental tables (STAGING_PROPOSAL, written into the copy only): every read of a view
+deduplicates the whole raw table, which an incremental cycle cannot avoid otherwise.
+
+    python bench/rolling_windows.py                     # 20,000 users (a few minutes)
+    python bench/rolling_windows.py --users 200000      # ten times as many
+    python bench/rolling_windows.py --quick             # 2,000 users
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The last commit with the RANGE-frame body and table-materialized feature models.
+BEFORE_REV = "820a0e53528bce6dd79c1335737120e9da26b66e"
+MODELS = ("fs_user__transactions", "fs_merchant__risk", "fs_user__profile",
+          "fs_user_device__seen")
+UNIQUE_KEYS = {"fs_user__transactions": ["user_id", "feature_ts"],  # as dbt_project.yml
+               "fs_merchant__risk": ["merchant_id", "feature_ts"],
+               "fs_user__profile": ["user_id", "feature_ts"],
+               "fs_user_device__seen": ["user_id", "device_id", "feature_ts"]}
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "macros", "models", "tests/dbt")
+END = dt.datetime(2026, 5, 1)
+DBT = Path(sys.executable).parent / "dbt"
+
+
+def _env(database: Path, target: Path) -> dict[str, str]:
+    return {"FEATURESTORE_DUCKDB_PATH": str(database), "DBT_TARGET_PATH": str(target),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
+            "FEATURESTORE_TARGET": "duckdb"}
+
+
+def prepare(folder: Path, users: int, days: int) -> dict:
+    """Generate the landing files and ingest them into base.duckdb; rows per table."""
+    from featurestore.dbt_runner import run_dbt
+    from featurestore.demo_data import generate
+    from featurestore.ingest import ingest
+    from featurestore.project import Project
+
+    landing, base = folder / "landing", folder / "base.duckdb"
+    rows = generate(landing, users=users, days=days, seed=42, end=END)
+    env = {**_env(base, folder / "target-base"), "FEATURESTORE_LANDING_DIR": str(landing)}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        run_dbt(Project(ROOT), ["parse", "--log-path", str(folder / "logs")])
+        ingest(Project(ROOT))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return rows
+
+
+def checkout(rev: str | None, into: Path) -> Path:
+    """The dbt project at ``rev`` (None: the working tree) in ``into``."""
+    if into.exists():
+        shutil.rmtree(into)
+    into.mkdir(parents=True)
+    if rev is None:
+        for name in PROJECT_FILES:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+                continue
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, into / name)
+    else:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, *PROJECT_FILES],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def dbt(project: Path, database: Path, args: list[str]) -> dict:
+    """One dbt process: wall, CPU and peak RSS, and the seconds of each model it ran."""
+    target = project / "target"
+    argv = [str(DBT), *args, "--project-dir", str(project), "--profiles-dir", str(project),
+            "--log-path", str(project / "logs"), "--no-use-colors"]
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env={**os.environ, **_env(database, target)})
+    output = process.stdout.read().decode()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.stdout.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"dbt {' '.join(args)} failed:\n{output[-4000:]}")
+    results = json.loads((target / "run_results.json").read_text())
+    return {"wall": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mib": usage.ru_maxrss / 1024,
+            "models": {r["unique_id"].rsplit(".", 1)[-1]: r["execution_time"]
+                       for r in results["results"]}}
+
+
+def full_build(project: Path, database: Path, repeat: int,
+               staging_tables: bool = False) -> dict:
+    """The feature models built from scratch, best of ``repeat`` (worst memory); with
+    ``staging_tables`` the staging tables they read are built in the same run."""
+    select = ["staging", *MODELS] if staging_tables else list(MODELS)
+    dbt(project, database, ["run", "--select", "staging"])
+    runs = [dbt(project, database, ["run", "--full-refresh", "--select", *select])
+            for _ in range(repeat)]
+    figures = best(runs)
+    queries = compiled(project)
+    figures["sql"] = min((sql_seconds(database, queries, incremental=False)
+                          for _ in range(repeat)), key=lambda r: sum(r.values()))
+    return figures
+
+
+def compiled(project: Path) -> dict[str, str]:
+    """The SQL dbt compiled last for each feature model."""
+    root = project / "target" / "compiled" / "featurestore" / "models" / "features"
+    return {path.stem: path.read_text() for path in root.rglob("fs_*.sql")}
+
+
+def sql_seconds(database: Path, queries: dict[str, str], incremental: bool) -> dict:
+    """The warehouse's own work, without dbt: each model's compiled SQL on a copy of the
+    warehouse, one after the other (2 DuckDB threads, as dbt's profile sets), as a table
+    (full) or as dbt's delete+insert (incremental). Seconds per model."""
+    import duckdb
+
+    copy = database.with_name(database.stem + "-sql.duckdb")
+    shutil.copy(database, copy)
+    seconds = {}
+    try:
+        with duckdb.connect() as con:
+            con.execute(f"attach '{copy}' as \"{database.stem}\"")
+            con.execute(f"use \"{database.stem}\"")
+            con.execute("set threads = 2")
+            for model in MODELS:
+                started = time.perf_counter()
+                con.execute(f"create temp table new_rows as {queries[model]}")
+                if incremental:
+                    match = " and ".join(f"new_rows.{k} = target.{k}" for k in UNIQUE_KEYS[model])
+                    con.execute(f"delete from main.{model} as target using new_rows "
+                                f"where {match}")
+                    con.execute(f"insert into main.{model} select * from new_rows")
+                con.execute("drop table new_rows")
+                seconds[model] = time.perf_counter() - started
+    finally:
+        copy.unlink(missing_ok=True)
+    return seconds
+
+
+def best(runs: list[dict]) -> dict:
+    return {"wall": min(r["wall"] for r in runs), "cpu": min(r["cpu"] for r in runs),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+            "models": {m: min(r["models"][m] for r in runs) for m in runs[0]["models"]}}
+
+
+def land_new_events(database: Path, share: float, cycle: int) -> int:
+    """``share`` of the transactions again as new ones: most just after the horizon, 5%
+    hours to days late, 2% exact repeats of landed rows; stamped one minute after the
+    newest loaded_at. Returns the rows landed."""
+    import duckdb
+
+    with duckdb.connect(str(database)) as con:
+        total, newest_id, horizon, newest_load = con.execute(
+            "select count(*), max(transaction_id), max(transacted_at), max(loaded_at) "
+            "from raw.transactions").fetchall()[0]
+        n = max(1, round(total * share))
+        stamp = newest_load + dt.timedelta(minutes=1)
+        con.execute(f"""
+            insert into raw.transactions
+            select
+                {newest_id} + row_number() over (order by transaction_id),
+                user_id, merchant_id, device_id, amount * 1.07, currency,
+                case
+                    when hash(transaction_id, {cycle}) % 100 < 5
+                        then timestamp '{horizon}' - to_microseconds(
+                            cast(3600 + hash(transaction_id, {cycle}, 1) % (3 * 86400)
+                                 as bigint) * 1000000)
+                    else timestamp '{horizon}' + to_microseconds(
+                        cast(hash(transaction_id, {cycle}, 2) % 300000000 as bigint))
+                end,
+                timestamp '{stamp}'
+            from raw.transactions
+            using sample reservoir({n} rows) repeatable ({cycle})
+        """)
+        repeats = max(1, n // 50)
+        con.execute(f"""
+            insert into raw.transactions
+            select * exclude (loaded_at), timestamp '{stamp}' from raw.transactions
+            where transaction_id <= {newest_id}
+            using sample reservoir({repeats} rows) repeatable ({cycle + 1000})
+        """)
+    return n + repeats
+
+
+# The staging views that deduplicate (keep a repeated row's first landing), as incremental
+# tables: a run appends the rows landed since its max(loaded_at) whose id it does not hold
+# yet, first landing first. The same rows as the view while loaded_at grows with arrival.
+STAGING_PROPOSAL = """{{{{ config(materialized='incremental', incremental_strategy='append') }}}}
+"""
+STAGING_FILTER = """
+    {{% if is_incremental() %}}
+    where loaded_at > (select max(loaded_at) from {{{{ this }}}})
+        and {key} not in (select {key} from {{{{ this }}}})
+    {{% endif %}}
+    qualify row_number() over (partition by {key} order by"""
+
+
+def incremental_staging(project: Path) -> None:
+    """Rewrite the project copy's deduplicating staging views as incremental tables."""
+    for name, key in (("stg_demo__transactions", "transaction_id"),
+                      ("stg_demo__chargebacks", "transaction_id")):
+        path = project / "models" / "staging" / f"{name}.sql"
+        text = path.read_text()
+        marker = f"\n    qualify row_number() over (partition by {key} order by"
+        if marker not in text:
+            raise SystemExit(f"{path}: no `{marker.strip()}` to make incremental")
+        path.write_text(STAGING_PROPOSAL.format() + text.replace(
+            marker, STAGING_FILTER.format(key=key)))
+
+
+def same_tables(left: Path, right: Path) -> dict[str, tuple[int, int]]:
+    """Per model: (rows, rows that differ in either direction) between two warehouses."""
+    import duckdb
+
+    with duckdb.connect(str(left)) as con:
+        con.execute(f"attach '{right}' as other (read_only)")
+        figures = {}
+        for model in MODELS:
+            rows = con.execute(f"select count(*) from main.{model}").fetchall()[0][0]
+            differ = con.execute(
+                f"select count(*) from ((select * from main.{model} except all "
+                f"select * from other.main.{model}) union all (select * from "
+                f"other.main.{model} except all select * from main.{model}))").fetchall()[0][0]
+            figures[model] = (rows, differ)
+    return figures
+
+
+def show_build(label: str, figures: dict) -> None:
+    models = ", ".join(f"{m.removeprefix('fs_')} {s:.2f}" for m, s in figures["models"].items())
+    print(f"  {label:<9} process {figures['wall']:6.2f} s wall, {figures['cpu']:6.2f} s CPU, "
+          f"peak RSS {figures['peak_rss_mib']:6.0f} MiB; models: sum "
+          f"{sum(figures['models'].values()):.2f} s ({models})")
+    if "sql" in figures:
+        print(f"  {'':<9} feature SQL alone (one at a time, no dbt): "
+              f"{sum(figures['sql'].values()):.2f} s ("
+              + ", ".join(f"{m.removeprefix('fs_')} {s:.2f}" for m, s in figures["sql"].items())
+              + ")")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--quick", action="store_true", help="2,000 users")
+    parser.add_argument("--repeat", type=int, default=3, help="full builds per variant")
+    parser.add_argument("--cycles", type=int, default=3, help="incremental cycles")
+    parser.add_argument("--share", type=float, default=0.001,
+                        help="new events per cycle, as a share of the transactions")
+    parser.add_argument("--before", default=BEFORE_REV, help="git revision of 'before'")
+    parser.add_argument("--skip-before", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="work in (and reuse the data of) this folder")
+    args = parser.parse_args()
+    users = 2_000 if args.quick else args.users
+    with tempfile.TemporaryDirectory(prefix="rolling_bench_") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = folder / f"data-{users}x{args.days}.json"
+        if not marker.exists():
+            print(f"generating and ingesting {users:,} users x {args.days} days in {folder}",
+                  file=sys.stderr)
+            marker.write_text(json.dumps(prepare(folder, users, args.days)))
+        rows = json.loads(marker.read_text())
+        print(f"rolling windows: {users:,} users x {args.days} days: "
+              f"{rows['transactions']:,} transactions, {rows['chargebacks']:,} chargebacks "
+              f"(DuckDB, dbt threads 2, {os.cpu_count()} cores)")
+        builds = {}
+        variants = [("after", None)] + ([] if args.skip_before else [("before", args.before)])
+        for label, rev in variants:
+            project = checkout(rev, folder / f"project-{label}")
+            database = folder / f"{label}.duckdb"
+            shutil.copy(folder / "base.duckdb", database)
+            builds[label] = full_build(project, database, args.repeat)
+        print(f"full build of {', '.join(MODELS)} (best of {args.repeat}):")
+        for label, figures in builds.items():
+            show_build(label, figures)
+        if "before" in builds:
+            b, a = builds["before"], builds["after"]
+            print(f"  speed-up: {sum(b['models'].values()) / sum(a['models'].values()):.1f}x "
+                  f"model time, {b['cpu'] / a['cpu']:.1f}x process CPU, "
+                  f"{b['wall'] / a['wall']:.1f}x process wall")
+
+        cycles(folder / "project-after", folder / "after.duckdb", builds["after"], args,
+               "as shipped (staging views)")
+        project = checkout(None, folder / "project-staging")
+        incremental_staging(project)
+        database = folder / "staging.duckdb"
+        shutil.copy(folder / "base.duckdb", database)
+        staged = full_build(project, database, args.repeat, staging_tables=True)
+        show_build("full", staged)
+        cycles(project, database, staged, args, "with incremental staging (a proposal)",
+               staging_tables=True)
+
+
+def cycles(project: Path, database: Path, full: dict, args, label: str,
+           staging_tables: bool = False) -> None:
+    """Incremental cycles after a full build; then a --full-refresh to compare with."""
+    select = [*(("stg_demo__transactions", "stg_demo__chargebacks") if staging_tables
+                else ()), *MODELS]
+    full_models = sum(full["models"].values())
+    print(f"incremental cycles, {label}: {args.share:.1%} new transactions each")
+    idle = dbt(project, database, ["run", "--select", *select])
+    print(f"  nothing new: models {sum(idle['models'].values()):.2f} s "
+          f"({sum(idle['models'].values()) / full_models:.1%} of the full build's); process "
+          f"{idle['wall']:.2f} s wall")
+    runs = []
+    full_sql = sum(full["sql"].values())
+    for cycle in range(1, args.cycles + 1):
+        landed = land_new_events(database, args.share, cycle)
+        staged = None
+        if staging_tables:  # the staging tables first, as a cycle's dbt run orders them
+            staged = dbt(project, database, ["run", "--select", *select[:2]])
+        dbt(project, database, ["compile", "--select", *MODELS])
+        sql = sql_seconds(database, compiled(project), incremental=True)
+        figures = dbt(project, database, ["run", "--select", *MODELS])
+        if staged:
+            figures = {"wall": staged["wall"] + figures["wall"],
+                       "cpu": staged["cpu"] + figures["cpu"],
+                       "models": {**staged["models"], **figures["models"]}}
+        figures["sql"] = sql
+        runs.append(figures)
+        models = sum(figures["models"].values())
+        print(f"  cycle {cycle}: {landed:,} rows landed; models {models:.2f} s = "
+              f"{models / full_models:.1%} of the full build's {full_models:.2f} s; its SQL "
+              f"alone {sum(sql.values()):.2f} s = {sum(sql.values()) / full_sql:.1%} of "
+              f"{full_sql:.2f} s; process {figures['wall']:.2f} s wall, "
+              f"{figures['cpu']:.2f} s CPU (full build {full['wall']:.2f}, {full['cpu']:.2f})")
+    median = statistics.median(sum(c["models"].values()) for c in runs)
+    median_sql = statistics.median(sum(c["sql"].values()) for c in runs)
+    print(f"  median: models {median:.2f} s = {median / full_models:.1%} (per model: "
+          + ", ".join(f"{m.removeprefix('fs_').removeprefix('stg_demo__')} "
+                      f"{statistics.median(c['models'][m] for c in runs):.3f}"
+                      for m in select)
+          + f"); feature SQL alone {median_sql:.2f} s = {median_sql / full_sql:.1%} (per "
+          "model: " + ", ".join(f"{m.removeprefix('fs_')} "
+                                f"{statistics.median(c['sql'][m] for c in runs):.3f} / "
+                                f"{full['sql'][m]:.3f}" for m in MODELS) + ")")
+    rebuilt = database.with_name(database.stem + "-rebuilt.duckdb")
+    shutil.copy(database, rebuilt)
+    refresh = dbt(project, rebuilt, ["run", "--full-refresh", "--select", *select])
+    show_build("refresh", refresh)
+    for model, (count, differ) in same_tables(database, rebuilt).items():
+        print(f"  {model}: {count:,} rows, {differ} differ from a --full-refresh")
+
+
+if __name__ == "__main__":
+    main()

@@ -41,11 +41,11 @@ bench: setup
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/gates.py
 
-# Mutation testing of the status rule, the freshness gate and the online writer, in a clone
+# Mutation testing of the status rule, the freshness gate and the write condition, in a clone
 # of the last commit with its own venv: cosmic-ray rewrites the files it mutates in place,
 # so it never runs in this checkout. Prints each target's survivors (see tests/mutation/).
 MUTANTS ?= /tmp/featurestore-mutants
-MUTATION_TARGETS ?= status freshness writer
+MUTATION_TARGETS ?= status freshness condition
 
 mutate: setup
 	rm -rf $(MUTANTS) && git clone --quiet . $(MUTANTS)

@@ -24,6 +24,7 @@ BODIES = {
     "duckdb": ("featurestore_rolling_prefix_sql", "duckdb"),
     "default": ("featurestore_rolling_range_sql", "default"),
 }
+RENDERERS = {**BODIES, "snowflake": ("featurestore_rolling_range_sql", "snowflake")}
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -60,14 +61,14 @@ def render(body: str, relation: str, partition_by: list[str], event_ts: str,
            last_values: Iterable[dict] = (), feature_ts: str = "feature_ts",
            previous: str | None = None, allowed_lateness: str | None = None,
            too_late: str = "skip", sum_scale: int = 12) -> str:
-    """The SQL of ``rolling_windows(...)`` as ``body`` ('duckdb' or 'default') renders it;
+    """The SQL of ``rolling_windows(...)`` as ``body`` (duckdb, default, snowflake) renders it;
     ``previous``: the table of an incremental run (dbt passes ``this``)."""
     module = _module()
     spec: dict = {}
     module.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates,
                                      loaded_at, list(last_values), feature_ts,
                                      previous or False, allowed_lateness, too_late, sum_scale)
-    macro, dialect = BODIES[body]
+    macro, dialect = RENDERERS[body]
     return str(getattr(module, macro)(spec, dialect))
 
 

@@ -232,6 +232,57 @@ def test_bad_lateness_and_policy_stop_compilation():
         _sql("duckdb", "features", too_late="drop")
 
 
+# -- Snowflake ------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::UserWarning")  # fakesnow's note on Arrow copies
+def test_the_snowflake_body_gives_the_duckdb_bodys_rows_on_fakesnow():
+    """No Snowflake account here: the snowflake__ body parses as Snowflake SQL (sqlglot) and,
+    on fakesnow (Snowflake's connector over DuckDB), builds and updates the table the DuckDB
+    body does, bit for bit."""
+    fakesnow = pytest.importorskip("fakesnow")
+    import snowflake.connector
+    import sqlglot
+
+    for previous in (None, "features"):
+        sqlglot.parse_one(_sql("snowflake", previous), read="snowflake")
+    hour = dt.timedelta(hours=1)
+    batches = [
+        [Event(1, BASE, 1.5, BASE, 1), Event(2, BASE + hour, None, BASE + hour, 2),
+         Event(1, BASE + 2 * hour, 0.1, BASE + 2 * hour, 3)],
+        [Event(1, BASE + 30 * dt.timedelta(minutes=1), 0.2, BASE + 3 * hour, 4),  # late
+         Event(1, BASE, 1.5, BASE + 3 * hour, 1),  # a repeat
+         Event(3, BASE + 26 * hour, 7.0, BASE + 26 * hour, 5)],
+        [Event(2, BASE + 27 * hour, 0.3, BASE + 27 * hour, 6)],
+    ]
+    con = _connect()
+    for batch in batches:
+        _land(con, batch)
+        _apply(con, "duckdb")
+    expected = _table(con, "features")
+    with fakesnow.patch():
+        snow = snowflake.connector.connect(database="db", schema="s")
+        cursor = snow.cursor()
+        for statement in ("create database if not exists db", "create schema if not exists db.s",
+                          "use schema db.s",
+                          "create table raw_events (k int, ts timestamp_ntz, amount float, "
+                          "loaded_at timestamp_ntz, id int)", STAGING):
+            cursor.execute(statement)
+        for number, batch in enumerate(batches):
+            cursor.executemany("insert into raw_events values (%s, %s, %s, %s, %s)",
+                               [(e.key, e.ts, e.amount, e.loaded_at, e.id) for e in batch])
+            if number == 0:
+                cursor.execute(f"create table features as {_sql('snowflake')}")
+                continue
+            cursor.execute("create or replace temporary table new_rows as "
+                           + _sql("snowflake", "features"))
+            cursor.execute("delete from features using new_rows where new_rows.k = features.k "
+                           "and new_rows.feature_ts = features.feature_ts")
+            cursor.execute("insert into features select * from new_rows")
+        columns = ["k", "feature_ts", "loaded_at", *(a["name"] for a in AGGREGATES),
+                   "last_amount"]
+        cursor.execute(f"select {', '.join(columns)} from features order by k, feature_ts")
+        assert cursor.fetchall() == expected
+
+
 # -- through dbt ---------------------------------------------------------------------------
 MODEL = """
 {{ config(materialized='incremental', incremental_strategy='delete+insert',

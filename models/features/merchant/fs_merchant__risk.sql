@@ -1,6 +1,8 @@
 {#- Merchant volume and chargeback experience in event time: one row per merchant_id per
     change. Chargebacks count from their filing time, when they became known. Incremental:
-    rolling_windows recomputes the merchants the newly landed events touch. -#}
+    rolling_windows recomputes the merchants the newly landed events touch (a filing that
+    landed before its transaction joins in with it: the transaction touches the merchant
+    from its own, earlier, time). -#}
 with
 
 transactions as (
@@ -12,10 +14,7 @@ chargebacks as (
 ),
 
 -- 1. Transactions and chargeback filings as one stream of merchant events; the marker
---    columns say which window each event feeds. A filing is a merchant event once its
---    transaction has landed too: its loaded_at is the later of the two, so a filing that
---    landed before its (late) transaction is new to the incremental run that brings
---    the transaction.
+--    columns say which window each event feeds.
 merchant_events as (
     select
         merchant_id,
@@ -32,10 +31,7 @@ merchant_events as (
         chargebacks.filed_at as event_at,
         cast(null as bigint) as txn_marker,
         chargebacks.transaction_id as chargeback_marker,
-        case
-            when transactions.loaded_at > chargebacks.loaded_at then transactions.loaded_at
-            else chargebacks.loaded_at
-        end as loaded_at
+        chargebacks.loaded_at
     from chargebacks
     inner join transactions
         on chargebacks.transaction_id = transactions.transaction_id

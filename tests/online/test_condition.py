@@ -52,6 +52,15 @@ def test_retryable_reasons_are_re_sent_not_counted_as_skipped(code):
     items = [_item(1), _item(2)]
     assert settle_cancelled("t", items, [{"Code": code}, {"Code": "None"}]) == (items, 0)
     assert only_stale([{"Code": code}]) is False
+    assert blocking_codes([{"Code": code}]) == code  # named alone, nothing made up
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ValidationError",
+                                  "ItemCollectionSizeLimitExceeded"])
+def test_a_refusal_is_never_read_as_stale_whatever_its_name(code):
+    """Codes sorting before and after "ConditionalCheckFailed" alike."""
+    with pytest.raises(OnlineStoreError, match=f": {code}: $"):
+        settle_cancelled("t", [_item(1)], [{"Code": code}])
 
 
 def test_any_other_reason_is_a_refusal_naming_the_item():
@@ -65,11 +74,12 @@ def test_any_other_reason_is_a_refusal_naming_the_item():
         "sk='user_transactions#v1': ValidationError: Item size has exceeded the limit")
 
 
-def test_reasons_that_do_not_match_the_items_are_an_error_not_a_guess():
+@pytest.mark.parametrize("count", [1, 3])
+def test_reasons_that_do_not_match_the_items_are_an_error_not_a_guess(count):
     with pytest.raises(OnlineStoreError) as error:
-        settle_cancelled("features", [_item(1), _item(2)], [{"Code": "None"}])
-    assert str(error.value) == ("table features: a cancelled transaction gave 1 reasons "
-                                "for 2 items; cannot tell which were stale")
+        settle_cancelled("features", [_item(1), _item(2)], [{"Code": "None"}] * count)
+    assert str(error.value) == (f"table features: a cancelled transaction gave {count} "
+                                "reasons for 2 items; cannot tell which were stale")
 
 
 def test_one_stale_item_does_not_stop_the_others_of_its_transaction(dynamodb_table):

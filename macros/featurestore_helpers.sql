@@ -38,7 +38,9 @@ dateadd('second', {{ seconds }}, {{ ts }})
     Snowflake: https://docs.snowflake.com/en/sql-reference/functions/convert_timezone
     Portable: the SQL standard's AT TIME ZONE. -#}
 {%- macro featurestore_utc_naive(expr, dialect) -%}
-{%- if dialect == 'snowflake' -%}
+{%- if dialect == 'spark' -%}
+{{ featurestore.featurestore_spark_utc_naive(expr) }}
+{%- elif dialect == 'snowflake' -%}
 cast(convert_timezone('UTC', {{ expr }}) as timestamp_ntz)
 {%- elif dialect == 'duckdb' -%}
 timezone('UTC', {{ expr }})
@@ -52,7 +54,9 @@ timezone('UTC', {{ expr }})
     DuckDB: https://duckdb.org/docs/stable/sql/functions/timestamptz#timezonetext-timestamp
     Snowflake: https://docs.snowflake.com/en/sql-reference/functions/timestamp_from_parts -#}
 {%- macro featurestore_utc_aware(expr, dialect) -%}
-{%- if dialect == 'snowflake' -%}
+{%- if dialect == 'spark' -%}
+{{ featurestore.featurestore_spark_utc_aware(expr) }}
+{%- elif dialect == 'snowflake' -%}
 timestamp_tz_from_parts(year({{ expr }}), month({{ expr }}), day({{ expr }}), hour({{ expr }}), minute({{ expr }}), second({{ expr }}), date_part(nanosecond, {{ expr }}), 'UTC')
 {%- elif dialect == 'duckdb' -%}
 timezone('UTC', {{ expr }})

@@ -855,7 +855,9 @@ with
     Snowflake: https://docs.snowflake.com/en/sql-reference/functions/date_part
     Portable: whole seconds (floored: a cast would round .5 up) plus the microseconds. -#}
 {%- macro featurestore_epoch_us_sql(ts, dialect) -%}
-{%- if dialect == 'duckdb' -%}
+{%- if dialect == 'spark' -%}
+{{ featurestore.featurestore_spark_epoch_us(ts) }}
+{%- elif dialect == 'duckdb' -%}
 epoch_us({{ ts }})
 {%- elif dialect == 'snowflake' -%}
 date_part(epoch_microsecond, {{ ts }})
@@ -870,7 +872,9 @@ date_part(epoch_microsecond, {{ ts }})
     Snowflake: https://docs.snowflake.com/en/sql-reference/functions/to_timestamp (scale 6)
     Portable: days, seconds and microseconds as intervals (each factor stays small). -#}
 {%- macro featurestore_from_epoch_us_sql(us, dialect) -%}
-{%- if dialect == 'duckdb' -%}
+{%- if dialect == 'spark' -%}
+{{ featurestore.featurestore_spark_from_epoch_us(us) }}
+{%- elif dialect == 'duckdb' -%}
 make_timestamp({{ us }})
 {%- elif dialect == 'snowflake' -%}
 to_timestamp_ntz({{ us }}, 6)
@@ -887,7 +891,9 @@ to_timestamp_ntz({{ us }}, 6)
     evaluated. DuckDB: https://duckdb.org/docs/stable/sql/functions/utility#errormessage
     Elsewhere the message is cast to a number, which fails quoting it. -#}
 {%- macro featurestore_fail_sql(message, dialect) -%}
-{%- if dialect == 'duckdb' -%}
+{%- if dialect == 'spark' -%}
+{{ featurestore.featurestore_spark_fail(message) }}
+{%- elif dialect == 'duckdb' -%}
 error({{ message }})
 {%- else -%}
 (cast({{ message }} as integer) = 0)

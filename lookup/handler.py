@@ -257,6 +257,7 @@ class LookupApp:
         return self._lookup(call, requests, single=False)
 
     def _lookup(self, call: Call, requests: list, single: bool):
+        started = time.perf_counter()
         self.access.authorize(call.grant, [p for r in requests for p in r.views],
                               call.request_id, call.path)
         outcome = service.lookup(requests, self.reader, cache=self.cache,
@@ -265,7 +266,8 @@ class LookupApp:
             log.warning("lookup %s degraded to defaults: %s", call.request_id, outcome.error)
         if self.serving_log is not None:
             self.serving_log.record(call.request_id, header(call.headers, MODEL_HEADER),
-                                    requests, outcome)
+                                    requests, outcome,
+                                    latency_ms=(time.perf_counter() - started) * 1000)
         return 200, service.response_body(requests, outcome, single), outcome
 
 

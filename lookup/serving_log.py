@@ -14,7 +14,8 @@ One JSON line per entity key looked up (the skew gate and the dbt source
      "pii": {"user_profile:email_domain":          # only when pii features were served
              {"value_hmac": "9f2c..." | absent,
               "feature_ts": "2026-05-18T18:00:00Z", "status": "PRESENT"}},
-     "degraded": true}                            # only when DynamoDB did not answer
+     "degraded": true,                            # only when DynamoDB did not answer
+     "latency_ms": 1.84}                          # the lookup's time in the handler
 
 What never goes in the clear, since in Lambda these lines land in CloudWatch Logs:
 
@@ -28,7 +29,9 @@ What never goes in the clear, since in Lambda these lines land in CloudWatch Log
   ``…`` (``capped_key``; ``forget_entity`` matches lines by that same form).
 
 ``degraded`` marks lines whose values are defaults because DynamoDB did not answer: they
-say nothing of what the store holds, and the skew gate skips them.
+say nothing of what the store holds, and the skew gate skips them. ``latency_ms`` is the
+time the handler spent on the request's lookup (access check, DynamoDB or cache read,
+statuses), the same on every line of one request; the catalog's p99 comes from it.
 
 Sampling is per request (all its keys or none), at ``sample_rate`` in [0, 1]. In Lambda
 the lines go to stdout (CloudWatch Logs, then a subscription to S3); locally to a file
@@ -78,7 +81,7 @@ def value_digest(secret: bytes, value: object) -> str:
 
 
 def log_lines(request_id: str, model: str | None, requests, outcome, ts: str,
-              pii_key: bytes | None = None) -> list[str]:
+              pii_key: bytes | None = None, latency_ms: float | None = None) -> list[str]:
     lines = []
     if model is not None and len(model) > MAX_MODEL_CHARS:
         model = model[:MAX_MODEL_CHARS] + "…"
@@ -105,6 +108,8 @@ def log_lines(request_id: str, model: str | None, requests, outcome, ts: str,
                 line["pii"] = private
             if outcome.degraded:
                 line["degraded"] = True
+            if latency_ms is not None:
+                line["latency_ms"] = round(latency_ms, 3)
             lines.append(json.dumps(line, separators=(",", ":")))
     return lines
 
@@ -127,12 +132,13 @@ class ServingLog:
     def path_for(self, day: str) -> Path:
         return self.folder / f"serving-{day}.jsonl"
 
-    def record(self, request_id: str, model: str | None, requests, outcome) -> int:
+    def record(self, request_id: str, model: str | None, requests, outcome,
+               latency_ms: float | None = None) -> int:
         """Write the lines of one response if sampled; return how many were written."""
         if self.sample_rate <= 0 or (self.sample_rate < 1 and random.random() >= self.sample_rate):
             return 0
         ts = _now_iso()
-        lines = log_lines(request_id, model, requests, outcome, ts, self.pii_key)
+        lines = log_lines(request_id, model, requests, outcome, ts, self.pii_key, latency_ms)
         text = "".join(line + "\n" for line in lines)
         with self._lock:
             if self.folder is not None:

@@ -187,6 +187,7 @@ def test_serving_log_lines_locally(dynamodb_table, catalog, serve, tmp_path):
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     for line in lines:
         assert dt.datetime.strptime(line.pop("ts"), "%Y-%m-%dT%H:%M:%S.%fZ")
+        assert 0 < line.pop("latency_ms") < 10_000  # the handler's time, one per request
     assert lines == [
         {"request_id": request_id, "model": "fraud-v3", "entity": "user",
          "key": {"user_id": 1}, "features": {F: {"value": 5,

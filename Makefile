@@ -9,13 +9,13 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint bench mutate constraints clean
+.PHONY: setup demo test lint bench mutate constraints clean java chromium
 
-setup: $(VENV)/.installed node_modules/.installed java
+setup: $(VENV)/.installed node_modules/.installed java chromium
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[aws,gates,snowflake,dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[aws,gates,snowflake,dev,catalog]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -25,6 +25,12 @@ node_modules/.installed: package.json package-lock.json
 java:
 	@command -v java >/dev/null || { echo "Installing Java for DynamoDB Local"; \
 	  apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+# The catalog's browser tests drive Debian's Chromium through Playwright (Playwright's own
+# browser download cannot run here).
+chromium:
+	@command -v chromium >/dev/null || { echo "Installing Chromium for the catalog's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 demo: setup
 	$(BIN)/featurestore demo

@@ -21,7 +21,10 @@ or a container running it cannot be tied up by a client:
 - **JSON for everything.** Every method reaches the handler (405 with its body), HEAD
   answers without a body, and what the standard library refuses by itself (a malformed
   request line, a URI over 64 kB, too many headers, a chunked body) gets the same
-  ``{"error", "message"}`` body, never an HTML page.
+  ``{"error", "message"}`` body, never an HTML page. The one exception is ``/catalog/``,
+  when the server is given the catalog's folder: its pages are the static files
+  ``featurestore catalog`` wrote (lookup/static_site.py), under the same limits; its
+  refusals are JSON too.
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from featurestore.lookup import static_site
+from featurestore.lookup.access import HEADER as KEY_HEADER
 from featurestore.lookup.handler import LookupApp, freeze_startup_objects
 from featurestore.lookup.routes import ERRORS, MAX_BODY_BYTES, SERVER_ERRORS
 
@@ -192,7 +198,9 @@ class LookupServer(ThreadingHTTPServer):
 def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0, *,
                 max_body_bytes: int = MAX_BODY_BYTES, timeout_s: float = TIMEOUT_S,
                 request_deadline_s: float = REQUEST_DEADLINE_S,
-                max_connections: int = MAX_CONNECTIONS) -> LookupServer:
+                max_connections: int = MAX_CONNECTIONS,
+                catalog_dir: Path | None = None) -> LookupServer:
+    """The server; ``catalog_dir``: serve the catalog site in it at /catalog/."""
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         # Headers and body are separate writes: with Nagle on, the client's delayed ACK
@@ -265,6 +273,16 @@ def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0, *,
                 self.close_connection = self.close_connection or bool(length)  # body unread
                 payload = app.prometheus().encode()
                 self._reply(200, {"content-type": "text/plain; version=0.0.4"}, payload)
+                return
+            if catalog_dir is not None and static_site.is_catalog_path(self.path):
+                self.close_connection = self.close_connection or bool(length)  # body unread
+                code, headers, payload, message = static_site.answer(
+                    catalog_dir, method, self.path, app.access, self.headers.get(KEY_HEADER),
+                    uuid.uuid4().hex)
+                if payload is None:
+                    headers = {"content-type": "application/json", **headers}
+                    payload = error_body(code, message)
+                self._reply(code, headers, payload)
                 return
             event = to_event(method, self.path, self.headers, None)
             if length:

@@ -64,6 +64,7 @@ COMMANDS = {
     "package-lambda": ("lookup", "package_lambda_command"),
     "keys": ("keys", "keys_group"),
     "gate": ("gates", "gate_command"),
+    "catalog": ("catalog", "catalog_command"),
 }
 
 

@@ -41,7 +41,8 @@ def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_
     Without API keys (api_keys.json, `featurestore keys create`), requests on a loopback
     address are anonymous: public and internal features, never pii. On another address
     keys are needed, or --allow-anonymous. With --local, it follows the project's DynamoDB
-    Local when `featurestore online stop/start` moves it.
+    Local when `featurestore online stop/start` moves it. The feature catalog that
+    `featurestore catalog` wrote (target/catalog/) is served at /catalog/.
 
     \b
     Example:
@@ -68,11 +69,15 @@ def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_
             f"--host {host}: other machines could call this server, and no API key is "
             "configured. Create one (`featurestore keys create --name NAME --grant "
             "public,internal`), or serve anonymously on purpose with --allow-anonymous.")
-    server = make_server(app, host, port)
+    catalog_dir = project.target_dir / "catalog"
+    server = make_server(app, host, port, catalog_dir=catalog_dir)
     bound_host, bound_port = server.server_address[:2]
     say(f"access: {app.access.describe()}")
     say(f"serving {len(app.catalog.views)} feature views on http://{bound_host}:{bound_port}"
         " (OpenAPI at /openapi.json); Ctrl-C stops")
+    say(f"catalog: http://{bound_host}:{bound_port}/catalog/ ("
+        + ("from " if (catalog_dir / "index.html").exists() else "not built yet: run "
+           "`featurestore catalog` to write ") + f"{catalog_dir})")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -18,9 +18,11 @@ from featurestore.cli import COMMANDS
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = {"featurestore": REPO / "featurestore", "featurestore.sync": REPO / "sync",
            "featurestore.lookup": REPO / "lookup", "featurestore.gates": REPO / "gates"}
-# The top: the interfaces (the CLI, the SDK, and the package's face, featurestore/__init__.py,
-# which re-exports the SDK) and the pipelines that drive the services (the demo, the loop).
-INTERFACES = ("featurestore.cli", "featurestore.sdk", "featurestore.demo", "featurestore.loop")
+# The top: the interfaces (the CLI, the SDK, the catalog site, and the package's face,
+# featurestore/__init__.py, which re-exports the SDK) and the pipelines that drive the
+# services (the demo, the loop).
+INTERFACES = ("featurestore.cli", "featurestore.sdk", "featurestore.demo", "featurestore.loop",
+              "featurestore.catalog_site")
 FACE = "featurestore"
 SERVICES = ("featurestore.sync", "featurestore.lookup", "featurestore.gates")
 
@@ -105,6 +107,15 @@ def test_lookup_and_gates_do_not_import_each_other():
             assert not [t for t in targets if _within(t, ["featurestore.gates"])], name
         if _within(name, ["featurestore.gates"]):
             assert not [t for t in targets if _within(t, ["featurestore.lookup"])], name
+
+
+def test_only_the_cli_imports_the_catalog_site():
+    """The catalog site reads every layer below it; nothing but its command reads it, so
+    the lookup serves the site's folder without knowing how it is made."""
+    importers = {name for name, targets in GRAPH.items()
+                 if not _within(name, ["featurestore.catalog_site"])
+                 and any(_within(t, ["featurestore.catalog_site"]) for t in targets)}
+    assert importers == {"featurestore.cli.catalog"}
 
 
 def test_command_modules_do_not_import_the_cli_root():

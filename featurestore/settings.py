@@ -21,7 +21,7 @@ from pathlib import Path
 from featurestore.errors import ProjectError
 from featurestore.online.config import DEFAULT_REGION, DEFAULT_TABLE, OnlineConfig
 
-TARGETS = ("duckdb", "snowflake")
+TARGETS = ("duckdb", "snowflake", "spark")
 SNOWFLAKE_VARIABLES = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
                        "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
                        "SNOWFLAKE_SCHEMA")
@@ -53,6 +53,9 @@ class Settings:
     target: str = "duckdb"
     duckdb_path: Path = Path("warehouse/featurestore.duckdb")
     duckdb_memory_limit: str | None = None
+    # the spark target: its catalog and tables (FEATURESTORE_SPARK_DIR), the driver's memory
+    spark_dir: Path = Path("warehouse/spark")
+    spark_driver_memory: str = "2g"
     landing_dir: Path = Path("warehouse/landing")  # where raw event files land
     dbt_target_dir: Path = Path("target")
     profiles_dir: Path | None = None  # None: the project root
@@ -79,6 +82,8 @@ class Settings:
             target=target,
             duckdb_path=env.path("FEATURESTORE_DUCKDB_PATH", "warehouse/featurestore.duckdb"),
             duckdb_memory_limit=env.text("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "") or None,
+            spark_dir=env.path("FEATURESTORE_SPARK_DIR", "warehouse/spark"),
+            spark_driver_memory=env.text("FEATURESTORE_SPARK_DRIVER_MEMORY", "2g"),
             landing_dir=env.path("FEATURESTORE_LANDING_DIR", "warehouse/landing"),
             dbt_target_dir=env.path("DBT_TARGET_PATH", "target"),
             profiles_dir=env.path("DBT_PROFILES_DIR", "") if env.text("DBT_PROFILES_DIR", "")
@@ -126,6 +131,8 @@ class Settings:
             "DO_NOT_TRACK": "1",
             "FEATURESTORE_TARGET": self.target,
             "FEATURESTORE_DUCKDB_PATH": str(self.duckdb_path),
+            "FEATURESTORE_SPARK_DIR": str(self.spark_dir),
+            "FEATURESTORE_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
             "FEATURESTORE_LANDING_DIR": str(self.landing_dir),
             # the lookup endpoint's serving log, read by the dbt source `serving`
             "FEATURESTORE_SERVING_LOG_DIR": str(self.serving_log_dir or "warehouse/serving_log"),

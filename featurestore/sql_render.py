@@ -19,8 +19,9 @@ from pathlib import Path
 from featurestore.errors import ProjectError
 
 # The files holding the bodies and the helpers they call, in load order.
-MACRO_FILES = ("featurestore_helpers.sql", "feature_timeline.sql", "as_of_join.sql")
-DIALECTS = ("duckdb", "snowflake", "default")
+MACRO_FILES = ("featurestore_helpers.sql", "feature_timeline.sql", "as_of_join.sql",
+               "spark/featurestore_spark_helpers.sql", "spark/featurestore_spark_pit.sql")
+DIALECTS = ("duckdb", "snowflake", "spark", "default")
 
 
 class _Namespace:
@@ -104,7 +105,7 @@ def render_as_of_join(
     spine_utc: bool = False,
     macros_dir: Path | str | None = None,
 ) -> str:
-    """SQL text of the as-of join for dialect 'duckdb' | 'snowflake' | 'default'.
+    """SQL text of the as-of join for dialect 'duckdb' | 'snowflake' | 'spark' | 'default'.
 
     Rendered from the macro files with plain jinja2: the same text dbt compiles for
     ``as_of_join_specs(spine_relation, specs, event_ts, known_at_event, spine_utc)``;

@@ -9,7 +9,7 @@ __all__ = ["Dialect", "for_target", "quote"]
 
 
 def for_target(target: str) -> Dialect:
-    """The dialect of a dbt target type (``duckdb`` or ``snowflake``)."""
+    """The dialect of a dbt target type (``duckdb``, ``snowflake`` or ``spark``)."""
     if target == "duckdb":
         from featurestore.dialects.duckdb import DuckDB
 
@@ -18,4 +18,9 @@ def for_target(target: str) -> Dialect:
         from featurestore.dialects.snowflake import Snowflake
 
         return Snowflake()
-    raise ProjectError(f"no warehouse dialect for target {target!r}; use duckdb or snowflake.")
+    if target == "spark":
+        from featurestore.dialects.spark import Spark
+
+        return Spark()
+    raise ProjectError(
+        f"no warehouse dialect for target {target!r}; use duckdb, snowflake or spark.")

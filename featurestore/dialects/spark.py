@@ -1,0 +1,226 @@
+"""Spark (and Databricks): a SparkSession in this process, the one dbt-spark's
+``session`` method uses.
+
+dbt-spark's session method calls ``SparkSession.builder.getOrCreate()`` in the process
+that runs dbt, and featurestore runs dbt in-process, so featurestore and dbt share one
+session: the settings below are the profile's ``server_side_parameters`` (profiles.yml,
+target ``spark``) and whichever side starts the session first starts it the same way.
+The metastore (embedded Derby) and the tables live under ``FEATURESTORE_SPARK_DIR``
+(default ``warehouse/spark``), so a table built by one command is there for the next.
+Embedded Derby admits one process at a time: two featurestore commands on the same
+Spark folder at once wait for each other's end, as two writers of one DuckDB file do.
+
+What differs from the base: results come back through Arrow (``DataFrame.toArrow`` for a
+small result, ``toLocalIterator`` batches for a large one, so a training set never sits
+whole in the driver); parameters are bound by Spark itself (positional ``?`` markers,
+``spark.sql(sql, args=[...])``); identifiers are quoted with backticks; a spine is a
+temporary view over an Arrow table; Spark has no transactions, so a "transaction" is
+the statements in order (featurestore's writes there are single statements).
+
+pyspark is an optional extra (``pip install 'featurestore[spark]'``), imported here only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from featurestore.dialects.base import Dialect
+from featurestore.errors import MissingExtraError, WarehouseUnreachable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+DEFAULT_SCHEMA = "main"
+
+
+def quote(identifier: str) -> str:
+    """A Spark identifier: backticks, a backtick in the name doubled."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def session_config(spark_dir: Path, driver_memory: str = "2g",
+                   master: str = "local[2]") -> dict[str, str]:
+    """The session's settings; profiles.yml's ``spark`` target passes the same ones.
+
+    UTC sessions and TIMESTAMP_NTZ as the default timestamp type: a naive timestamp
+    (``cast(x as timestamp)``, an Arrow column without a zone) stays a naive UTC wall
+    clock, as on DuckDB and Snowflake, so the same models give the same rows. ANSI mode
+    off, as dbt-spark sets it for its own connections. Few shuffle partitions: local
+    mode on a small machine.
+    """
+    spark_dir = spark_dir.resolve()
+    return {
+        "spark.master": master,
+        "spark.app.name": "featurestore",
+        "spark.driver.memory": driver_memory,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
+        "spark.sql.ansi.enabled": "false",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(spark_dir / "tables"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            f"jdbc:derby:;databaseName={spark_dir / 'metastore_db'};create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+
+
+def start_session(config: dict[str, str]):
+    """The process's SparkSession with Hive support (a persistent catalog), started
+    with ``config`` unless one is running already (dbt's, started from the profile)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise MissingExtraError("pyspark", "spark", "The Spark warehouse target") from None
+    Path(config["spark.sql.warehouse.dir"]).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.enableHiveSupport()
+    for name, value in config.items():
+        builder = builder.config(name, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # py4j and the JVM raise their own types
+        raise WarehouseUnreachable(
+            f"cannot start Spark with its catalog under {config['spark.sql.warehouse.dir']} "
+            f"({exc}). Another process may hold the metastore (embedded Derby admits one); "
+            "wait for it to finish. Spark needs Java 17: `make java`."
+        ) from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+class SparkCursor:
+    """The result of one statement: a DataFrame, read as the DB-API cursor parts
+    featurestore uses (``fetchall``, ``fetchone``, ``description``)."""
+
+    def __init__(self, frame):
+        self.frame = frame
+        self._rows: list[tuple] | None = None
+
+    @property
+    def description(self) -> list[tuple]:
+        return [(field.name, field.dataType.simpleString(), None, None, None, None,
+                 field.nullable) for field in self.frame.schema.fields]
+
+    def fetchall(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = [tuple(row) for row in self.frame.collect()]
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchone(self) -> tuple | None:
+        if self._rows is None:
+            self._rows = [tuple(row) for row in self.frame.collect()]
+        return self._rows.pop(0) if self._rows else None
+
+
+class SparkConnection:
+    """The session, with the ``close`` a Warehouse calls: the session itself stays up for
+    the process (dbt may be using it); the JVM ends with the process."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def close(self) -> None:
+        """Nothing to release per connection."""
+
+
+class Spark(Dialect):
+    name = "spark"
+    macro_dialect = "spark"
+    tz_timestamp_types = frozenset({"TIMESTAMP", "TIMESTAMP_LTZ"})
+
+    # -- connecting ----------------------------------------------------------------------
+    def connect(self, settings, read_only: bool) -> SparkConnection:
+        return SparkConnection(start_session(self.config(settings)))
+
+    def config(self, settings) -> dict[str, str]:
+        return session_config(settings.spark_dir, settings.spark_driver_memory)
+
+    def exists(self, settings) -> bool:
+        return (settings.spark_dir / "metastore_db").exists()
+
+    def prepare(self, settings) -> None:
+        settings.spark_dir.mkdir(parents=True, exist_ok=True)
+
+    def describe(self, settings) -> str:
+        return f"Spark (local session) with its tables under {settings.spark_dir}"
+
+    # -- statements ----------------------------------------------------------------------
+    def execute(self, connection, sql: str, params):
+        session = connection.session
+        frame = session.sql(sql, args=list(params)) if params else session.sql(sql)
+        return SparkCursor(frame)
+
+    def fetch_arrow(self, connection, sql: str, params) -> pa.Table:
+        return self.execute(connection, sql, params).frame.toArrow()
+
+    def stream_batches(self, connection, sql: str, params,
+                       batch_size: int) -> Iterator[pa.RecordBatch]:
+        """Batches of at most ``batch_size`` rows, one Spark partition in the driver at a
+        time (``toLocalIterator`` with prefetch off), never the whole result."""
+        import pyarrow as pa
+
+        frame = self.execute(connection, sql, params).frame
+        schema = frame.schema
+        names = schema.fieldNames()
+        rows: list = []
+        arrow_schema = _arrow_schema(schema)
+        for row in frame.toLocalIterator(prefetchPartitions=False):
+            rows.append(row)
+            if len(rows) >= batch_size:
+                yield _batch(rows, names, arrow_schema, pa)
+                rows = []
+        if rows:
+            yield _batch(rows, names, arrow_schema, pa)
+
+    def is_driver_error(self, exc: BaseException) -> bool:
+        return type(exc).__module__.startswith(("pyspark", "py4j"))
+
+    # -- names ---------------------------------------------------------------------------
+    def column(self, name: str) -> str:
+        return quote(name)
+
+    def default_schema(self, settings) -> str:
+        return DEFAULT_SCHEMA
+
+    # -- values --------------------------------------------------------------------------
+    @staticmethod
+    def timestamp_literal(value: dt.datetime) -> str:
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return f"timestamp_ntz'{value.isoformat(sep=' ', timespec='microseconds')}'"
+
+    # -- training sets -------------------------------------------------------------------
+    def load_arrow(self, warehouse, table: pa.Table, name: str) -> str:
+        """A temporary view over the Arrow rows (Spark reads them through Arrow)."""
+        warehouse.connection.session.createDataFrame(table).createOrReplaceTempView(name)
+        return quote(name)
+
+    def drop_arrow(self, warehouse, name: str) -> None:
+        warehouse.connection.session.catalog.dropTempView(name)
+
+    @contextlib.contextmanager
+    def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:
+        """Spark's memory is the driver's (``FEATURESTORE_SPARK_DRIVER_MEMORY``), set when
+        the session starts; spilling is Spark's own."""
+        yield
+
+
+def _arrow_schema(schema):
+    """The Arrow schema Spark's own Arrow conversion gives ``schema``."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(schema, timezone="UTC", prefers_large_types=False)
+
+
+def _batch(rows: list, names: list[str], schema, pa) -> pa.RecordBatch:
+    columns = [[row[i] for row in rows] for i in range(len(names))]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
+        schema=schema)

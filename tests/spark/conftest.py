@@ -1,0 +1,38 @@
+"""Fixtures of the Spark tests: one local SparkSession for the whole run.
+
+These tests start a JVM (about 8 s) and run each query through Spark's planner, so they
+are marked `spark` and run as their own bounded CI step (`make test-spark`), not in
+`make test`. The session is featurestore's own (featurestore/dialects/spark.py), with a
+small driver (1 GiB) and its catalog in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/spark/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def spark_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("spark")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_dir):
+    """The session (shared with dbt-spark when a test runs dbt in this process)."""
+    pytest.importorskip("pyspark", reason="the Spark tests need the spark extra: "
+                        "pip install 'featurestore[spark]'")
+    from featurestore.dialects.spark import session_config, start_session
+
+    return start_session(session_config(spark_dir, driver_memory="1g"))
+
+
+def load_rows(spark, name: str, schema: str, rows: list[tuple]) -> None:
+    """A temporary view `name` with ``rows`` (tuples in ``schema``'s DDL order)."""
+    spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)

@@ -71,7 +71,17 @@ VIEW_FIELDS = {
     "name": True, "version": True, "entity": True, "source": True, "timestamp": True,
     "created_timestamp": False, "ttl": False, "freshness_slo": False, "online": False,
     "owner": True, "description": True, "tags": False, "features": True,
+    "versions": False, "compare": False,
 }
+# One entry of `versions:`: what a later version changes relative to the one before it
+# (features dropped, added or replaced; ttl, freshness SLO, description). The entity, the
+# keys, the timestamps and the dbt model are the view's: a version is the same model at
+# another dbt model version. An entry with the base `version` describes the base.
+VERSION_FIELDS = {
+    "version": True, "changes": True, "drop": False, "add": False, "replace": False,
+    "ttl": False, "freshness_slo": False, "description": False, "retired": False,
+}
+COMPARE_FIELDS = {"max_psi": False, "max_null_rate_diff": False, "max_changed_share": False}
 FEATURE_FIELDS = {
     "name": True, "dtype": True, "sensitivity": True, "description": True,
     "default": False, "max_null_rate": False, "min": False, "max": False,
@@ -130,6 +140,21 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class CompareThresholds:
+    """What ``featurestore compare`` accepts between two versions before a promotion:
+    per feature present in both, the population stability index, the difference of null
+    rates and the share of entities whose latest value changed (None: not bounded)."""
+
+    max_psi: float = DEFAULT_MAX_PSI
+    max_null_rate_diff: float = DEFAULT_MAX_NULL_RATE_DIFF
+    max_changed_share: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"max_psi": self.max_psi, "max_null_rate_diff": self.max_null_rate_diff,
+                "max_changed_share": self.max_changed_share}
+
+
+@dataclass(frozen=True)
 class FeatureView:
     name: str
     version: int
@@ -146,6 +171,15 @@ class FeatureView:
     tags: tuple[str, ...] = ()
     path: str = ""
     lines: dict = field(default_factory=dict, compare=False, hash=False)
+    # -- versions (docs/versions.md) -------------------------------------------------
+    # The dbt model version (`v`) that computes this version: None when the view's model
+    # is not versioned (a contract without `versions:`).
+    model_version: int | None = None
+    changes: str = ""  # what this version changed, from its `versions:` entry
+    retired: bool = False  # marked `retired: true`: no longer built, synced or served
+    multi_version: bool = False  # the view has several versions in its contract
+    is_base: bool = True  # the contract's top-level version (the others derive from it)
+    compare: CompareThresholds | None = None  # the contract's `compare:` (None: defaults)
 
     @property
     def keys(self) -> list[str]:
@@ -163,6 +197,31 @@ class FeatureView:
 
     def line_of(self, field_name: str) -> int | None:
         return self.lines.get(field_name)
+
+    @property
+    def label(self) -> str:
+        """How reports name this version: the view's name while it has one version,
+        ``view@vN`` while it has several (gate results, sync runs, compare)."""
+        return f"{self.name}@v{self.version}" if self.multi_version else self.name
+
+    @property
+    def model_ref(self) -> str:
+        """The dbt model version as dbt's selectors spell it: ``model`` or ``model.vN``."""
+        return self.source if self.model_version is None else \
+            f"{self.source}.v{self.model_version}"
+
+    @property
+    def model_file(self) -> str:
+        """The dbt model's file name (without .sql) and its relation's name: the model's
+        own for the base version (so adding versions never renames or rebuilds it), and
+        ``<model>_v<N>`` for a later version, as dbt names versions by default."""
+        if self.model_version is None or self.is_base:
+            return self.source
+        return f"{self.source}_v{self.model_version}"
+
+    @property
+    def thresholds(self) -> CompareThresholds:
+        return self.compare or CompareThresholds()
 
     def to_dict(self) -> dict:
         """The canonical form: what is hashed, recorded in the registry and baked online."""
@@ -186,6 +245,9 @@ class FeatureView:
             "description": self.description,
             "tags": list(self.tags),
             "features": [f.to_dict() for f in self.features],
+            # only when used: a contract without versions keeps the hash it always had
+            **({"changes": self.changes} if self.changes else {}),
+            **({"compare": self.compare.to_dict()} if self.compare else {}),
         }
 
     def contract_hash(self) -> str:
@@ -195,10 +257,16 @@ class FeatureView:
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every entity and feature view of a project, validated together."""
+    """Every entity and feature view of a project, validated together.
+
+    ``views`` holds each view's base version (the contract's top-level `version`): what
+    every caller that names no version gets until a version is promoted. ``versions``
+    holds every version a contract declares, the base and retired ones included.
+    """
 
     entities: dict[str, Entity]
     views: dict[str, FeatureView]
+    versions: dict[str, dict[int, FeatureView]] = field(default_factory=dict)
 
     def view(self, name: str) -> FeatureView:
         try:
@@ -207,6 +275,31 @@ class Catalog:
             raise ContractError(
                 "feature_defs/", f"no feature view named `{name}`{suggest(name, self.views)}"
             ) from None
+
+    def versions_of(self, name: str) -> dict[int, FeatureView]:
+        """Version number -> FeatureView of every version ``name`` declares."""
+        found = self.versions.get(name)
+        if found:
+            return found
+        view = self.view(name)
+        return {view.version: view}
+
+    def live_versions(self, name: str) -> list[FeatureView]:
+        """The versions of ``name`` not marked retired, oldest first."""
+        return [v for _, v in sorted(self.versions_of(name).items()) if not v.retired]
+
+    def view_version(self, name: str, version: int) -> FeatureView:
+        """One version of a view; ContractError naming the versions it has."""
+        known = self.versions_of(name)
+        if version not in known:
+            listed = ", ".join(f"v{v}" for v in sorted(known))
+            raise ContractError(self.views[name].path, f"view `{name}` has no version "
+                                f"{version}; its versions: {listed}", field="versions")
+        return known[version]
+
+    def all_live(self) -> list[FeatureView]:
+        """Every live version of every view, by name then version."""
+        return [v for name in sorted(self.views) for v in self.live_versions(name)]
 
 
 def text_problem(value: str, multiline: bool = False) -> str | None:
@@ -406,11 +499,12 @@ def _parse_default(reader: _Reader, dtype: str, prefix: str) -> object:
     return value
 
 
-def _load_feature(display: str, raw: object, line: int | None, index: int) -> Feature:
+def _load_feature(display: str, raw: object, line: int | None, index: int,
+                  base: str = "features") -> Feature:
     reader = _Reader(display, raw, "a feature", line=line)
     name = raw.get("name") if isinstance(raw, dict) else None
     named = isinstance(name, str) and _IDENTIFIER.fullmatch(name)
-    prefix = f"features.{name}." if named else f"features[{index}]."
+    prefix = f"{base}.{name}." if named else f"{base}[{index}]."
     reader.check_fields(FEATURE_FIELDS, prefix=prefix)
     name = reader.identifier("name", prefix=prefix)
     dtype = reader.get("dtype")
@@ -470,7 +564,14 @@ def _load_feature(display: str, raw: object, line: int | None, index: int) -> Fe
 
 
 def load_view(path: Path, entities: dict[str, Entity], display: str | None = None) -> FeatureView:
-    """Load and validate one contract file against the project's entities."""
+    """Load and validate one contract file against the project's entities; its base
+    version (``load_view_versions`` gives every version)."""
+    return load_view_versions(path, entities, display)[0]
+
+
+def load_view_versions(path: Path, entities: dict[str, Entity],
+                       display: str | None = None) -> list[FeatureView]:
+    """Every version one contract file declares, the base first, each validated."""
     display = display or f"feature_defs/{path.name}"
     reader = _Reader(display, load_yaml(path, display), "a feature view")
     reader.check_fields(VIEW_FIELDS)
@@ -516,7 +617,8 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
                                 line=line, field=f"features.{feature.name}.name")
         taken.add(feature.name)
         features.append(feature)
-    return FeatureView(
+    compare = _load_compare(reader)
+    base = FeatureView(
         name=name,
         version=version,
         entity=entity,
@@ -532,22 +634,153 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
         features=tuple(features),
         path=display,
         lines=dict(reader.mapping.key_lines) if isinstance(reader.mapping, LineDict) else {},
+        compare=compare,
     )
+    reserved = set(entity.key_names) | {timestamp} | ({created} if created else set())
+    return _load_versions(reader, base, reserved)
+
+
+def _load_compare(reader: _Reader) -> CompareThresholds | None:
+    raw = reader.get("compare")
+    if raw is None:
+        return None
+    compare = _Reader(reader.path, raw, "the compare thresholds", line=reader.line("compare"))
+    compare.check_fields(COMPARE_FIELDS, prefix="compare.")
+    max_psi = compare.number("max_psi", "compare.", 0, None)
+    max_diff = compare.number("max_null_rate_diff", "compare.", 0, 1)
+    return CompareThresholds(
+        max_psi=DEFAULT_MAX_PSI if max_psi is None else max_psi,
+        max_null_rate_diff=DEFAULT_MAX_NULL_RATE_DIFF if max_diff is None else max_diff,
+        max_changed_share=compare.number("max_changed_share", "compare.", 0, 1))
+
+
+def _load_versions(reader: _Reader, base: FeatureView, reserved: set[str]) -> list[FeatureView]:
+    """The base version, then each later version of ``versions:``, each derived from the
+    one before it (features dropped, added, replaced; ttl, SLO, description)."""
+    import dataclasses
+
+    raw = reader.get("versions")
+    if raw is None:
+        return [base]
+    if not isinstance(raw, list) or not raw:
+        raise reader.error("versions", "expected a list of versions, each with `version` and "
+                           "`changes`, e.g. [{version: 2, changes: ..., add: [...]}]")
+    display = reader.path
+    found = [base]
+    for index, item in enumerate(raw):
+        line = item.line if isinstance(item, LineDict) else reader.line("versions")
+        entry = _Reader(display, item, "a version", line=line)
+        number = entry.get("version")
+        prefix = (f"versions.v{number}." if isinstance(number, int)
+                  and not isinstance(number, bool) else f"versions[{index}].")
+        entry.check_fields(VERSION_FIELDS, prefix=prefix)
+        previous = found[-1]
+        if (isinstance(number, bool) or not isinstance(number, int)
+                or not 1 <= number <= MAX_VERSION):
+            raise ContractError(display, f"expected a whole number from 1 to {MAX_VERSION}, "
+                                f"got {number!r}", line=entry.line("version"),
+                                field=f"{prefix}version")
+        changes = entry.text("changes", prefix, multiline=True)
+        retired = entry.get("retired", False)
+        if not isinstance(retired, bool):
+            raise ContractError(display, f"expected true or false, got {retired!r}",
+                                line=entry.line("retired"), field=f"{prefix}retired")
+        if number == base.version and index == 0:
+            extra = [k for k in ("drop", "add", "replace", "ttl", "freshness_slo",
+                                 "description") if k in entry.mapping]
+            if extra:
+                raise ContractError(display, f"version {number} is the base version (the "
+                                    "top-level fields describe it); its entry holds only "
+                                    "`changes` and `retired`", line=entry.line(extra[0]),
+                                    field=f"{prefix}{extra[0]}")
+            found[0] = dataclasses.replace(base, changes=changes, retired=retired)
+            continue
+        if number <= previous.version:
+            raise ContractError(display, f"version {number} must be greater than the version "
+                                f"before it ({previous.version}): list versions oldest first, "
+                                "each after the base `version`", line=entry.line("version"),
+                                field=f"{prefix}version")
+        features = _version_features(entry, previous, prefix, reserved)
+        ttl = entry.duration("ttl") if "ttl" in entry.mapping else previous.ttl_seconds
+        slo = (entry.duration("freshness_slo") if "freshness_slo" in entry.mapping
+               else previous.freshness_slo_seconds)
+        description = (entry.text("description", prefix, multiline=True)
+                       if "description" in entry.mapping else previous.description)
+        found.append(dataclasses.replace(
+            previous, version=number, features=features, ttl_seconds=ttl,
+            freshness_slo_seconds=slo, description=description, changes=changes,
+            retired=retired, is_base=False,
+            lines={**base.lines, **({f"versions.v{number}": line} if line else {})}))
+    return [dataclasses.replace(view, model_version=view.version,
+                                multi_version=len(found) > 1) for view in found]
+
+
+def _version_features(entry: _Reader, previous: FeatureView, prefix: str,
+                      reserved: set[str]) -> tuple[Feature, ...]:
+    """The previous version's features with ``drop``, ``replace`` and ``add`` applied."""
+    display = entry.path
+    have = {f.name: f for f in previous.features}
+    drop = entry.get("drop") or []
+    if not isinstance(drop, list) or not all(isinstance(n, str) for n in drop):
+        raise ContractError(display, "expected a list of feature names",
+                            line=entry.line("drop"), field=f"{prefix}drop")
+    for name in drop:
+        if name not in have:
+            shown = name if name.isprintable() else repr(name)
+            raise ContractError(display, f"version {previous.version} has no feature "
+                                f"`{shown}` to drop{suggest(name, have)}",
+                                line=entry.line("drop"), field=f"{prefix}drop")
+    replaced: dict[str, Feature] = {}
+    added: list[Feature] = []
+    for key in ("replace", "add"):
+        items = entry.get(key) or []
+        if not isinstance(items, list):
+            raise ContractError(display, "expected a list of features",
+                                line=entry.line(key), field=f"{prefix}{key}")
+        for index, raw in enumerate(items):
+            line = raw.line if isinstance(raw, LineDict) else entry.line(key)
+            feature = _load_feature(display, raw, line, index, base=f"{prefix}{key}")
+            where = f"{prefix}{key}.{feature.name}.name"
+            if key == "replace" and (feature.name not in have or feature.name in drop):
+                raise ContractError(display, f"version {previous.version} has no feature "
+                                    f"`{feature.name}` to replace; list a new feature under "
+                                    "`add`", line=line, field=where)
+            if key == "add" and feature.name in have and feature.name not in drop:
+                raise ContractError(display, f"feature `{feature.name}` is already in version "
+                                    f"{previous.version}; a changed definition goes under "
+                                    "`replace`", line=line, field=where)
+            if (feature.name in reserved or feature.name in RESERVED_NAMES
+                    or feature.name in replaced or any(f.name == feature.name for f in added)):
+                raise ContractError(display, f"feature name `{feature.name}` is taken (a key, "
+                                    "a timestamp, featurestore's own bookkeeping, or listed "
+                                    "twice); rename it", line=line, field=where)
+            (replaced.__setitem__(feature.name, feature) if key == "replace"
+             else added.append(feature))
+    features = [replaced.get(f.name, f) for f in previous.features if f.name not in drop]
+    features.extend(added)
+    if not features:
+        raise ContractError(display, "the version drops every feature; a version keeps at "
+                            "least one", line=entry.line("drop"), field=f"{prefix}drop")
+    return tuple(features)
 
 
 def load_catalog(feature_defs: Path) -> Catalog:
     """Load every contract in ``feature_defs``; the first problem found is raised."""
     entities = load_entities(feature_defs)
     views: dict[str, FeatureView] = {}
+    versions: dict[str, dict[int, FeatureView]] = {}
     sources: dict[str, str] = {}
     for path in sorted(feature_defs.glob("*.yml")) + sorted(feature_defs.glob("*.yaml")):
         if path.name in (ENTITIES_FILE, "entities.yaml"):
             continue
-        view = load_view(path, entities)
+        found = load_view_versions(path, entities)
+        view = found[0]
         if view.source in sources:
             raise ContractError(view.path, f"source `{view.source}` is already the source of "
                                 f"view `{sources[view.source]}`; one model feeds one view",
                                 line=view.line_of("source"), field="source")
         sources[view.source] = view.name
         views[view.name] = view
-    return Catalog(entities, views)
+        if len(found) > 1:
+            versions[view.name] = {v.version: v for v in found}
+    return Catalog(entities, views, versions)

@@ -99,7 +99,7 @@ def run_offline(project, steps: Steps, users: int, days: int, seed: int,
         result = registry.apply(catalog, warehouse, who="featurestore-demo")
         view_rows = {
             view.name: warehouse.fetch_all(
-                f"select count(*) from {warehouse.model_relation(view.source)}")[0][0]
+                f"select count(*) from {warehouse.view_relation(view)}")[0][0]
             for view in catalog.views.values()
         }
         spine = project.warehouse_dir / "demo" / "fraud_labels.parquet"

@@ -27,7 +27,7 @@ def describe_view(project: Project, view: FeatureView) -> dict:
              "applied_by": who, "applied_at": when}
             for version, change, digest, who, when in registry.history(warehouse, view.name)
         ]
-        relation = warehouse.model_relation(view.source)
+        relation = warehouse.view_relation(view)
         keys = ", ".join(warehouse.column(k) for k in view.keys)
         ts = warehouse.column(view.timestamp)
         stats = {"relation": relation, "built": False}

@@ -1,34 +1,69 @@
-"""``view`` and ``view:feature`` references, parsed and resolved in one place.
+"""``view``, ``view:feature`` and ``view@v2:feature`` references, parsed and resolved in
+one place.
 
 Training sets (CLI and SDK), the lookup endpoint and the SDK's online reads all name
 features the same way, so they all go through ``resolve``: one spelling, one set of
-error messages (naming the unknown view or feature, the closest match, and the choices),
-whatever the caller.
+error messages (naming the unknown view, version or feature, the closest match, and the
+choices), whatever the caller.
+
+A reference without a version gets the view's *served* version: the one promoted last
+(``featurestore promote``), else the contract's base version. The caller says which
+that is (``served``): the lookup reads it from DynamoDB, a training set from the
+registry. ``@vN`` pins version N whatever is served, for a model that needs it.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from featurestore.contracts import Catalog, Entity, Feature, FeatureView, suggest
+from featurestore.contracts import MAX_VERSION, Catalog, Entity, Feature, FeatureView, suggest
 from featurestore.errors import RequestError
+
+# view[@vN][:feature]; the names themselves are checked against the catalog
+_PIN = re.compile(r"v([1-9][0-9]{0,9})")
+MAX_ECHO = 120  # characters of a bad reference quoted back
 
 
 @dataclass(frozen=True)
 class FeatureRef:
-    """One reference: a whole view (``feature`` None) or one of its features."""
+    """One reference: a whole view (``feature`` None) or one of its features, at a
+    pinned ``version`` or (None) at the served one."""
 
     view: str
     feature: str | None = None
+    version: int | None = None
 
     @classmethod
     def parse(cls, text: str) -> FeatureRef:
-        view, _, feature = text.strip().partition(":")
-        return cls(view.strip(), feature.strip() or None)
+        """``view``, ``view:feature``, ``view@v2`` or ``view@v2:feature``; RequestError
+        naming the reference when the version part is not ``@v`` and a whole number."""
+        head, _, feature = text.strip().partition(":")
+        view, at, pin = head.strip().partition("@")
+        version = None
+        if at:
+            found = _PIN.fullmatch(pin.strip())
+            if found is None or int(found.group(1)) > MAX_VERSION:
+                raise RequestError(
+                    f"`{_cut(text.strip())}`: a version is written `@v` and a whole number "
+                    f"from 1 to {MAX_VERSION}, as in `{_cut(view.strip()) or 'view'}@v2:feature`")
+            version = int(found.group(1))
+        return cls(view.strip(), feature.strip() or None, version)
+
+    @property
+    def view_text(self) -> str:
+        """The view part as written: ``view`` or ``view@v2``."""
+        return self.view if self.version is None else f"{self.view}@v{self.version}"
 
     def __str__(self) -> str:
-        return f"{self.view}:{self.feature}" if self.feature else self.view
+        return f"{self.view_text}:{self.feature}" if self.feature else self.view_text
+
+
+def _cut(text: str) -> str:
+    text = text if text.isprintable() else json.dumps(text)[1:-1]
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}..."
 
 
 def split_refs(refs: object, *, hint: str) -> list[FeatureRef]:
@@ -56,35 +91,125 @@ def resolve_entity(catalog: Catalog, name: object) -> Entity:
     return catalog.entities[name]
 
 
-def resolve(catalog: Catalog, refs: object, *, entity: Entity | None = None,
-            hint: str = "features=view:feature,...") -> list[tuple[FeatureView, list[Feature]]]:
-    """The views named by ``refs`` and, per view, the features asked for, in the order
-    first named; a whole view means all its features. With ``entity``, every view must
-    be keyed by it."""
-    chosen: dict[str, list[Feature]] = {}
+@dataclass(frozen=True)
+class ResolvedView:
+    """One version of a view and the features asked of it; ``pinned``: named with
+    ``@vN`` (the answer names it so, ``view@vN:feature``)."""
+
+    view: FeatureView
+    features: list[Feature]
+    pinned: bool
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.view.name}@v{self.view.version}" if self.pinned else self.view.name
+
+
+def pick_version(catalog: Catalog, name: str, version: int | None, *,
+                 served: Mapping[str, int] | None = None,
+                 retired: Mapping[str, Collection[int]] | None = None) -> FeatureView:
+    """The FeatureView of ``name`` at ``version`` (None: the served one); RequestError for
+    a version the view does not have or that is retired."""
+    versions = catalog.versions_of(name)
+    if version is None:
+        chosen = (served or {}).get(name)
+        if chosen in versions and not versions[chosen].retired:
+            return versions[chosen]
+        return catalog.views[name] if not catalog.views[name].retired else \
+            catalog.live_versions(name)[0]
+    if version not in versions:
+        listed = ", ".join(f"v{v}" for v, view in sorted(versions.items()) if not view.retired)
+        raise RequestError(f"feature view `{name}` has no version {version}; its versions: "
+                           f"{listed}")
+    if versions[version].retired or version in (retired or {}).get(name, ()):
+        live = [f"{name}@v{v.version}" for v in catalog.live_versions(name)
+                if v.version not in (retired or {}).get(name, ())]
+        raise RequestError(f"version {version} of feature view `{name}` is retired: it is no "
+                           f"longer served. Ask for {' or '.join(live) or name} instead")
+    return versions[version]
+
+
+def resolve_refs(catalog: Catalog, refs: object, *, entity: Entity | None = None,
+                 hint: str = "features=view:feature,...",
+                 served: Mapping[str, int] | None = None,
+                 retired: Mapping[str, Collection[int]] | None = None) -> list[ResolvedView]:
+    """The view versions named by ``refs`` and, per version, the features asked for, in
+    the order first named; a whole view means all its features. With ``entity``, every
+    view must be keyed by it. An unpinned and a pinned reference to one version stay
+    apart (each answer is named as it was asked)."""
+    chosen: dict[tuple[str, int, bool], list[Feature]] = {}
+    views: dict[tuple[str, int, bool], FeatureView] = {}
     for ref in split_refs(refs, hint=hint):
-        view = catalog.views.get(ref.view)
-        if view is None:
+        base = catalog.views.get(ref.view)
+        if base is None:
             raise RequestError(
                 f"unknown feature view `{ref.view}`{suggest(ref.view, catalog.views)}; "
                 f"known views: {', '.join(sorted(catalog.views))}"
             )
-        if entity is not None and view.entity.name != entity.name:
+        if entity is not None and base.entity.name != entity.name:
             raise RequestError(
-                f"feature view `{view.name}` is keyed by entity `{view.entity.name}`, not "
-                f"`{entity.name}`; ask for it with {view.entity.name} keys"
+                f"feature view `{base.name}` is keyed by entity `{base.entity.name}`, not "
+                f"`{entity.name}`; ask for it with {base.entity.name} keys"
             )
-        selected = chosen.setdefault(view.name, [])
+        view = pick_version(catalog, base.name, ref.version, served=served, retired=retired)
+        key = (view.name, view.version, ref.version is not None)
+        views[key] = view
+        selected = chosen.setdefault(key, [])
         if ref.feature is None:
             wanted = list(view.features)
         else:
             try:
                 wanted = [view.feature(ref.feature)]
             except KeyError:
-                raise RequestError(
-                    f"feature view `{view.name}` has no feature `{ref.feature}`"
-                    f"{suggest(ref.feature, view.feature_names)}; its features: "
-                    f"{', '.join(view.feature_names)}"
-                ) from None
+                raise RequestError(_no_feature(catalog, view, ref)) from None
         selected.extend(f for f in wanted if f not in selected)
-    return [(catalog.views[name], features) for name, features in chosen.items()]
+    return [ResolvedView(views[key], features, key[2]) for key, features in chosen.items()]
+
+
+def _no_feature(catalog: Catalog, view: FeatureView, ref: FeatureRef) -> str:
+    where = f"feature view `{view.name}`"
+    if view.multi_version:
+        where += f" (version {view.version}{'' if ref.version else ', the one served'})"
+    message = (f"{where} has no feature `{ref.feature}`"
+               f"{suggest(ref.feature, view.feature_names)}; its features: "
+               f"{', '.join(view.feature_names)}")
+    elsewhere = [v.version for v in catalog.live_versions(view.name)
+                 if v.version != view.version and ref.feature in v.feature_names]
+    if elsewhere:
+        message += (f". Version {elsewhere[0]} has it: ask for "
+                    f"`{view.name}@v{elsewhere[0]}:{ref.feature}`")
+    return message
+
+
+def resolve(catalog: Catalog, refs: object, *, entity: Entity | None = None,
+            hint: str = "features=view:feature,...",
+            served: Mapping[str, int] | None = None,
+            retired: Mapping[str, Collection[int]] | None = None,
+            ) -> list[tuple[FeatureView, list[Feature]]]:
+    """``resolve_refs`` as (view version, features) pairs."""
+    return [(r.view, r.features) for r in resolve_refs(
+        catalog, refs, entity=entity, hint=hint, served=served, retired=retired)]
+
+
+def select_versions(catalog: Catalog, names: Collection[str] = (), *,
+                    retired: Mapping[str, Collection[int]] | None = None) -> list[FeatureView]:
+    """The view versions a command works on (a sync, a gate run): ``view`` is every live
+    version of it, ``view@vN`` that one version; no names, every live version of every
+    view. Versions retired in the registry (``retired``) are left out unless named."""
+    gone = retired or {}
+    if not names:
+        return [v for v in catalog.all_live() if v.version not in gone.get(v.name, ())]
+    chosen: list[FeatureView] = []
+    for text in names:
+        ref = FeatureRef.parse(text)
+        if ref.feature is not None or not ref.view:
+            raise RequestError(f"`{_cut(text)}`: name a view (`view`) or one of its versions "
+                               "(`view@v2`), not a feature")
+        catalog.view(ref.view)  # an unknown view: ContractError naming the closest
+        if ref.version is None:
+            found = [v for v in catalog.live_versions(ref.view)
+                     if v.version not in gone.get(v.name, ())]
+        else:
+            found = [pick_version(catalog, ref.view, ref.version, retired=retired)]
+        chosen.extend(v for v in found if v not in chosen)
+    return chosen

@@ -37,6 +37,7 @@ import yaml
 
 from featurestore.contracts import Catalog, FeatureView
 from featurestore.dtypes import sql_literal
+from featurestore.errors import ContractError
 from featurestore.project import Project
 
 CONTRACTS_MACRO = Path("generated/featurestore_contracts.sql")  # under the macro path
@@ -81,11 +82,16 @@ def _test_value(value: object) -> object:
 
 
 def view_spec(view: FeatureView) -> dict:
-    """What the SQL macros need to know of a view; the shape ``as_of_join_specs`` takes."""
+    """What the SQL macros need to know of a view; the shape ``as_of_join_specs`` takes.
+
+    ``model_version``, for a view with several versions: the dbt model version to
+    ``ref`` (absent: an unversioned model).
+    """
     return {
         "name": view.name,
         "version": view.version,
         "source": view.source,
+        **({"model_version": view.model_version} if view.model_version is not None else {}),
         "keys": view.keys,
         "timestamp": view.timestamp,
         "created_timestamp": view.created_timestamp,
@@ -98,7 +104,12 @@ def view_spec(view: FeatureView) -> dict:
 
 
 def contracts_macro(catalog: Catalog) -> str:
+    """The macro ``as_of_join`` reads: a spec per view (its base version), and for a view
+    with several versions, each live version under ``<view>@v<N>`` as well."""
     specs = {name: view_spec(view) for name, view in sorted(catalog.views.items())}
+    for name in sorted(catalog.versions):
+        for view in catalog.live_versions(name):
+            specs[f"{name}@v{view.version}"] = view_spec(view)
     # JSON inside a string literal: Jinja has no `null`, and fromjson keeps types exact.
     body = json.dumps(specs, sort_keys=True)
     return (
@@ -122,6 +133,50 @@ def _column_tests(view: FeatureView, feature) -> list:
     return tests
 
 
+def _feature_column(view: FeatureView, feature) -> dict:
+    column = {"name": feature.name, "description": dbt_text(feature.description),
+              "meta": {"dtype": feature.dtype, "sensitivity": feature.sensitivity}}
+    tests = _column_tests(view, feature)
+    if tests:
+        column["data_tests"] = tests
+    return column
+
+
+def _model_versions(catalog: Catalog, view: FeatureView) -> list[dict]:
+    """dbt's ``versions:`` of a view with several versions, one per live version.
+
+    The base version stays in the model's own file and relation (``defined_in`` and
+    ``alias``: adding v2 neither renames nor rebuilds v1); a later version N is dbt's
+    default, ``<model>_v<N>.sql`` built into ``<model>_v<N>``. Its columns are the base's
+    (``include: all``) less what it dropped or replaced, plus what it added or replaced.
+    A retired version is left out: dbt no longer builds it (its table stays until
+    dropped, docs/versions.md).
+    """
+    base_columns = {f.name: f for f in view.features}
+    entries = []
+    for version in catalog.live_versions(view.name):
+        entry: dict = {"v": version.version}
+        meta = {"featurestore": {"view": version.name, "version": version.version,
+                                 "contract_hash": version.contract_hash()}}
+        if version.is_base:
+            entry["defined_in"] = version.source
+            entry["config"] = {"alias": version.source, "meta": meta}
+        else:
+            entry["config"] = {"meta": meta}
+        if version.changes:
+            entry["description"] = dbt_text(version.changes)
+        own = {f.name: f for f in version.features}
+        excluded = sorted(name for name, f in base_columns.items() if own.get(name) != f)
+        added = [f for f in version.features if base_columns.get(f.name) != f]
+        if excluded or added:
+            include: dict = {"include": "all"}
+            if excluded:
+                include["exclude"] = excluded
+            entry["columns"] = [include, *(_feature_column(version, f) for f in added)]
+        entries.append(entry)
+    return entries
+
+
 def contracts_schema(catalog: Catalog) -> str:
     models = []
     for view in sorted(catalog.views.values(), key=lambda v: v.source):
@@ -137,13 +192,7 @@ def contracts_schema(catalog: Catalog) -> str:
             columns.append({"name": view.created_timestamp, "description": "When the row's "
                             "inputs had all landed in the warehouse (UTC).",
                             "data_tests": ["not_null"]})
-        for feature in view.features:
-            column = {"name": feature.name, "description": dbt_text(feature.description),
-                      "meta": {"dtype": feature.dtype, "sensitivity": feature.sensitivity}}
-            tests = _column_tests(view, feature)
-            if tests:
-                column["data_tests"] = tests
-            columns.append(column)
+        columns.extend(_feature_column(view, feature) for feature in view.features)
         models.append({
             "name": view.source,
             "description": dbt_text(
@@ -155,6 +204,16 @@ def contracts_schema(catalog: Catalog) -> str:
                 "combination_of_columns": [*view.keys, view.timestamp]}}}],
             "columns": columns,
         })
+        if view.model_version is not None:
+            live = catalog.live_versions(view.name)
+            if not live:
+                raise ContractError(view.path, "every version is marked `retired: true`; "
+                                    "keep one live version, or remove the view",
+                                    field="versions")
+            # unpinned refs get the base (or, once it is retired, the oldest live version);
+            # later versions are dbt prereleases until the contract's base moves up
+            models[-1]["latest_version"] = live[0].version
+            models[-1]["versions"] = _model_versions(catalog, view)
     text = yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, width=100)
     return f"# {HEADER}\n{text}"
 

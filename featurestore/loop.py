@@ -233,13 +233,27 @@ def _stages(project: Project, cycle: Cycle, options: LoopOptions,
         cycle.models_built = len(built)
         cycle.seconds["build"] = time.perf_counter() - started
         progress(f"build: {len(built)} model(s) reached by {', '.join(tables)}")
-    online = [v for v in sorted(catalog.views.values(), key=lambda v: v.name) if v.online]
+    online = [v for v in _live_versions(project, catalog) if v.online]
     if online and options.sync:
-        # every online view: an incremental sync of a view with nothing new is a query,
-        # and one killed before it published is published now
-        _publish(project, cycle, online, {v.name for v in online if v.source in built},
+        # every online view (each live version): an incremental sync of a view with
+        # nothing new is a query, and one killed before it published is published now
+        _publish(project, cycle, online, {v.label for v in online if v.source in built},
                  options, progress)
     cycle.freshness_lag = _freshness(project, catalog)
+
+
+def _live_versions(project: Project, catalog) -> list:
+    """Every live version of every view, less those retired in the registry."""
+    from featurestore.feature_refs import select_versions
+
+    retired = {}
+    if catalog.versions:
+        from featurestore.version_log import retired_versions
+        from featurestore.warehouse import Warehouse
+
+        with Warehouse(project, read_only=True) as warehouse:
+            retired = retired_versions(warehouse)
+    return select_versions(catalog, retired=retired)
 
 
 def pending_tables(project: Project) -> list[str]:
@@ -282,7 +296,7 @@ def _publish(project: Project, cycle: Cycle, views, rebuilt: set[str], options: 
     from featurestore.sync.run import sync_views
     from featurestore.sync.worker import SyncOptions
 
-    gated = [v for v in views if v.name in rebuilt]
+    gated = [v for v in views if v.label in rebuilt]
     if options.gate and gated:
         from featurestore.gates.publish import gate_views_for_sync
         from featurestore.warehouse import Warehouse
@@ -295,7 +309,7 @@ def _publish(project: Project, cycle: Cycle, views, rebuilt: set[str], options: 
         cycle.seconds["gates"] = time.perf_counter() - started
         for name, failures in cycle.refused.items():
             progress(f"gate failed, not publishing {name}: {'; '.join(failures)}")
-        views = [v for v in views if v.name not in cycle.refused]
+        views = [v for v in views if v.label not in cycle.refused]
     if not views:
         return
     started = time.perf_counter()
@@ -318,7 +332,7 @@ def _freshness(project: Project, catalog) -> dict[str, float | None]:
     lags: dict[str, float | None] = {}
     with Warehouse(project, read_only=True) as warehouse:
         for view in sorted(catalog.views.values(), key=lambda v: v.name):
-            relation = warehouse.model_relation(view.source)
+            relation = warehouse.view_relation(view)
             ts = warehouse.column(view.timestamp)
             try:
                 (newest,) = warehouse.fetch_all(f"select max({ts}) from {relation} "

@@ -26,15 +26,25 @@ def model_files(project: Project) -> dict[str, Path]:
 def missing_models(project: Project, catalog: Catalog) -> list[str]:
     files = model_files(project)
     problems = []
-    for view in catalog.views.values():
-        if view.source not in files:
-            line = view.line_of("source")
+    for view in catalog.all_live():
+        if view.model_file in files:
+            continue
+        if not view.is_base:  # a later version's model: dbt's <model>_v<N>.sql
+            line = view.line_of(f"versions.v{view.version}")
             where = f"{view.path}:{line}" if line else view.path
             problems.append(
-                f"{where}, field `source`: no dbt model `{view.source}` under models/ "
-                f"(expected a file models/.../{view.source}.sql). Create it, or run "
-                f"`featurestore new {view.name} --entity {view.entity.name}` to scaffold one."
-            )
+                f"{where}, field `versions.v{view.version}`: no dbt model file "
+                f"`{view.model_file}.sql` under models/ for version {view.version} of "
+                f"`{view.source}`. Create it beside {view.source}.sql (dbt's file name for "
+                "a model version).")
+            continue
+        line = view.line_of("source")
+        where = f"{view.path}:{line}" if line else view.path
+        problems.append(
+            f"{where}, field `source`: no dbt model `{view.source}` under models/ "
+            f"(expected a file models/.../{view.source}.sql). Create it, or run "
+            f"`featurestore new {view.name} --entity {view.entity.name}` to scaffold one."
+        )
     return problems
 
 
@@ -54,7 +64,8 @@ def column_problems(view: FeatureView, actual: dict[str, str], relation: str) ->
     problems = []
     for column, dtype, what in _expected_columns(view):
         found = lowered.get(column.lower())
-        where = f"{view.path}, {what} `{column}`"
+        where = f"{view.path}, {what} `{column}`" + (
+            f" (version {view.version})" if view.multi_version else "")
         if found is None:
             problems.append(f"{where}: no such column in {relation} (its columns: "
                             f"{', '.join(actual)}). Add it to model `{view.source}`.")
@@ -72,12 +83,12 @@ def check_built_models(project: Project, catalog: Catalog) -> tuple[list[str], l
     problems: list[str] = []
     notes: list[str] = []
     with Warehouse(project, read_only=True) as warehouse:
-        for view in catalog.views.values():
-            relation = warehouse.model_relation(view.source)
+        for view in catalog.all_live():
+            relation = warehouse.view_relation(view)
             try:
                 actual = warehouse.columns(relation)
             except WarehouseError:
-                notes.append(f"{view.name}: {relation} not built yet; column check skipped")
+                notes.append(f"{view.label}: {relation} not built yet; column check skipped")
                 continue
             problems.extend(column_problems(view, actual, relation))
     return problems, notes

@@ -113,14 +113,25 @@ class Project:
             self._manifest = (version, json.loads(path.read_text()))
         return self._manifest[1]
 
-    def model_node(self, model: str) -> dict | None:
+    def model_node(self, model: str, version: int | None = None) -> dict | None:
+        """The dbt manifest's node of ``model`` (at dbt model ``version``, for a versioned
+        model; without one, its unversioned node or else its latest version)."""
         manifest = self.dbt_manifest()
         if not manifest:
             return None
+        found = None
         for node in manifest.get("nodes", {}).values():
-            if node.get("resource_type") == "model" and node.get("name") == model:
+            if node.get("resource_type") != "model" or node.get("name") != model:
+                continue
+            have = node.get("version")
+            if version is None:
+                if have is None or str(have) == str(node.get("latest_version")):
+                    return node
+            elif have is not None and str(have) == str(version):
                 return node
-        return None
+            elif have is None and found is None:
+                found = node  # built before it had versions: the same model
+        return found
 
 
 def _not_a_project(folder: Path) -> str | None:

@@ -27,7 +27,7 @@ class ViewChange:
     """What happens to one view: create, update, bump, remove or nothing."""
 
     view: str
-    action: str  # create | update | bump | remove | unchanged
+    action: str  # create | update | bump | new-version | remove | unchanged
     version: int
     previous_version: int | None = None
     details: list[str] = field(default_factory=list)
@@ -58,12 +58,16 @@ class Plan:
         }
 
     def render(self) -> str:
-        symbols = {"create": "+", "update": "~", "bump": "^", "remove": "-", "unchanged": "="}
+        symbols = {"create": "+", "update": "~", "bump": "^", "remove": "-", "unchanged": "=",
+                   "new-version": "+"}
         lines = []
         for change in self.changes:
             version = f"v{change.version}"
             if change.action == "bump":
                 version = f"v{change.previous_version} -> v{change.version}"
+            elif change.action == "new-version":
+                version = f"v{change.version}, beside v{change.previous_version}" \
+                    if change.previous_version else version
             lines.append(f"{symbols[change.action]} {change.view} {version} ({change.action})")
             lines.extend(f"    {detail}" for detail in change.details)
             lines.extend(f"    REFUSED: {problem}" for problem in change.breaking)
@@ -145,41 +149,119 @@ def _compare(view: FeatureView, old: dict) -> tuple[list[str], list[str]]:
     for name in new_features.keys() - old_features.keys():
         details.append(f"feature `{name}`: added ({new_features[name]['dtype']})")
     for key in ("source", "timestamp", "created_timestamp", "ttl", "freshness_slo", "online",
-                "owner", "description", "tags"):
+                "owner", "description", "tags", "changes", "compare"):
         if old.get(key) != new.get(key):
             details.append(f"{key}: {old.get(key)!r} -> {new.get(key)!r}")
     return details, breaking
 
 
+def applied_versions(warehouse: Warehouse) -> dict[tuple[str, int], dict]:
+    """The latest applied row per (view, version), removed versions excluded."""
+    table = ensure_registry(warehouse)
+    rows = warehouse.fetch_all(
+        f"select view_name, version, contract_hash, contract_json, change from {table} "
+        "qualify row_number() over (partition by view_name, version "
+        "order by applied_at desc) = 1"
+    )
+    return {(name, version): {"version": version, "contract_hash": digest,
+                              "contract": json.loads(contract_json)}
+            for name, version, digest, contract_json, change in rows if change != "remove"}
+
+
+def _version_diff(view: FeatureView, before: FeatureView) -> list[str]:
+    """How a new version differs from the version before it: what ``plan`` shows."""
+    old = {f.name: f for f in before.features}
+    new = {f.name: f for f in view.features}
+    lines = [f"feature `{name}`: dropped" for name in old if name not in new]
+    for name, feature in new.items():
+        if name not in old:
+            lines.append(f"feature `{name}`: added ({feature.dtype})")
+        elif old[name] != feature:
+            a, b = old[name].to_dict(), feature.to_dict()
+            lines.append(f"feature `{name}`: " + "; ".join(
+                f"{key} {a[key]!r} -> {b[key]!r}" for key in a if a[key] != b[key]))
+    for key in ("ttl", "freshness_slo", "description"):
+        a, b = before.to_dict()[key], view.to_dict()[key]
+        if a != b:
+            lines.append(f"{key}: {a!r} -> {b!r}")
+    return ([f"differs from v{before.version}:"]
+            + [f"  {line}" for line in lines or ["no difference in features, ttl or freshness"]]
+            + ([f"changes: {view.changes}"] if view.changes else []))
+
+
 def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
-    applied = applied_contracts(warehouse)
+    """Every view version of the contracts against the registry.
+
+    A version already applied is compared with its own record: a breaking change in it
+    is refused. A version not applied yet is a new version when the view keeps its other
+    versions (``versions:``), or replaces the one before it (a contract without
+    ``versions:`` that raises its ``version``, as before versions could live side by
+    side). A version leaves a contract only once ``featurestore retire`` has retired it.
+    """
+    from featurestore import version_log
+
+    applied = applied_versions(warehouse)
+    retired = version_log.retired_versions(warehouse)
+    logged = {event.view_name for event in version_log.events(warehouse)}
     changes = []
-    for name, view in sorted(catalog.views.items()):
-        old = applied.get(name)
-        if old is None:
-            changes.append(ViewChange(name, "create", view.version, contract=view,
-                                      details=[f"{len(view.features)} features, entity "
-                                               f"`{view.entity.name}`"]))
-            continue
-        if old["contract_hash"] == view.contract_hash():
-            changes.append(ViewChange(name, "unchanged", view.version, contract=view))
-            continue
-        if view.version < old["version"]:
-            changes.append(ViewChange(name, "update", view.version, contract=view, breaking=[
-                f"{view.path}, field `version`: version went from {old['version']} to "
-                f"{view.version}; versions only go up. Set `version: {old['version'] + 1}` "
-                "for a new version."]))
-            continue
-        details, breaking = _compare(view, old["contract"])
-        if view.version > old["version"]:
-            changes.append(ViewChange(name, "bump", view.version, old["version"],
-                                      details=details + [f"breaking: {b.split(': ', 1)[1]}"
-                                                         for b in breaking], contract=view))
-        else:
-            changes.append(ViewChange(name, "update", view.version, details=details,
-                                      breaking=breaking, contract=view))
-    for name in sorted(applied.keys() - catalog.views.keys()):
-        changes.append(ViewChange(name, "remove", applied[name]["version"],
+    for name in sorted(catalog.views):
+        declared = catalog.versions_of(name)
+        live = {v: view for v, view in declared.items() if not view.retired}
+        old_versions = sorted(v for n, v in applied if n == name)
+        newest_old = old_versions[-1] if old_versions else None
+        replaced: set[int] = set()
+        for number, view in sorted(live.items()):
+            old = applied.get((name, number))
+            if old is not None:
+                if old["contract_hash"] == view.contract_hash():
+                    changes.append(ViewChange(name, "unchanged", number, contract=view))
+                    continue
+                details, breaking = _compare(view, old["contract"])
+                changes.append(ViewChange(name, "update", number, details=details,
+                                          breaking=breaking, contract=view))
+                continue
+            if newest_old is None:
+                changes.append(ViewChange(name, "create", number, contract=view, details=[
+                    f"{len(view.features)} features, entity `{view.entity.name}`"]))
+                continue
+            if number < newest_old and number not in old_versions:
+                changes.append(ViewChange(name, "update", number, contract=view, breaking=[
+                    f"{view.path}, field `version`: version went from {newest_old} to "
+                    f"{number}; versions only go up. Set `version: {newest_old + 1}` for a "
+                    "new version."]))
+                replaced.update(old_versions)  # the one problem to fix is the number
+                continue
+            legacy = (view.model_version is None and len(declared) == 1
+                      and name not in logged)
+            if legacy:  # the new version replaces the old ones, as before versions
+                details, breaking = _compare(view, applied[(name, newest_old)]["contract"])
+                changes.append(ViewChange(name, "bump", number, newest_old,
+                                          details=details + [f"breaking: {b.split(': ', 1)[1]}"
+                                                             for b in breaking],
+                                          contract=view))
+                replaced.update(old_versions)
+                continue
+            before = max((v for v in declared if v < number), default=None)
+            details = (_version_diff(view, declared[before]) if before is not None
+                       else [f"{len(view.features)} features"])
+            changes.append(ViewChange(name, "new-version", number, before, details=details,
+                                      contract=view))
+        for number in old_versions:
+            if number in live or number in replaced:
+                continue
+            if number in retired.get(name, ()):
+                changes.append(ViewChange(name, "remove", number, details=[
+                    f"version {number} was retired; it leaves the registry's live versions"]))
+                continue
+            where = declared[number].path if number in declared else catalog.views[name].path
+            why = ("is marked `retired: true`" if number in declared
+                   else "is gone from the contract")
+            changes.append(ViewChange(name, "remove", number, breaking=[
+                f"{where}, version {number}: {why}, but `featurestore retire` has not retired "
+                f"it (its online items may still be served or pinned). Run `featurestore "
+                f"retire {name} --version {number}` first."]))
+    for name, number in sorted(k for k in applied if k[0] not in catalog.views):
+        changes.append(ViewChange(name, "remove", number,
                                   details=["its contract file is gone from feature_defs/"]))
     return Plan(changes)
 

@@ -36,6 +36,9 @@ class LookupSettings:
     cache: bool = True
     cache_size: int = 100_000
     cache_ttl_ms: float = 1000.0
+    # how often the serving pointers of views with several versions are read again: the
+    # bound on how late a promotion or rollback reaches a lookup
+    version_refresh_ms: float = 1000.0
     serving_log_sample: float = 1.0
     registry: Path | None = None  # a registry snapshot; None: the one bundled in the zip
     api_keys: str | None = None  # the JSON of FEATURESTORE_API_KEYS
@@ -103,6 +106,8 @@ class Settings:
                 cache=env.flag("FEATURESTORE_LOOKUP_CACHE", True),
                 cache_size=int(env.number("FEATURESTORE_LOOKUP_CACHE_SIZE", 100_000, low=1)),
                 cache_ttl_ms=env.number("FEATURESTORE_LOOKUP_CACHE_TTL_MS", 1000.0, low=1),
+                version_refresh_ms=env.number("FEATURESTORE_LOOKUP_VERSION_REFRESH_MS", 1000.0,
+                                              low=1),
                 serving_log_sample=env.number("FEATURESTORE_SERVING_LOG_SAMPLE", 1.0, low=0,
                                               high=1),
                 registry=env.path("FEATURESTORE_REGISTRY", "") if env.text(

@@ -56,7 +56,7 @@ def _sha256(text: str) -> str:
 
 def _view_sql(project: Project, view: FeatureView) -> dict:
     """Hash of the SQL that computed the view: compiled if dbt compiled it, else raw."""
-    node = project.model_node(view.source)
+    node = project.model_node(view.source, view.model_version)
     if node is None:
         return {"sql_sha256": None, "sql_source": "none: no dbt manifest lists the model; "
                 "run `featurestore build`"}
@@ -74,7 +74,7 @@ def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> li
     specs = []
     for view, features in chosen:
         spec = view_spec(view)
-        spec["relation"] = warehouse.model_relation(view.source)
+        spec["relation"] = warehouse.view_relation(view)
         wanted = {f.name for f in features}
         spec["features"] = [f for f in spec["features"] if f["name"] in wanted]
         have = {name.lower(): kind for name, kind in warehouse.columns(spec["relation"]).items()}
@@ -177,7 +177,7 @@ def build_training_set(
     Returns:
         The manifest, and the table when ``in_memory`` (or no ``out``).
     """
-    from featurestore.feature_refs import resolve
+    from featurestore.feature_refs import resolve_refs, split_refs
     from featurestore.sql_render import render_as_of_join
     from featurestore.warehouse import Warehouse
 
@@ -185,7 +185,14 @@ def build_training_set(
     if not isinstance(event_ts, str) or not event_ts.strip():
         raise RequestError(f"event_ts must name the spine's event time column, got "
                            f"{event_ts!r}")
-    chosen = resolve(project.catalog(), features, hint="--features VIEW[:FEATURE],...")
+    catalog = project.catalog()
+    hint = "--features VIEW[@vN][:FEATURE],..."
+    split_refs(features, hint=hint)  # a malformed reference fails before any connection
+    served = _served_versions(project, catalog)
+    found = resolve_refs(catalog, features, hint=hint, served=served)
+    _one_version_per_view(found)
+    chosen = [(r.view, r.features) for r in found]
+    pinned = {r.view.name: r.pinned for r in found}
     in_memory = in_memory or out is None
     out_path = Path(out).resolve() if out is not None else None
     partial = partial_manifest = None
@@ -225,7 +232,8 @@ def build_training_set(
             rows, nulls = _parquet_counts(partial, counted)
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
         manifest = _manifest(project, chosen, specs, checked, sql, known_at_event, rows,
-                             nulls, out_path)
+                             nulls, out_path, pinned)
+        _record(project, manifest, say)
         if partial is not None:
             partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
             partial.replace(out_path)
@@ -237,9 +245,51 @@ def build_training_set(
     return TrainingSet(manifest, table, out_path)
 
 
+def _served_versions(project: Project, catalog) -> dict[str, int]:
+    """The version each multi-version view serves, from the registry's version log (a
+    view never promoted serves its base version); nothing to read for other views."""
+    from featurestore.version_log import served_versions
+    from featurestore.warehouse import Warehouse
+
+    if not catalog.versions or not Warehouse.exists(project):
+        return {}
+    with Warehouse(project, read_only=True) as warehouse:
+        return served_versions(warehouse)
+
+
+def _one_version_per_view(found) -> None:
+    """A training set's columns are named ``<view>__<feature>``, whatever the version (a
+    model moves to another version without renaming its inputs): one version per view."""
+    seen: dict[str, int] = {}
+    for resolved in found:
+        view = resolved.view
+        if seen.setdefault(view.name, view.version) != view.version:
+            raise RequestError(
+                f"--features names two versions of `{view.name}` (v{seen[view.name]} and "
+                f"v{view.version}); a training set holds one version of a view (its columns "
+                f"are `{view.name}__<feature>`). Build one training set per version.")
+
+
+def _record(project: Project, manifest: dict, say: Callable[[str], None]) -> None:
+    """Keep which view versions the training set read in the registry
+    (``featurestore.training_sets``), for ``featurestore retire``; a warehouse that
+    cannot be written now is said, and noted in the manifest, not a failure."""
+    from featurestore.version_log import record_training_set
+    from featurestore.warehouse import Warehouse
+
+    try:
+        with Warehouse(project) as warehouse:
+            record_training_set(warehouse, manifest)
+        manifest["registry"] = "recorded in featurestore.training_sets"
+    except WarehouseError as exc:
+        manifest["registry"] = f"not recorded: {exc}"
+        say(f"warning: the training set's views were not recorded in the registry ({exc}); "
+            "`featurestore retire` will not see its pins")
+
+
 def _manifest(project: Project, chosen, specs: list[dict], spine: Spine, join_sql: str,
               known_at_event: bool, rows: int, nulls: dict[str, int],
-              out_path: Path | None) -> dict:
+              out_path: Path | None, pinned: dict[str, bool] | None = None) -> dict:
     from importlib.metadata import version
 
     manifest = {
@@ -256,6 +306,8 @@ def _manifest(project: Project, chosen, specs: list[dict], spine: Spine, join_sq
         manifest["views"].append({
             "name": view.name,
             "version": view.version,
+            # asked as view@vN: the model trained on it needs that version online too
+            "pinned": bool((pinned or {}).get(view.name)),
             "contract_hash": view.contract_hash(),
             "relation": spec["relation"],
             **_view_sql(project, view),

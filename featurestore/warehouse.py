@@ -97,13 +97,20 @@ class Warehouse:
         self.execute("commit")
 
     # -- relations -----------------------------------------------------------------------
-    def model_relation(self, model: str) -> str:
-        """The fully qualified relation a dbt model was built into."""
-        node = self.project.model_node(model)
+    def model_relation(self, model: str, version: int | None = None,
+                       alias: str | None = None) -> str:
+        """The fully qualified relation a dbt model (at dbt model ``version``) was built
+        into; without a manifest, ``alias`` (default: the model's name) in the target."""
+        node = self.project.model_node(model, version)
         if node and node.get("relation_name"):
             return node["relation_name"]
         # without a manifest: the model's unquoted name as dbt creates it in the target
-        return f"{quote(self.dialect.default_schema(self.settings))}.{self.dialect.column(model)}"
+        name = alias or model
+        return f"{quote(self.dialect.default_schema(self.settings))}.{self.dialect.column(name)}"
+
+    def view_relation(self, view) -> str:
+        """The relation holding one version of a feature view (a ``FeatureView``)."""
+        return self.model_relation(view.source, view.model_version, view.model_file)
 
     def columns(self, relation: str) -> dict[str, str]:
         """Column name -> warehouse type of ``relation``; WarehouseError if it is missing.

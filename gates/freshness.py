@@ -26,7 +26,7 @@ def utc_column(warehouse, relation: str, column: str, quoted: str) -> str:
 
 
 def freshness_metrics(warehouse, view: FeatureView, as_of: dt.datetime | None = None) -> dict:
-    relation = warehouse.model_relation(view.source)
+    relation = warehouse.view_relation(view)
     columns = resolve_columns(warehouse, relation, [view.timestamp])
     reference = utc_naive(as_of)
     if view.timestamp not in columns:

@@ -44,7 +44,7 @@ class ParityReport:
 
 
 def sample_sql(warehouse, view: FeatureView, sample: int, as_of: dt.datetime) -> str:
-    relation = warehouse.model_relation(view.source)
+    relation = warehouse.view_relation(view)
     wanted = [*view.keys, view.timestamp, *view.feature_names]
     if view.created_timestamp:
         wanted.append(view.created_timestamp)
@@ -115,7 +115,7 @@ def read_items(client, table: str, view: FeatureView, pks: list[str],
 
 def parity_metrics(warehouse, client, table: str, view: FeatureView, sample: int,
                    as_of: dt.datetime | None = None) -> ParityReport:
-    report = ParityReport(view.name)
+    report = ParityReport(view.label)
     reference = utc_naive(as_of)
     rows = warehouse.fetch_arrow(sample_sql(warehouse, view, sample, reference)).to_pylist()
     rows = [{k.lower(): v for k, v in row.items()} for row in rows]

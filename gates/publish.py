@@ -28,4 +28,4 @@ def gate_views_for_sync(project, warehouse, views: list, as_of: dt.datetime | No
     options = GateOptions(suites=SYNC_SUITES, as_of=as_of,
                           docs_dir=project.target_dir / "gates" / "data_docs")
     run = run_gates(project, warehouse, list(views), options)
-    return {view.name: run.outcomes.get(view.name, GateOutcome()) for view in views}
+    return {view.label: run.outcomes.get(view.label, GateOutcome()) for view in views}

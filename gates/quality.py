@@ -28,7 +28,7 @@ def resolve_columns(warehouse, relation: str, wanted: list[str]) -> dict[str, st
 
 
 def quality_metrics(warehouse, view: FeatureView) -> dict:
-    relation = warehouse.model_relation(view.source)
+    relation = warehouse.view_relation(view)
     types = {name.lower(): kind for name, kind in warehouse.columns(relation).items()}
     dtypes = column_dtypes(view)
     metrics: dict[str, object] = {}

@@ -98,7 +98,7 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
     for suite in (s for s in SUITES if s in options.suites):
         started = time.perf_counter()
         for view in views:
-            outcome = run.outcomes.setdefault(view.name, GateOutcome())
+            outcome = run.outcomes.setdefault(view.label, GateOutcome())
             if suite == "freshness":
                 checks, metrics = freshness_checks(view), None
                 if checks:
@@ -124,7 +124,7 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
                 metrics = skew_metrics(skew_inputs, view)
             if not metrics:
                 continue
-            for check in validator.validate(suite, view.name, checks, metrics):
+            for check in validator.validate(suite, view.label, checks, metrics):
                 run.checks.append(check)
                 outcome.add(check)
         run.timings[suite] = time.perf_counter() - started

@@ -5,7 +5,11 @@ or an environment variable (``FEATURESTORE_API_KEYS``, the same JSON; in Lambda 
 template parameter)::
 
     {"keys": [{"name": "fraud-model", "sha256": "<hex of the key>",
-               "sensitivities": ["public", "internal"], "views": ["*"]}]}
+               "sensitivities": ["public", "internal"], "views": ["*"],
+               "shadow": ["user_transactions@v2"]}]}
+
+``shadow`` (optional): view versions read beside the served ones on every request of
+that key, for the serving log only (as the ``shadow`` query parameter does per request).
 
 A request without a valid ``x-api-key`` header gets 401 and a feature above the key's
 rights 403 naming it. Anonymous access (no key: public and internal features of every
@@ -25,6 +29,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,7 @@ from featurestore.errors import ProjectError, RequestError
 log = logging.getLogger("featurestore.lookup.access")
 HEADER = "x-api-key"
 ANONYMOUS_LEVELS = frozenset({"public", "internal"})
+_SHADOW = re.compile(r"[a-z][a-z0-9_]*@v[1-9][0-9]{0,9}")
 
 
 def hash_key(key: str) -> str:
@@ -46,6 +52,7 @@ class Grant:
     name: str
     sensitivities: frozenset[str]
     views: frozenset[str] | None  # None: every view
+    shadow: tuple[str, ...] = ()  # "view@vN": versions read beside the served ones
 
     def denied(self, plans) -> list[str]:
         """The ``view:feature`` names of ``plans`` this grant may not read, with why."""
@@ -115,9 +122,14 @@ class AccessPolicy:
             if not isinstance(views, list) or not all(isinstance(v, str) for v in views):
                 raise ProjectError(f"{where}, field `views`: expected a list of view names "
                                    "or [\"*\"]")
+            shadow = entry.get("shadow", [])
+            if not isinstance(shadow, list) or not all(
+                    isinstance(v, str) and _SHADOW.fullmatch(v) for v in shadow):
+                raise ProjectError(f"{where}, field `shadow`: expected a list of view "
+                                   "versions like [\"user_transactions@v2\"]")
             name = str(entry.get("name") or f"key-{index}")
             grants[digest] = Grant(name, frozenset(levels),
-                                   None if "*" in views else frozenset(views))
+                                   None if "*" in views else frozenset(views), tuple(shadow))
         return cls(grants)
 
     @classmethod

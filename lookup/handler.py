@@ -46,6 +46,7 @@ from featurestore.lookup.routes import (
     Router,
 )
 from featurestore.lookup.serving_log import MODEL_HEADER, ServingLog
+from featurestore.lookup.versions import DEFAULT_REFRESH_S, ServedVersions
 from featurestore.settings import Settings
 
 log = logging.getLogger("featurestore.lookup")
@@ -83,11 +84,13 @@ class LookupApp:
 
     def __init__(self, catalog, reader, *, cache=None, access: AccessPolicy | None = None,
                  serving_log: ServingLog | None = None, metrics=None, built_at: str = "",
-                 clock=None):
+                 clock=None, version_refresh_s: float = DEFAULT_REFRESH_S):
         from featurestore.lookup.metrics import Metrics
 
         self.catalog = catalog
         self.reader = reader
+        # the serving pointers of views with several versions (lookup/versions.py)
+        self.versions = ServedVersions(catalog, reader, version_refresh_s)
         self.cache = cache
         self.access = access or AccessPolicy(None)
         self.serving_log = serving_log
@@ -141,7 +144,8 @@ class LookupApp:
                             "access is off (FEATURESTORE_ALLOW_ANONYMOUS): every feature "
                             "request is refused with 401")
         return cls(catalog, reader, cache=cache, access=access,
-                   serving_log=serving_log, metrics=metrics, built_at=built_at)
+                   serving_log=serving_log, metrics=metrics, built_at=built_at,
+                   version_refresh_s=lookup_settings.version_refresh_ms / 1000)
 
     # -- one request ---------------------------------------------------------------------
     def handle(self, event: dict) -> dict:
@@ -248,17 +252,28 @@ class LookupApp:
             raise RequestError("the event's `queryStringParameters` must be an object of "
                                f"strings, got {_type(query)}")
         features = query.get("features", query.get("names"))
-        requests = [service.get_request(self.catalog, call.params["entity"],
-                                        call.params["key"], features)]
+        shadow = query.get("shadow")
+        if shadow is not None and not isinstance(shadow, str):
+            raise RequestError(f"the `shadow` query parameter must be text, got {_type(shadow)}")
+        requests = [service.get_request(
+            self.catalog, call.params["entity"], call.params["key"], features,
+            snapshot=self._snapshot(), shadow=shadow, key_shadow=call.grant.shadow)]
         return self._lookup(call, requests, single=True)
 
     def _retrieve_features(self, call: Call):
-        requests = service.post_requests(self.catalog, _body(call.event))
+        requests = service.post_requests(self.catalog, _body(call.event),
+                                         snapshot=self._snapshot(),
+                                         key_shadow=call.grant.shadow)
         return self._lookup(call, requests, single=False)
+
+    def _snapshot(self):
+        """The serving pointers this request is answered from (one set per request)."""
+        self.versions.store = self.reader  # the local app may move to another endpoint
+        return self.versions.snapshot()
 
     def _lookup(self, call: Call, requests: list, single: bool):
         started = time.perf_counter()
-        self.access.authorize(call.grant, [p for r in requests for p in r.views],
+        self.access.authorize(call.grant, [p for r in requests for p in (*r.views, *r.shadows)],
                               call.request_id, call.path)
         outcome = service.lookup(requests, self.reader, cache=self.cache,
                                  now=self.clock() if self.clock else None)

@@ -87,13 +87,13 @@ class FollowingReader:
         self._seen: int | None = None
         self._lock = threading.Lock()
 
-    def get(self, keys, attributes):
+    def get(self, keys, attributes, **options):
         try:
-            return self.reader.get(keys, attributes)
+            return self.reader.get(keys, attributes, **options)
         except StoreUnavailable:
             if not self.moved():
                 raise
-        return self.reader.get(keys, attributes)
+        return self.reader.get(keys, attributes, **options)
 
     def ping(self) -> None:
         try:
@@ -135,7 +135,9 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
     from featurestore.lookup import service
 
     app = local_app(project, cache=False, deadline_ms=deadline_ms, log_serving=False)
-    requests = [service.entity_request(app.catalog, entity, keys, features)]
+    # the version each view serves, read from its serving pointer as the endpoint does
+    requests = [service.entity_request(app.catalog, entity, keys, features,
+                                       snapshot=app.versions.snapshot())]
     outcome = service.lookup(requests, app.reader, now=now)
     body = service.response_body(requests, outcome, single=False)
     if outcome.degraded:

@@ -3,7 +3,9 @@
 At cold start the handler must not parse YAML, validate contracts or call the warehouse:
 it reads this snapshot (a few kB) and rebuilds the same ``Catalog`` dataclasses the rest
 of featurestore uses, so serving and training read one definition of every view.
-Only ``online: true`` views are served; the snapshot keeps the others out.
+Only ``online: true`` views are served; the snapshot keeps the others out. A view with
+several versions carries each of them (``versions``); which one is served is not in the
+snapshot but in DynamoDB (``featurestore promote``), so it changes without a redeploy.
 """
 
 from __future__ import annotations
@@ -26,11 +28,10 @@ def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None) -> dic
     for name, view in sorted(catalog.views.items()):
         if not view.online:
             continue
-        record = view.to_dict()
-        record["ttl_seconds"] = view.ttl_seconds
-        record["freshness_slo_seconds"] = view.freshness_slo_seconds
-        record["contract_hash"] = view.contract_hash()
-        views[name] = record
+        views[name] = _record(view)
+        if name in catalog.versions:  # a view with several versions: each of them
+            views[name]["versions"] = {str(number): _record(version) for number, version
+                                       in sorted(catalog.versions[name].items())}
     return {
         "format": FORMAT,
         "built_at": built_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -43,6 +44,17 @@ def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None) -> dic
         },
         "views": views,
     }
+
+
+def _record(view: FeatureView) -> dict:
+    record = view.to_dict()
+    record["ttl_seconds"] = view.ttl_seconds
+    record["freshness_slo_seconds"] = view.freshness_slo_seconds
+    record["contract_hash"] = view.contract_hash()
+    if view.model_version is not None:
+        record.update(model_version=view.model_version, is_base=view.is_base,
+                      retired=view.retired, multi_version=view.multi_version)
+    return record
 
 
 def write_snapshot(catalog: Catalog, path: Path) -> dict:
@@ -71,26 +83,36 @@ def catalog_from_snapshot(snapshot: dict, source: str = "registry snapshot") -> 
                      raw.get("description", ""))
         for name, raw in snapshot["entities"].items()
     }
-    views = {}
+    views, versions = {}, {}
     for name, raw in snapshot["views"].items():
-        features = tuple(
-            Feature(
-                name=f["name"], dtype=f["dtype"], sensitivity=f["sensitivity"],
-                description=f["description"], default=_default(f["dtype"], f["default"]),
-                max_null_rate=f.get("max_null_rate"), min=f.get("min"), max=f.get("max"),
-                allowed_values=tuple(f["allowed_values"]) if f.get("allowed_values") else None,
-            )
-            for f in raw["features"]
+        views[name] = _view(name, raw, entities, source)
+        if raw.get("versions"):
+            versions[name] = {int(number): _view(name, record, entities, source)
+                              for number, record in raw["versions"].items()}
+    return Catalog(entities, views, versions)
+
+
+def _view(name: str, raw: dict, entities: dict, source: str) -> FeatureView:
+    features = tuple(
+        Feature(
+            name=f["name"], dtype=f["dtype"], sensitivity=f["sensitivity"],
+            description=f["description"], default=_default(f["dtype"], f["default"]),
+            max_null_rate=f.get("max_null_rate"), min=f.get("min"), max=f.get("max"),
+            allowed_values=tuple(f["allowed_values"]) if f.get("allowed_values") else None,
         )
-        views[name] = FeatureView(
-            name=name, version=raw["version"], entity=entities[raw["entity"]["name"]],
-            source=raw["source"], timestamp=raw["timestamp"], owner=raw["owner"],
-            description=raw["description"], features=features,
-            created_timestamp=raw.get("created_timestamp"), ttl_seconds=raw["ttl_seconds"],
-            freshness_slo_seconds=raw["freshness_slo_seconds"], online=True,
-            tags=tuple(raw.get("tags", ())), path=f"{source}#{name}",
-        )
-    return Catalog(entities, views)
+        for f in raw["features"]
+    )
+    return FeatureView(
+        name=name, version=raw["version"], entity=entities[raw["entity"]["name"]],
+        source=raw["source"], timestamp=raw["timestamp"], owner=raw["owner"],
+        description=raw["description"], features=features,
+        created_timestamp=raw.get("created_timestamp"), ttl_seconds=raw["ttl_seconds"],
+        freshness_slo_seconds=raw["freshness_slo_seconds"], online=True,
+        tags=tuple(raw.get("tags", ())), path=f"{source}#{name}",
+        model_version=raw.get("model_version"), changes=raw.get("changes", ""),
+        retired=bool(raw.get("retired")), multi_version=bool(raw.get("multi_version")),
+        is_base=raw.get("is_base", True),
+    )
 
 
 def load_snapshot(path: Path | str | None = None) -> tuple[Catalog, str]:

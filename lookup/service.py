@@ -31,8 +31,10 @@ from functools import lru_cache
 
 from featurestore.contracts import Catalog, Entity, Feature, FeatureView
 from featurestore.errors import RequestError, StoreUnavailable
-from featurestore.feature_refs import resolve, resolve_entity
+from featurestore.feature_refs import FeatureRef, pick_version, resolve_entity, resolve_refs
 from featurestore.lookup.status import EXPIRED, absent_status, stored_status
+from featurestore.lookup.versions import EMPTY as NO_POINTERS
+from featurestore.lookup.versions import Snapshot
 from featurestore.online.items import (
     coerce_key_value,
     decode_value,
@@ -40,6 +42,8 @@ from featurestore.online.items import (
     to_epoch_micros,
     view_sk,
 )
+
+version_sk = view_sk
 
 MAX_KEYS = 100  # BatchGetItem reads at most 100 items per call; a request stays in one
 MAX_PK_BYTES = 2048  # DynamoDB's limit for a partition key value; past it the whole
@@ -71,36 +75,100 @@ class ViewPlan:
     defaults: tuple[object, ...]  # JSON-ready defaults, in feature order
     ttl_us: int | None
     slo_us: int | None
+    pinned: bool = False  # asked as `view@vN`, not at the served version
 
 
 @dataclass(frozen=True)
 class EntityRequest:
-    """One entity's keys and the views asked of them (a GET, or one item of a POST)."""
+    """One entity's keys and the views asked of them (a GET, or one item of a POST).
+
+    ``shadows``: other versions of views asked for, read with them and answered only to
+    the serving log (``?shadow=view@v2``)."""
 
     entity: Entity
     keys: tuple[dict, ...]  # typed, as echoed in the response
     pks: tuple[str, ...]
     views: tuple[ViewPlan, ...]
+    shadows: tuple[ViewPlan, ...] = ()
 
     @property
     def feature_refs(self) -> list[str]:
         return [ref for plan in self.views for ref in plan.refs]
 
 
-def plan_view(view: FeatureView, features: list[Feature]) -> ViewPlan:
+def plan_view(view: FeatureView, features: list[Feature], prefix: str | None = None) -> ViewPlan:
+    """``prefix``: how the answer names the view (``view``, or ``view@v2`` when pinned)."""
+    pinned = prefix is not None and prefix != view.name
+    prefix = prefix or view.name
     return ViewPlan(
         view=view, sk=view_sk(view), features=tuple(features),
-        refs=tuple(f"{view.name}:{f.name}" for f in features),
+        refs=tuple(f"{prefix}:{f.name}" for f in features),
         defaults=tuple(json_value(f.default) for f in features),
         ttl_us=view.ttl_seconds * 1_000_000 if view.ttl_seconds else None,
         slo_us=view.freshness_slo_seconds * 1_000_000 if view.freshness_slo_seconds else None,
+        pinned=pinned,
     )
 
 
-def resolve_features(catalog: Catalog, entity: Entity, refs: object) -> tuple[ViewPlan, ...]:
-    """``["view:feature", "view", ...]`` (or one comma-separated string) as view plans."""
-    return tuple(plan_view(view, features)
-                 for view, features in resolve(catalog, refs, entity=entity))
+def resolve_features(catalog: Catalog, entity: Entity, refs: object,
+                     snapshot: Snapshot | None = None) -> tuple[ViewPlan, ...]:
+    """``["view:feature", "view@v2:feature", "view", ...]`` (or one comma-separated
+    string) as view plans; an unpinned view at the version ``snapshot`` serves."""
+    snapshot = snapshot or NO_POINTERS
+    return tuple(plan_view(found.view, found.features, found.prefix)
+                 for found in resolve_refs(catalog, refs, entity=entity,
+                                           served=snapshot.served, retired=snapshot.retired))
+
+
+def shadow_plans(catalog: Catalog, views: tuple[ViewPlan, ...], shadow: object,
+                 snapshot: Snapshot | None = None, *, explicit: bool = True,
+                 ) -> tuple[ViewPlan, ...]:
+    """The shadow reads of a request: for each ``view@vN`` of ``shadow`` (a list or a
+    comma-separated string), the features asked of that view that version N also has,
+    unless N is the version already read. ``explicit`` (a request's own ``shadow``): a
+    malformed, unknown or retired one, or a view the request does not read, is a 400;
+    a key's configured shadows are skipped where they do not apply."""
+    if shadow is None or shadow == "" or shadow == []:
+        return ()
+    items = shadow.split(",") if isinstance(shadow, str) else shadow
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise RequestError(f"`shadow` must be a list of \"view@vN\" names, got {_echo(shadow)}")
+    snapshot = snapshot or NO_POINTERS
+    plans: list[ViewPlan] = []
+    for text in (i.strip() for i in items if i.strip()):
+        try:
+            ref = FeatureRef.parse(text)
+            if ref.version is None or ref.feature is not None:
+                raise RequestError(f"shadow `{_cut(text)}`: name a view version, like "
+                                   "`user_transactions@v2` (all the features asked of the "
+                                   "view are read at that version too)")
+            if ref.view not in catalog.views:
+                raise RequestError(f"shadow `{_cut(text)}`: unknown feature view "
+                                   f"`{_cut(ref.view)}`; known views: "
+                                   f"{', '.join(sorted(catalog.views))}")
+            version = pick_version(catalog, ref.view, ref.version, retired=snapshot.retired)
+        except RequestError as exc:
+            if explicit:
+                raise RequestError(str(exc) if str(exc).startswith("shadow") else
+                                   f"shadow `{_cut(text)}`: {exc}") from None
+            continue
+        served = [p for p in views if p.view.name == ref.view]
+        if not served:
+            if explicit:
+                raise RequestError(f"shadow `{_cut(text)}`: this request reads no feature of "
+                                   f"`{ref.view}`; a shadow version is read beside the "
+                                   "features asked of its view")
+            continue
+        for plan in served:
+            if plan.view.version == version.version:
+                continue
+            shared = [version.feature(f.name) for f in plan.features
+                      if f.name in version.feature_names]
+            prefix = f"{version.name}@v{version.version}"
+            if shared and all(p.sk != version_sk(version) or p.features != tuple(shared)
+                              for p in plans):
+                plans.append(plan_view(version, shared, prefix))
+    return tuple(plans)
 
 
 def typed_key(entity: Entity, key: object) -> tuple[dict, str]:
@@ -183,7 +251,10 @@ def _echo(value: object) -> str:
 
 
 def entity_request(catalog: Catalog, entity_name: object, keys: object,
-                   features: object) -> EntityRequest:
+                   features: object, *, snapshot: Snapshot | None = None,
+                   shadow: object = None, key_shadow: tuple[str, ...] = ()) -> EntityRequest:
+    """One entity's request; ``snapshot``: the serving pointers it is answered from;
+    ``shadow``: the request's own shadow versions; ``key_shadow``: its API key's."""
     entity = resolve_entity(catalog, entity_name)
     if not isinstance(keys, list) or not keys:
         raise RequestError(
@@ -191,9 +262,14 @@ def entity_request(catalog: Catalog, entity_name: object, keys: object,
         )
     if len(keys) > MAX_KEYS:
         raise RequestError(too_many_keys(len(keys)))
-    views = resolve_features(catalog, entity, features)
+    views = resolve_features(catalog, entity, features, snapshot)
+    shadows = shadow_plans(catalog, views, shadow, snapshot)
+    if key_shadow:
+        shadows += tuple(p for p in shadow_plans(catalog, views, list(key_shadow), snapshot,
+                                                 explicit=False) if p not in shadows)
     typed = [typed_key(entity, key) for key in keys]
-    return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed), views)
+    return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed), views,
+                         shadows)
 
 
 def too_many_keys(count: int) -> str:
@@ -202,7 +278,8 @@ def too_many_keys(count: int) -> str:
 
 
 def get_request(catalog: Catalog, entity_name: str, key_text: str,
-                features: str | None) -> EntityRequest:
+                features: str | None, *, snapshot: Snapshot | None = None,
+                shadow: str | None = None, key_shadow: tuple[str, ...] = ()) -> EntityRequest:
     """The request of ``GET /v1/features/{entity}/{key}``.
 
     A multi-column key is its values in join-key order separated by ``|``
@@ -221,10 +298,13 @@ def get_request(catalog: Catalog, entity_name: str, key_text: str,
             f"`{key_text}`. Separate values with `|` in that order."
         )
     return entity_request(catalog, entity.name, [dict(zip(entity.key_names, parts,
-                                                          strict=True))], features)
+                                                          strict=True))], features,
+                          snapshot=snapshot, shadow=shadow, key_shadow=key_shadow)
 
 
-def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequest]:
+def post_requests(catalog: Catalog, body: bytes | str | None, *,
+                  snapshot: Snapshot | None = None,
+                  key_shadow: tuple[str, ...] = ()) -> list[EntityRequest]:
     """The requests of ``POST /v1/features/retrieve``.
 
     The body is either one entity's request or several under ``requests``::
@@ -232,7 +312,8 @@ def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequ
         {"entity": "user", "keys": [{"user_id": 42}], "features": ["user_profile:country"]}
         {"requests": [{"entity": "user", ...}, {"entity": "merchant", ...}]}
 
-    At most ``MAX_KEYS`` keys over the whole body.
+    Each may name ``shadow`` versions (``["user_transactions@v2"]``). At most
+    ``MAX_KEYS`` keys over the whole body.
     """
     if not body:
         raise RequestError("the request body is empty; send a JSON object like "
@@ -268,15 +349,16 @@ def post_requests(catalog: Catalog, body: bytes | str | None) -> list[EntityRequ
         if not isinstance(item, dict):
             raise RequestError(f"requests[{index}] must be an object with `entity`, "
                                      "`keys` and `features`")
-        extra = sorted(set(item) - {"entity", "keys", "features"})
+        extra = sorted(set(item) - {"entity", "keys", "features", "shadow"})
         if extra:
             raise RequestError(f"unknown field `{_cut(extra[0])}` in the request; allowed: "
-                                     "entity, keys, features")
+                                     "entity, keys, features, shadow")
         for name in ("entity", "keys", "features"):
             if name not in item:
                 raise RequestError(f"the request is missing `{name}`")
         requests.append(entity_request(catalog, item["entity"], item["keys"],
-                                       item["features"]))
+                                       item["features"], snapshot=snapshot,
+                                       shadow=item.get("shadow"), key_shadow=key_shadow))
     return requests
 
 
@@ -291,63 +373,86 @@ class LookupOutcome:
     # view -> the newest feature_ts (epoch µs) among the items answered: how far behind
     # the loop is, as /metrics shows it (a stopped loop shows a lag that keeps growing)
     newest_us: dict[str, int] = field(default_factory=dict)
+    # per request, per key: {"view@vN:feature": answer} of the shadow versions read (None:
+    # no shadow); they go to the serving log, never to the caller
+    shadow_results: list[list[dict]] | None = None
+    # view -> the version served, for views with several versions asked without a pin
+    versions: dict[str, int] = field(default_factory=dict)
 
 
 def lookup(requests: list[EntityRequest], store, *, now: dt.datetime | None = None,
            cache=None) -> LookupOutcome:
     """Read every (key, view) of ``requests`` once and answer per the status rule."""
     now_us = to_epoch_micros(now) if now is not None else time.time_ns() // 1000
-    entries: dict[tuple[str, str], object] = {}
-    to_fetch: dict[tuple[str, str], ViewPlan] = {}
+    # every item once, with every feature any plan asks of it (an unpinned and a pinned
+    # reference to one version, a shadow of a version also asked for)
+    needed: dict[tuple[str, str], dict[str, Feature]] = {}
     for request in requests:
         for pk in request.pks:
-            for plan in request.views:
-                item_key = (pk, plan.sk)
-                if item_key in entries or item_key in to_fetch:
-                    continue
-                hit = cache.get(item_key, plan.features) if cache is not None else None
-                if hit is not None:
-                    entries[item_key] = hit
-                else:
-                    to_fetch[item_key] = plan
+            for plan in request.views + request.shadows:
+                slot = needed.setdefault((pk, plan.sk), {})
+                for feature in plan.features:
+                    slot.setdefault(feature.name, feature)
+    entries: dict[tuple[str, str], object] = {}
+    to_fetch: dict[tuple[str, str], tuple[Feature, ...]] = {}
+    for item_key, wanted in needed.items():
+        features = tuple(wanted.values())
+        hit = cache.get(item_key, features) if cache is not None else None
+        if hit is not None:
+            entries[item_key] = hit
+        else:
+            to_fetch[item_key] = features
     degraded, error = False, None
     if to_fetch:
-        attributes = sorted({f.name for plan in to_fetch.values() for f in plan.features})
+        attributes = sorted({f.name for features in to_fetch.values() for f in features})
         try:
             items = store.get(list(to_fetch), attributes)
         except StoreUnavailable as exc:
             degraded, error = True, str(exc)
         else:
-            for item_key, plan in to_fetch.items():
-                entry = _decode(plan, items.get(item_key))
+            for item_key, features in to_fetch.items():
+                entry = _decode(features, items.get(item_key))
                 entries[item_key] = entry
                 if cache is not None:
-                    cache.put(item_key, plan.features, entry)
+                    cache.put(item_key, features, entry)
     counts: dict[tuple[str, str], int] = {}
     newest: dict[str, int] = {}
     results = []
+    shadow_results = []
+    versions: dict[str, int] = {}
     for request in requests:
-        rows = []
+        rows, shadow_rows = [], []
+        for plan in request.views:
+            if plan.view.multi_version and not plan.pinned:
+                versions[plan.view.name] = plan.view.version
         for key, pk in zip(request.keys, request.pks, strict=True):
             features: dict[str, dict] = {}
             for plan in request.views:
                 _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts,
                         newest)
             rows.append({"key": key, "features": features})
+            if request.shadows:
+                shadowed: dict[str, dict] = {}
+                for plan in request.shadows:
+                    _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, shadowed, {},
+                            {})
+                shadow_rows.append(shadowed)
         results.append(rows)
-    return LookupOutcome(results, degraded, counts, error, newest)
+        shadow_results.append(shadow_rows)
+    return LookupOutcome(results, degraded, counts, error, newest,
+                         shadow_results if any(shadow_results) else None, versions)
 
 
 _ABSENT = ("absent",)  # the item does not exist (a cacheable answer)
 _UNREAD = ("unread",)  # the store did not answer: degrade
 
 
-def _decode(plan: ViewPlan, item: dict | None):
+def _decode(features: tuple[Feature, ...], item: dict | None):
     """``(feature_ts_us, {feature: value})`` of an item, or ``_ABSENT``."""
     if item is None:
         return _ABSENT
     values = {f.name: json_value(decode_value(f.dtype, item.get(f.name)))
-              for f in plan.features}
+              for f in features}
     return int(item["feature_ts"]["N"]), values
 
 
@@ -384,15 +489,20 @@ def response_body(requests: list[EntityRequest], outcome: LookupOutcome,
                   single: bool) -> dict:
     """The JSON body: the README's shape for a GET (``single``), a flat list for a POST.
 
+    ``versions`` names the version served of each view with several versions that was
+    asked for without a pin (only then: the answer of a view with one version is as it
+    always was).
+
     A POST answers ``{"results": [{"entity", "key", "features"}, ...], "degraded"}`` with
     one result per key, in request order (requests, then keys), each naming its entity.
     """
+    extra = {"versions": outcome.versions} if outcome.versions else {}
     if single:
         return {"entity": requests[0].entity.name, "results": outcome.results[0],
-                "degraded": outcome.degraded}
+                "degraded": outcome.degraded, **extra}
     flat = []
     for request, rows in zip(requests, outcome.results, strict=True):
         name = request.entity.name
         flat.extend({"entity": name, "key": row["key"], "features": row["features"]}
                     for row in rows)
-    return {"results": flat, "degraded": outcome.degraded}
+    return {"results": flat, "degraded": outcome.degraded, **extra}

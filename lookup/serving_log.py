@@ -14,6 +14,9 @@ One JSON line per entity key looked up (the skew gate and the dbt source
      "pii": {"user_profile:email_domain":          # only when pii features were served
              {"value_hmac": "9f2c..." | absent,
               "feature_ts": "2026-05-18T18:00:00Z", "status": "PRESENT"}},
+     "versions": {"user_transactions": 2},       # views with several versions: which
+     "shadow": {"user_transactions@v2:txn_count_7d":   # shadow versions read beside them
+                {"value": 15, "feature_ts": "...", "status": "PRESENT"}},
      "degraded": true,                            # only when DynamoDB did not answer
      "latency_ms": 1.84}                          # the lookup's time in the handler
 
@@ -80,32 +83,50 @@ def value_digest(secret: bytes, value: object) -> str:
     return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
 
 
+def _entries(answers: dict, pii_refs: set, pii_key: bytes | None) -> tuple[dict, dict]:
+    """``(features, pii)`` of a line: values in the clear, pii ones as an HMAC or not."""
+    features, private = {}, {}
+    for ref, answer in answers.items():
+        if ref in pii_refs:
+            entry = {"feature_ts": answer["feature_ts"], "status": answer["status"]}
+            if pii_key is not None:
+                entry = {"value_hmac": value_digest(pii_key, answer["value"]), **entry}
+            private[ref] = entry
+        else:
+            features[ref] = {"value": answer["value"], "feature_ts": answer["feature_ts"],
+                             "status": answer["status"]}
+    return features, private
+
+
 def log_lines(request_id: str, model: str | None, requests, outcome, ts: str,
               pii_key: bytes | None = None, latency_ms: float | None = None) -> list[str]:
+    """One line per key. A view with several versions adds ``versions`` (the version
+    served of each); a shadow read adds ``shadow`` (``{"view@vN:feature": answer}``, its
+    pii values under ``shadow_pii`` as under ``pii``)."""
     lines = []
     if model is not None and len(model) > MAX_MODEL_CHARS:
         model = model[:MAX_MODEL_CHARS] + "…"
-    for request, rows in zip(requests, outcome.results, strict=True):
-        pii_refs = {ref for plan in request.views
+    shadows = getattr(outcome, "shadow_results", None) or [None] * len(requests)
+    versions = getattr(outcome, "versions", None)
+    for request, rows, shadow_rows in zip(requests, outcome.results, shadows, strict=True):
+        pii_refs = {ref for plan in (*request.views, *getattr(request, "shadows", ()))
                     for ref, feature in zip(plan.refs, plan.features, strict=True)
                     if feature.sensitivity == PII}
-        for row in rows:
-            features, private = {}, {}
-            for ref, answer in row["features"].items():
-                if ref in pii_refs:
-                    entry = {"feature_ts": answer["feature_ts"], "status": answer["status"]}
-                    if pii_key is not None:
-                        entry = {"value_hmac": value_digest(pii_key, answer["value"]), **entry}
-                    private[ref] = entry
-                else:
-                    features[ref] = {"value": answer["value"],
-                                     "feature_ts": answer["feature_ts"],
-                                     "status": answer["status"]}
+        for index, row in enumerate(rows):
+            features, private = _entries(row["features"], pii_refs, pii_key)
             line = {"ts": ts, "request_id": request_id, "model": model,
                     "entity": request.entity.name, "key": capped_key(row["key"]),
                     "features": features}
             if private:
                 line["pii"] = private
+            if versions:
+                line["versions"] = {plan.view.name: versions[plan.view.name]
+                                    for plan in request.views if plan.view.name in versions}
+            if shadow_rows:
+                shadowed, shadow_private = _entries(shadow_rows[index], pii_refs, pii_key)
+                line["shadow"] = shadowed
+                if shadow_private:
+                    line["shadow_pii"] = shadow_private
             if outcome.degraded:
                 line["degraded"] = True
             if latency_ms is not None:

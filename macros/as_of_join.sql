@@ -24,7 +24,9 @@
   In dbt both are found by asking the warehouse (when `spine` and the views are built
   relations); pass `spine_utc=true` for a spine given as a CTE name.
 
-  as_of_join(spine, views)            analysts: view names, or 'view:feature' strings
+  as_of_join(spine, views)            analysts: view names, or 'view:feature' strings;
+                                      'view@v2:feature' pins a version of a view with
+                                      several (unpinned: the contract's base version)
   as_of_join_specs(spine, specs)      specs carry `relation` (and optionally a subset
                                       of `features`, and `utc_columns`); validates,
                                       then dispatches to
@@ -84,7 +86,8 @@
             {%- endfor -%}
             {%- do spec.update({'features': selected}) -%}
         {%- endif -%}
-        {%- set relation = ref(contract['source']) -%}
+        {#- a view with several versions: its dbt model version ('view@v2' names one) -#}
+        {%- set relation = ref(contract['source'], v=contract['model_version']) if contract.get('model_version') is not none else ref(contract['source']) -%}
         {%- set read = [contract['timestamp']] + ([contract['created_timestamp']] if contract.get('created_timestamp') else [])
                        + (spec['features'] | map(attribute='name') | list) -%}
         {%- do spec.update({'relation': relation,

@@ -88,7 +88,7 @@ def offline_rows(warehouse: Warehouse, catalog: Catalog, entity_name: str,
     for view in sorted(catalog.views.values(), key=lambda v: v.name):
         if view.entity.name != entity_name:
             continue
-        relation = warehouse.model_relation(view.source)
+        relation = warehouse.view_relation(view)
         where = " and ".join(f"{warehouse.column(k)} = {_literal(v)}"
                             for k, v in key.items())
         try:

@@ -84,17 +84,21 @@ class SyncRun:
         return error
 
 
-def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = ()) -> list[FeatureView]:
-    """The views a sync publishes: those named (each must be online), else every online
-    view of the catalog."""
+def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = (), *,
+                 retired=None) -> list[FeatureView]:
+    """The view versions a sync publishes: those named (``view``: its live versions,
+    ``view@v2``: that one; each must be online), else every live version of every online
+    view. ``retired``: view -> versions retired in the registry, left out."""
+    from featurestore.feature_refs import select_versions
+
     if names:
-        views = [catalog.view(name) for name in names]
-        offline = [v.name for v in views if not v.online]
+        views = select_versions(catalog, names, retired=retired)
+        offline = list(dict.fromkeys(v.name for v in views if not v.online))
         if offline:
             raise FeatureStoreError(f"view(s) {', '.join(offline)} have `online: false` in "
                                     "their contract; set `online: true` to sync them.")
     else:
-        views = [v for v in sorted(catalog.views.values(), key=lambda v: v.name) if v.online]
+        views = [v for v in select_versions(catalog, retired=retired) if v.online]
     if not views:
         raise FeatureStoreError("no online feature views to sync (feature_defs/ has none "
                                 "with `online: true`).")
@@ -125,7 +129,7 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
         else:
             reporter.gate_skipped(views)
         for view in views:
-            if view.name in run.refused:
+            if view.label in run.refused:
                 continue
             result = None
             try:
@@ -138,7 +142,7 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
             except Unreachable:
                 raise  # every later view would fail the same way
             except FeatureStoreError as exc:
-                run.failed[view.name] = exc
+                run.failed[view.label] = exc
             finally:
                 reporter.view_finished(view, result)
             if result is not None:
@@ -153,5 +157,5 @@ def _gate(project: Project, warehouse: Warehouse, views: list[FeatureView],
     from featurestore.gates.publish import gate_views_for_sync
 
     outcomes = gate_views_for_sync(project, warehouse, views, as_of)
-    return {view.name: list(outcomes[view.name].failures)
-            for view in views if view.name in outcomes and not outcomes[view.name].passed}
+    return {view.label: list(outcomes[view.label].failures)
+            for view in views if view.label in outcomes and not outcomes[view.label].passed}

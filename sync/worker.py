@@ -124,7 +124,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     """
     options = options or SyncOptions()
     as_of = options.as_of or utc_naive()
-    relation = warehouse.model_relation(view.source)
+    relation = warehouse.view_relation(view)
     check_columns(warehouse, view, relation)
     if store is None:
         with store_errors(client, table):

@@ -64,6 +64,12 @@ COMMANDS = {
     "package-lambda": ("lookup", "package_lambda_command"),
     "keys": ("keys", "keys_group"),
     "gate": ("gates", "gate_command"),
+    "backfill": ("versions", "backfill_command"),
+    "compare": ("versions", "compare_command"),
+    "promote": ("versions", "promote_command"),
+    "rollback": ("versions", "rollback_command"),
+    "retire": ("versions", "retire_command"),
+    "versions": ("versions", "versions_command"),
     "catalog": ("catalog", "catalog_command"),
 }
 

@@ -40,10 +40,11 @@ def _clip(text: str, width: int = OBSERVED_WIDTH) -> str:
 
 
 def print_history(project, view_name: str, runs: int, as_json: bool) -> None:
+    from featurestore.feature_refs import select_versions
     from featurestore.gates.results import history_trend
     from featurestore.warehouse import Warehouse
 
-    project.catalog().view(view_name)  # an unknown view is a clear error, not an empty table
+    select_versions(project.catalog(), [view_name])  # an unknown view: a clear error
     with Warehouse(project) as warehouse:
         trend = history_trend(warehouse, view_name, runs)
     if as_json:
@@ -68,8 +69,8 @@ def print_history(project, view_name: str, runs: int, as_json: bool) -> None:
 
 
 @click.command("gate")
-@click.option("--view", "views", multiple=True, help="A feature view to gate (repeatable); "
-              "default: every view.")
+@click.option("--view", "views", multiple=True, help="A feature view to gate (repeatable; "
+              "`view@v2` for one version); default: every live version of every view.")
 @click.option("--suite", "suites", multiple=True, type=click.Choice(SUITES),
               help="A suite to run (repeatable); default: all four.")
 @click.option("--as-of", help="Judge freshness as of this ISO-8601 time instead of now.")
@@ -114,8 +115,11 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
     suites = tuple(suites) or SUITES
     if "parity" in suites:
         announce_store(project)
+    from featurestore.cli.shared import registry_retired
+    from featurestore.feature_refs import select_versions
+
     catalog = project.catalog()
-    chosen = [catalog.view(v) for v in views] if views else list(catalog.views.values())
+    chosen = select_versions(catalog, views, retired=registry_retired(project, catalog))
     try:
         window = parse_duration(serving_window)
     except ValueError as exc:

@@ -175,7 +175,8 @@ class ProgressBars:
 
 @click.command("sync")
 @click.option("--view", "view_names", multiple=True,
-              help="Sync only this view (repeatable); default: every online view.")
+              help="Sync only this view (repeatable; `view@v2` for one of its versions); "
+                   "default: every live version of every online view.")
 @click.option("--full-refresh", is_flag=True,
               help="Read every entity, not only those changed since the watermark.")
 @click.option("--no-gate", is_flag=True,
@@ -202,12 +203,14 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     Example:
       featurestore sync --local --view user_transactions --lookback 1h
     """
+    from featurestore.cli.shared import registry_retired
     from featurestore.sync.run import online_views, sync_views
     from featurestore.sync.worker import SyncOptions
 
     project = get_project(ctx, local=local)
     announce_store(project)
-    views = online_views(project.catalog(), view_names)
+    catalog = project.catalog()
+    views = online_views(catalog, view_names, retired=registry_retired(project, catalog))
     options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads)
     run = sync_views(project, views, options, gate=not no_gate,
                      reporter=ProgressBars(quiet=as_json), raise_failed=False)

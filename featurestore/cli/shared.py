@@ -79,3 +79,17 @@ def format_table(rows: list[list], header: list[str] | None = None) -> str:
     if header:
         lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def registry_retired(project, catalog) -> dict[str, set[int]]:
+    """View -> the versions retired in the registry (none unless a view has versions):
+    what syncs and gates leave out."""
+    if not catalog.versions:
+        return {}
+    from featurestore.version_log import retired_versions
+    from featurestore.warehouse import Warehouse
+
+    if not Warehouse.exists(project):
+        return {}
+    with Warehouse(project, read_only=True) as warehouse:
+        return retired_versions(warehouse)

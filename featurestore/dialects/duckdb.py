@@ -78,7 +78,9 @@ class DuckDB(Dialect):
     def store_schema(self, connection, schema: str) -> str:
         # DuckDB names the catalog after the file: in featurestore.duckdb a bare
         # `featurestore.x` is ambiguous (catalog or schema), so qualify it with the catalog.
-        (catalog,) = connection.execute("select current_database()").fetchone()
+        # fetchall, not fetchone: DuckDB 2 keeps a half-read result open, and refuses the
+        # relation API (fetch_arrow, stream_batches) on the connection until it is done
+        (catalog,) = connection.execute("select current_database()").fetchall()[0]
         return f"{quote(catalog)}.{schema}"
 
     @contextlib.contextmanager

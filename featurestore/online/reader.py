@@ -56,8 +56,12 @@ class DynamoReader:
         self.base_backoff_s = base_backoff_s
         self.unprocessed_retries = 0  # how often UnprocessedKeys came back (for tests, metrics)
 
-    def get(self, keys: list[tuple[str, str]], attributes: list[str]) -> dict:
-        """``{(pk, sk): item}`` of the items that exist; StoreUnavailable past the deadline."""
+    def get(self, keys: list[tuple[str, str]], attributes: list[str], *,
+            consistent: bool | None = None) -> dict:
+        """``{(pk, sk): item}`` of the items that exist; StoreUnavailable past the deadline.
+
+        ``consistent``: a strongly consistent read whatever the reader's default (the
+        serving pointers are read so, to bound how late a promotion is seen)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         names = {f"#a{i}": name for i, name in enumerate(["pk", "sk", "feature_ts",
@@ -71,7 +75,7 @@ class DynamoReader:
             batch, pending = pending[:BATCH_LIMIT], pending[BATCH_LIMIT:]
             request = {"Keys": batch, "ProjectionExpression": projection,
                        "ExpressionAttributeNames": names}
-            if self.consistent_read:
+            if self.consistent_read if consistent is None else consistent:
                 request["ConsistentRead"] = True
             try:
                 answer = self.client.batch_get_item(RequestItems={self.table: request})

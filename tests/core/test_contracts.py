@@ -48,7 +48,8 @@ CASES = [
     ("freshness_slo: 1h", "freshnes_slo: 1h",
      "feature_defs/user_transactions.yml:8, field `freshnes_slo`: unknown field in a feature "
      "view (did you mean `freshness_slo`?); allowed: name, version, entity, source, timestamp, "
-     "created_timestamp, ttl, freshness_slo, online, owner, description, tags, features"),
+     "created_timestamp, ttl, freshness_slo, online, owner, description, tags, features, "
+     "versions, compare"),
     ("version: 1", "version: one",
      "feature_defs/user_transactions.yml:2, field `version`: expected a whole number from 1 "
      "to 2147483647, got 'one'"),

@@ -22,7 +22,7 @@ FOLDERS = {"featurestore": REPO / "featurestore", "featurestore.sync": REPO / "s
 # featurestore/__init__.py, which re-exports the SDK) and the pipelines that drive the
 # services (the demo, the loop).
 INTERFACES = ("featurestore.cli", "featurestore.sdk", "featurestore.demo", "featurestore.loop",
-              "featurestore.catalog_site")
+              "featurestore.catalog_site", "featurestore.rollout")
 FACE = "featurestore"
 SERVICES = ("featurestore.sync", "featurestore.lookup", "featurestore.gates")
 

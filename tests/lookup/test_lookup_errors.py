@@ -82,7 +82,7 @@ def _keys(n: int) -> list[dict]:
     (json.dumps({"entity": "user", "keys": [{"user_id": 1}]}),
      "the request is missing `features`"),
     (json.dumps({"entity": "user", "keys": [{"user_id": 1}], "features": [F], "at": 1}),
-     "unknown field `at` in the request; allowed: entity, keys, features"),
+     "unknown field `at` in the request; allowed: entity, keys, features, shadow"),
     (json.dumps({"entity": "user", "keys": [{"user_id": 1}], "features": 7}),
      '`features` must be a list of "view:feature" or "view" names, got 7'),
 ])

@@ -1,0 +1,42 @@
+{#-
+  The start of a feature version's history, for `featurestore backfill VIEW --version N
+  --from DATE` (docs/versions.md). The backfill passes DATE as the dbt variable
+  `featurestore_history_from`; a version's model that wants its history to start there
+  calls this twice:
+
+    transactions as (   -- the events the windows need: from DATE minus the longest window
+        select * from {{ ref('stg_demo__transactions') }}
+        where {{ featurestore.history_from('transacted_at', lookback='30 days') }}
+    ),
+    ...
+    select * from final where {{ featurestore.history_from('feature_ts') }}   -- the rows
+
+  Without the variable (every other build, incremental runs included) it is `true`: the
+  whole history. The date is parsed, never pasted: a value that is not an ISO-8601 time
+  stops compilation. `lookback` is written by the model's author ('30 days', '1 hour').
+-#}
+{% macro history_from(column, lookback=none) %}
+    {%- set start = var('featurestore_history_from', none) -%}
+    {%- if start is none or start | string | trim == '' -%}
+        true
+    {%- else -%}
+        {%- set parsed = featurestore.featurestore_parse_history_start(start | string) -%}
+        {%- if lookback is not none and not modules.re.fullmatch('[0-9]+ (second|minute|hour|day)s?', lookback | string) -%}
+            {{ exceptions.raise_compiler_error(
+                "history_from: `lookback` must be a count and a unit, like '30 days' or '1 hour'; got "
+                ~ lookback ~ ".") }}
+        {%- endif -%}
+        {{ column }} >= cast('{{ parsed }}' as timestamp){% if lookback is not none %} - interval '{{ lookback }}'{% endif %}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro featurestore_parse_history_start(text) %}
+    {%- set found = modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?)?', text | trim) -%}
+    {%- if not found -%}
+        {{ exceptions.raise_compiler_error(
+            "featurestore_history_from must be an ISO-8601 date or time in UTC, like "
+            ~ "2026-05-01 or 2026-05-01T12:00:00; got " ~ text ~ ".") }}
+    {%- endif -%}
+    {{ return(text | trim | replace('T', ' ')) }}
+{% endmacro %}

@@ -5,6 +5,18 @@ models' ``loaded_at``), never on event time: a late row with an old ``feature_ts
 nevertheless the newest for its entity still lands after the watermark, so it is read and
 published (Feast's incremental materialization misses these, feast-dev/feast#4133).
 
+An incremental read also takes every entity with a row past the *data horizon* of the
+last run (its ``max(feature_ts)``). A model can add rows there that carry an old landing
+time: ``rolling_windows`` emits a window's exit row at ``event_ts + window`` once newer
+events (of any entity) move the horizon past it, with the ``loaded_at`` of the events it
+was computed from. Those rows are new to the online store though none of their inputs
+landed since the watermark; without the horizon a count would stay at 3 online where the
+warehouse says 0.
+
+Rows already past the view's TTL at ``as_of`` are not read: the lookup would serve them
+as EXPIRED (the default), whatever the item holds, and an item already stored for them
+ages out through DynamoDB's TTL attribute.
+
 One SQL statement, the same text on DuckDB and Snowflake (checked with sqlglot's Snowflake
 dialect in the tests), streamed back in Arrow batches so memory stays flat whatever the
 table size. Timestamps are rendered as literals, not bound, so the statement is the same
@@ -29,6 +41,7 @@ class ReadPlan:
     watermark: dt.datetime | None  # read entities with a row landed after watermark - lookback
     previous_as_of: dt.datetime | None  # ... or a row that came due since the last run
     lookback: dt.timedelta = dt.timedelta(0)
+    previous_horizon: dt.datetime | None = None  # ... or a row past the last run's horizon
 
     @property
     def full(self) -> bool:
@@ -49,12 +62,17 @@ def latest_rows_sql(view: FeatureView, relation: str, plan: ReadPlan, dialect: D
     loaded = col(view.created_timestamp) if view.created_timestamp else None
     columns = [col(n) for n in names]
     order = f"{ts} desc" + (f", {loaded} desc" if loaded else "")
+    unexpired = ""
+    if view.ttl_seconds:
+        oldest = plan.as_of - dt.timedelta(seconds=view.ttl_seconds)
+        unexpired = f" and {ts} >= {ts_literal(oldest)}"
     lines = [
-        "-- 1. rows visible now: a future-dated row is never published early",
+        "-- 1. rows visible now (a future-dated row is never published early) and not",
+        "--    past the TTL (served as EXPIRED whatever is stored)",
         "with visible as (",
         f"    select {', '.join(columns)}",
         f"    from {relation}",
-        f"    where {ts} <= {ts_literal(plan.as_of)}",
+        f"    where {ts} <= {ts_literal(plan.as_of)}{unexpired}",
         "),",
     ]
     source = "visible"
@@ -64,14 +82,17 @@ def latest_rows_sql(view: FeatureView, relation: str, plan: ReadPlan, dialect: D
             f" or {ts} > {ts_literal(plan.previous_as_of - plan.lookback)}"
             if plan.previous_as_of else ""
         )
+        past = (f" or {ts} > {ts_literal(plan.previous_horizon)}"
+                if plan.previous_horizon else "")
         match = " and ".join(f"v.{k} is not distinct from c.{k}" for k in keys)
         lines += [
-            "-- 2. entities with a row landed since the watermark (minus the lookback), or",
-            "--    with a row whose feature_ts came due since the last run",
+            "-- 2. entities with a row landed since the watermark (minus the lookback),",
+            "--    with a row whose feature_ts came due since the last run, or with a row",
+            "--    past the last run's data horizon (window exits it revealed)",
             "changed as (",
             f"    select distinct {', '.join(keys)}",
             "    from visible",
-            f"    where {loaded} > {since}{due}",
+            f"    where {loaded} > {since}{due}{past}",
             "),",
             "candidates as (",
             "    select v.*",
@@ -103,6 +124,14 @@ def high_water_sql(view: FeatureView, relation: str, as_of: dt.datetime,
         f"select max({dialect.column(view.created_timestamp)}) from {relation} "
         f"where {dialect.column(view.timestamp)} <= {ts_literal(as_of)}"
     )
+
+
+def horizon_sql(view: FeatureView, relation: str, as_of: dt.datetime,
+                dialect: Dialect) -> str:
+    """The data horizon a run publishes up to, ``max(feature_ts)`` of the visible rows;
+    read before the rows, like the watermark, so a row added past it mid-run is re-read."""
+    ts = dialect.column(view.timestamp)
+    return f"select max({ts}) from {relation} where {ts} <= {ts_literal(as_of)}"
 
 
 def read_latest(warehouse: Warehouse, view: FeatureView, relation: str, plan: ReadPlan,

@@ -27,6 +27,12 @@ ahead of the row, never behind: the next run is then incremental from the older
 watermark, which re-reads more, not less. A run that found nothing new leaves the marker
 as it is (it already confirms the unchanged watermark).
 
+The row also keeps the run's *data horizon*, ``max(feature_ts)`` of the rows it could
+publish, read before the rows like the watermark: the next incremental run also reads the
+entities with a row past it (window exits that newer events revealed, which carry old
+landing times; ``reader.py``). A row without one (an older featurestore) starts a full
+run, which with verify-and-repair writes only what differs.
+
 Rows written before the store was part of the key have ``online_store`` null. ``load``
 falls back to such a row when the store has none of its own, and ``save`` replaces it:
 no table has a marker for it, so its first run under a store is a full load all the same.
@@ -50,8 +56,12 @@ TABLE = "sync_state"
 COLUMNS = (
     "view_name", "view_version", "online_store", "watermark", "last_as_of", "run_id",
     "status", "started_at", "finished_at", "rows_read", "rows_written", "rows_skipped",
-    "rows_retried", "message",
+    "rows_retried", "message", "horizon", "rows_unchanged",
 )
+# Columns added after the table's first version, with their types: ``ensure_table`` adds
+# whichever an existing table lacks.
+ADDED_COLUMNS = (("online_store", "varchar"), ("horizon", "timestamp"),
+                 ("rows_unchanged", "bigint"))
 
 
 @dataclass
@@ -70,14 +80,17 @@ class SyncState:
     rows_skipped: int = 0
     rows_retried: int = 0
     message: str = ""
+    horizon: dt.datetime | None = None  # max feature_ts of the visible rows at the last run
+    rows_unchanged: int = 0  # rows whose stored item already held them: not written
 
 
 _READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # warehouse -> table
 
 
 def ensure_table(warehouse: Warehouse) -> str:
-    """Create the table, or add ``online_store`` to one made before it was a column; once
-    per ``Warehouse`` object (a sync loads and saves several times per view)."""
+    """Create the table, or add the columns a table made before them lacks
+    (``ADDED_COLUMNS``); once per ``Warehouse`` object (a sync loads and saves several
+    times per view)."""
     if warehouse in _READY:
         return _READY[warehouse]
     warehouse.ensure_store_schema()
@@ -87,13 +100,16 @@ def ensure_table(warehouse: Warehouse) -> str:
         "view_name varchar not null, view_version integer not null, online_store varchar, "
         "watermark timestamp, last_as_of timestamp, run_id varchar, status varchar, "
         "started_at timestamp, finished_at timestamp, rows_read bigint, rows_written bigint, "
-        "rows_skipped bigint, rows_retried bigint, message varchar)"
+        "rows_skipped bigint, rows_retried bigint, message varchar, horizon timestamp, "
+        "rows_unchanged bigint)"
     )
-    if "online_store" not in {c.lower() for c in warehouse.columns(table)}:
+    for column, kind in ADDED_COLUMNS:
+        if column in {c.lower() for c in warehouse.columns(table)}:
+            continue
         try:
-            warehouse.execute(f"alter table {table} add column online_store varchar")
+            warehouse.execute(f"alter table {table} add column {column} {kind}")
         except WarehouseError:  # another sync added it meanwhile
-            if "online_store" not in {c.lower() for c in warehouse.columns(table)}:
+            if column not in {c.lower() for c in warehouse.columns(table)}:
                 raise
     _READY[warehouse] = table
     return table
@@ -117,6 +133,7 @@ def load(warehouse: Warehouse, view_name: str, view_version: int,
     if not rows:
         return SyncState(view_name, view_version, online_store)
     state = SyncState(*rows[0])
+    state.rows_unchanged = state.rows_unchanged or 0
     if online_store is not None:
         state.online_store = online_store  # a legacy row is adopted by this store
     return state
@@ -128,7 +145,7 @@ def load_all(warehouse: Warehouse) -> list[SyncState]:
         f"select {', '.join(COLUMNS)} from {table} "
         "order by view_name, view_version, online_store nulls first"
     )
-    return [SyncState(*row) for row in rows]
+    return [SyncState(*row[:-1], row[-1] or 0) for row in rows]
 
 
 def save(warehouse: Warehouse, state: SyncState) -> None:

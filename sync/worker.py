@@ -8,6 +8,12 @@ one warehouse transaction. A kill at any point before (4) leaves the old waterma
 the next run re-reads and re-writes the same rows, which the ``feature_ts <= :ts``
 condition accepts or skips.
 
+A run that can meet stored values (every run but a first load) reads the stored items of
+each batch first (BatchGetItem, 100 keys, in the writer threads) and writes only those
+that differ (``online/compare.py``), conditionally as ever; rows past the view's TTL are
+not read at all (``reader.py``). So ``--full-refresh`` is a verify-and-repair pass: it
+reads everything, writes the differences and counts them (``differed``).
+
 An incremental run trusts the state only as far as the table confirms it: the state is
 the store's own (keyed by ``online_store``), and the table's sync marker must be at least
 at the state's watermark, else the run is a full load (``sync/state.py``).
@@ -40,7 +46,13 @@ from featurestore.online.items import encode_item, view_sk
 from featurestore.online.writer import Counters, Writer
 from featurestore.sync import state as sync_state
 from featurestore.sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
-from featurestore.sync.reader import ReadPlan, high_water_sql, latest_rows_sql, read_latest
+from featurestore.sync.reader import (
+    ReadPlan,
+    high_water_sql,
+    horizon_sql,
+    latest_rows_sql,
+    read_latest,
+)
 from featurestore.warehouse import Warehouse
 
 
@@ -68,21 +80,30 @@ class SyncResult:
     seconds: float
     watermark: dt.datetime | None
     reason: str = ""  # why a full load: no state for this store, no marker in the table...
+    unchanged: int = 0  # rows the stored item already held exactly: not written
 
     def to_dict(self) -> dict:
         """What ``featurestore sync --json`` prints per view."""
         return {"view": self.view, "version": self.version, "mode": self.mode,
                 "full": self.full, "reason": self.reason, "rows_read": self.rows_read,
                 "written": self.written, "skipped": self.skipped, "retried": self.retried,
+                "unchanged": self.unchanged, "differed": self.differed,
                 "seconds": round(self.seconds, 3), "watermark": self.watermark}
+
+    @property
+    def differed(self) -> int:
+        """Rows whose stored item did not hold them: written, or skipped as not newer."""
+        return self.written + self.skipped
 
     @property
     def rows_per_second(self) -> float:
         return self.rows_read / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
-        return (f"{self.view} v{self.version}: read {self.rows_read:,}, written "
-                f"{self.written:,}, skipped as not newer {self.skipped:,}, retried "
+        writes = f"written {self.written:,}, skipped as not newer {self.skipped:,}"
+        if self.mode.startswith("conditional"):  # the stored items were read and compared
+            writes = (f"unchanged {self.unchanged:,}, differed {self.differed:,} ({writes})")
+        return (f"{self.view} v{self.version}: read {self.rows_read:,}, {writes}, retried "
                 f"{self.retried:,} in {self.seconds:.1f} s ({self.rows_per_second:,.0f} "
                 f"rows/s; {'full' if self.full else 'incremental'}, {self.mode})"
                 + (f"; full because {self.reason}" if self.reason else ""))
@@ -110,6 +131,15 @@ def full_load_reason(previous: sync_state.SyncState, view: FeatureView,
         return "the contract names no created_timestamp to keep a watermark on"
     if previous.watermark is None:
         return "no earlier run into this store"
+    return ""
+
+
+def no_horizon_reason(previous: sync_state.SyncState) -> str:
+    """Why a state whose last run kept no data horizon (an older featurestore) cannot
+    start an incremental run: the rows past that run's horizon are unknown."""
+    if previous.horizon is None:
+        return ("the state records no data horizon (its last run predates it), so rows "
+                "past that run's horizon cannot be told apart")
     return ""
 
 
@@ -143,13 +173,17 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
         with store_errors(client, table):
             claimed, synced = sync_state.read_markers(client, table, view_sk(view))
             reason = (full_load_reason(previous, view, options)
-                      or sync_state.missing_from_table(synced, previous))
+                      or sync_state.missing_from_table(synced, previous)
+                      or no_horizon_reason(previous))
             plan = ReadPlan(as_of=as_of, watermark=None if reason else previous.watermark,
                             previous_as_of=None if reason else previous.last_as_of,
-                            lookback=options.lookback)
+                            lookback=options.lookback,
+                            previous_horizon=None if reason else previous.horizon)
             high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
             high_water = (warehouse.fetch_all(high_water_query)[0][0] if high_water_query
                           else None)
+            horizon = warehouse.fetch_all(
+                horizon_sql(view, relation, as_of, warehouse.dialect))[0][0]
             if on_plan is not None:
                 plan_sql = latest_rows_sql(view, relation, plan, warehouse.dialect)
                 on_plan(warehouse.fetch_all(
@@ -159,7 +193,8 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
             for rows in read_latest(warehouse, view, relation, plan, options.batch_size):
                 written_at = time.time_ns() // 1_000
                 items = [encode_item(view, row, written_at) for row in rows]  # all, first
-                writer.submit(items, conditional=not claim.unconditional)
+                writer.submit(items, conditional=not claim.unconditional,
+                              compare=not claim.unconditional)
                 rows_read += len(rows)
                 if progress is not None:
                     progress(len(rows), writer.counters)
@@ -173,6 +208,8 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
                 finished_at=utc_naive(), rows_read=rows_read,
                 rows_written=writer.counters.written, rows_skipped=writer.counters.skipped,
                 rows_retried=writer.counters.retried,
+                horizon=horizon if horizon is not None else previous.horizon,
+                rows_unchanged=writer.counters.unchanged,
             )
             if rows_read or reason or done.watermark != previous.watermark:
                 # (a run that found nothing new leaves the marker that confirmed it)
@@ -189,7 +226,8 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     mode = ("first load (BatchWriteItem)" if claim.unconditional
             else "conditional (TransactWriteItems)")
     return SyncResult(view.name, view.version, mode, plan.full, rows_read, done.rows_written,
-                      done.rows_skipped, done.rows_retried, seconds, done.watermark, reason)
+                      done.rows_skipped, done.rows_retried, seconds, done.watermark, reason,
+                      done.rows_unchanged)
 
 
 def _failed(warehouse: Warehouse, view: FeatureView, running: sync_state.SyncState,
@@ -209,6 +247,7 @@ def _failed(warehouse: Warehouse, view: FeatureView, running: sync_state.SyncSta
         **running.__dict__, "status": "failed", "finished_at": utc_naive(),
         "rows_read": rows_read, "rows_written": counters.written,
         "rows_skipped": counters.skipped, "rows_retried": counters.retried,
+        "rows_unchanged": counters.unchanged,
         "message": f"{type(final).__name__}: {final}"[:2000]})
     try:
         sync_state.save(warehouse, failed)

@@ -50,6 +50,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from featurestore.errors import OnlineStoreError, StoreUnavailable
 from featurestore.online.client import unreachable_message
+from featurestore.online.compare import item_key, same_item
 from featurestore.online.condition import (
     blocking_codes,
     conditional_put,
@@ -66,6 +67,7 @@ from featurestore.online.retry import (
 
 TRANSACT_LIMIT = 100
 BATCH_LIMIT = 25
+GET_LIMIT = 100  # BatchGetItem's keys per request
 
 
 class Counters:
@@ -76,12 +78,15 @@ class Counters:
         self.written = 0
         self.skipped = 0
         self.retried = 0
+        self.unchanged = 0  # already stored exactly so: not written
 
-    def add(self, written: int = 0, skipped: int = 0, retried: int = 0) -> None:
+    def add(self, written: int = 0, skipped: int = 0, retried: int = 0,
+            unchanged: int = 0) -> None:
         with self._lock:
             self.written += written
             self.skipped += skipped
             self.retried += retried
+            self.unchanged += unchanged
 
 
 class _Stopped(Exception):
@@ -116,10 +121,16 @@ class Writer:
         self._silent_since: float | None = None  # first failure of a run of no-answers
 
     # -- submission ----------------------------------------------------------------------
-    def submit(self, items: list[dict], *, conditional: bool = True) -> None:
-        """Queue items in requests of the right size; raises the first write error seen."""
+    def submit(self, items: list[dict], *, conditional: bool = True,
+               compare: bool = False) -> None:
+        """Queue items in requests of the right size; raises the first write error seen.
+
+        ``compare``: read the stored items first and write (conditionally) only those that
+        differ (``write_changed``)."""
         size = TRANSACT_LIMIT if conditional else BATCH_LIMIT
         send = self.write_conditional if conditional else self.write_batch
+        if compare:
+            size, send = GET_LIMIT, self.write_changed
         for start in range(0, len(items), size):
             self.raise_first_error()
             self._slots.acquire()
@@ -159,7 +170,49 @@ class Writer:
         if self._stop.wait(delay):
             raise _Stopped
 
-    # -- the two kinds of request --------------------------------------------------------
+    # -- the kinds of request ------------------------------------------------------------
+    def write_changed(self, items: list[dict]) -> None:
+        """Read up to 100 stored items in one BatchGetItem, then write, conditionally, only
+        the items that differ from what is stored (``compare.same_item``); the others are
+        counted as unchanged. The condition still guards every write: an item that
+        changed between the read and the write is never regressed."""
+        stored = self.read_stored(items)
+        changed = [item for item in items if not same_item(stored.get(item_key(item)), item)]
+        self.counters.add(unchanged=len(items) - len(changed))
+        if changed:
+            self.write_conditional(changed)
+
+    def read_stored(self, items: list[dict]) -> dict[tuple[str, str], dict]:
+        """The stored items of ``items``' keys (up to 100), by ``(pk, sk)``; a consistent
+        BatchGetItem, UnprocessedKeys read again with backoff."""
+        from botocore.exceptions import ClientError
+
+        found: dict[tuple[str, str], dict] = {}
+        request = {self.table: {"Keys": [{"pk": item["pk"], "sk": item["sk"]}
+                                         for item in items], "ConsistentRead": True}}
+        last_code = ""
+        for attempt in range(self.max_attempts):
+            try:
+                answer = self._call(self.client.batch_get_item, 0, RequestItems=request)
+            except ClientError as exc:
+                last_code = exc.response.get("Error", {}).get("Code") or ""
+                if last_code not in RETRYABLE_CODES:
+                    raise self._refused(exc, items, "a read") from None
+                self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+                continue
+            for item in answer.get("Responses", {}).get(self.table, []):
+                found[item_key(item)] = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            last_code = "UnprocessedKeys"
+            self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+        raise OnlineStoreError(
+            f"DynamoDB left keys of table {self.table} unread after {self.max_attempts} "
+            f"attempts (last answer: {last_code}); first item {describe(items[0])}. "
+            "Nothing of this run is recorded as synced; run `featurestore sync` again."
+        )
+
     def write_conditional(self, items: list[dict]) -> None:
         """One TransactWriteItems of up to 100 conditional puts, until all are settled."""
         from botocore.exceptions import ClientError
@@ -259,9 +312,9 @@ class Writer:
             self._silent_since = None
             return answer
 
-    def _refused(self, exc, items: list[dict]) -> OnlineStoreError:
+    def _refused(self, exc, items: list[dict], what: str = "a write") -> OnlineStoreError:
         return OnlineStoreError(
-            f"table {self.table}: DynamoDB refused a write ({exc}); first item "
+            f"table {self.table}: DynamoDB refused {what} ({exc}); first item "
             f"{describe(items[0])}"
         )
 

@@ -151,8 +151,9 @@ def test_a_row_landed_exactly_at_the_watermark_minus_lookback_is_not_reread(
         sync_view(warehouse, client, table, TXNS, SyncOptions(as_of=AS_OF, lookback=lookback))
         watermark = sync_state.load(warehouse, TXNS.name, TXNS.version).watermark
         assert watermark == T0 + HOUR
-        insert_txns(warehouse, [txn_row(4, T0 + 2 * HOUR, watermark - lookback),
-                                txn_row(5, T0 + 2 * HOUR, watermark - lookback + US)])
+        # at the data horizon (T0), not past it: only their landing can bring them
+        insert_txns(warehouse, [txn_row(4, T0, watermark - lookback),
+                                txn_row(5, T0, watermark - lookback + US)])
         result = sync_view(warehouse, client, table, TXNS,
                            SyncOptions(as_of=AS_OF, lookback=lookback))
     # users 1-3 landed at the watermark itself (within the lookback), 5 just inside it

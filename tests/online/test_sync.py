@@ -101,9 +101,12 @@ def test_lookback_rereads_rows_landed_just_before_the_watermark(online_project,
                                                                  dynamodb_table):
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
-        insert_txns(warehouse, history(users=range(1, 6)))
+        # user 5's row at T0+8h is the data horizon
+        insert_txns(warehouse, [*history(users=range(1, 6)),
+                                txn_row(5, T0 + 8 * HOUR, T0 + 8 * HOUR, scale=2)])
         sync_view(warehouse, client, table, TXNS, options())
-        # a load whose clock ran 3 minutes behind: landed "before" the watermark
+        # a load whose clock ran 3 minutes behind: landed "before" the watermark, and
+        # before the horizon in event time
         watermark = sync_state.load(warehouse, "user_transactions", 1).watermark
         insert_txns(warehouse, [txn_row(4, T0 + 6 * HOUR, watermark - dt.timedelta(minutes=3),
                                         scale=4)])
@@ -112,8 +115,9 @@ def test_lookback_rereads_rows_landed_just_before_the_watermark(online_project,
         caught = sync_view(warehouse, client, table, TXNS,
                            options(lookback=dt.timedelta(minutes=10)))
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
-    # the late row, and the 4 other entities whose rows landed at the watermark itself
-    assert (caught.rows_read, caught.written, caught.skipped) == (5, 5, 0)
+    # the late row, and user 5 whose row landed at the watermark itself (unchanged)
+    assert (caught.rows_read, caught.written, caught.skipped, caught.unchanged) == (
+        2, 1, 0, 1)
     assert online["user#4"][0] == T0 + 6 * HOUR
 
 
@@ -135,7 +139,9 @@ def test_replay_of_an_older_run_never_regresses(online_project, dynamodb_table):
         replay = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
     online = dynamodb_items(client, table, TXNS)
     assert {pk: (ts, values) for pk, (ts, values, _) in online.items()} == newer
-    assert (replay.rows_read, replay.written, replay.skipped) == (40, 30, 10)
+    # 30 items already held the snapshot's rows (unchanged, not written); 10 were newer
+    assert (replay.rows_read, replay.written, replay.skipped, replay.unchanged) == (
+        40, 0, 10, 30)
     assert replay.mode == "conditional (TransactWriteItems)"
 
 

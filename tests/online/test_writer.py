@@ -70,3 +70,23 @@ def test_writer_gives_up_on_a_refused_connection_within_seconds():
         assert str(error.value).startswith(
             f"DynamoDB at {endpoint} (table fs_nowhere) does not answer (Could not connect")
         assert [t.name for t in threading.enumerate() if t.name.startswith("fs-sync")] == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "same"),
+    [
+        ({"written_at": {"N": "5"}}, True),  # only the time of the write differs
+        ({"last_txn_amount": {"N": "1.50"}}, True),  # a number as DynamoDB may return it
+        ({"last_txn_amount": {"N": "1.25"}}, False),
+        ({"last_txn_amount": {"S": "1.5"}}, False),
+        ({"stray": {"S": "x"}}, False),  # an attribute the row does not have
+        ({"expires_at": None}, False),  # an attribute the item lacks
+    ],
+)
+def test_an_item_is_the_same_only_when_every_attribute_but_written_at_is(stored, same):
+    from featurestore.online.compare import same_item
+
+    wanted = encode_item(TXNS, {"user_id": 1, "feature_ts": T0, "last_txn_amount": 1.5}, 1)
+    item = {**wanted, **stored}
+    assert same_item({k: v for k, v in item.items() if v is not None}, wanted) is same
+    assert same_item(None, wanted) is False

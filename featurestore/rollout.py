@@ -155,15 +155,28 @@ def _write(store: Store, pointer, expected) -> None:
 
 # -- compare ----------------------------------------------------------------------------------
 def compare(project: Project, view_name: str, from_version: int, to_version: int, *,
-            as_of: dt.datetime | None = None, record: bool = True):
+            as_of: dt.datetime | None = None, record: bool = True,
+            live_window: dt.timedelta | None = None, serving_log=None):
     """The two versions' latest values side by side (gates/compare.py), recorded in
-    ``featurestore.gate_results`` unless ``record`` is false."""
-    from featurestore.gates.compare import compare_versions
+    ``featurestore.gate_results`` unless ``record`` is false. ``live_window``: compare
+    them on live traffic instead, from the serving log's shadow reads of that window up
+    to ``as_of`` (suite ``shadow``)."""
+    from pathlib import Path
+
+    from featurestore.gates.compare import compare_live, compare_versions
     from featurestore.gates.compare import record as record_report
     from featurestore.warehouse import Warehouse
 
     old = _version(project, view_name, from_version)
     new = _version(project, view_name, to_version)
+    if live_window is not None:
+        end = utc_naive(as_of)
+        log = Path(serving_log or project.settings.serving_log_dir)
+        report = compare_live(log, old, new, end - live_window, end)
+        if record:
+            with Warehouse(project) as warehouse:
+                record_report(warehouse, report)
+        return report
     with Warehouse(project) as warehouse:
         report = compare_versions(warehouse, old, new, as_of)
         if record:

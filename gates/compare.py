@@ -271,3 +271,95 @@ def render(report: CompareReport) -> str:
     lines.append(f"verdict: {'PASS' if not failures else 'FAIL'}"
                  + "".join(f"\n  {line}" for line in failures))
     return "\n".join(lines)
+
+
+# -- live traffic: a shadow version against the version served -------------------------------
+LIVE_SUITE = "shadow"
+
+
+def compare_live(log_path, old: FeatureView, new: FeatureView, start: dt.datetime,
+                 end: dt.datetime) -> CompareReport:
+    """The same figures from the serving log: each line that served one of the two
+    versions and read the other as a shadow (``?shadow=view@vN``, or the API key's) is
+    one pair of answers for one entity, compared value by value. ``entities`` counts the
+    lines (requests x keys) that hold the pair, so a busy key weighs as it was served."""
+    import json
+
+    from featurestore.errors import ProjectError
+    from featurestore.gates.skew import serving_files
+
+    if old.name != new.name or old.version == new.version:
+        raise RequestError("compare --live takes two versions of one view")
+    start, end = utc_naive(start), utc_naive(end)
+    names = [f.name for f in old.features if f.name in new.feature_names]
+    pairs: dict[str, list[tuple]] = {name: [] for name in names}
+    newest: dict[int, dt.datetime | None] = {old.version: None, new.version: None}
+    lines = 0
+    for file in serving_files(log_path):
+        with file.open() as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip() or '"shadow"' not in text:
+                    continue
+                try:
+                    record = json.loads(text)
+                    served_at = utc_naive(dt.datetime.fromisoformat(
+                        record["ts"].replace("Z", "+00:00")))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    raise ProjectError(f"{file}:{number}: not a serving log line (JSON with "
+                                       "an ISO-8601 `ts`)") from None
+                if not start <= served_at <= end or record.get("degraded") is True:
+                    continue
+                served = (record.get("versions") or {}).get(old.name)
+                if served not in (old.version, new.version):
+                    continue
+                other = new if served == old.version else old
+                features = record.get("features") or {}
+                shadow = record.get("shadow") or {}
+                found = False
+                for name in names:
+                    answer = features.get(f"{old.name}:{name}")
+                    shadowed = shadow.get(f"{old.name}@v{other.version}:{name}")
+                    if not isinstance(answer, dict) or not isinstance(shadowed, dict):
+                        continue
+                    found = True
+                    by_version = {served: answer, other.version: shadowed}
+                    pairs[name].append((by_version[old.version], by_version[new.version]))
+                    for version, got in by_version.items():
+                        ts = got.get("feature_ts")
+                        if ts:
+                            moment = utc_naive(dt.datetime.fromisoformat(
+                                ts.replace("Z", "+00:00")))
+                            if newest[version] is None or moment > newest[version]:
+                                newest[version] = moment
+                lines += found
+    report = CompareReport(old.name, old.version, new.version, end,
+                           entities={old.version: lines, new.version: lines}, newest=newest,
+                           features=[])
+    for name in names:
+        report.features.append(_live_feature(name, pairs[name], old.feature(name).dtype))
+    report.checks = [CheckResult(LIVE_SUITE, c.view, c.expectation, c.observed, c.threshold,
+                                 c.passed, c.observed_value)
+                     for c in _judge(report, old, new) if not c.expectation.startswith(
+                         "presence(")]
+    return report
+
+
+def _live_feature(name: str, pairs: list[tuple], dtype: str) -> FeatureComparison:
+    found = FeatureComparison(name, True, True)
+    if not pairs:
+        return found
+
+    def value(answer: dict):
+        got = answer.get("value")
+        return _epoch_seconds(got) if dtype == "timestamp" else got
+
+    a_values = [value(a) for a, _ in pairs]
+    b_values = [value(b) for _, b in pairs]
+    found.entities_both = len(pairs)
+    found.changed = sum(a != b for a, b in zip(a_values, b_values, strict=True))
+    found.null_rate_from = sum(v is None for v in a_values) / len(a_values)
+    found.null_rate_to = sum(v is None for v in b_values) / len(b_values)
+    found.psi = population_stability_index([v for v in a_values if v is not None],
+                                           [v for v in b_values if v is not None],
+                                           dtype in NUMERIC)
+    return found

@@ -46,14 +46,14 @@ def _parse_date(value: str | None) -> dt.datetime | None:
     return utc_naive(moment)
 
 
-def _duration(value: str) -> dt.timedelta:
+def _duration(value: str, option: str = "--pinned-within") -> dt.timedelta:
     from featurestore.durations import parse_duration
     from featurestore.errors import RequestError
 
     try:
         return dt.timedelta(seconds=parse_duration(value))
     except ValueError as exc:
-        raise RequestError(f"--pinned-within: {exc}") from None
+        raise RequestError(f"{option}: {exc}") from None
 
 
 @click.command("backfill")
@@ -105,18 +105,26 @@ def backfill_command(ctx, view_name, version, history_from, full_refresh, no_gat
 @click.option("--to", "to_version", type=click.IntRange(1, 2**31 - 1), required=True,
               help="The version judged.")
 @click.option("--as-of", default=None, help="Compare the latest values as of this UTC time.")
+@click.option("--live", "live_window", default=None, metavar="WINDOW",
+              help="Compare on live traffic instead: the serving log's shadow reads of this "
+                   "window (e.g. 24h) up to --as-of.")
+@click.option("--serving-log", default=None, type=click.Path(),
+              help="With --live: the serving log folder or file (default: the project's).")
 @json_option
 @click.pass_context
-def compare_command(ctx, view_name, version, to_version, as_of, as_json):
+def compare_command(ctx, view_name, version, to_version, as_of, live_window, serving_log,
+                    as_json):
     """Compare two versions' latest values per feature: the share of entities whose
     value differs, PSI, null rates, and each version's newest feature_ts.
 
-    The figures go to featurestore.gate_results (suite compare); exits 2 when a
-    threshold of the contract's `compare:` is passed.
+    The figures go to featurestore.gate_results (suite compare; with --live, suite
+    shadow); exits 2 when a threshold of the contract's `compare:` is passed. --live
+    reads the pairs of answers that lookups with a shadow version logged.
 
     \b
     Example:
       featurestore compare user_transactions --from 1 --to 2
+      featurestore compare user_transactions --from 1 --to 2 --live 24h
     """
     from featurestore.errors import GateFailed
     from featurestore.gates.compare import render
@@ -128,7 +136,9 @@ def compare_command(ctx, view_name, version, to_version, as_of, as_json):
         from featurestore.cli.gates import _parse_as_of
 
         moment = _parse_as_of(as_of)
-    report = compare(project, view_name, version, to_version, as_of=moment)
+    report = compare(project, view_name, version, to_version, as_of=moment,
+                     live_window=_duration(live_window, "--live") if live_window else None,
+                     serving_log=serving_log)
     if as_json:
         emit_json(report.to_dict())
     else:

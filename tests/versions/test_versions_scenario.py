@@ -180,6 +180,14 @@ def test_versions_scenario(world, server):
     assert line["versions"] == {VIEW: 1}
     assert line["shadow"][f"{VIEW}@v2:txn_count_7d"]["value"] == \
         int(v2_items[pk]["txn_count_7d"]["N"])
+    # the two compared on live traffic, from the serving log (suite shadow)
+    result = world.cli("compare", VIEW, "--from", "1", "--to", "2", "--live", "1h", "--json")
+    assert result.exit_code == 0, result.output
+    live = json.loads(result.output[result.output.index("{"):])
+    (seven_days,) = [f for f in live["features"] if f["feature"] == "txn_count_7d"]
+    assert (seven_days["entities_both"], seven_days["changed"]) == (1, 0)
+    assert world.sql("select count(*) from featurestore.gate_results where suite = 'shadow' "
+                     "and run_id = ?", [live["run_id"]])[0][0] == len(live["checks"])
 
     # retire v1: refused while served; after the promotion, refused while a recent
     # training set pins it, then done with --force (recorded)

@@ -12,9 +12,17 @@ closed-loop client on one keep-alive connection (one request in flight at a time
 2. 100-key POST batches of one view (7 features); cache off and on
 3. the raw floor: boto3 BatchGetItem of the same items straight against DynamoDB Local
 4. in-process ``lookup()`` with a warm cache (no HTTP, no DynamoDB)
+5. feature versions (``bench_activity`` has a v2 beside v1, docs/versions.md): the single-key
+   GET with ``&shadow=bench_activity@v2`` interleaved with the same GET without it (the
+   shadow item joins the same BatchGetItem); and promotion visibility: the serving pointer
+   is flipped between v1 and v2 (``online/serving.py``, as ``featurestore promote`` and
+   ``rollback`` write it) while a client keeps asking, and the time from the write's
+   acknowledgement to the first answer of the new version is measured, PROMOTIONS times.
 
 Targets (2-core machine): single-key p99 < 5 ms; 100-key batch p99 <= 1.15 x the raw
-floor of the same run; in-process warm lookup() p99 < 0.2 ms.
+floor of the same run; in-process warm lookup() p99 < 0.2 ms; single-key p99 with a
+shadow within noise of the same run without; promotion visible within the lookup's
+refresh interval (FEATURESTORE_LOOKUP_VERSION_REFRESH_MS, 1 s) plus one request.
 """
 
 from __future__ import annotations
@@ -47,6 +55,22 @@ VIEWS = {  # name -> [(feature, dtype)]
                    ("disputes_90d", "int64")],
 }
 DEFAULTS = {"int64": "0", "float64": "0.0", "bool": "false"}
+PROMOTIONS = 20
+# bench_activity's v2: the 1-hour features become 24-hour ones, and a 7-day maximum is new
+ACTIVITY_V2 = """versions:
+  - version: 1
+    changes: The first version.
+  - version: 2
+    changes: The 1-hour window becomes 24 hours; max_7d is new.
+    drop: [count_1h, sum_1h]
+    add:
+      - {name: count_24h, dtype: int64, default: 0, sensitivity: internal, description: c.}
+      - {name: sum_24h, dtype: float64, default: 0.0, sensitivity: internal, description: s.}
+      - {name: max_7d, dtype: float64, sensitivity: internal, description: m.}
+"""
+ACTIVITY_V2_FEATURES = [("count_7d", "int64"), ("count_30d", "int64"), ("sum_7d", "float64"),
+                        ("sum_30d", "float64"), ("last_amount", "float64"),
+                        ("count_24h", "int64"), ("sum_24h", "float64"), ("max_7d", "float64")]
 
 
 def write_project(folder: Path) -> None:
@@ -66,7 +90,8 @@ def write_project(folder: Path) -> None:
                       f"    description: {name}."]
             if dtype in DEFAULTS:
                 lines.append(f"    default: {DEFAULTS[dtype]}")
-        (defs / f"{view}.yml").write_text("\n".join(lines) + "\n")
+        extra = ACTIVITY_V2 if view == "bench_activity" else ""
+        (defs / f"{view}.yml").write_text("\n".join(lines) + "\n" + extra)
 
 
 def value_for(dtype: str, rng: random.Random, now: dt.datetime):
@@ -94,7 +119,12 @@ def seed(client, table: str, catalog) -> None:
             row = {"user_id": user_id, "feature_ts": now - dt.timedelta(minutes=10)}
             row.update({name: value_for(dtype, rng, now) for name, dtype in features})
             batch.append({"PutRequest": {"Item": encode_item(view, row, written)}})
-            if len(batch) == 25:
+            if view_name == "bench_activity":  # its v2 item too (the shadow, the promotion)
+                v2 = catalog.view_version(view_name, 2)
+                row2 = {"user_id": user_id, "feature_ts": row["feature_ts"]}
+                row2.update({n: value_for(d, rng, now) for n, d in ACTIVITY_V2_FEATURES})
+                batch.append({"PutRequest": {"Item": encode_item(v2, row2, written)}})
+            if len(batch) >= 24:
                 _write(client, table, batch)
                 batch = []
     if batch:
@@ -202,6 +232,36 @@ def http_caller(port: int, method: str, path_fn, body_fn=None):
     return call
 
 
+def promotion_visibility(port: int, client, table: str, rng) -> list[float]:
+    """Flip bench_activity's serving pointer PROMOTIONS times while one client asks for it
+    back to back; per flip, the seconds from the pointer write's acknowledgement to the
+    first answer that names the new version."""
+    from featurestore.online.serving import Pointer, read_pointers, write_pointer
+
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+
+    def served() -> int:
+        connection.request("GET", f"/v1/features/user/{rng.randrange(USERS)}"
+                                  "?features=bench_activity:count_7d")
+        answer = connection.getresponse()
+        body = json.loads(answer.read())
+        return body["versions"]["bench_activity"]
+
+    seen = []
+    for flip in range(PROMOTIONS):
+        target = 2 if flip % 2 == 0 else 1
+        current = read_pointers(client, table, ["bench_activity"])["bench_activity"]
+        write_pointer(client, table, Pointer(
+            "bench_activity", target, 3 - target, frozenset(), f"bench-{flip}", "promote",
+            target, time.time_ns() // 1000, "bench", "benchmark"), current)
+        written = time.perf_counter()
+        while served() != target:
+            pass
+        seen.append(time.perf_counter() - written)
+        time.sleep(rng.uniform(0, 1.0))  # land the next flip anywhere in the interval
+    return seen
+
+
 def line(label: str, r: dict) -> str:
     return (f"{label:<46} p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  p99.9 "
             f"{r['p999']:7.2f} ms  {r['rps']:8.0f} req/s  (n={r['n']})")
@@ -301,6 +361,18 @@ def main() -> None:
                           file=sys.stderr)
                     results["batch_cold"], results["raw_batch"] = interleaved(
                         args.seconds, batch, raw_batch)
+                    # 5. feature versions, after the figures above (on fresh connections)
+                    print("single key, cache cold, with and without a shadow version ...",
+                          file=sys.stderr)
+                    plain = http_caller(port, "GET", lambda: (
+                        f"/v1/features/user/{rng.randrange(USERS)}?features={refs}"))
+                    shadowed = http_caller(port, "GET", lambda: (
+                        f"/v1/features/user/{rng.randrange(USERS)}?features={refs}"
+                        "&shadow=bench_activity@v2"))
+                    results["plain"], results["shadowed"] = interleaved(
+                        args.seconds, plain, shadowed)
+                    print(f"promotion visibility, {PROMOTIONS} flips ...", file=sys.stderr)
+                    results["visible"] = promotion_visibility(port, client, table, rng)
                 child.terminate()
                 child.wait()
     finally:
@@ -319,6 +391,11 @@ def main() -> None:
     print(line("100-key batch, 1 view (7 features), warm", results["batch_warm"]))
     print(line("raw floor: BatchGetItem of the 100 items", results["raw_batch"]))
     print(line("in-process lookup(), warm cache, 20 features", inproc))
+    print(line("single key, cold, interleaved: no shadow", results["plain"]))
+    print(line("single key, cold, interleaved: + shadow v2", results["shadowed"]))
+    visible = sorted(results["visible"])
+    print(f"promotion visible after (n={len(visible)}): p50 "
+          f"{visible[len(visible) // 2] * 1000:.0f} ms, max {visible[-1] * 1000:.0f} ms")
     ratio = results["batch_cold"]["p99"] / results["raw_batch"]["p99"]
     print("\ntargets:")
     print(f"  single-key p99 < 5 ms:        cold {results['single_cold']['p99']:.2f} ms, "
@@ -326,6 +403,9 @@ def main() -> None:
     print(f"  batch p99 <= 1.15 x raw floor: cold {ratio:.2f} x "
           f"({results['batch_cold']['p99']:.2f} / {results['raw_batch']['p99']:.2f} ms)")
     print(f"  in-process warm p99 < 0.2 ms: {inproc['p99']:.3f} ms")
+    print(f"  shadow p99 within noise:      {results['shadowed']['p99']:.2f} ms with, "
+          f"{results['plain']['p99']:.2f} ms without")
+    print(f"  promotion visible <= 1 s + one request: max {visible[-1] * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

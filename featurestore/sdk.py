@@ -94,7 +94,8 @@ class FeatureStore:
                 or .csv file, with the views' key columns and the event time column.
                 Other columns (labels, ids) are carried through.
             features: ``"view"`` or ``"view:feature"`` names, a list or one
-                comma-separated string.
+                comma-separated string; ``"view@v2:feature"`` pins a version of a view
+                with several (unpinned: the version served), and the manifest says so.
             event_ts: the spine's event time column; naive (UTC) or timezone-aware. An
                 aware spine gives aware UTC ``event_ts`` and ``<view>__feature_ts``.
             known_at_event: only use feature rows already loaded into the warehouse at
@@ -125,7 +126,9 @@ class FeatureStore:
             entity: the entity's name, e.g. ``"user"``.
             keys: one key or a list of them: ``{"user_id": 42}``, or a bare value for an
                 entity with a single join key (``42``, ``[42, 43]``). At most 100.
-            features: ``"view"`` or ``"view:feature"`` names.
+            features: ``"view"`` or ``"view:feature"`` names; ``"view@v1:feature"``
+                pins a version (unpinned: the version served, see ``versions`` in the
+                answer).
             at: judge the statuses as of this time instead of now.
 
         Returns:

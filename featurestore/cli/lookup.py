@@ -121,7 +121,8 @@ def parse_key(entity, text: str) -> dict:
 @click.argument("entity")
 @click.argument("key")
 @click.option("--features", "-f", required=True,
-              help="Comma-separated view:feature names, or whole views by name.")
+              help="Comma-separated view:feature names, or whole views by name; "
+              "view@vN:feature pins a version.")
 @click.option("--at", "at", default=None,
               help="Evaluate statuses as of this UTC time (ISO-8601) instead of now.")
 @local_option

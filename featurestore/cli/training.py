@@ -13,7 +13,8 @@ from featurestore.cli.shared import get_project, say
               help="Parquet or CSV: the views' key columns, the event time column, anything "
               "else is carried through.")
 @click.option("--features", required=True,
-              help="Comma-separated VIEW or VIEW:FEATURE items.")
+              help="Comma-separated VIEW or VIEW:FEATURE items; VIEW@vN:FEATURE pins a "
+              "version (unpinned: the version served).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="The Parquet file to write; the manifest goes to OUT.manifest.json.")
 @click.option("--event-ts", default="event_ts", show_default=True,

@@ -104,9 +104,12 @@ def view_spec(view: FeatureView) -> dict:
 
 
 def contracts_macro(catalog: Catalog) -> str:
-    """The macro ``as_of_join`` reads: a spec per view (its base version), and for a view
-    with several versions, each live version under ``<view>@v<N>`` as well."""
-    specs = {name: view_spec(view) for name, view in sorted(catalog.views.items())}
+    """The macro ``as_of_join`` reads: a spec per view (its base version, or once that is
+    marked retired its oldest live one, as dbt's ``latest_version``), and for a view with
+    several versions, each live version under ``<view>@v<N>`` as well."""
+    specs = {name: view_spec(view if not view.retired or not catalog.live_versions(name)
+                             else catalog.live_versions(name)[0])
+             for name, view in sorted(catalog.views.items())}
     for name in sorted(catalog.versions):
         for view in catalog.live_versions(name):
             specs[f"{name}@v{view.version}"] = view_spec(view)

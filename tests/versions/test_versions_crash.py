@@ -3,7 +3,8 @@ new version's items are its latest rows, the old version's are untouched by the
 backfill and all gone after the retirement, and the registry records each once.
 
 The kill points are lines the commands print as they go (a real process, killed with
-its process group), not hooks in the code.
+its process group), not hooks in the code. After the retirement, the documented step
+drops the retired version's warehouse table.
 """
 
 from __future__ import annotations
@@ -104,7 +105,31 @@ def test_killed_backfill_and_retire_converge_on_rerun(world):
     markers = client.query(TableName=world.table, KeyConditionExpression="pk = :pk",
                            ExpressionAttributeValues={":pk": {"S": "_featurestore#sync"}})
     assert [i["sk"]["S"] for i in markers["Items"] if f"{VIEW}#v1" in i["sk"]["S"]] == []
+    drop_retired_table(world)
 
 
 def left_key(items: dict) -> str:
     return next(iter(items)).split("#", 1)[1]
+
+
+def drop_retired_table(world) -> None:
+    """The documented step after a retirement: mark it in the contract, remove its model,
+    build, then drop its warehouse table."""
+    refused = world.cli("retire", VIEW, "--version", "1", "--reason", "gone", "--drop-offline")
+    assert refused.exit_code == 1
+    assert "is not marked `retired: true`" in refused.output
+    contract = world.root / "feature_defs" / f"{VIEW}.yml"
+    contract.write_text(contract.read_text().replace(
+        "    changes: The first version.\n", "    changes: The first version.\n"
+        "    retired: true\n"))
+    (world.root / "models" / "features" / "user" / "fs_user__transactions.sql").unlink()
+    for args in (("build",), ("apply",)):
+        result = world.cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    result = world.cli("retire", VIEW, "--version", "1", "--reason", "gone", "--drop-offline")
+    assert result.exit_code == 0, result.output
+    assert result.output == f'dropped "main"."fs_user__transactions" ({VIEW} v1, retired).\n'
+    assert world.sql("select table_name from information_schema.tables where table_name "
+                     "like 'fs_user__transactions%'") == [("fs_user__transactions_v2",)]
+    assert world.sql("select action from featurestore.feature_versions order by changed_at "
+                     "desc limit 1") == [("dropped",)]

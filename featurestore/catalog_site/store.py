@@ -40,6 +40,26 @@ class GatePoint:
     failures: int
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+@dataclass
+class GateSeries:
+    """One expectation of one view over time, a point per time bucket, oldest first, kept
+    as plain columns: a year of daily results for 200 views x 41 expectations is 750,000
+    points, made into ``GatePoint`` objects only for the series a page draws."""
+
+    at: list[float]  # epoch seconds (UTC) of each bucket's last run
+    worst: list[float | None]
+    runs: list[int]
+    failures: list[int]
+
+    def points(self) -> list[GatePoint]:
+        return [GatePoint(_EPOCH + dt.timedelta(seconds=at), worst, runs, failures)
+                for at, worst, runs, failures in zip(self.at, self.worst, self.runs,
+                                                     self.failures, strict=True)]
+
+
 @dataclass
 class LatestCheck:
     suite: str
@@ -58,7 +78,7 @@ class ViewRecords:
 
     registry: list[dict] = field(default_factory=list)  # oldest first
     sync: list[dict] = field(default_factory=list)  # one per version and store
-    series: dict[str, list[GatePoint]] = field(default_factory=dict)  # expectation -> points
+    series: dict[str, GateSeries] = field(default_factory=dict)  # expectation -> points
     latest: dict[str, list[LatestCheck]] = field(default_factory=dict)  # suite -> checks
     gate_runs: int = 0
     first_gate: dt.datetime | None = None
@@ -163,18 +183,15 @@ def _gates(warehouse, records: StoreRecords) -> None:
     table = warehouse.store_table(TABLE)
     epoch = "datediff('second', timestamp '1970-01-01 00:00:00', run_at)"
     points = warehouse.fetch_arrow(
-        f"select view, expectation, floor({epoch} / {bucket}) as bucket, max(run_at) as at, "
-        "max(observed_value) as worst, count(*) as runs, "
-        "sum(case when passed then 0 else 1 end) as failures "
+        f"select view, expectation, floor({epoch} / {bucket}) as bucket, max({epoch}) as at, "
+        "max(observed_value) as worst, cast(count(*) as bigint) as runs, "
+        "cast(sum(case when passed then 0 else 1 end) as bigint) as failures "  # not int128
         f"from {table} where {SERIES_FILTER} group by view, expectation, bucket "
-        "order by view, expectation, bucket").to_pydict()
-    for view, expectation, at, worst, runs, failures in zip(
-            points["view"], points["expectation"], points["at"], points["worst"],
-            points["runs"], points["failures"], strict=True):
+        "order by view, expectation, bucket")
+    for view, expectation, series in _split_series(points):
         found = records.views.get(view)
         if found is not None:
-            found.series.setdefault(expectation, []).append(
-                GatePoint(at, worst, int(runs), int(failures)))
+            found.series[expectation] = series
     latest = warehouse.fetch_all(
         "with latest as (select view, suite, max(run_at) as run_at from "
         f"{table} group by view, suite) "
@@ -193,6 +210,31 @@ def _gates(warehouse, records: StoreRecords) -> None:
         found = records.views.get(view)
         if found is not None:
             found.gate_runs, found.first_gate, found.last_gate = int(runs), first_run, last_run
+
+
+def _split_series(points) -> list[tuple[str, str, GateSeries]]:
+    """(view, expectation, series) from the bucketed rows (an Arrow table ordered by view,
+    expectation and bucket), cut where the pair changes: columns are sliced, never walked
+    row by row in Python."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if points.num_rows == 0:
+        return []
+    views = points.column("view").combine_chunks()
+    expectations = points.column("expectation").combine_chunks()
+    pair = pc.binary_join_element_wise(views, expectations, "\x1f")
+    codes = pc.dictionary_encode(pair).indices.to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(np.diff(codes)) + 1).tolist()]
+    ends = [*starts[1:], points.num_rows]
+    at = points.column("at").to_numpy().astype("float64").tolist()
+    worst = points.column("worst").to_pylist()
+    runs = points.column("runs").to_numpy().astype("int64").tolist()
+    failures = points.column("failures").to_numpy().astype("int64").tolist()
+    return [(views[start].as_py(), expectations[start].as_py(),
+             GateSeries(at[start:end], worst[start:end], runs[start:end],
+                        failures[start:end]))
+            for start, end in zip(starts, ends, strict=True)]
 
 
 def _loop(warehouse, records: StoreRecords) -> None:

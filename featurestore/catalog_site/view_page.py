@@ -54,7 +54,9 @@ class PlotIds:
 
 
 def _points(records, expectation: str):
-    return records.series.get(expectation) or []
+    """The expectation's points over time (store.GatePoint), oldest first."""
+    series = records.series.get(expectation)
+    return series.points() if series is not None else []
 
 
 def freshness_plot(view: FeatureView, records, ids: PlotIds) -> tuple[object, str]:

@@ -11,7 +11,7 @@ final as (
         cast(transaction_id as bigint) as transaction_id,
         cast(user_id as bigint) as user_id,
         cast(merchant_id as bigint) as merchant_id,
-        cast(device_id as varchar) as device_id,
+        cast(device_id as {{ dbt.type_string() }}) as device_id,
         cast(amount as double) as amount,
         upper(currency) as currency,
         cast(transacted_at as timestamp) as transacted_at,

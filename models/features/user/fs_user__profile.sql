@@ -18,12 +18,12 @@ final as (
         profile_updates.user_id,
         profile_updates.updated_at as feature_ts,
         profile_updates.loaded_at,
-        cast(profile_updates.country as varchar) as country,
-        cast(users.signup_channel as varchar) as signup_channel,
+        cast(profile_updates.country as {{ dbt.type_string() }}) as country,
+        cast(users.signup_channel as {{ dbt.type_string() }}) as signup_channel,
         cast(profile_updates.is_verified as boolean) as is_verified,
         cast(profile_updates.kyc_level as bigint) as kyc_level,
         cast(users.signed_up_at as timestamp) as signed_up_at,
-        cast(users.email_domain as varchar) as email_domain
+        cast(users.email_domain as {{ dbt.type_string() }}) as email_domain
     from profile_updates
     inner join users
         on profile_updates.user_id = users.user_id

@@ -48,7 +48,7 @@ per_instant as (
 final as (
     select
         user_id,
-        cast(device_id as varchar) as device_id,
+        cast(device_id as {{ dbt.type_string() }}) as device_id,
         transacted_at as feature_ts,
         max(loaded_at) over (
             partition by user_id, device_id order by transacted_at

@@ -118,7 +118,8 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
     """
     reporter = reporter or SyncReporter()
     online = project.settings.online
-    client = online.client(max_attempts=1, max_pool_connections=options.threads + 4)
+    client = online.client(max_attempts=1, max_pool_connections=options.threads + 4,
+                           validate_params=False)  # items are checked by online/items.py
     store = store_id(client, require_table(client, online.table, online.where()))
     if options.as_of is None:
         options.as_of = utc_naive()

@@ -173,9 +173,23 @@ def encode_item(view: FeatureView, row: dict, written_at_us: int) -> dict:
     }
     if view.ttl_seconds:
         item["expires_at"] = {"N": str(-(-ts_us // 1_000_000) + view.ttl_seconds)}
+    strings = 0  # an upper bound of the string values' bytes (UTF-8: 4 a character)
     for feature in view.features:
-        item[feature.name] = encode_value(view, key, feature.name, feature.dtype,
-                                          row.get(feature.name))
+        name, dtype = feature.name, feature.dtype
+        value = row.get(name)
+        # the common cases first, as encode_value would encode them
+        if value is None:
+            item[name] = {"NULL": True}
+        elif dtype == "int64" and type(value) is int:
+            item[name] = {"N": str(value)}
+        elif dtype == "float64" and type(value) is float and math.isfinite(value):
+            item[name] = {"N": _number(value)}
+        else:
+            item[name] = encode_value(view, key, name, dtype, value)
+            if type(value) is str:
+                strings += 4 * len(value)
+    if _size_bound(view) + 4 * len(pk) + strings <= MAX_ITEM_BYTES:
+        return item  # cannot be over the limit: spare the exact count
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
         raise BadValueError(view.name, key, max(
@@ -183,6 +197,20 @@ def encode_item(view: FeatureView, row: dict, written_at_us: int) -> dict:
             f"the item is {size:,} bytes, over DynamoDB's 400 KB item limit; this is "
             "the largest attribute: shorten it or move it out of the online view")
     return item
+
+
+_BOUNDS: dict[tuple, int] = {}
+
+
+def _size_bound(view: FeatureView) -> int:
+    """An upper bound of an item's size but its pk and string values: every name, and 21
+    bytes for any other value (a DynamoDB number is at most 21), once per view shape."""
+    shape = (view.name, view.version, tuple(view.feature_names))
+    if shape not in _BOUNDS:
+        names = [*RESERVED_ATTRIBUTES, *view.feature_names]
+        _BOUNDS[shape] = (sum(len(n.encode()) + 21 for n in names)
+                          + len(view_sk(view).encode()))
+    return _BOUNDS[shape]
 
 
 def item_size(item: dict) -> int:

@@ -58,6 +58,7 @@ from featurestore.online.condition import (
     only_stale,
     settle_cancelled,
 )
+from featurestore.online.raw_reads import install as install_raw_reads
 from featurestore.online.retry import (
     RETRYABLE_CODES,
     UNREACHABLE_SECONDS,
@@ -106,6 +107,7 @@ class Writer:
                  base_delay: float = 0.05, max_delay: float = 5.0, in_flight: int | None = None,
                  unreachable_seconds: float = UNREACHABLE_SECONDS):
         self.client = client
+        install_raw_reads(client)  # BatchGetItem answers without botocore's shape walk
         self.table = table
         self.max_attempts = max_attempts
         self.base_delay = base_delay

@@ -35,20 +35,30 @@ def online_group() -> None:
 
 @online_group.command("start")
 @click.option("--port", type=int, default=None, help="Loopback port; default: a free one.")
+@click.option("--in-memory", is_flag=True,
+              help="Keep the tables in memory (tests, benchmarks): several times faster "
+                   "writes, and everything is lost when it stops.")
 @click.pass_context
-def online_start(ctx: click.Context, port: int | None) -> None:
-    """Start DynamoDB Local on disk (warehouse/dynamodb) in the background.
+def online_start(ctx: click.Context, port: int | None, in_memory: bool) -> None:
+    """Start DynamoDB Local in the background, on disk (warehouse/dynamodb) or in memory.
 
     \b
     Example:
       featurestore online start --port 8000
+      featurestore online start --in-memory
     """
     from featurestore.online.local import start_detached
 
     project = get_project(ctx)
-    state = start_detached(project.root, project.warehouse_dir, port)
-    click.echo(f"DynamoDB Local is running at {state['endpoint']} (pid {state['pid']}, data "
-               f"in {project.warehouse_dir / 'dynamodb'}).")
+    state = start_detached(project.root, project.warehouse_dir, port, in_memory=in_memory)
+    where = ("in memory: its tables are lost when it stops" if state["in_memory"]
+             else f"data in {project.warehouse_dir / 'dynamodb'}")
+    click.echo(f"DynamoDB Local is running at {state['endpoint']} (pid {state['pid']}, "
+               f"{where}).")
+    if state["in_memory"] != in_memory:
+        click.echo("It was already running, started "
+                   f"{'in memory' if state['in_memory'] else 'on disk'}; to change, run "
+                   "`featurestore online stop` first.")
     click.echo("featurestore commands use it when given --local; for other tools:")
     click.echo(f"export FEATURESTORE_DYNAMODB_ENDPOINT={state['endpoint']}")
 
@@ -65,7 +75,10 @@ def online_stop(ctx: click.Context) -> None:
     from featurestore.online.local import stop_detached
 
     project = get_project(ctx)
-    if stop_detached(project.warehouse_dir):
+    stopped = stop_detached(project.warehouse_dir)
+    if stopped and stopped["in_memory"]:
+        click.echo("DynamoDB Local stopped; it ran in memory, so its tables are gone.")
+    elif stopped:
         click.echo("DynamoDB Local stopped; its data stays in warehouse/dynamodb.")
     else:
         click.echo("No DynamoDB Local of this project is running.")

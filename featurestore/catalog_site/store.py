@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from featurestore.contracts import FeatureView
 from featurestore.errors import WarehouseError, WarehouseUnreachable
 
-MAX_POINTS = 90  # per time series: about one point per 7 px of a plot
+MAX_POINTS = 60  # per time series: a point per 10 px of a plot (6 days in a year)
 LOOP_CYCLES = 200
 # the expectations the catalog draws over time; the others are shown from the latest run
 SERIES_FILTER = ("suite = 'freshness' or expectation like 'null_rate(%' "

@@ -9,6 +9,8 @@ views with a year of daily gate results cost the warehouse a few scans:
   buckets (each point the worst value of its bucket, and how many runs failed in it), and
   every expectation of the latest run of each (view, suite);
 - the loop's recent cycles (``featurestore.loop_cycles``);
+- the version log's events (``featurestore.feature_versions``: backfill, promote,
+  rollback, retire);
 - per view, its relation's rows, entities, newest ``feature_ts`` and column types.
 
 A table that does not exist yet (no ``apply``, no gate run, no sync) is not an error: the
@@ -84,6 +86,8 @@ class ViewRecords:
     first_gate: dt.datetime | None = None
     last_gate: dt.datetime | None = None
     cycles: list[dict] = field(default_factory=list)  # newest first
+    version_events: list = field(default_factory=list)  # version_log.VersionEvent, oldest first
+    served_version: int | None = None  # chosen by the last promote or rollback, if any
     relation: str | None = None
     built: bool = False
     rows: int | None = None
@@ -115,7 +119,9 @@ def read_store(project, views: list[FeatureView], progress=lambda line: None) ->
         _sync_state(warehouse, records)
         _gates(warehouse, records)
         _loop(warehouse, records)
-        progress("catalog: read the registry, sync state, gate results and loop cycles")
+        _version_events(warehouse, records)
+        progress("catalog: read the registry, sync state, gate results, loop cycles and "
+                 "version events")
         for view in views:
             _relation(warehouse, view, records.views[view.name])
     missing = [name for name, present in records.tables.items() if not present]
@@ -253,6 +259,19 @@ def _loop(warehouse, records: StoreRecords) -> None:
                     "status": status, "rows_changed": changed.get(name),
                     "items_written": items, "freshness_lag": lags.get(name),
                     "refused": refused.get(name) or []})
+
+
+def _version_events(warehouse, records: StoreRecords) -> None:
+    """Backfills, promotions, rollbacks and retirements (featurestore/version_log.py),
+    read through its own reader: none when nothing was ever promoted."""
+    from featurestore.version_log import SERVING_ACTIONS, events
+
+    for event in events(warehouse):
+        found = records.views.get(event.view_name)
+        if found is not None:
+            found.version_events.append(event)
+            if event.action in SERVING_ACTIONS:
+                found.served_version = event.version
 
 
 def _json_object(text: str | None) -> dict:

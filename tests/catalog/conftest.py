@@ -144,6 +144,21 @@ def _sync_as_of(as_of: dt.datetime) -> None:
                                                      "user_profile", "user_transactions"]
 
 
+def _record_backfill(env: dict[str, str], at: dt.datetime) -> None:
+    """One event in the version log (featurestore/version_log.py), as `featurestore
+    backfill` records it, for the versions section to show."""
+    from featurestore.project import Project
+    from featurestore.version_log import VersionEvent, record
+    from featurestore.warehouse import Warehouse
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with Warehouse(Project(REPO_ROOT)) as warehouse:
+            record(warehouse, VersionEvent("user_profile", 1, "backfill", "catalog-tests",
+                                           reason="first build <of v1>", at=at))
+
+
 def _serve_lookups(world_env: dict[str, str]) -> None:
     """Two batches of 100 users through the local endpoint, on the demo's clock."""
     from featurestore.lookup.http_server import BackgroundServer
@@ -214,6 +229,7 @@ def catalog_world(demo_project, dynamodb_local, tmp_path_factory) -> CatalogWorl
     assert skew.exit_code in (0, 2), skew.output
     stale = world.run("gate", "--suite", "freshness")  # now: months past the demo's end
     assert stale.exit_code == 2, stale.output
+    _record_backfill(env, at=END)
     built = world.run("catalog")
     assert built.exit_code == 0, built.output
     world.output = built.output

@@ -44,8 +44,10 @@ def test_a_view_without_history_says_what_is_missing(browser, bare_world):
     online = view.text_content("#online")
     assert "never synced (featurestore sync)" in online
     assert "The serving log holds no request for this view in its window." in online
-    assert view.text_content("#versions p.empty") == (
-        "Not in the registry yet: featurestore plan, then featurestore apply.")
+    assert view.locator("#versions p.empty").all_text_contents() == [
+        "Not in the registry yet: featurestore plan, then featurestore apply.",
+        "None recorded: no version of this view was backfilled, promoted, rolled back or "
+        "retired (featurestore versions user_transactions)."]
     assert view.text_content("#gates p.empty") == (
         "No gate result recorded for this view yet. Run featurestore gate --view "
         "user_transactions.")

@@ -130,6 +130,24 @@ def test_a_view_page_draws_its_lineage_and_names_its_consumers(browser, catalog_
     page.close()
 
 
+def test_a_view_page_lists_its_registry_history_and_version_events(browser, catalog_world):
+    page = Page(browser)
+    view = page.open(file_url(catalog_world.site / "views" / "user_profile.html"))
+    tables = view.locator("#versions table")
+    registry = tables.first.locator("tbody tr td").all_text_contents()
+    assert registry[:3] == ["v1 (active)", "create", "catalog-tests"]
+    events = tables.last.locator("tbody tr").first
+    assert events.locator("th").text_content() == "2026-05-01 00:00:00 UTC"
+    assert events.locator("td").all_text_contents() == [
+        "v1", "backfill", "-", "catalog-tests", "first build <of v1>"]
+    other = page.open(file_url(catalog_world.site / "views" / "merchant_risk.html"))
+    assert other.text_content("#versions p.empty") == (
+        "None recorded: no version of this view was backfilled, promoted, rolled back or "
+        "retired (featurestore versions merchant_risk).")
+    assert page.errors == []
+    page.close()
+
+
 def test_a_failing_gate_shows_as_not_production_ready_with_its_reason(browser, catalog_world):
     from featurestore.catalog_site.text import day, human_seconds
 

@@ -91,8 +91,10 @@ def test_cli_writes_parquet_and_exact_manifest(demo_env, spine, tmp_path):
                         {"name": "kind", "type": "VARCHAR"}],
         },
         "known_at_event": False,
+        # which view versions it read, kept for `featurestore retire` (docs/versions.md)
+        "registry": "recorded in featurestore.training_sets",
         "views": [
-            {"name": "user_transactions", "version": 1,
+            {"name": "user_transactions", "version": 1, "pinned": False,
              "contract_hash": catalog.views["user_transactions"].contract_hash(),
              "relation": '"demo"."main"."fs_user__transactions"',
              "sql_sha256": hashlib.sha256(compiled["user_transactions"].encode()).hexdigest(),
@@ -103,7 +105,7 @@ def test_cli_writes_parquet_and_exact_manifest(demo_env, spine, tmp_path):
                  {"name": "txn_amount_avg_7d",
                   "column": "user_transactions__txn_amount_avg_7d", "dtype": "float64",
                   "null_count": 2, "default_count": 2}]},
-            {"name": "merchant_risk", "version": 1,
+            {"name": "merchant_risk", "version": 1, "pinned": False,
              "contract_hash": catalog.views["merchant_risk"].contract_hash(),
              "relation": '"demo"."main"."fs_merchant__risk"',
              "sql_sha256": hashlib.sha256(compiled["merchant_risk"].encode()).hexdigest(),

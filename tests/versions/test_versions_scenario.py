@@ -102,6 +102,11 @@ def test_versions_scenario(world, server):
     body = server.get(key, VIEW)
     assert served_names(body) == SHARED | V1_ONLY and body["versions"] == {VIEW: 1}
 
+    # a version never synced cannot be promoted: every lookup would get defaults
+    refused = world.cli("promote", VIEW, "--version", "2", "--reason", "too early")
+    assert refused.exit_code == 2
+    assert "user_transactions v2 has never been synced to this store" in refused.output
+
     # backfill v2: its own items, v1 untouched
     result = world.cli("backfill", VIEW, "--version", "2")
     assert result.exit_code == 0, result.output
@@ -205,6 +210,13 @@ def test_versions_scenario(world, server):
     manifest = json.loads((world.base / "train.parquet.manifest.json").read_text())
     assert [(v["name"], v["version"], v["pinned"]) for v in manifest["views"]] == \
         [(VIEW, 1, True)]
+    # unpinned, a training set reads the version the registry says is served
+    result = world.cli("training-set", "--spine", str(spine), "--features",
+                       f"{VIEW}:txn_count_24h", "--out", str(world.base / "train2.parquet"))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((world.base / "train2.parquet.manifest.json").read_text())
+    assert [(v["name"], v["version"], v["pinned"]) for v in manifest["views"]] == \
+        [(VIEW, 2, False)]
     refused = world.cli("retire", VIEW, "--version", "1", "--reason", "v2 live")
     assert refused.exit_code == 2
     assert "v1 of `user_transactions` is pinned by 1 training set(s)" in refused.output

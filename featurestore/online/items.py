@@ -118,7 +118,11 @@ def view_sk(view: FeatureView) -> str:
 
 
 def _number(value: object) -> str:
-    return str(Decimal(repr(value))) if isinstance(value, float) else str(int(value))
+    if not isinstance(value, float):
+        return str(int(value))
+    text = repr(value)  # the shortest text that reads back as the same float
+    # Decimal only rewrites an exponent ('1e-07' -> '1E-7'); other texts stay as they are
+    return text if "e" not in text else str(Decimal(text))
 
 
 def encode_value(view: FeatureView, key: dict, feature_name: str, dtype: str, value) -> dict:
@@ -156,10 +160,16 @@ def encode_value(view: FeatureView, key: dict, feature_name: str, dtype: str, va
 def encode_item(view: FeatureView, row: dict, written_at_us: int) -> dict:
     """The DynamoDB item (low-level format) of one warehouse row of ``view``."""
     key = {k: row.get(k) for k in view.keys}
-    try:
-        pk = entity_pk(view.entity, key)
-    except RequestError as exc:
-        raise BadValueError(view.name, key, view.keys[0], str(exc)) from None
+    single = view.keys[0] if len(view.keys) == 1 else None
+    value = key[single] if single else None
+    if (type(value) is int and -(2**63) <= value < 2**63
+            and view.entity.join_keys[0].dtype == "int64"):
+        pk = f"{view.entity.name}#{value}"  # what entity_pk gives, without its checks
+    else:
+        try:
+            pk = entity_pk(view.entity, key)
+        except RequestError as exc:
+            raise BadValueError(view.name, key, view.keys[0], str(exc)) from None
     feature_ts = row.get(view.timestamp)
     if not isinstance(feature_ts, dt.datetime):
         raise BadValueError(view.name, key, view.timestamp,
@@ -199,18 +209,18 @@ def encode_item(view: FeatureView, row: dict, written_at_us: int) -> dict:
     return item
 
 
-_BOUNDS: dict[tuple, int] = {}
+_BOUNDS: dict[int, tuple[FeatureView, int]] = {}
 
 
 def _size_bound(view: FeatureView) -> int:
     """An upper bound of an item's size but its pk and string values: every name, and 21
-    bytes for any other value (a DynamoDB number is at most 21), once per view shape."""
-    shape = (view.name, view.version, tuple(view.feature_names))
-    if shape not in _BOUNDS:
+    bytes for any other value (a DynamoDB number is at most 21), once per view object."""
+    known = _BOUNDS.get(id(view))
+    if known is None or known[0] is not view:
         names = [*RESERVED_ATTRIBUTES, *view.feature_names]
-        _BOUNDS[shape] = (sum(len(n.encode()) + 21 for n in names)
-                          + len(view_sk(view).encode()))
-    return _BOUNDS[shape]
+        known = _BOUNDS[id(view)] = (view, sum(len(n.encode()) + 21 for n in names)
+                                     + len(view_sk(view).encode()))
+    return known[1]
 
 
 def item_size(item: dict) -> int:

@@ -9,13 +9,16 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint bench mutate constraints clean java chromium
+.PHONY: setup demo test test-spark lint bench mutate constraints clean java chromium
 
 setup: $(VENV)/.installed node_modules/.installed java chromium
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[aws,gates,snowflake,dev,catalog]'
+	# Spark as a target (make test-spark): dbt-spark's session method and pyspark; Java 17
+	# comes with `make java`
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[spark]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -36,7 +39,14 @@ demo: setup
 	$(BIN)/featurestore demo
 
 test: setup
-	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider -m "not spark"
+
+# The Spark tests (tests/spark: the PIT and rolling-window property tests, the demo on Spark,
+# a Spark-built view synced and looked up) start a JVM and run real Spark jobs: a step of
+# their own, bounded so that CI stays under 20 minutes, one process (a 1 GiB driver).
+SPARK_TEST_TIMEOUT ?= 720
+test-spark: setup
+	timeout $(SPARK_TEST_TIMEOUT) $(BIN)/pytest -q -p no:cacheprovider -m spark tests/spark
 
 lint: setup
 	$(BIN)/ruff check .

@@ -106,7 +106,8 @@ class Warehouse:
             return node["relation_name"]
         # without a manifest: the model's unquoted name as dbt creates it in the target
         name = alias or model
-        return f"{quote(self.dialect.default_schema(self.settings))}.{self.dialect.column(name)}"
+        schema = self.dialect.alias(self.dialect.default_schema(self.settings))
+        return f"{schema}.{self.dialect.column(name)}"
 
     def view_relation(self, view) -> str:
         """The relation holding one version of a feature view (a ``FeatureView``)."""

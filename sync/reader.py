@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from featurestore.contracts import FeatureView
-from featurestore.dialects import Dialect, quote
+from featurestore.dialects import Dialect
 from featurestore.warehouse import Warehouse
 
 

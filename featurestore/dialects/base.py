@@ -76,6 +76,10 @@ class Dialect:
         """A contract's column name as the warehouse stores an unquoted identifier."""
         return quote(name)
 
+    def alias(self, name: str) -> str:
+        """An output column named exactly ``name``, its case kept."""
+        return quote(name)
+
     def default_schema(self, settings: Settings) -> str:
         return "main"
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,6 +96,51 @@ def start_session(config: dict[str, str]):
     return session
 
 
+@dataclass(frozen=True)
+class Statement:
+    kind: str  # "sql", "skip" (a transaction boundary) or "delete"
+    sql: str = ""
+    table: str = ""
+    where: str = ""
+
+
+_VARCHAR = re.compile(r"\bvarchar\b(?!\s*\()", re.IGNORECASE)
+_TRANSACTION = re.compile(r"\s*(begin(\s+transaction)?|commit|rollback)\s*;?\s*", re.IGNORECASE)
+_DELETE = re.compile(r"\s*delete\s+from\s+(\S+)\s+where\s+(.*)", re.IGNORECASE | re.DOTALL)
+_ADD_COLUMN = re.compile(r"(\s*alter\s+table\s+\S+\s+add\s+)column\s+(.*)",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def spark_statement(sql: str) -> Statement:
+    """featurestore's own statements (its store tables: registry, sync state, gate
+    results), written once for every warehouse, as Spark runs them.
+
+    Spark's VARCHAR needs a length: STRING. Spark has no transactions: a boundary is
+    skipped (featurestore's writes on Spark are one statement, or a delete then an
+    insert of the same small row set, rewritten below). Spark deletes only from Delta,
+    Iceberg or Hudi tables: a ``delete from T where c`` keeps the other rows and writes
+    them over T. ``add column`` is ``add columns (...)``.
+    """
+    if _TRANSACTION.fullmatch(sql):
+        return Statement("skip")
+    deleting = _DELETE.fullmatch(sql)
+    if deleting:
+        return Statement("delete", table=deleting.group(1), where=deleting.group(2))
+    adding = _ADD_COLUMN.fullmatch(sql)
+    if adding:
+        sql = f"{adding.group(1)}columns ({adding.group(2).strip()})"
+    return Statement("sql", _VARCHAR.sub("string", sql))
+
+
+def _delete_where(session, table: str, where: str, args: list | None) -> None:
+    """Rewrite ``table`` without the rows ``where`` holds for. The kept rows are
+    materialized (a local checkpoint) before the table is overwritten, as Spark refuses
+    to overwrite a table while it reads it."""
+    query = f"select * from {table} where not coalesce(({where}), false)"
+    kept = (session.sql(query, args=args) if args else session.sql(query)).localCheckpoint()
+    kept.write.insertInto(table, overwrite=True)
+
+
 class SparkCursor:
     """The result of one statement: a DataFrame, read as the DB-API cursor parts
     featurestore uses (``fetchall``, ``fetchone``, ``description``)."""
@@ -153,8 +200,17 @@ class Spark(Dialect):
 
     # -- statements ----------------------------------------------------------------------
     def execute(self, connection, sql: str, params):
+        """Run one statement; featurestore's own bookkeeping statements (written for
+        DuckDB and Snowflake) are spelled the Spark way first (``spark_statement``)."""
         session = connection.session
-        frame = session.sql(sql, args=list(params)) if params else session.sql(sql)
+        statement = spark_statement(sql)
+        if statement.kind == "skip":
+            return SparkCursor(session.sql("select 1 as skipped where false"))
+        args = list(params) if params else None
+        if statement.kind == "delete":
+            _delete_where(session, statement.table, statement.where, args)
+            return SparkCursor(session.sql("select 1 as deleted where false"))
+        frame = session.sql(statement.sql, args=args) if args else session.sql(statement.sql)
         return SparkCursor(frame)
 
     def fetch_arrow(self, connection, sql: str, params) -> pa.Table:
@@ -184,6 +240,9 @@ class Spark(Dialect):
 
     # -- names ---------------------------------------------------------------------------
     def column(self, name: str) -> str:
+        return quote(name)
+
+    def alias(self, name: str) -> str:
         return quote(name)
 
     def default_schema(self, settings) -> str:

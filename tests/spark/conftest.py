@@ -1,7 +1,7 @@
 """Fixtures of the Spark tests: one local SparkSession for the whole run.
 
-These tests start a JVM (about 8 s) and run each query through Spark's planner, so they
-are marked `spark` and run as their own bounded CI step (`make test-spark`), not in
+These tests start a JVM (about 8 s) and run each query through Spark's planner, so each
+module is marked `spark` and runs as its own bounded CI step (`make test-spark`), not in
 `make test`. The session is featurestore's own (featurestore/dialects/spark.py), with a
 small driver (1 GiB) and its catalog in a temporary folder.
 """
@@ -9,13 +9,6 @@ small driver (1 GiB) and its catalog in a temporary folder.
 from __future__ import annotations
 
 import pytest
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/spark/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.spark)
-            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

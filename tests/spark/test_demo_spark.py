@@ -19,6 +19,8 @@ import pytest
 from featurestore.dbt_runner import run_dbt
 from featurestore.project import Project
 
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RAW_TABLES = ("users", "profile_updates", "merchants", "devices", "transactions",
               "chargebacks")
@@ -70,6 +72,18 @@ def test_training_model_equals_duckdb_row_for_row(spark_demo, spark, demo_projec
     assert _rows(got, order) == _rows(expected, order)
 
 
+def test_built_models_agree_with_their_contracts_on_spark(spark_demo, monkeypatch):
+    """What `featurestore build` and `validate` check after dbt: every feature view's
+    built columns and types (Spark's bigint, double, string, timestamp_ntz, boolean)."""
+    from featurestore.model_check import check_built_models
+
+    for name, value in spark_demo.items():
+        monkeypatch.setenv(name, value)
+    project = Project(REPO_ROOT)
+    problems, _notes = check_built_models(project, project.catalog())
+    assert problems == []
+
+
 FEATURES = "user_transactions,merchant_risk,user_profile,device_seen_before"
 
 
@@ -102,3 +116,44 @@ def test_training_set_export_equals_duckdb(spark_demo, demo_project, tmp_path, m
     assert got.column_names == expected.column_names
     order = ["transaction_id"]
     assert _rows(got, order) == _rows(expected, order)
+
+
+def test_a_spark_built_view_syncs_into_dynamodb_local_and_is_looked_up(
+        spark_demo, spark, dynamodb_local, dynamodb_table, monkeypatch):
+    """The sync reads the latest rows of a Spark-built view through Arrow in batches,
+    writes them into DynamoDB Local, and the lookup serves them."""
+    import datetime as dt
+
+    from featurestore.lookup import service
+    from featurestore.online.reader import DynamoReader
+    from featurestore.sync.run import online_views, sync_views
+    from featurestore.sync.worker import SyncOptions
+    from tests.conftest import DEMO_END
+
+    client, table = dynamodb_table
+    for name, value in {**spark_demo, "FEATURESTORE_DYNAMODB_ENDPOINT": dynamodb_local,
+                        "FEATURESTORE_ONLINE_TABLE": table}.items():
+        monkeypatch.setenv(name, value)
+    project = Project(REPO_ROOT)
+    catalog = project.catalog()
+    as_of = dt.datetime.fromisoformat(DEMO_END)
+    views = online_views(catalog, ["user_transactions"])
+    run = sync_views(project, views, SyncOptions(as_of=as_of, batch_size=50), gate=False)
+    view = views[0]
+    oldest = as_of - dt.timedelta(seconds=view.ttl_seconds)
+    latest = {row["user_id"]: row for row in (r.asDict() for r in spark.sql(
+        "select * from main.fs_user__transactions where feature_ts <= ? and feature_ts >= ? "
+        "qualify row_number() over (partition by user_id order by feature_ts desc) = 1",
+        args=[as_of, oldest]).collect())}
+    assert [r.written for r in run.results] == [len(latest)] and len(latest) > 50
+
+    reader = DynamoReader(client, table, deadline_s=5.0)
+    users = sorted(latest)[:20]
+    requests = [service.entity_request(catalog, "user", [{"user_id": u} for u in users],
+                                       ["user_transactions"])]
+    outcome = service.lookup(requests, reader, now=as_of)
+    for user, result in zip(users, outcome.results[0], strict=True):
+        for feature in view.features:
+            got = result["features"][f"user_transactions:{feature.name}"]
+            assert got["value"] == service.json_value(latest[user][feature.name]), (user, feature)
+            assert got["status"] in ("PRESENT", "STALE")

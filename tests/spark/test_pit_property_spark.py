@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +36,9 @@ from tests.offline.test_pit_property import (
 
 from .conftest import load_rows
 
-BATCHES = 4  # Hypothesis examples; each a batch of up to BATCH_SIZE drawn examples
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+BATCHES = 3  # Hypothesis examples; each a batch of up to BATCH_SIZE drawn examples
 BATCH_SIZE = 10
 SPINE = "k bigint, k1 string, k2 string, event_ts timestamp_ntz, label bigint"
 ROWS_A = "k bigint, feature_ts timestamp_ntz, created_ts timestamp_ntz, x bigint, y string"

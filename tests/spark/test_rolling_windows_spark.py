@@ -24,7 +24,9 @@ from tests.offline.test_rolling_incremental import AGGREGATES, LAST, histories
 from .conftest import load_rows
 from .rendering import render_rolling
 
-BATCHES = 4
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+BATCHES = 3
 # a failing batch is reported as drawn: shrinking it would take many minutes of Spark jobs
 NO_SHRINKING = [Phase.explicit, Phase.reuse, Phase.generate]
 BATCH_SIZE = 6

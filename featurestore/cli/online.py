@@ -191,7 +191,8 @@ class ProgressBars:
               help="Sync only this view (repeatable; `view@v2` for one of its versions); "
                    "default: every live version of every online view.")
 @click.option("--full-refresh", is_flag=True,
-              help="Read every entity, not only those changed since the watermark.")
+              help="Verify and repair: read every entity and its stored item, write "
+                   "only the items that differ, and say how many differed.")
 @click.option("--no-gate", is_flag=True,
               help="Publish without running the freshness and quality gates (logged).")
 @click.option("--lookback", default="10m", show_default=True, callback=_parse_lookback,
@@ -207,7 +208,8 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     """Copy the latest value of each online feature view into DynamoDB.
 
     Incremental from a watermark kept in the warehouse for this table, which the table
-    must confirm (else a full load); writes only values newer than the stored ones, so a
+    must confirm (else a full load); writes only items that differ from the stored ones,
+    never rows past their TTL, and only values not older than the stored ones, so a
     replay or a backfill never regresses DynamoDB. A view whose gate fails is not
     published (exit 2); a view with a bad value stops, the others are published (exit 1);
     a store that stops answering ends the run (exit 3).

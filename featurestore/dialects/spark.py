@@ -11,8 +11,10 @@ Embedded Derby admits one process at a time: two featurestore commands on the sa
 Spark folder at once wait for each other's end, as two writers of one DuckDB file do.
 
 What differs from the base: results come back through Arrow (``DataFrame.toArrow`` for a
-small result, ``toLocalIterator`` batches for a large one, so a training set never sits
-whole in the driver); parameters are bound by Spark itself (positional ``?`` markers,
+result kept in memory, batches of ``toLocalIterator`` rows for the sync's reads); a
+training set is written as Parquet by Spark's tasks and copied into one file through
+Arrow a batch at a time, so it never sits whole in the driver; a Parquet spine is read
+in place; parameters are bound by Spark itself (positional ``?`` markers,
 ``spark.sql(sql, args=[...])``); identifiers are quoted with backticks; a spine is a
 temporary view over an Arrow table; Spark has no transactions, so a "transaction" is
 the statements in order (featurestore's writes there are single statements).
@@ -263,6 +265,41 @@ class Spark(Dialect):
 
     def drop_arrow(self, warehouse, name: str) -> None:
         warehouse.connection.session.catalog.dropTempView(name)
+
+    def file_relation(self, path: Path) -> str | None:
+        """A Parquet spine is read in place by Spark (no trip through this process)."""
+        if path.suffix.lower() != ".parquet":
+            return None
+        return f"parquet.{quote(str(path.resolve()))}"
+
+    def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
+                       batch_size: int = 100_000) -> None:
+        """Spark writes the result's partitions as Parquet (from its tasks, never through
+        the driver), next to ``path``; they are then copied into the one file ``path``
+        through Arrow, a batch at a time, so memory holds one batch whatever the size."""
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        frame = warehouse.connection.session.sql(sql).toDF(*names)
+        with tempfile.TemporaryDirectory(prefix=".spark-parts-", dir=path.parent) as parts:
+            folder = Path(parts) / "result"
+            frame.write.parquet(str(folder))
+            files = sorted(folder.glob("part-*.parquet"))
+            writer = None
+            try:
+                for file in files:
+                    for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_size):
+                        if writer is None:
+                            writer = pq.ParquetWriter(path, batch.schema)
+                        writer.write_batch(batch)
+                if writer is None:  # no rows: still a file, with the result's columns
+                    schema = (pq.read_schema(files[0]) if files
+                              else _arrow_schema(frame.schema))
+                    writer = pq.ParquetWriter(path, schema)
+            finally:
+                if writer is not None:
+                    writer.close()
 
     @contextlib.contextmanager
     def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:

@@ -173,5 +173,5 @@ def test_sql_render_refuses_bad_input_with_the_fix():
     with pytest.raises(ProjectError) as error:
         render_as_of_join("postgres", "main.spine", [dict(spec, relation="x")])
     assert str(error.value) == (
-        "unknown SQL dialect 'postgres'; use one of duckdb, snowflake, default."
+        "unknown SQL dialect 'postgres'; use one of duckdb, snowflake, spark, default."
     )

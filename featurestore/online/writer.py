@@ -31,8 +31,9 @@ entities 1.0 s vs 91.8 s for the full refresh (93x); peak RSS 373 MiB.
 Since issue 9 a run that can meet stored items reads them first (``write_changed``: one
 consistent BatchGetItem of 100 keys, then TransactWriteItems of the differing items
 only). ``--full-refresh`` with nothing changed over those 200,000 entities then writes
-nothing: 22.2 s against 144.5 s for rewriting every item in the same run (6.5x), on the
-same machine shared at load average 6 to 10 (bench/sync.py).
+nothing: 20.3 s against 104.2 s for rewriting every item in the same run (5.1x; 4.5x
+against the 91.8 s above), on the same machine shared at load average 6 to 8
+(bench/sync.py).
 
 Why conditional writes stop near half the ceiling here: during TransactWriteItems DynamoDB
 Local's Java process uses about 1.5 of the 2 cores while this process uses 0.3, so the

@@ -31,7 +31,9 @@ class Check:
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
     def expectation(self):
-        import great_expectations as gx
+        from featurestore.gates.gx import great_expectations
+
+        gx = great_expectations()
 
         meta = {"featurestore_label": self.label, "threshold": self.threshold, **self.meta}
         if self.gx_type == "max":
@@ -124,7 +126,9 @@ def skew_checks(view: FeatureView) -> list[Check]:
 
 def build_suite(name: str, checks: list[Check]):
     """A GX ExpectationSuite holding ``checks`` (for a context to register)."""
-    import great_expectations as gx
+    from featurestore.gates.gx import great_expectations
+
+    gx = great_expectations()
 
     suite = gx.ExpectationSuite(name=name)
     for check in checks:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 
 from featurestore.gates.results import CheckResult
@@ -55,9 +54,9 @@ class Validator:
     """Holds the GX context of one run; ``validate`` one (suite, view) frame at a time."""
 
     def __init__(self, docs_dir: Path | None):
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import great_expectations as gx
+        from featurestore.gates.gx import great_expectations
 
+        gx = great_expectations()
 
         self._gx = gx
         # GX narrates its own housekeeping at INFO (temporary docs folders and the like),

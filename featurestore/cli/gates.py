@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -14,25 +13,12 @@ from featurestore.cli.shared import (
     get_project,
     json_option,
     local_option,
+    parse_as_of,
     say,
 )
 from featurestore.gates.suites import SUITES
 
 OBSERVED_WIDTH = 48
-
-
-def _parse_as_of(value: str | None) -> dt.datetime | None:
-    from featurestore.dtypes import utc_naive
-    from featurestore.errors import RequestError
-
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise RequestError(f"--as-of {value!r} is not an ISO-8601 time; write it like "
-                           "2026-05-22T18:00:00Z") from None
-    return utc_naive(moment)
 
 
 def _clip(text: str, width: int = OBSERVED_WIDTH) -> str:
@@ -128,7 +114,7 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
     from featurestore.warehouse import Warehouse
 
     options = GateOptions(
-        suites=suites, as_of=_parse_as_of(as_of), training_set=training_set,
+        suites=suites, as_of=parse_as_of(as_of), training_set=training_set,
         serving_log=serving_log, serving_window_seconds=window, parity_sample=parity_sample,
         docs_dir=project.target_dir / "gates" / "data_docs",
     )

@@ -18,6 +18,7 @@ from featurestore.cli.shared import (
     get_project,
     json_option,
     local_option,
+    parse_as_of,
     say,
 )
 
@@ -199,12 +200,15 @@ class ProgressBars:
               help="Also re-read rows landed this long before the watermark (late loads).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
               help="Parallel DynamoDB writers.")
+@click.option("--as-of", help="Publish the latest rows as of this ISO-8601 time instead "
+              "of now (a replay of history): later rows are left out, rows past their TTL "
+              "at that time are not written, and the gates judge freshness then.")
 @local_option
 @json_option
 @click.pass_context
 def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: bool,
-                 no_gate: bool, lookback: dt.timedelta, threads: int, local: bool,
-                 as_json: bool) -> None:
+                 no_gate: bool, lookback: dt.timedelta, threads: int, as_of: str | None,
+                 local: bool, as_json: bool) -> None:
     """Copy the latest value of each online feature view into DynamoDB.
 
     Incremental from a watermark kept in the warehouse for this table, which the table
@@ -226,7 +230,8 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     announce_store(project)
     catalog = project.catalog()
     views = online_views(catalog, view_names, retired=registry_retired(project, catalog))
-    options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads)
+    options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads,
+                          as_of=parse_as_of(as_of))
     run = sync_views(project, views, options, gate=not no_gate,
                      reporter=ProgressBars(quiet=as_json), raise_failed=False)
     for name, failures in run.refused.items():

@@ -3,6 +3,7 @@ options spelled the same everywhere, and output as text or JSON."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import click
@@ -93,3 +94,18 @@ def registry_retired(project, catalog) -> dict[str, set[int]]:
         return {}
     with Warehouse(project, read_only=True) as warehouse:
         return retired_versions(warehouse)
+
+
+def parse_as_of(value: str | None) -> dt.datetime | None:
+    """An --as-of option's ISO-8601 text as naive UTC; None when not given."""
+    from featurestore.dtypes import utc_naive
+    from featurestore.errors import RequestError
+
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RequestError(f"--as-of {value!r} is not an ISO-8601 time; write it like "
+                           "2026-05-22T18:00:00Z") from None
+    return utc_naive(moment)

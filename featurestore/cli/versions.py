@@ -131,11 +131,9 @@ def compare_command(ctx, view_name, version, to_version, as_of, live_window, ser
     from featurestore.rollout import compare
 
     project = get_project(ctx)
-    moment = None
-    if as_of:
-        from featurestore.cli.gates import _parse_as_of
+    from featurestore.cli.shared import parse_as_of
 
-        moment = _parse_as_of(as_of)
+    moment = parse_as_of(as_of)
     report = compare(project, view_name, version, to_version, as_of=moment,
                      live_window=_duration(live_window, "--live") if live_window else None,
                      serving_log=serving_log)

@@ -134,7 +134,7 @@ def test_only_the_cli_knows_click(name):
 # The few other touches of the environment, each for a reason of its own.
 ENVIRONMENT_USES = {
     "featurestore.cli": "os.environ.setdefault(",  # dbt's and GX's telemetry off
-    "featurestore.gates.validate": "os.environ.setdefault(",  # GX's telemetry off
+    "featurestore.gates.gx": "os.environ.setdefault(",  # GX's telemetry off
     "featurestore.dbt_runner": "os.environ",  # sets dbt's env_var() values for one run
     "featurestore.project": "os.environ.get(PROJECT_DIR_VARIABLE)",  # which project
     "featurestore.lookup.handler": 'os.environ.get("AWS_LAMBDA_FUNCTION_NAME")',  # cold start

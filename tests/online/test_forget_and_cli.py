@@ -117,7 +117,12 @@ def test_online_start_status_stop(online_project, monkeypatch):
         endpoint = started.output.splitlines()[-1].removeprefix(
             "export FEATURESTORE_DYNAMODB_ENDPOINT=")
         assert endpoint.startswith("http://127.0.0.1:")
-        # no env var and no --local: AWS, never the emulator without a word
+        # no env var and no --local: AWS, never the emulator without a word. boto3's
+        # default session keeps the credentials it first resolved: an earlier test of this
+        # worker (moto's S3, with keys in the environment) must not lend them here
+        import boto3
+
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
         aws = runner.invoke(cli, [*root, "online", "init"], env={
             **env, "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_PROFILE": None,
             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",

@@ -283,10 +283,7 @@ def compare_live(log_path, old: FeatureView, new: FeatureView, start: dt.datetim
     versions and read the other as a shadow (``?shadow=view@vN``, or the API key's) is
     one pair of answers for one entity, compared value by value. ``entities`` counts the
     lines (requests x keys) that hold the pair, so a busy key weighs as it was served."""
-    import json
-
-    from featurestore.errors import ProjectError
-    from featurestore.gates.skew import serving_files
+    from featurestore.gates.skew import serving_records
 
     if old.name != new.name or old.version == new.version:
         raise RequestError("compare --live takes two versions of one view")
@@ -295,43 +292,30 @@ def compare_live(log_path, old: FeatureView, new: FeatureView, start: dt.datetim
     pairs: dict[str, list[tuple]] = {name: [] for name in names}
     newest: dict[int, dt.datetime | None] = {old.version: None, new.version: None}
     lines = 0
-    for file in serving_files(log_path):
-        with file.open() as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip() or '"shadow"' not in text:
-                    continue
-                try:
-                    record = json.loads(text)
-                    served_at = utc_naive(dt.datetime.fromisoformat(
-                        record["ts"].replace("Z", "+00:00")))
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    raise ProjectError(f"{file}:{number}: not a serving log line (JSON with "
-                                       "an ISO-8601 `ts`)") from None
-                if not start <= served_at <= end or record.get("degraded") is True:
-                    continue
-                served = (record.get("versions") or {}).get(old.name)
-                if served not in (old.version, new.version):
-                    continue
-                other = new if served == old.version else old
-                features = record.get("features") or {}
-                shadow = record.get("shadow") or {}
-                found = False
-                for name in names:
-                    answer = features.get(f"{old.name}:{name}")
-                    shadowed = shadow.get(f"{old.name}@v{other.version}:{name}")
-                    if not isinstance(answer, dict) or not isinstance(shadowed, dict):
-                        continue
-                    found = True
-                    by_version = {served: answer, other.version: shadowed}
-                    pairs[name].append((by_version[old.version], by_version[new.version]))
-                    for version, got in by_version.items():
-                        ts = got.get("feature_ts")
-                        if ts:
-                            moment = utc_naive(dt.datetime.fromisoformat(
-                                ts.replace("Z", "+00:00")))
-                            if newest[version] is None or moment > newest[version]:
-                                newest[version] = moment
-                lines += found
+    for record in serving_records(log_path, start, end, containing='"shadow"'):
+        served = (record.get("versions") or {}).get(old.name)
+        if served not in (old.version, new.version):
+            continue
+        other = new if served == old.version else old
+        features = record.get("features") or {}
+        shadow = record.get("shadow") or {}
+        found = False
+        for name in names:
+            answer = features.get(f"{old.name}:{name}")
+            shadowed = shadow.get(f"{old.name}@v{other.version}:{name}")
+            if not isinstance(answer, dict) or not isinstance(shadowed, dict):
+                continue
+            found = True
+            by_version = {served: answer, other.version: shadowed}
+            pairs[name].append((by_version[old.version], by_version[new.version]))
+            for version, got in by_version.items():
+                ts = got.get("feature_ts")
+                if ts:
+                    moment = utc_naive(dt.datetime.fromisoformat(
+                        ts.replace("Z", "+00:00")))
+                    if newest[version] is None or moment > newest[version]:
+                        newest[version] = moment
+        lines += found
     report = CompareReport(old.name, old.version, new.version, end,
                            entities={old.version: lines, new.version: lines}, newest=newest,
                            features=[])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,15 +123,16 @@ def serving_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json"))
 
 
-def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
-                 start: dt.datetime, end: dt.datetime) -> int:
-    """Served values per "view:feature" within [start, end]; returns the lines read."""
-    dtypes = {f"{v.name}:{f.name}": f.dtype for v in views for f in v.features}
-    lines = 0
+def serving_records(path: Path, start: dt.datetime, end: dt.datetime, *,
+                    containing: str | None = None) -> Iterator[dict]:
+    """The serving log's lines served within [start, end], parsed, less the degraded ones
+    (their values are defaults: they say nothing of what DynamoDB holds). A line whose
+    text lacks ``containing`` is skipped unparsed; a line that is not JSON with an
+    ISO-8601 ``ts`` is a ProjectError naming its file and line."""
     for file in serving_files(path):
         with file.open() as handle:
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
+                if not line.strip() or (containing is not None and containing not in line):
                     continue
                 try:
                     record = json.loads(line)
@@ -139,19 +141,25 @@ def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
                 except (ValueError, KeyError, TypeError, AttributeError):
                     raise ProjectError(f"{file}:{number}: not a serving log line (JSON with an "
                                        "ISO-8601 `ts` and `features`)") from None
-                if not start <= served_at <= end:
-                    continue
-                if record.get("degraded") is True:  # defaults: DynamoDB did not answer
-                    continue
-                lines += 1
-                for ref, answer in (record.get("features") or {}).items():
-                    dtype = dtypes.get(ref)
-                    if dtype is None:
-                        continue
-                    value = answer.get("value") if isinstance(answer, dict) else None
-                    if dtype == "timestamp":
-                        value = _epoch_seconds(value)
-                    inputs.serving.setdefault(ref, []).append(value)
+                if start <= served_at <= end and record.get("degraded") is not True:
+                    yield record
+
+
+def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
+                 start: dt.datetime, end: dt.datetime) -> int:
+    """Served values per "view:feature" within [start, end]; returns the lines read."""
+    dtypes = {f"{v.name}:{f.name}": f.dtype for v in views for f in v.features}
+    lines = 0
+    for record in serving_records(path, start, end):
+        lines += 1
+        for ref, answer in (record.get("features") or {}).items():
+            dtype = dtypes.get(ref)
+            if dtype is None:
+                continue
+            value = answer.get("value") if isinstance(answer, dict) else None
+            if dtype == "timestamp":
+                value = _epoch_seconds(value)
+            inputs.serving.setdefault(ref, []).append(value)
     return lines
 
 

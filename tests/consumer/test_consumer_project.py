@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections import Counter
 
 import pytest
@@ -177,14 +176,18 @@ def test_sdk_training_set_from_pandas_equals_the_reference(shop):
 
 
 # -- online ------------------------------------------------------------------------------
-def test_sync_then_lookup_from_dynamodb_local(shop, dynamodb_local, monkeypatch):
+def test_sync_then_lookup_from_dynamodb_local(shop, dynamodb_table, dynamodb_local,
+                                              monkeypatch):
     from featurestore import FeatureStore
 
-    table = f"shop_{uuid.uuid4().hex[:12]}"
+    # a table whose TTL sweeper is off (the fixture's): this February history expired
+    # long ago, and DynamoDB Local would delete its items mid-test
+    _client, table = dynamodb_table
     monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)
     monkeypatch.setenv("FEATURESTORE_ONLINE_TABLE", table)
     init = featurestore(shop.root, "online", "init")
-    assert (init.exit_code, init.stdout) == (0, f"table {table} created.\n")
+    assert (init.exit_code, init.stdout) == (
+        0, f"table {table} already exists, key schema checked.\n")
     # as of a day after the history ends: rows past their TTL now are not written, and
     # this history is older than its 30-day TTL
     sync = featurestore(shop.root, "sync", "--json", "--as-of", "2026-02-26T00:00:00Z")

@@ -45,9 +45,11 @@ class _Namespace:
         return getattr(self.module, name)
 
 
-@functools.lru_cache(maxsize=1)
-def _module():
-    source = "\n".join((ROOT / "macros" / name).read_text() for name in MACRO_FILES)
+@functools.lru_cache(maxsize=4)
+def macro_module(files: tuple[str, ...] = MACRO_FILES):
+    """The macros of ``files`` (under macros/) as one plain-Jinja module, each macro's
+    ``featurestore.<name>`` calls resolved within it."""
+    source = "\n".join((ROOT / "macros" / name).read_text() for name in files)
     env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined,
                              loader=jinja2.DictLoader({"macros": source}))
     namespace = _Namespace()
@@ -63,7 +65,7 @@ def render(body: str, relation: str, partition_by: list[str], event_ts: str,
            too_late: str = "skip", sum_scale: int = 12) -> str:
     """The SQL of ``rolling_windows(...)`` as ``body`` (duckdb, default, snowflake) renders it;
     ``previous``: the table of an incremental run (dbt passes ``this``)."""
-    module = _module()
+    module = macro_module()
     spec: dict = {}
     module.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates,
                                      loaded_at, list(last_values), feature_ts,

@@ -83,6 +83,20 @@ with
             partition by {{ keys }}, {{ ts }}
             order by {{ featurestore.featurestore_view_column(created, spec, dialect) }} desc nulls last
         ) = 1
+{%- elif dialect == 'spark' %}
+        {#- no QUALIFY: row_number in a subquery, the row carried as a struct so the
+            result keeps exactly the view's columns -#}
+        select _fs_row.*
+        from (
+            select
+                struct(source_rows.*) as _fs_row,
+                row_number() over (
+                    partition by {{ keys }}, {{ ts }}
+                    order by {{ featurestore.featurestore_view_column(created, spec, dialect) }} desc nulls last
+                ) as _fs_version_rank
+            from source_rows
+        ) as ranked
+        where _fs_version_rank = 1
 {%- else %}
         select * from source_rows
         where not exists (
@@ -108,7 +122,7 @@ with
 {%- if spec.get('ttl_seconds') is not none %}
             {{ featurestore.featurestore_add_seconds(ts, spec['ttl_seconds'], dialect) }} as expires_at
 {%- else %}
-            cast(null as timestamp) as expires_at
+            cast(null as {{ 'timestamp_ntz' if dialect == 'spark' else 'timestamp' }}) as expires_at
 {%- endif %}
         from latest_version
     )

@@ -15,6 +15,8 @@ from an unreachable service (the README has the table)::
             │   └── BadValueError        a value DynamoDB cannot hold
             ├── RequestError             a request (CLI, SDK, lookup) is malformed or names
             │                            an unknown entity, view or feature (HTTP 4xx)
+            ├── VersionUnavailable       the serving pointer names a version this lookup
+            │                            does not know, or a retired one (HTTP 503)
             └── MissingExtraError        an optional dependency is not installed
     exit 2  CheckFailed              a check or a gate ran and said no
             ├── PlanRefused              a breaking change without a new version
@@ -91,6 +93,25 @@ class RequestError(FeatureStoreError):
     def __init__(self, message: str, status: int = 400):
         self.status = status
         super().__init__(message)
+
+
+class VersionUnavailable(FeatureStoreError):
+    """A lookup cannot serve a view: its serving pointer (DynamoDB) names a version whose
+    contract this lookup was not deployed with, or a retired one. Never answered with
+    another version's values or defaults; HTTP 503, because the request is right and the
+    deployment is behind (a 4xx would blame the caller and miss the 5xx alarms)."""
+
+    status = 503
+
+    def __init__(self, view: str, served: int, known: list[int], problem: str, fix: str):
+        self.view, self.served, self.known = view, served, sorted(known)
+        self.problem, self.fix = problem, fix
+        super().__init__(f"feature view `{view}`: {problem}. {fix}")
+
+    def details(self) -> dict:
+        """The error's fields for a JSON body."""
+        return {"view": self.view, "served_version": self.served,
+                "known_versions": self.known, "fix": self.fix}
 
 
 class MissingExtraError(FeatureStoreError):

@@ -33,7 +33,12 @@ import time
 import uuid
 from typing import NamedTuple
 
-from featurestore.errors import FeatureStoreError, RequestError, StoreUnavailable
+from featurestore.errors import (
+    FeatureStoreError,
+    RequestError,
+    StoreUnavailable,
+    VersionUnavailable,
+)
 from featurestore.lookup import service
 from featurestore.lookup.access import HEADER as KEY_HEADER
 from featurestore.lookup.access import AccessPolicy, Grant
@@ -43,6 +48,7 @@ from featurestore.lookup.routes import (
     MISCONFIGURED,
     ROUTES,
     UNAVAILABLE,
+    VERSION_UNAVAILABLE,
     Router,
 )
 from featurestore.lookup.serving_log import MODEL_HEADER, ServingLog
@@ -84,30 +90,40 @@ class LookupApp:
 
     def __init__(self, catalog, reader, *, cache=None, access: AccessPolicy | None = None,
                  serving_log: ServingLog | None = None, metrics=None, built_at: str = "",
-                 clock=None, version_refresh_s: float = DEFAULT_REFRESH_S):
+                 clock=None, version_refresh_s: float = DEFAULT_REFRESH_S, reload=None):
         from featurestore.lookup.metrics import Metrics
 
-        self.catalog = catalog
         self.reader = reader
-        # the serving pointers of views with several versions (lookup/versions.py)
-        self.versions = ServedVersions(catalog, reader, version_refresh_s)
+        # the serving pointers of the views, and the catalog (lookup/versions.py);
+        # ``reload``: () -> (catalog, built_at), how a local lookup reads its contracts
+        # again when a pointer names a version they lack (None in Lambda)
+        self.versions = ServedVersions(catalog, reader, version_refresh_s, reload=reload,
+                                       built_at=built_at)
         self.cache = cache
         self.access = access or AccessPolicy(None)
         self.serving_log = serving_log
         self.metrics = metrics or Metrics()
-        self.built_at = built_at
         self.clock = clock  # None: the real time; tests fix it to get exact ages
-        # GET /v1/feature-views per grant: what that key may read, encoded once
-        self._catalog_bodies: dict[Grant, str] = {}
+        # GET /v1/feature-views per grant: what that key may read, encoded once per catalog
+        self._catalog_bodies: tuple[object, dict[Grant, str]] = (catalog, {})
         # operation id -> the method answering it: a route without one fails here, at
         # start-up, not on its first request
         self._operations = {route.operation_id: getattr(self, f"_{route.operation_id}")
                             for route in ROUTES}
 
+    @property
+    def catalog(self):
+        """The contracts served: the registry snapshot's, or those reloaded since."""
+        return self.versions.catalog
+
+    @property
+    def built_at(self) -> str:
+        return self.versions.built_at
+
     @classmethod
     def from_settings(cls, settings: Settings, *, catalog=None, built_at: str = "",
                       serving_log: ServingLog | None | str = "default",
-                      access: AccessPolicy | None = None) -> LookupApp:
+                      access: AccessPolicy | None = None, reload=None) -> LookupApp:
         """The app as ``settings`` configure it (see deploy/README.md for the variables).
 
         Without ``catalog``, the registry snapshot (bundled in the Lambda zip, or the file
@@ -145,13 +161,14 @@ class LookupApp:
                             "request is refused with 401")
         return cls(catalog, reader, cache=cache, access=access,
                    serving_log=serving_log, metrics=metrics, built_at=built_at,
-                   version_refresh_s=lookup_settings.version_refresh_ms / 1000)
+                   version_refresh_s=lookup_settings.version_refresh_ms / 1000, reload=reload)
 
     # -- one request ---------------------------------------------------------------------
     def handle(self, event: dict) -> dict:
         started = time.perf_counter()
         request_id = _request_id(event)
         route, outcome, hits_before = "other", None, self._cache_counts()
+        unavailable = None  # the view a VersionUnavailable refused
         try:
             method, path, headers = read_event(event)
             found = ROUTER.match(path)  # (Match, path parameters) or None
@@ -162,6 +179,10 @@ class LookupApp:
         except RequestError as exc:
             code = exc.status
             body = {"error": ERRORS.get(code, "error"), "message": _message(str(exc))}
+        except VersionUnavailable as exc:  # logged once per change by lookup/versions.py
+            code, unavailable = exc.status, exc.view
+            body = {"error": VERSION_UNAVAILABLE, "message": _message(str(exc)),
+                    "details": exc.details()}
         except FeatureStoreError as exc:
             log.error("lookup %s failed: %s", request_id, exc)
             code, body = 500, {"error": INTERNAL_ERROR, "message": _message(str(exc))}
@@ -177,7 +198,7 @@ class LookupApp:
             outcome.status_counts if outcome else None,
             bool(outcome and outcome.degraded),
             (hits_after[0] - hits_before[0], hits_after[1] - hits_before[1]),
-            outcome.newest_us if outcome else None)
+            outcome.newest_us if outcome else None, unavailable=unavailable)
         return {"statusCode": code, "headers": {**_JSON, "x-request-id": request_id},
                 "body": text, "isBase64Encoded": False}
 
@@ -233,12 +254,14 @@ class LookupApp:
                      "registry_built_at": self.built_at}, None
 
     def _list_feature_views(self, call: Call):
-        grant = call.grant
-        text = self._catalog_bodies.get(grant)
+        grant, catalog = call.grant, self.catalog
+        if self._catalog_bodies[0] is not catalog:  # reloaded since
+            self._catalog_bodies = (catalog, {})
+        text = self._catalog_bodies[1].get(grant)
         if text is None:
-            text = json.dumps(catalog_document(self.catalog, self.built_at, grant),
+            text = json.dumps(catalog_document(catalog, self.built_at, grant),
                               separators=(",", ":"))
-            self._catalog_bodies[grant] = text
+            self._catalog_bodies[1][grant] = text
         return 200, text, None
 
     def _openapi_document(self, call: Call):
@@ -255,19 +278,21 @@ class LookupApp:
         shadow = query.get("shadow")
         if shadow is not None and not isinstance(shadow, str):
             raise RequestError(f"the `shadow` query parameter must be text, got {_type(shadow)}")
+        snapshot = self._snapshot()
         requests = [service.get_request(
-            self.catalog, call.params["entity"], call.params["key"], features,
-            snapshot=self._snapshot(), shadow=shadow, key_shadow=call.grant.shadow)]
+            snapshot.catalog, call.params["entity"], call.params["key"], features,
+            snapshot=snapshot, shadow=shadow, key_shadow=call.grant.shadow)]
         return self._lookup(call, requests, single=True)
 
     def _retrieve_features(self, call: Call):
-        requests = service.post_requests(self.catalog, _body(call.event),
-                                         snapshot=self._snapshot(),
-                                         key_shadow=call.grant.shadow)
+        snapshot = self._snapshot()
+        requests = service.post_requests(snapshot.catalog, _body(call.event),
+                                         snapshot=snapshot, key_shadow=call.grant.shadow)
         return self._lookup(call, requests, single=False)
 
     def _snapshot(self):
-        """The serving pointers this request is answered from (one set per request)."""
+        """The serving pointers and catalog this request is answered from (one set per
+        request)."""
         self.versions.store = self.reader  # the local app may move to another endpoint
         return self.versions.snapshot()
 

@@ -4,7 +4,7 @@ from the project's settings instead of a baked snapshot's environment.
 ``featurestore serve``, ``featurestore lookup``, the demo and the SDK's ``online()`` use
 it, so a local answer is the answer the deployed endpoint would give.
 
-Two things differ from Lambda, both decided here:
+Three things differ from Lambda, all decided here:
 
 - **Anonymous access.** With no API key configured (no ``api_keys.json``, no
   FEATURESTORE_API_KEYS), ``featurestore serve`` on a loopback address lets requests
@@ -15,6 +15,9 @@ Two things differ from Lambda, both decided here:
   may bring the project's DynamoDB Local back on another port; the app then reads the
   state file that ``start`` writes and moves to the new endpoint, instead of serving
   defaults until it is restarted itself.
+- **Reloading the contracts.** When a serving pointer names a version the app's contracts
+  lack (v2 declared and promoted while ``serve`` ran), the app reads ``feature_defs/``
+  again, once, and serves it (``lookup/versions.py``); a Lambda cannot, and answers 503.
 """
 
 from __future__ import annotations
@@ -45,9 +48,12 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
     from featurestore.online.local import state_file
     from featurestore.online.reader import DynamoReader
 
-    # Through the snapshot, so that local serving sees exactly what a package would.
-    snapshot = build_snapshot(project.catalog())
-    catalog = catalog_from_snapshot(snapshot, "feature_defs/")
+    def contracts():
+        # Through the snapshot, so that local serving sees exactly what a package would.
+        snapshot = build_snapshot(project.catalog())
+        return catalog_from_snapshot(snapshot, "feature_defs/"), snapshot["built_at"]
+
+    catalog, built_at = contracts()
     settings = project.settings
     lookup = dataclasses.replace(settings.lookup, cache=cache, cache_ttl_ms=cache_ttl_ms,
                                  deadline_ms=deadline_ms, consistent_read=consistent_read,
@@ -57,7 +63,7 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
                    if log_serving else None)
     app = LookupApp.from_settings(
         settings.replace(lookup=lookup, in_lambda=False), catalog=catalog,
-        built_at=snapshot["built_at"], serving_log=serving_log,
+        built_at=built_at, serving_log=serving_log, reload=contracts,
         access=AccessPolicy.from_settings(lookup, project.root / "api_keys.json",
                                           anonymous_without_keys=anonymous_without_keys))
     if follow_local:
@@ -136,8 +142,9 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
 
     app = local_app(project, cache=False, deadline_ms=deadline_ms, log_serving=False)
     # the version each view serves, read from its serving pointer as the endpoint does
-    requests = [service.entity_request(app.catalog, entity, keys, features,
-                                       snapshot=app.versions.snapshot())]
+    snapshot = app.versions.snapshot()
+    requests = [service.entity_request(snapshot.catalog, entity, keys, features,
+                                       snapshot=snapshot)]
     outcome = service.lookup(requests, app.reader, now=now)
     body = service.response_body(requests, outcome, single=False)
     if outcome.degraded:

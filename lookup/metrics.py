@@ -1,5 +1,7 @@
-"""Lookup metrics: latency, status counts per view, cache hits, degraded responses, and
-the lag of each view: how old the newest value this endpoint has served is.
+"""Lookup metrics: latency, status counts per view, cache hits, degraded responses, the
+lag of each view (how old the newest value this endpoint has served is), and the
+requests refused because a view's serving pointer names a version this endpoint does not
+know or a retired one (``version_unavailable``: a stale deployment, never degraded).
 
 Counted in process. In Lambda each invocation prints CloudWatch Embedded Metric Format
 documents to stdout (CloudWatch turns them into metrics, no API call on the hot path);
@@ -29,10 +31,14 @@ class Metrics:
         self.statuses: dict[tuple[str, str], int] = {}
         self.degraded = 0
         self.newest_us: dict[str, int] = {}  # view -> newest feature_ts served, epoch µs
+        self.version_unavailable: dict[str, int] = {}  # view -> requests refused (503)
 
     def observe(self, route: str, code: int, seconds: float, status_counts=None,
                 degraded: bool = False, cache_delta: tuple[int, int] = (0, 0),
-                newest_us: dict[str, int] | None = None) -> None:
+                newest_us: dict[str, int] | None = None, *,
+                unavailable: str | None = None) -> None:
+        """Count one request; ``unavailable``: the view whose served version it could not
+        serve (``VersionUnavailable``)."""
         with self._lock:
             self.requests[(route, code)] = self.requests.get((route, code), 0) + 1
             index = next((i for i, bound in enumerate(BUCKETS) if seconds <= bound),
@@ -46,9 +52,13 @@ class Metrics:
             for view, ts_us in (newest_us or {}).items():
                 if ts_us > self.newest_us.get(view, -1 << 63):
                     self.newest_us[view] = ts_us
+            if unavailable is not None:
+                self.version_unavailable[unavailable] = \
+                    self.version_unavailable.get(unavailable, 0) + 1
         if self.emf_stream is not None:
             self.emf_stream.write(emf_documents(route, code, seconds, status_counts or {},
-                                                degraded, cache_delta, newest_us or {}))
+                                                degraded, cache_delta, newest_us or {},
+                                                unavailable))
             self.emf_stream.flush()
 
     def prometheus(self, cache=None, now_us: int | None = None) -> str:
@@ -76,6 +86,9 @@ class Metrics:
                     for (v, s), n in sorted(self.statuses.items())]
             out.append("# TYPE featurestore_lookup_degraded_total counter")
             out.append(f"featurestore_lookup_degraded_total {self.degraded}")
+            out.append("# TYPE featurestore_lookup_version_unavailable_total counter")
+            out += [f'featurestore_lookup_version_unavailable_total{{view="{v}"}} {n}'
+                    for v, n in sorted(self.version_unavailable.items())]
             newest = sorted(self.newest_us.items())
             out.append("# TYPE featurestore_lookup_newest_feature_ts_seconds gauge")
             out += [f'featurestore_lookup_newest_feature_ts_seconds{{view="{v}"}} '
@@ -93,10 +106,12 @@ class Metrics:
 
 def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
                   degraded: bool, cache_delta: tuple[int, int],
-                  newest_us: dict[str, int] | None = None) -> str:
+                  newest_us: dict[str, int] | None = None,
+                  unavailable: str | None = None) -> str:
     """One EMF line for the request, one per view with its value counts per status and
     ``LagSeconds``, the age of the newest value the request served (its maximum over a
-    minute in CloudWatch is the view's lag)."""
+    minute in CloudWatch is the view's lag), and ``VersionUnavailable`` (1) for the view
+    a request was refused for because this endpoint cannot serve its version."""
     now_us = time.time_ns() // 1000
     stamp = now_us // 1000
     request = {
@@ -115,6 +130,8 @@ def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
     per_view: dict[str, dict[str, float]] = {}
     for (view, status), count in status_counts.items():
         per_view.setdefault(view, {})[status] = count
+    if unavailable is not None:
+        per_view.setdefault(unavailable, {})["VersionUnavailable"] = 1
     for view, counts in sorted(per_view.items()):
         metrics = [{"Name": status, "Unit": "Count"} for status in sorted(counts)]
         if view in (newest_us or {}):

@@ -45,7 +45,11 @@ ERROR_RESPONSES = {
                            "for in the logs), or a misconfigured deployment. DynamoDB being "
                            "down is not one: that is a 200 with defaults and `degraded`."),
     503: ("Unavailable", "The health check could not read DynamoDB within the lookup's "
-                         "deadline; the message says why."),
+                         "deadline; the message says why. On a feature route "
+                         "(`version_unavailable`): the serving pointer of a view asked for "
+                         "without `@vN` names a version this lookup was not deployed with, "
+                         "or a retired one; `details` names the view, the version served, "
+                         "the versions known and the fix. Never another version's values."),
 }
 DESCRIPTION = (
     "Online feature values from DynamoDB, each with its `feature_ts`, age and a status "

@@ -26,6 +26,9 @@ UNAVAILABLE = "unavailable"  # 503: a health check that cannot read DynamoDB
 ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "payload_too_large", 503: UNAVAILABLE}
 INTERNAL_ERROR, MISCONFIGURED = "internal_error", "misconfigured"
+# 503 on a feature route: the view's serving pointer names a version this lookup does not
+# know (deployed before it existed) or a retired one (errors.VersionUnavailable)
+VERSION_UNAVAILABLE = "version_unavailable"
 # What only the local server (`featurestore serve`) answers, when it cannot read a request
 # as HTTP at all; in AWS, API Gateway answers these itself.
 SERVER_ERRORS = {411: "length_required", 414: "uri_too_long", 431: "headers_too_large",
@@ -89,7 +92,7 @@ ROUTES: tuple[Route, ...] = (
           "The named features of one entity key, each with its value, `feature_ts`, "
           "`age_seconds` and status. When DynamoDB is unreachable or slow, the contract "
           "defaults are served with status DEFAULT and `degraded: true`.",
-          ok="FeatureVector", errors=(400, 401, 403, 500), secured=True, params=(
+          ok="FeatureVector", errors=(400, 401, 403, 500, 503), secured=True, params=(
               Param("entity", "path", "The entity, as declared in feature_defs/entities.yml.",
                     required=True, example="user"),
               Param("key", "path", "The key's values in join-key order, separated by `|` "
@@ -105,7 +108,7 @@ ROUTES: tuple[Route, ...] = (
           f"Up to {MAX_KEYS} keys over the whole body, of one entity or of several under "
           "`requests`; one result per key, in request order, each naming its entity.",
           ok="RetrieveResponse", secured=True,
-          errors=(400, 401, 403, 413, 500), body="RetrieveRequest", params=(MODEL,),
+          errors=(400, 401, 403, 413, 500, 503), body="RetrieveRequest", params=(MODEL,),
           body_examples=(
               ("one_entity", {"entity": "user", "keys": [{"user_id": 42}, {"user_id": 43}],
                               "features": ["user_transactions:txn_count_7d"]}),

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from featurestore.contracts import SENSITIVITIES
 from featurestore.dtypes import DTYPES, KEY_DTYPES
-from featurestore.lookup.routes import ERRORS, INTERNAL_ERROR, MISCONFIGURED, SERVER_ERRORS
+from featurestore.lookup.routes import (
+    ERRORS,
+    INTERNAL_ERROR,
+    MISCONFIGURED,
+    SERVER_ERRORS,
+    VERSION_UNAVAILABLE,
+)
 from featurestore.lookup.service import MAX_KEYS
 from featurestore.lookup.status import STATUSES
 
@@ -46,13 +52,24 @@ SCHEMAS: dict[str, dict] = {
     "Error": _object(
         {"error": {"type": "string",
                    "enum": [*ERRORS.values(), INTERNAL_ERROR, MISCONFIGURED,
-                            *SERVER_ERRORS.values()],
-                   "description": "Machine-readable: the status's name. The names of 411, "
-                                  "414, 431, 501 and 505 come only from `featurestore "
-                                  "serve`, for a request it cannot read as HTTP."},
+                            VERSION_UNAVAILABLE, *SERVER_ERRORS.values()],
+                   "description": "Machine-readable: the status's name, or "
+                                  f"`{VERSION_UNAVAILABLE}` for a 503 of a feature route. "
+                                  "The names of 411, 414, 431, 501 and 505 come only from "
+                                  "`featurestore serve`, for a request it cannot read as "
+                                  "HTTP."},
          "message": {"type": "string",
                      "description": "What is wrong, naming the entity, view, feature or "
-                                    "field, with the closest known name."}},
+                                    "field, with the closest known name."},
+         "details": _object(
+             {"view": {"type": "string"},
+              "served_version": {"type": "integer", "minimum": 1},
+              "known_versions": {"type": "array", "items": {"type": "integer"}},
+              "fix": {"type": "string"}},
+             description=f"Only with `{VERSION_UNAVAILABLE}`: the view, the version its "
+                         "serving pointer serves, the versions this lookup knows, and what "
+                         "to do.")},
+        required=("error", "message"),
         description="Every refusal and every failure has this body, never an empty one."),
     "Health": _object(
         {"status": {"const": "ok"},

@@ -31,7 +31,13 @@ from functools import lru_cache
 
 from featurestore.contracts import Catalog, Entity, Feature, FeatureView
 from featurestore.errors import RequestError, StoreUnavailable
-from featurestore.feature_refs import FeatureRef, pick_version, resolve_entity, resolve_refs
+from featurestore.feature_refs import (
+    FeatureRef,
+    pick_version,
+    resolve_entity,
+    resolve_refs,
+    split_refs,
+)
 from featurestore.lookup.status import EXPIRED, absent_status, stored_status
 from featurestore.lookup.versions import EMPTY as NO_POINTERS
 from featurestore.lookup.versions import Snapshot
@@ -113,8 +119,16 @@ def plan_view(view: FeatureView, features: list[Feature], prefix: str | None = N
 def resolve_features(catalog: Catalog, entity: Entity, refs: object,
                      snapshot: Snapshot | None = None) -> tuple[ViewPlan, ...]:
     """``["view:feature", "view@v2:feature", "view", ...]`` (or one comma-separated
-    string) as view plans; an unpinned view at the version ``snapshot`` serves."""
+    string) as view plans; an unpinned view at the version ``snapshot`` serves.
+
+    A view the snapshot cannot serve (its pointer names a version this lookup does not
+    know, or a retired one) raises its ``VersionUnavailable`` when asked without a pin:
+    never another version's values or defaults."""
     snapshot = snapshot or NO_POINTERS
+    if snapshot.problems:
+        for ref in split_refs(refs, hint="features=view:feature,..."):
+            if ref.version is None and ref.view in snapshot.problems:
+                raise snapshot.problems[ref.view]
     return tuple(plan_view(found.view, found.features, found.prefix)
                  for found in resolve_refs(catalog, refs, entity=entity,
                                            served=snapshot.served, retired=snapshot.retired))

@@ -25,7 +25,7 @@ class OneItem:
     def __init__(self, item: dict):
         self.item = item
 
-    def get(self, keys, attributes):
+    def get(self, keys, attributes, **options):
         return {(self.item["pk"]["S"], self.item["sk"]["S"]): self.item}
 
 

@@ -116,7 +116,7 @@ def test_cache_is_bounded_and_keyed_by_features(catalog):
 
 def test_cache_serves_hits_while_dynamodb_is_down(catalog):
     class DownStore:
-        def get(self, keys, attributes):
+        def get(self, keys, attributes, **options):
             raise service.StoreUnavailable("down")
 
     cache = TTLCache(ttl_s=60)

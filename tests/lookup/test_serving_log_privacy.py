@@ -30,7 +30,7 @@ class Items:
     def __init__(self, items: dict, down: bool = False):
         self.items, self.down = items, down
 
-    def get(self, keys, attributes):
+    def get(self, keys, attributes, **options):
         if self.down:
             raise StoreUnavailable("DynamoDB is unreachable: test")
         return {k: self.items[k] for k in keys if k in self.items}

@@ -1,0 +1,122 @@
+"""A lookup that cannot reload its contracts (a Lambda: its registry snapshot is bundled)
+answers a 503 naming the view, the version served and the versions it knows when the
+serving pointer names a version it lacks, or a retired one; it never serves another
+version's values or defaults in its place, and counts each refusal in its metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from featurestore.lookup.handler import LookupApp
+from featurestore.lookup.metrics import Metrics
+from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
+from featurestore.online.items import encode_item, to_epoch_micros
+from featurestore.online.reader import DynamoReader
+from featurestore.online.serving import Pointer, write_pointer
+from tests.core.conftest import project  # noqa: F401  (the fixture)
+from tests.versions.test_shadow import event
+from tests.versions.test_version_contracts import add_v2
+
+VIEW = "user_transactions"
+NOW = dt.datetime(2026, 5, 22, 18, 0, 0)
+TS = NOW - dt.timedelta(minutes=5)
+
+
+@pytest.fixture
+def deployed(project, dynamodb_table):  # noqa: F811
+    """A Lambda-style app whose bundled snapshot was built before v2 was declared, over a
+    table holding user 1 in v1 and v2; (app, client, table, EMF stream)."""
+    client, table = dynamodb_table
+    bundled = catalog_from_snapshot(build_snapshot(project.catalog()),
+                                    "/var/task/featurestore/lookup/registry.json")
+    add_v2(project)
+    catalog = project.catalog()
+    written = to_epoch_micros(NOW)
+    client.put_item(TableName=table, Item=encode_item(catalog.view_version(VIEW, 1), {
+        "user_id": 1, "feature_ts": TS, "txn_count_7d": 4, "txn_count_1h": 1}, written))
+    client.put_item(TableName=table, Item=encode_item(catalog.view_version(VIEW, 2), {
+        "user_id": 1, "feature_ts": TS, "txn_count_7d": 5, "txn_count_24h": 3}, written))
+    emf = io.StringIO()
+    app = LookupApp(bundled, DynamoReader(client, table, deadline_s=2.0), serving_log=None,
+                    metrics=Metrics(emf_stream=emf), clock=lambda: NOW)
+    return app, client, table, emf
+
+
+def promote(client, table, served: int, retired=frozenset()) -> None:
+    write_pointer(client, table, Pointer(VIEW, served, 1, frozenset(retired), "e-1", "promote",
+                                         served, to_epoch_micros(NOW), "alice", "24h"),
+                  Pointer(VIEW))
+
+
+def get(app, features: str) -> tuple[int, dict]:
+    answer = app.handle(event("/v1/features/user/1", {"features": features}))
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def test_a_pointer_to_a_version_the_snapshot_lacks_is_a_503_naming_it(deployed):
+    app, client, table, emf = deployed
+    assert get(app, f"{VIEW}:txn_count_7d")[1]["results"][0]["features"][
+        f"{VIEW}:txn_count_7d"]["value"] == 4  # v1, before the promotion
+    promote(client, table, 2)
+    app.versions.refresh_s = 0  # read the pointers on every request
+
+    code, body = get(app, f"{VIEW}:txn_count_7d")
+    assert code == 503
+    assert body == {
+        "error": "version_unavailable",
+        "message": "feature view `user_transactions`: its serving pointer (DynamoDB) serves "
+                   "v2, which this lookup does not know: its contracts "
+                   "(/var/task/featurestore/lookup/registry.json) have v1. Redeploy the "
+                   "lookup with a registry snapshot that has it (`featurestore "
+                   "package-lambda`, then deploy the zip: deploy/README.md); meanwhile "
+                   "`user_transactions@vN` reads a version it knows",
+        "details": {"view": VIEW, "served_version": 2, "known_versions": [1],
+                    "fix": "Redeploy the lookup with a registry snapshot that has it "
+                           "(`featurestore package-lambda`, then deploy the zip: "
+                           "deploy/README.md); meanwhile `user_transactions@vN` reads a "
+                           "version it knows"}}
+    # a POST is refused the same way; other views, and a pin of a version it knows, are
+    # still answered
+    post = app.handle({**event("/v1/features/retrieve", {}), "body": json.dumps(
+        {"entity": "user", "keys": [{"user_id": 1}], "features": [VIEW]}),
+        "requestContext": {"http": {"method": "POST"}, "requestId": "r2"}})
+    assert post["statusCode"] == 503
+    assert get(app, "user_profile:country")[0] == 200
+    code, body = get(app, f"{VIEW}@v1:txn_count_7d")
+    assert (code, body["results"][0]["features"][f"{VIEW}@v1:txn_count_7d"]["value"]) == \
+        (200, 4)
+
+    metrics = app.prometheus()
+    assert 'featurestore_lookup_version_unavailable_total{view="user_transactions"} 2' in \
+        metrics.splitlines()
+    assert ('featurestore_lookup_requests_total{route="/v1/features/{entity}/{key}",'
+            'code="503"} 1') in metrics.splitlines()
+    assert "featurestore_lookup_degraded_total 0" in metrics.splitlines()
+    documents = [json.loads(line) for line in emf.getvalue().splitlines()]
+    refused = [d for d in documents if d.get("VersionUnavailable")]
+    assert [(d["View"], d["VersionUnavailable"]) for d in refused] == [(VIEW, 1), (VIEW, 1)]
+    assert {"Name": "VersionUnavailable", "Unit": "Count"} in \
+        refused[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert app.versions.reloads == 0  # it has nothing to reload from
+
+
+def test_a_pointer_that_serves_a_retired_version_is_a_503(deployed):
+    app, client, table, _ = deployed
+    promote(client, table, 1, retired={1})  # written by hand: promote refuses this
+    app.versions.refresh_s = 0
+    code, body = get(app, f"{VIEW}:txn_count_7d")
+    assert code == 503
+    assert body["message"] == (
+        "feature view `user_transactions`: its serving pointer (DynamoDB) serves v1, which "
+        "is retired; a retired version is never served. Promote a live version (none is "
+        "left): `featurestore promote user_transactions --version N --reason ...`")
+    assert body["details"]["served_version"] == 1
+    # and a pin of it is a 400 naming it
+    code, body = get(app, f"{VIEW}@v1:txn_count_7d")
+    assert (code, body["message"]) == (400, "version 1 of feature view `user_transactions` "
+                                            "is retired: it is no longer served. Ask for "
+                                            "user_transactions instead")

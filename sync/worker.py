@@ -1,6 +1,8 @@
 """One sync run of one view version: read the changed entities, write, then move the mark.
 
-The order is the crash-safety argument: (1) the next watermark is read before the rows,
+The order is the crash-safety argument: (0) a table without the view's serving pointer
+gets the registry's (``sync/pointer.py``), so no item is written where a lookup would
+serve a version the registry retired, (1) the next watermark is read before the rows,
 (2) every row is encoded and validated a whole Arrow batch at a time before any of that
 batch is sent, (3) the writes go out in parallel and conditionally, (4) only when DynamoDB
 has acknowledged all of them does the table's sync marker move, then ``sync_state``, in
@@ -46,6 +48,7 @@ from featurestore.online.items import encode_item, view_sk
 from featurestore.online.writer import Counters, Writer
 from featurestore.sync import state as sync_state
 from featurestore.sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
+from featurestore.sync.pointer import ensure_pointer
 from featurestore.sync.reader import (
     ReadPlan,
     high_water_sql,
@@ -171,6 +174,9 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     rows_read = 0
     try:
         with store_errors(client, table):
+            # a table without this view's serving pointer gets the registry's first, so
+            # a lookup there never serves a version the registry retired (sync/pointer.py)
+            ensure_pointer(warehouse, client, table, view.name)
             claimed, synced = sync_state.read_markers(client, table, view_sk(view))
             reason = (full_load_reason(previous, view, options)
                       or sync_state.missing_from_table(synced, previous)

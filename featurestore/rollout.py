@@ -194,13 +194,24 @@ class ServingChange:
     event: VersionEvent | None = None
     report: object = None  # the CompareReport a promotion was judged on
     forced_over: list[str] = field(default_factory=list)
+    # what the lookups make of it: a local serve reloads, a stale deployment cannot
+    lookups: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"view": self.view, "action": self.action, "version": self.version,
                 "previous": self.previous,
                 "event": self.event.to_dict() if self.event else None,
                 "compare": self.report.to_dict() if self.report else None,
-                "forced_over": self.forced_over}
+                "forced_over": self.forced_over, "lookups": self.lookups}
+
+
+def _reach(project: Project, view_name: str, version: int) -> list[str]:
+    """Which lookups can serve ``version`` once the pointer names it (and which cannot)."""
+    from featurestore.lookup.registry_snapshot import reach_lines
+
+    lookup = project.settings.lookup
+    return reach_lines(project.root, lookup.registry, view_name, version,
+                       lookup.version_refresh_ms / 1000)
 
 
 def _synced(store: Store, view: FeatureView) -> bool:
@@ -257,7 +268,8 @@ def promote(project: Project, view_name: str, version: int, *, reason: str | Non
            pointer)
     with Warehouse(project) as warehouse:
         version_log.record(warehouse, event)
-    return ServingChange(view_name, "promote", version, current, event, report, refusals)
+    return ServingChange(view_name, "promote", version, current, event, report, refusals,
+                         _reach(project, view_name, version))
 
 
 def rollback(project: Project, view_name: str, *, reason: str | None,
@@ -289,7 +301,8 @@ def rollback(project: Project, view_name: str, *, reason: str | None,
                           reason), pointer)
     with Warehouse(project) as warehouse:
         version_log.record(warehouse, event)
-    return ServingChange(view_name, "rollback", target.version, current, event)
+    return ServingChange(view_name, "rollback", target.version, current, event,
+                         lookups=_reach(project, view_name, target.version))
 
 
 def _micros(moment: dt.datetime) -> int:

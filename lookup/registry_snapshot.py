@@ -128,3 +128,70 @@ def load_snapshot(path: Path | str | None = None) -> tuple[Catalog, str]:
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{path}: the registry snapshot is not valid JSON ({exc})") from None
     return catalog_from_snapshot(snapshot, str(path)), snapshot.get("built_at", "")
+
+
+# -- what deployed lookups know ---------------------------------------------------------------
+PACKAGE = Path("dist") / "lookup-lambda.zip"  # `featurestore package-lambda`'s default output
+PACKAGED = "featurestore/lookup/registry.json"  # the snapshot's name inside the zip
+
+
+def snapshot_versions(snapshot: dict, view: str) -> list[int]:
+    """The versions of ``view`` a snapshot holds (none: the view is not in it)."""
+    record = (snapshot.get("views") or {}).get(view)
+    if not isinstance(record, dict):
+        return []
+    if record.get("versions"):
+        return sorted(int(number) for number in record["versions"])
+    return [int(record["version"])]
+
+
+def deployed_snapshots(root: Path, registry: Path | None) -> list[tuple[str, dict | None]]:
+    """``(where, snapshot)`` of the registry snapshots lookups may have been deployed
+    with: the project's Lambda package (``dist/lookup-lambda.zip``) and the file
+    FEATURESTORE_REGISTRY names, those that exist (snapshot None: unreadable)."""
+    import zipfile
+
+    found: list[tuple[str, dict | None]] = []
+    package = root / PACKAGE
+    if package.is_file():
+        try:
+            with zipfile.ZipFile(package) as archive:
+                found.append((f"the Lambda package {PACKAGE}",
+                              json.loads(archive.read(PACKAGED))))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            found.append((f"the Lambda package {PACKAGE}", None))
+    if registry is not None and Path(registry).is_file():
+        try:
+            found.append((f"the registry snapshot {registry} (FEATURESTORE_REGISTRY)",
+                          json.loads(Path(registry).read_text())))
+        except (OSError, ValueError):
+            found.append((f"the registry snapshot {registry} (FEATURESTORE_REGISTRY)", None))
+    return found
+
+
+def reach_lines(root: Path, registry: Path | None, view: str, version: int,
+                refresh_s: float) -> list[str]:
+    """What ``promote`` and ``rollback`` say about the lookups that will serve
+    ``view`` at ``version``: a local ``serve`` learns it (reloading its contracts if
+    need be) within ``refresh_s``; a lookup deployed with a snapshot that lacks it cannot,
+    and answers 503 ``version_unavailable`` until redeployed."""
+    lines = [f"lookups read the new serving pointer within {refresh_s:g} s "
+             "(FEATURESTORE_LOOKUP_VERSION_REFRESH_MS); a running `featurestore serve` "
+             f"started before v{version} was declared reloads its contracts then and serves it"]
+    snapshots = deployed_snapshots(root, registry)
+    for where, snapshot in snapshots:
+        known = snapshot_versions(snapshot, view) if snapshot else []
+        if version in known:
+            lines.append(f"{where} (built {snapshot.get('built_at', '?')}) knows "
+                         f"{view} v{version}")
+            continue
+        held = (f"has {', '.join(f'v{v}' for v in known)} of {view} only" if known else
+                "is unreadable" if snapshot is None else f"does not have {view}")
+        lines.append(f"WARNING: {where} {held}: a lookup deployed from it cannot know "
+                     f"v{version} and answers 503 version_unavailable for {view} until it "
+                     "is rebuilt (`featurestore package-lambda`) and deployed again")
+    if not snapshots:
+        lines.append(f"no Lambda package found ({PACKAGE}): a deployed lookup whose "
+                     f"registry snapshot predates v{version} answers 503 version_unavailable "
+                     f"for {view} until it is redeployed")
+    return lines

@@ -162,7 +162,10 @@ def promote_command(ctx, view_name, version, reason, force, local, as_json):
 
     Compares it with the version served first and refuses past the contract's
     thresholds unless --force. Lookups pick it up within their refresh interval
-    (FEATURESTORE_LOOKUP_VERSION_REFRESH_MS, 1 s by default), without a redeploy.
+    (FEATURESTORE_LOOKUP_VERSION_REFRESH_MS, 1 s by default), without a redeploy; a
+    running `serve` reloads its contracts if it started before VERSION was declared. A
+    Lambda package (dist/lookup-lambda.zip) whose snapshot lacks VERSION is named: a
+    lookup deployed from it answers 503 for the view until it is redeployed.
 
     \b
     Example:
@@ -186,6 +189,8 @@ def promote_command(ctx, view_name, version, reason, force, local, as_json):
     click.echo(f"{view_name}: v{change.previous} -> v{version} promoted by "
                f"{change.event.by_user} (event {change.event.event_id}). "
                f"`featurestore rollback {view_name}` returns to v{change.previous}.")
+    for line in change.lookups:
+        say(line)
 
 
 @click.command("rollback")
@@ -211,6 +216,8 @@ def rollback_command(ctx, view_name, reason, local, as_json):
         return
     click.echo(f"{view_name}: v{change.previous} -> v{change.version} rolled back by "
                f"{change.event.by_user} (event {change.event.event_id}).")
+    for line in change.lookups:
+        say(line)
 
 
 @click.command("retire")

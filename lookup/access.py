@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,7 +210,11 @@ def create_key(path: Path, name: str, sensitivities: list[str],
     only) and return the key: the one time it exists outside the caller's hands.
 
     The file keeps the other keys as they are; a name already in it is refused, so that a
-    key is never replaced by mistake.
+    key is never replaced by mistake. Several ``keys create`` at once each keep their key:
+    the read, the check and the write happen under an exclusive lock on ``.<name>.lock``
+    beside the file (``flock``: it excludes other processes and other threads alike), and
+    the file is replaced whole (written to a scratch file, then renamed over it), so a
+    reader never sees half of it.
     """
     from featurestore.errors import RequestError
 
@@ -219,22 +224,51 @@ def create_key(path: Path, name: str, sensitivities: list[str],
                            f"grant some of {', '.join(SENSITIVITIES)} (comma-separated)")
     if not name or not name.strip():
         raise RequestError("--name: give the key a name (it is logged with each refusal)")
-    document = {"keys": []}
-    if path.exists():
-        text = path.read_text()
-        AccessPolicy.from_config(text, str(path))  # a broken file stops here, untouched
-        document = json.loads(text)
-    if any(entry.get("name") == name for entry in document["keys"]):
-        raise RequestError(f"{path}: a key named `{name}` exists already; choose another name "
-                           "(or remove that entry to retire the key)")
-    key = secrets.token_urlsafe(32)
-    document["keys"].append({"name": name, "sha256": hash_key(key),
-                             "sensitivities": sorted(set(sensitivities),
-                                                     key=SENSITIVITIES.index),
-                             "views": sorted(set(views)) if views else ["*"]})
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(json.dumps(document, indent=2) + "\n")
-    os.replace(scratch, path)
+    with _locked(path):
+        document = {"keys": []}
+        if path.exists():
+            text = path.read_text()
+            AccessPolicy.from_config(text, str(path))  # a broken file stops here, untouched
+            document = json.loads(text)
+        if any(entry.get("name") == name for entry in document["keys"]):
+            raise RequestError(f"{path}: a key named `{name}` exists already; choose another "
+                               "name (or remove that entry to retire the key)")
+        key = secrets.token_urlsafe(32)
+        document["keys"].append({"name": name, "sha256": hash_key(key),
+                                 "sensitivities": sorted(set(sensitivities),
+                                                         key=SENSITIVITIES.index),
+                                 "views": sorted(set(views)) if views else ["*"]})
+        _replace(path, json.dumps(document, indent=2) + "\n")
     return key
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``.<name>.lock`` beside ``path``, held while the body runs."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to a scratch file (owner-only) beside ``path``, flush it to disk,
+    and rename it over ``path``: the file is the old one or the new one, never a mix."""
+    import tempfile
+
+    descriptor, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                           dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w") as handle:  # mkstemp creates it 0600
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(scratch, path)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise

@@ -81,8 +81,8 @@ class FeatureStore:
 
     # -- offline -------------------------------------------------------------------------
     def training_set(self, spine: Any, features: FeatureNames, *, event_ts: str = "event_ts",
-                     known_at_event: bool = False,
-                     out: str | Path | None = None) -> pa.Table:
+                     known_at_event: bool = False, out: str | Path | None = None,
+                     allow_retired: bool = False) -> pa.Table:
         """A point-in-time-correct training set, as a pyarrow Table.
 
         Each spine row gets, per view, the last value with ``feature_ts <= event_ts``
@@ -101,6 +101,10 @@ class FeatureStore:
             known_at_event: only use feature rows already loaded into the warehouse at
                 each event time (no late corrections leak into training).
             out: also write the Parquet file here, with ``<out>.manifest.json``.
+            allow_retired: build a ``"view@vN:..."`` pin of a version the registry
+                retired anyway (a ``UserWarning``, and recorded in the manifest); without
+                it such a pin raises ``RequestError``: a model trained on it cannot be
+                served.
 
         Returns:
             The spine's columns, then ``<view>__<feature>`` and ``<view>__feature_ts``.
@@ -114,7 +118,8 @@ class FeatureStore:
         from featurestore.training import build_training_set
 
         built = build_training_set(self.project, spine, features, out=out, event_ts=event_ts,
-                                   known_at_event=known_at_event, in_memory=True)
+                                   known_at_event=known_at_event, in_memory=True,
+                                   allow_retired=allow_retired)
         return built.table
 
     # -- online --------------------------------------------------------------------------

@@ -158,6 +158,7 @@ def build_training_set(
     known_at_event: bool = False,
     in_memory: bool = False,
     progress: Callable[[str], None] | None = None,
+    allow_retired: bool = False,
 ) -> TrainingSet:
     """Join ``spine`` with the feature views as of each row's event time.
 
@@ -173,6 +174,9 @@ def build_training_set(
             ``created_timestamp``), so late corrections never leak into training.
         in_memory: also return the rows as a pyarrow Table.
         progress: called with a short line per step.
+        allow_retired: build a ``view@vN`` pin of a version the registry retired (its
+            online items are gone, so a model trained on it cannot be served): warned
+            and recorded in the manifest. Without it such a pin is refused.
 
     Returns:
         The manifest, and the table when ``in_memory`` (or no ``out``).
@@ -188,9 +192,10 @@ def build_training_set(
     catalog = project.catalog()
     hint = "--features VIEW[@vN][:FEATURE],..."
     split_refs(features, hint=hint)  # a malformed reference fails before any connection
-    served = _served_versions(project, catalog)
+    served, retired = _registry_versions(project, catalog)
     found = resolve_refs(catalog, features, hint=hint, served=served)
     _one_version_per_view(found)
+    retired_pins = _retired_pins(found, retired, allow_retired, progress)
     chosen = [(r.view, r.features) for r in found]
     pinned = {r.view.name: r.pinned for r in found}
     in_memory = in_memory or out is None
@@ -233,6 +238,9 @@ def build_training_set(
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
         manifest = _manifest(project, chosen, specs, checked, sql, known_at_event, rows,
                              nulls, out_path, pinned)
+        for entry in manifest["views"]:
+            if entry["name"] in retired_pins:  # only then: other manifests are unchanged
+                entry["retired"] = retired_pins[entry["name"]]
         _record(project, manifest, say)
         if partial is not None:
             partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
@@ -245,16 +253,58 @@ def build_training_set(
     return TrainingSet(manifest, table, out_path)
 
 
-def _served_versions(project: Project, catalog) -> dict[str, int]:
-    """The version each multi-version view serves, from the registry's version log (a
-    view never promoted serves its base version); nothing to read for other views."""
-    from featurestore.version_log import served_versions
+def _registry_versions(project: Project, catalog) -> tuple[dict[str, int], dict]:
+    """From the registry's version log: the version each multi-version view serves (a
+    view never promoted serves its base version), and ``(view, version) -> the event``
+    that retired each retired version; nothing to read for views with one version."""
+    from featurestore.version_log import SERVING_ACTIONS, events
     from featurestore.warehouse import Warehouse
 
     if not catalog.versions or not Warehouse.exists(project):
-        return {}
+        return {}, {}
     with Warehouse(project, read_only=True) as warehouse:
-        return served_versions(warehouse)
+        log = events(warehouse)
+    served = {e.view_name: e.version for e in log if e.action in SERVING_ACTIONS}
+    retired: dict = {}
+    for event in log:  # oldest first: the event that began the retirement says when, why
+        if event.action in ("retire_started", "retired", "dropped"):
+            retired.setdefault((event.view_name, event.version), event)
+    return served, retired
+
+
+def _retired_pins(found, retired: dict, allow: bool,
+                  progress: Callable[[str], None] | None) -> dict[str, dict]:
+    """View -> what the manifest records of a pinned version the registry retired.
+
+    Refused unless ``allow``: a model trained on a retired version cannot be served (its
+    online items are deleted, and a lookup refuses the pin). Allowed, it is said loudly
+    (the progress lines go to stderr; the SDK, which has none, warns) and recorded."""
+    import warnings
+
+    noted: dict[str, dict] = {}
+    for resolved in found:
+        view = resolved.view
+        event = retired.get((view.name, view.version))
+        if event is None:
+            continue
+        when = (f"retired {event.at:%Y-%m-%d %H:%M} UTC by {event.by_user}"
+                + (f": {event.reason}" if event.reason else ""))
+        if not allow:
+            raise RequestError(
+                f"`{view.name}@v{view.version}` is {when}. Its online items are deleted and "
+                "lookups refuse it, so a model trained on it cannot be served. Pin a live "
+                "version, or pass --allow-retired (allow_retired=True in the SDK) to build "
+                "it anyway; the manifest records it.")
+        message = (f"WARNING: `{view.name}@v{view.version}` is {when}; building it because "
+                   "of --allow-retired (recorded in the manifest): a model trained on it "
+                   "cannot be served")
+        if progress is not None:
+            progress(message)
+        else:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        noted[view.name] = {"at": event.at.isoformat(), "by": event.by_user,
+                            "reason": event.reason, "allowed": True}
+    return noted
 
 
 def _one_version_per_view(found) -> None:

@@ -21,9 +21,12 @@ from featurestore.cli.shared import get_project, say
               help="The spine's event time column (naive UTC, or timezone-aware).")
 @click.option("--known-at-event", is_flag=True,
               help="Only use feature rows already loaded into the warehouse at event_ts.")
+@click.option("--allow-retired", is_flag=True,
+              help="Build a VIEW@vN pin of a retired version anyway (warned, and recorded "
+              "in the manifest); without it, refused: a model trained on it cannot be served.")
 @click.pass_context
 def training_set_command(ctx, spine_path: str, features: str, out_path: str, event_ts: str,
-                         known_at_event: bool) -> None:
+                         known_at_event: bool, allow_retired: bool) -> None:
     """Build a point-in-time-correct training set from a spine.
 
     Each spine row gets, per view, the last value with feature_ts <= event_ts within
@@ -39,7 +42,8 @@ def training_set_command(ctx, spine_path: str, features: str, out_path: str, eve
 
     built = build_training_set(get_project(ctx), spine_path, features, out=out_path,
                                event_ts=event_ts, known_at_event=known_at_event,
-                               progress=lambda line: say(f"training-set: {line}"))
+                               progress=lambda line: say(f"training-set: {line}"),
+                               allow_retired=allow_retired)
     output = built.manifest["output"]
     click.echo(f"{output['rows']:,} rows written to {output['path']} "
                f"(manifest: {manifest_path(output['path'])})")

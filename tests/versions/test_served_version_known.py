@@ -79,6 +79,7 @@ def a_key(world) -> int:
 
 def test_a_running_serve_serves_the_version_promoted_after_it_started(world):
     server = Server(world)  # its contracts know v1 only: v2 is declared below
+    ok(world, "package-lambda")  # a Lambda package of that state, too
     try:
         key = a_key(world)
         before = server.get(key, VIEW)
@@ -108,7 +109,10 @@ def test_a_running_serve_serves_the_version_promoted_after_it_started(world):
         # promote said so
         assert ("a running `featurestore serve` started before v2 was declared reloads its "
                 "contracts then and serves it") in promoted
-        assert "no Lambda package found (dist/lookup-lambda.zip)" in promoted
+        assert ("WARNING: the Lambda package dist/lookup-lambda.zip has v1 of "
+                "user_transactions only: a lookup deployed from it cannot know v2 and answers "
+                "503 version_unavailable for user_transactions until it is rebuilt "
+                "(`featurestore package-lambda`) and deployed again") in promoted
     finally:
         server.close()
 
@@ -117,7 +121,10 @@ def test_a_sync_into_a_new_table_writes_the_registry_pointer_first(world, monkey
     from featurestore.online.config import OnlineConfig
     from featurestore.online.serving import read_pointers
 
-    promote_v2_and_retire_v1(world)
+    promoted = promote_v2_and_retire_v1(world)
+    assert ("no Lambda package found (dist/lookup-lambda.zip): a deployed lookup whose "
+            "registry snapshot predates v2 answers 503 version_unavailable for "
+            "user_transactions until it is redeployed") in promoted
     old = read_pointers(OnlineConfig(endpoint=world.endpoint).client(), world.table,
                         [VIEW])[VIEW]
     new_table = f"{world.table[:180]}_new"

@@ -120,3 +120,39 @@ def test_a_pointer_that_serves_a_retired_version_is_a_503(deployed):
     assert (code, body["message"]) == (400, "version 1 of feature view `user_transactions` "
                                             "is retired: it is no longer served. Ask for "
                                             "user_transactions instead")
+
+
+def test_every_pointer_is_served_as_named_or_refused(project):  # noqa: F811
+    """Every pointer over versions 1-3 (served, retired), against contracts with v1 only
+    and with v1 and v2: an unpinned read gets exactly the version the pointer serves (the
+    base without one), known and live, or a VersionUnavailable naming it."""
+    from itertools import chain, combinations
+
+    from featurestore.errors import VersionUnavailable
+    from featurestore.lookup import service
+    from featurestore.lookup.versions import judge
+
+    one = catalog_from_snapshot(build_snapshot(project.catalog()))
+    add_v2(project)
+    two = catalog_from_snapshot(build_snapshot(project.catalog()))
+    subsets = list(chain.from_iterable(combinations((1, 2, 3), n) for n in range(4)))
+    checked = refused = 0
+    for catalog, known in ((one, {1}), (two, {1, 2})):
+        entity = catalog.entities["user"]
+        for served in (None, 1, 2, 3):
+            for retired in subsets:
+                pointer = Pointer(VIEW, served, None, frozenset(retired),
+                                  None if served is None and not retired else "e")
+                snapshot = judge(catalog, {VIEW: pointer}, 1.0, lambda view: "fix")
+                wanted = 1 if served is None else served
+                try:
+                    (plan,) = service.resolve_features(catalog, entity, VIEW, snapshot)
+                except VersionUnavailable as exc:
+                    refused += 1
+                    assert wanted not in known or wanted in retired, (served, retired)
+                    assert (exc.view, exc.served, exc.known) == (VIEW, wanted, sorted(known))
+                else:
+                    assert wanted in known and wanted not in retired, (served, retired)
+                    assert plan.view.version == wanted
+                checked += 1
+    assert (checked, refused) == (64, 44)

@@ -74,7 +74,7 @@ class ServedVersions:
         self.clock = clock
         self.reload = reload  # None: this lookup cannot reload its contracts (Lambda)
         self.reads = 0  # pointer reads made (tests and the benchmark count them)
-        self.reloads = 0  # contract reloads made
+        self.reloads = 0  # contract reloads made (those that found nothing new included)
         self._tried: tuple[frozenset, float] | None = None  # (unknown pointers, when)
         self._snapshot = EMPTY._replace(catalog=catalog)
         self._lock = threading.Lock()
@@ -105,7 +105,7 @@ class ServedVersions:
             self._tried = (unknown, started)
             try:
                 catalog, built_at = self.reload()
-            except FeatureStoreError as exc:
+            except (FeatureStoreError, OSError) as exc:  # a contract mid-edit, a lost file
                 log.error("contracts not reloaded for %s: %s",
                           ", ".join(sorted(v for v, _, _ in unknown)), exc)
                 return snapshot

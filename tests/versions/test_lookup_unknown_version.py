@@ -156,3 +156,40 @@ def test_every_pointer_is_served_as_named_or_refused(project):  # noqa: F811
                     assert plan.view.version == wanted
                 checked += 1
     assert (checked, refused) == (64, 44)
+
+
+def test_a_local_lookup_reloads_once_and_again_after_the_retry_interval(project,  # noqa: F811
+                                                                        dynamodb_table):
+    """A lookup that can reload (`featurestore serve`) but whose contracts still lack the
+    version served answers 503 with the local fix, reloads no more than once per
+    RELOAD_RETRY_S, and serves the version once its contracts have it."""
+    from featurestore.lookup.versions import RELOAD_RETRY_S
+
+    client, table = dynamodb_table
+    before = catalog_from_snapshot(build_snapshot(project.catalog()), "feature_defs/")
+    add_v2(project)
+    after = catalog_from_snapshot(build_snapshot(project.catalog()), "feature_defs/")
+    client.put_item(TableName=table, Item=encode_item(after.view_version(VIEW, 2), {
+        "user_id": 1, "feature_ts": TS, "txn_count_7d": 5, "txn_count_24h": 3},
+        to_epoch_micros(NOW)))
+    contracts = [before]  # what a reload finds: v1 only until the contract is edited
+    app = LookupApp(before, DynamoReader(client, table, deadline_s=2.0), serving_log=None,
+                    clock=lambda: NOW, reload=lambda: (contracts[0], "reloaded"))
+    now = [100.0]
+    app.versions.clock = lambda: now[0]
+    promote(client, table, 2)
+
+    code, body = get(app, f"{VIEW}:txn_count_24h")
+    assert (code, body["details"]["fix"]) == (503, (
+        "Declare it in the view's contract (`versions:`, feature_defs/); this lookup reloads "
+        "its contracts again 30 s after it last tried, or restart it"))
+    assert app.versions.reloads == 1  # tried, found nothing new
+    contracts[0] = after
+    now[0] += RELOAD_RETRY_S - 1  # pointers read again, the same unknown: no reload yet
+    assert get(app, f"{VIEW}:txn_count_24h")[0] == 503
+    assert app.versions.reloads == 1
+    now[0] += 1
+    code, body = get(app, f"{VIEW}:txn_count_24h")
+    assert (code, body["versions"], app.versions.reloads, app.built_at) == (200, {VIEW: 2}, 2,
+                                                                           "reloaded")
+    assert body["results"][0]["features"][f"{VIEW}:txn_count_24h"]["value"] == 3

@@ -69,6 +69,10 @@ class Settings:
     lookup: LookupSettings = field(default_factory=LookupSettings)
     snowflake: Mapping[str, str] = field(default_factory=dict)
     in_lambda: bool = False
+    # application logs (featurestore/logs.py): FEATURESTORE_LOG_FORMAT (text or json; None:
+    # each place's default), and the Lambda runtime's own format (AWS_LAMBDA_LOG_FORMAT)
+    log_format: str | None = None
+    lambda_log_format: str | None = None
 
     @classmethod
     def from_env(cls, root: Path | None = None,
@@ -121,6 +125,8 @@ class Settings:
             snowflake={name: env.raw[name] for name in SNOWFLAKE_VARIABLES
                        if env.raw.get(name)},
             in_lambda=bool(env.text("AWS_LAMBDA_FUNCTION_NAME", "")),
+            log_format=_log_format(env.text("FEATURESTORE_LOG_FORMAT", "")),
+            lambda_log_format=env.text("AWS_LAMBDA_LOG_FORMAT", "") or None,
         )
 
     def replace(self, **changes) -> Settings:
@@ -191,3 +197,11 @@ class _Environment:
             bounds = f"from {low:g}" + (f" to {high:g}" if high is not None else " up")
             raise ProjectError(f"{name}={value!r}: expected a number {bounds}.")
         return number
+
+
+def _log_format(text: str) -> str | None:
+    if not text:
+        return None
+    if text.lower() not in ("text", "json"):
+        raise ProjectError(f"FEATURESTORE_LOG_FORMAT={text!r}: use text or json.")
+    return text.lower()

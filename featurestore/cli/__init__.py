@@ -122,9 +122,17 @@ class LazyGroup(click.Group):
     envvar="FEATURESTORE_PROJECT_DIR",
     help="The featurestore (dbt) project; default: the nearest one at or above the cwd.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="FEATURESTORE_LOG_FORMAT",
+    help="Warnings and errors logged on stderr: plain sentences, or one JSON object a line.",
+)
 @click.version_option(package_name="featurestore")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: str | None) -> None:
+def cli(ctx: click.Context, project_dir: str | None, log_format: str) -> None:
     """featurestore: SQL features, point-in-time training sets, DynamoDB serving.
 
     \b
@@ -135,6 +143,9 @@ def cli(ctx: click.Context, project_dir: str | None) -> None:
     Example, the whole demo on this machine:
       featurestore demo
     """
+    from featurestore.logs import configure_cli
+
+    configure_cli(log_format)
     ctx.ensure_object(dict)
     ctx.obj["project_dir"] = project_dir
 

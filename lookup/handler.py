@@ -3,7 +3,8 @@
 Routes (``routes.ROUTES``, the one table this module dispatches on and ``openapi.py``
 describes at ``GET /openapi.json``)::
 
-    GET  /healthz                              whether DynamoDB answers; the snapshot's age
+    GET  /healthz                              liveness: 200, DynamoDB's state in the body
+    GET  /readyz                               readiness: 503 while DynamoDB cannot be read
     GET  /v1/feature-views                     the catalog the key may read: dtypes, SLOs
     GET  /v1/features/{entity}/{key}?features=view:feature,...
     POST /v1/features/retrieve                 up to 100 keys, several entities at once
@@ -12,14 +13,14 @@ describes at ``GET /openapi.json``)::
 Everything slow happens once per container, at module level: the registry snapshot is
 read (no YAML, no warehouse), the DynamoDB client is made with tight timeouts and a
 single attempt (``reads.DynamoReader`` retries within the deadline instead). The handler
-only parses the event and calls ``service.lookup``. A routing table of five entries
+only parses the event and calls ``service.lookup``. A routing table of six entries
 needs no framework, which keeps the cold start to our own modules and botocore.
 
 Every answer has a JSON body: 400/401/403/404/405 say what is wrong (whatever the event
 holds: a body that is not UTF-8, a key DynamoDB could not hold, even an event that is no
 API Gateway event at all is a 400 naming the problem, never a 500 or a degraded answer),
-503 is a health check that cannot reach DynamoDB, and an unexpected exception is a 500
-with a body and a logged traceback, never an empty 500.
+503 is a readiness check that cannot reach DynamoDB (``/healthz`` stays 200), and an
+unexpected exception is a 500 with a body and a logged traceback, never an empty 500.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from featurestore.errors import (
     StoreUnavailable,
     VersionUnavailable,
 )
+from featurestore.logs import configure_lambda
 from featurestore.lookup import service
 from featurestore.lookup.access import HEADER as KEY_HEADER
 from featurestore.lookup.access import AccessPolicy, Grant
@@ -242,15 +244,32 @@ class LookupApp:
             Call(event, headers, params, grant, request_id, path))
 
     # -- the operations of routes.ROUTES, by operation id: (status, body, outcome) ---------
-    def _healthz(self, call: Call):
+    def _store_problem(self) -> str | None:
+        """Why DynamoDB cannot be read now (one GetItem within the deadline); None if it
+        can."""
         ping = getattr(self.reader, "ping", None)  # a test's stand-in store may have none
         if ping is not None:
             try:
                 ping()
             except StoreUnavailable as exc:
-                return 503, {"error": UNAVAILABLE,
-                             "message": _message(f"the online store cannot be read: {exc}")}, None
-        return 200, {"status": "ok", "views": len(self.catalog.views),
+                return _message(f"the online store cannot be read: {exc}")
+        return None
+
+    def _healthz(self, call: Call):
+        """Liveness: 200 whatever the store does, its state in the body."""
+        problem = self._store_problem()
+        store = {"status": "ok"} if problem is None else {"status": UNAVAILABLE,
+                                                           "message": problem}
+        return 200, {"status": "ok" if problem is None else "degraded",
+                     "views": len(self.catalog.views), "registry_built_at": self.built_at,
+                     "store": store}, None
+
+    def _readyz(self, call: Call):
+        """Readiness: 503 while the store cannot be read."""
+        problem = self._store_problem()
+        if problem is not None:
+            return 503, {"error": UNAVAILABLE, "message": problem}, None
+        return 200, {"status": "ready", "views": len(self.catalog.views),
                      "registry_built_at": self.built_at}, None
 
     def _list_feature_views(self, call: Call):
@@ -431,7 +450,10 @@ _INIT_ERROR: str | None = None
 def _init() -> None:
     global APP, _INIT_ERROR
     try:
-        APP = LookupApp.from_settings(Settings.from_env())
+        settings = Settings.from_env()
+        if settings.in_lambda:  # JSON logs (featurestore/logs.py); never in a test process
+            configure_lambda(settings.lambda_log_format, settings.log_format)
+        APP = LookupApp.from_settings(settings)
     except FeatureStoreError as exc:  # answered (with this message) by every request
         _INIT_ERROR = str(exc)
         log.error("lookup handler is misconfigured: %s", exc)

@@ -44,8 +44,8 @@ ERROR_RESPONSES = {
     500: ("InternalError", "An unexpected failure (the message gives the request id to look "
                            "for in the logs), or a misconfigured deployment. DynamoDB being "
                            "down is not one: that is a 200 with defaults and `degraded`."),
-    503: ("Unavailable", "The health check could not read DynamoDB within the lookup's "
-                         "deadline; the message says why. On a feature route "
+    503: ("Unavailable", "The readiness check could not read DynamoDB within the "
+                         "lookup's deadline; the message says why. On a feature route "
                          "(`version_unavailable`): the serving pointer of a view asked for "
                          "without `@vN` names a version this lookup was not deployed with, "
                          "or a retired one; `details` names the view, the version served, "
@@ -106,7 +106,7 @@ def build_document() -> dict:
                  "description": DESCRIPTION,
                  "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
         "tags": [{"name": "features", "description": "Feature values and definitions."},
-                 {"name": "operations", "description": "Liveness and this document."}],
+                 {"name": "operations", "description": "Liveness, readiness and this document."}],
         "paths": paths,
         "components": {
             "schemas": copy.deepcopy(SCHEMAS),

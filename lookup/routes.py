@@ -22,7 +22,7 @@ from featurestore.lookup.serving_log import MODEL_HEADER
 # The `error` field of each refusal, by HTTP status. The handler answers with these names
 # and the document's Error schema enumerates them (with the two 500 names and those of
 # SERVER_ERRORS).
-UNAVAILABLE = "unavailable"  # 503: a health check that cannot read DynamoDB
+UNAVAILABLE = "unavailable"  # 503: a readiness check that cannot read DynamoDB
 ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "payload_too_large", 503: UNAVAILABLE}
 INTERNAL_ERROR, MISCONFIGURED = "internal_error", "misconfigured"
@@ -77,11 +77,21 @@ MODEL = Param(MODEL_HEADER, "header", "The calling model's name, recorded in the
               "log next to what it was served (training/serving skew checks join on it).",
               example="fraud-v3")
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", "healthz", "Health",
-          "200 when DynamoDB answers one GetItem within the lookup's deadline, with how "
-          "many views the registry snapshot holds and when it was built; 503 when it does "
-          "not (lookups then serve defaults, `degraded`). Needs no API key.",
-          ok="Health", errors=(400, 500, 503), tag="operations"),
+    Route("GET", "/healthz", "healthz", "Liveness",
+          "200 while the process serves, whatever DynamoDB does: how many views the "
+          "registry snapshot holds, when it was built, and whether DynamoDB answered one "
+          "GetItem within the lookup's deadline (`store`; when it did not, `status` is "
+          "`degraded` and lookups serve defaults with `degraded: true`). Point a load "
+          "balancer's health check here: it never takes every instance out because "
+          "DynamoDB is down, when the defaults are what keep models running. Needs no "
+          "API key.",
+          ok="Health", tag="operations"),
+    Route("GET", "/readyz", "readyz", "Readiness",
+          "200 when DynamoDB answers one GetItem within the lookup's deadline; 503 with "
+          "the reason when it does not. The deep check, for a deployment's smoke test or "
+          "a synthetic monitor, not for a load balancer (see /healthz); the `Degraded` "
+          "metric's alarm is what pages. Needs no API key.",
+          ok="Ready", errors=(400, 500, 503), tag="operations"),
     Route("GET", "/v1/feature-views", "list_feature_views", "The feature catalog",
           "The feature views this API key may read: entity and join keys, owner, ttl, "
           "freshness SLO, and per feature its dtype, sensitivity, default and description. "

@@ -72,11 +72,27 @@ SCHEMAS: dict[str, dict] = {
         required=("error", "message"),
         description="Every refusal and every failure has this body, never an empty one."),
     "Health": _object(
-        {"status": {"const": "ok"},
+        {"status": {"type": "string", "enum": ["ok", "degraded"],
+                    "description": "ok: the store answered too. degraded: the process "
+                                   "serves, with defaults (`degraded: true`), because the "
+                                   "store did not answer."},
          "views": {"type": "integer", "minimum": 0,
                    "description": "Feature views in the registry snapshot."},
          "registry_built_at": {"type": "string",
-                               "description": "When the registry snapshot was built."}}),
+                               "description": "When the registry snapshot was built."},
+         "store": ref("StoreState")},
+        description="Liveness: always 200 while the process serves, so a load balancer "
+                    "never takes every instance out when DynamoDB is down."),
+    "StoreState": _object(
+        {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+         "message": {"type": "string", "description": "Why the store could not be read."}},
+        required=("status",),
+        description="Whether DynamoDB answered one GetItem within the lookup's deadline."),
+    "Ready": _object(
+        {"status": {"const": "ready"},
+         "views": {"type": "integer", "minimum": 0},
+         "registry_built_at": {"type": "string"}},
+        description="Readiness: DynamoDB answered; 503 with the Error body when not."),
     "JoinKey": _object({"name": {"type": "string"},
                         "dtype": {"type": "string", "enum": list(KEY_DTYPES)}}),
     "FeatureDefinition": _object(

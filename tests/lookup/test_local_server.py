@@ -226,21 +226,32 @@ def test_a_body_that_is_not_utf8_is_a_400_not_a_guess(server):
              "send JSON in UTF-8")
 
 
-# -- /healthz reads DynamoDB ---------------------------------------------------------------
-def test_healthz_is_503_when_dynamodb_cannot_be_read(dynamodb_table, catalog, serve):
+# -- /healthz is the process, /readyz the store (issue 18, item 4) ----------------------------
+def test_healthz_stays_200_and_readyz_is_503_when_dynamodb_cannot_be_read(dynamodb_table,
+                                                                          catalog, serve):
     client, table = dynamodb_table
     url = serve(make_app(catalog, client, table, built_at="2026-05-01T00:00:00Z"))
-    assert call(url, "/healthz").body == {"status": "ok", "views": 4,
-                                          "registry_built_at": "2026-05-01T00:00:00Z"}
+    assert (call(url, "/healthz").status, call(url, "/healthz").body) == (200, {
+        "status": "ok", "views": 4, "registry_built_at": "2026-05-01T00:00:00Z",
+        "store": {"status": "ok"}})
+    assert (call(url, "/readyz").status, call(url, "/readyz").body) == (200, {
+        "status": "ready", "views": 4, "registry_built_at": "2026-05-01T00:00:00Z"})
     missing = serve(make_app(catalog, client, "no_such_table"))
-    answer = call(missing, "/healthz")
+    health = call(missing, "/healthz")
+    assert health.status == 200  # a load balancer keeps the instance: it serves defaults
+    assert health.body["status"] == "degraded"
+    assert health.body["store"]["status"] == "unavailable"
+    assert health.body["store"]["message"].startswith(
+        "the online store cannot be read: DynamoDB refused the read: ResourceNotFoundException")
+    answer = call(missing, "/readyz")
     assert answer.status == 503
     assert answer.body["error"] == "unavailable"
-    assert answer.body["message"].startswith("the online store cannot be read: DynamoDB "
-                                             "refused the read: ResourceNotFoundException")
+    assert answer.body["message"] == health.body["store"]["message"]
     closed = OnlineConfig(endpoint=f"http://127.0.0.1:{free_port()}").client(
         connect_timeout=0.2, read_timeout=0.25, max_attempts=1)
-    answer = call(serve(make_app(catalog, closed, table, deadline_s=0.25)), "/healthz")
+    down = serve(make_app(catalog, closed, table, deadline_s=0.25))
+    assert call(down, "/healthz").status == 200
+    answer = call(down, "/readyz")
     assert answer.status == 503
     assert answer.body["message"].startswith("the online store cannot be read: DynamoDB is "
                                              "unreachable: Could not connect")
@@ -297,10 +308,10 @@ def test_serve_local_follows_dynamodb_local_to_its_new_port(catalog, tmp_path, s
         stop_detached(warehouse)
         answer = call(url, path)
         assert answer.body["degraded"] is True
-        assert call(url, "/healthz").status == 503
+        assert call(url, "/readyz").status == 503
         second = start_detached(REPO_ROOT, warehouse, free_port())  # its data, another port
         assert second["port"] != first["port"]
-        assert call(url, "/healthz").status == 200
+        assert call(url, "/readyz").status == 200
         answer = call(url, path)
         assert answer.body["degraded"] is False
         assert answer.body["results"][0]["features"][F]["value"] == 5

@@ -103,7 +103,8 @@ def test_exactly_100_keys_are_accepted(url):
 def test_unknown_route_and_wrong_method(url):
     assert call(url, "/v2/things").body == {
         "error": "not_found",
-        "message": "no route GET /v2/things; routes: GET /healthz, GET /v1/feature-views, GET "
+        "message": "no route GET /v2/things; routes: GET /healthz, GET /readyz, GET "
+                   "/v1/feature-views, GET "
                    "/v1/features/{entity}/{key}?features=..., POST /v1/features/retrieve"}
     answer = call(url, "/v1/features/retrieve")
     assert (answer.status, answer.body) == (405, {

@@ -136,7 +136,8 @@ def test_healthz_metrics_and_catalog_have_no_values(dynamodb_table, catalog, ser
                          built_at="2026-05-01T00:00:00Z"))
     health = call(url, "/healthz")
     assert (health.status, health.body) == (200, {"status": "ok", "views": 4,
-                                                  "registry_built_at": "2026-05-01T00:00:00Z"})
+                                                  "registry_built_at": "2026-05-01T00:00:00Z",
+                                                  "store": {"status": "ok"}})
     views = call(url, "/v1/feature-views").body
     assert [v["name"] for v in views["feature_views"]] == [
         "device_seen_before", "merchant_risk", "user_profile", "user_transactions"]

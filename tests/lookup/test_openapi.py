@@ -292,6 +292,7 @@ def test_real_answers_validate_against_the_document(spec, live_app):
 
     for method, target, body, headers, status in [
         ("GET", "/healthz", None, {}, 200),
+        ("GET", "/readyz", None, {}, 200),
         ("GET", "/v1/feature-views", None, key, 200),
         ("GET", "/openapi.json", None, {}, 200),
         ("GET", f"/v1/features/usr/1?features={F}", None, key, 400),
@@ -311,6 +312,31 @@ def test_real_answers_validate_against_the_document(spec, live_app):
     catalog = json.loads(handle(live_app, "GET", "/v1/feature-views", headers=key)["body"])
     assert {v["name"] for v in catalog["feature_views"]} >= {"user_transactions",
                                                             "merchant_risk"}
+
+
+def test_a_store_that_does_not_answer_keeps_healthz_200_and_readyz_503(spec, catalog):
+    from featurestore.errors import StoreUnavailable
+
+    class Down:
+        def get(self, keys, attributes):
+            raise StoreUnavailable("DynamoDB is unreachable: refused")
+
+        def ping(self):
+            raise StoreUnavailable("DynamoDB is unreachable: refused")
+
+    app = LookupApp(catalog, Down(), built_at="2026-05-01T00:00:00Z")
+    health = handle(app, "GET", "/healthz")
+    assert health["statusCode"] == 200
+    assert check_answer(spec, "GET", "/healthz", health) == {
+        "status": "degraded", "views": len(catalog.views),
+        "registry_built_at": "2026-05-01T00:00:00Z",
+        "store": {"status": "unavailable", "message": "the online store cannot be read: "
+                                                      "DynamoDB is unreachable: refused"}}
+    ready = handle(app, "GET", "/readyz")
+    assert ready["statusCode"] == 503
+    assert check_answer(spec, "GET", "/readyz", ready) == {
+        "error": "unavailable",
+        "message": "the online store cannot be read: DynamoDB is unreachable: refused"}
 
 
 def test_a_500_has_the_documented_error_body(spec, catalog):

@@ -188,6 +188,19 @@ class AccessPolicy:
                                      "configured key", status=401)
         return grant
 
+    def authorize_operations(self, key: str | None, request_id: str, path: str,
+                             what: str) -> Grant:
+        """The grant of ``key`` if it may read internal features of every view, which is
+        what the catalog and ``/metrics`` show (view names, lags, traffic); else a
+        RequestError (401 without a valid key, 403 with a narrower one)."""
+        grant = self.authenticate(key, request_id, path)
+        if grant.views is not None or "internal" not in grant.sensitivities:
+            self._deny(403, "operations not granted", grant.name, request_id, path)
+            raise RequestError(f"API key `{grant.name}` may not read {what}: it shows "
+                               "internal features of every view; use a key granted "
+                               "`internal` on every view", status=403)
+        return grant
+
     def authorize(self, grant: Grant, plans, request_id: str, path: str) -> None:
         refused = grant.denied(plans)
         if refused:

@@ -219,8 +219,9 @@ class LookupApp:
         except RequestError:
             return True
 
-    def prometheus(self) -> str:
-        """``/metrics``: the counters, the lags measured on this endpoint's clock."""
+    def prometheus(self) -> tuple[str, str]:
+        """``/metrics``: ``(content type, text)`` of the counters, the lags measured on
+        this endpoint's clock."""
         now_us = service.to_epoch_micros(self.clock()) if self.clock else None
         return self.metrics.prometheus(self.cache, now_us)
 

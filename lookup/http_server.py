@@ -1,8 +1,10 @@
 """The local adapter: HTTP requests become API Gateway v2 events for the very same handler.
 
 So ``featurestore serve`` exercises exactly the code Lambda runs; the only local
-additions are ``/metrics`` (Prometheus text; Lambda publishes EMF instead) and the
-threaded server itself. Keep-alive (HTTP/1.1) so a client's connection is reused.
+additions are ``/metrics`` (Prometheus text; Lambda publishes EMF instead), which needs
+the key the catalog needs (internal features of every view: it names views and shows
+their lag and traffic), and the threaded server itself. Keep-alive (HTTP/1.1) so a
+client's connection is reused. No ``Server`` header says what runs behind the port.
 
 What API Gateway does in front of the Lambda, this server does itself, so that a laptop
 or a container running it cannot be tied up by a client:
@@ -40,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from featurestore.errors import RequestError
 from featurestore.lookup import static_site
 from featurestore.lookup.access import HEADER as KEY_HEADER
 from featurestore.lookup.handler import LookupApp, freeze_startup_objects
@@ -48,6 +51,7 @@ from featurestore.lookup.routes import ERRORS, MAX_BODY_BYTES, SERVER_ERRORS
 TIMEOUT_S = 10.0  # waiting for a request line (idle keep-alive included)
 REQUEST_DEADLINE_S = 30.0  # one request, read to written
 MAX_CONNECTIONS = 256
+METRICS_PATH = "/metrics"
 _ERROR_NAMES = {**ERRORS, **SERVER_ERRORS}
 
 
@@ -269,10 +273,9 @@ def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0, *,
                                   f"{max_body_bytes:,} (API Gateway's)")
                 return
             length = int(text)
-            if method == "GET" and urlsplit(self.path).path == "/metrics":
+            if urlsplit(self.path).path == METRICS_PATH:
                 self.close_connection = self.close_connection or bool(length)  # body unread
-                payload = app.prometheus().encode()
-                self._reply(200, {"content-type": "text/plain; version=0.0.4"}, payload)
+                self._metrics(method)
                 return
             if catalog_dir is not None and static_site.is_catalog_path(self.path):
                 self.close_connection = self.close_connection or bool(length)  # body unread
@@ -300,6 +303,22 @@ def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0, *,
                 with_body(event, body)
             self._answer(app.handle(event))
 
+        def _metrics(self, method: str) -> None:
+            """``/metrics`` for a key that may read internal features of every view (view
+            names, lags and traffic are what it shows); anonymous where the server
+            serves anonymous requests."""
+            if method not in ("GET", "HEAD"):
+                self._refuse(405, f"{METRICS_PATH} answers GET, not {method}")
+                return
+            try:
+                app.access.authorize_operations(self.headers.get(KEY_HEADER),
+                                                uuid.uuid4().hex, METRICS_PATH, METRICS_PATH)
+            except RequestError as exc:
+                self._refuse(exc.status, str(exc))
+                return
+            content_type, text = app.prometheus()
+            self._reply(200, {"content-type": content_type}, text.encode())
+
         def _answer(self, answer: dict, close: bool = False) -> None:
             headers = dict(answer.get("headers", {}))
             if close:
@@ -310,6 +329,13 @@ def make_server(app: LookupApp, host: str = "127.0.0.1", port: int = 0, *,
             self.close_connection = True
             self._reply(code, {"content-type": "application/json", "connection": "close"},
                         error_body(code, message))
+
+        def send_response(self, code, message=None):
+            """The status line and a Date header, without the standard library's
+            ``Server: BaseHTTP/0.6 Python/3.x`` (it tells a caller what to attack)."""
+            self.log_request(code)
+            self.send_response_only(code, message)
+            self.send_header("Date", self.date_time_string())
 
         def _reply(self, code: int, headers: dict, payload: bytes) -> None:
             self.send_response(code)

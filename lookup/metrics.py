@@ -5,7 +5,11 @@ know or a retired one (``version_unavailable``: a stale deployment, never degrad
 
 Counted in process. In Lambda each invocation prints CloudWatch Embedded Metric Format
 documents to stdout (CloudWatch turns them into metrics, no API call on the hot path);
-locally the same counters are served as Prometheus text at ``/metrics``.
+locally the same counters are served as Prometheus text at ``/metrics``, written by
+``prometheus_client`` (imported only there: the Lambda zip does not carry it, and its
+own registry and metric objects would add a lock and an object per observation to a
+hot path that already counts under one lock; the counters here are read at scrape time
+instead, through a collector).
 """
 
 from __future__ import annotations
@@ -61,47 +65,94 @@ class Metrics:
                                                 unavailable))
             self.emf_stream.flush()
 
-    def prometheus(self, cache=None, now_us: int | None = None) -> str:
-        """The counters in Prometheus text exposition format (version 0.0.4).
+    def prometheus(self, cache=None, now_us: int | None = None) -> tuple[str, str]:
+        """``(content type, body)`` of ``/metrics``: the counters in Prometheus text
+        exposition format, written by ``prometheus_client`` (``# HELP`` and ``# TYPE``
+        of every family, label values escaped: a view or route name cannot break a line).
 
         The lag of a view is now minus the newest ``feature_ts`` served for it since the
         endpoint started: while the loop publishes, it stays near the cycle time for a hot
         view; when the loop stops, it grows until values turn STALE at ``freshness_slo``.
         """
+        try:
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+            from prometheus_client.registry import CollectorRegistry
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            from featurestore.errors import MissingExtraError
+
+            raise MissingExtraError("prometheus_client", "aws", "/metrics") from None
         now_us = time.time_ns() // 1000 if now_us is None else now_us
         with self._lock:
-            out = ["# TYPE featurestore_lookup_requests_total counter"]
-            out += [f'featurestore_lookup_requests_total{{route="{r}",code="{c}"}} {n}'
-                    for (r, c), n in sorted(self.requests.items())]
-            out.append("# TYPE featurestore_lookup_latency_seconds histogram")
-            running = 0
-            for bound, count in zip((*BUCKETS, "+Inf"), self.buckets, strict=True):
-                running += count
-                out.append(f'featurestore_lookup_latency_seconds_bucket{{le="{bound}"}} '
-                           f"{running}")
-            out.append(f"featurestore_lookup_latency_seconds_sum {self.latency_sum:.6f}")
-            out.append(f"featurestore_lookup_latency_seconds_count {self.latency_count}")
-            out.append("# TYPE featurestore_lookup_values_total counter")
-            out += [f'featurestore_lookup_values_total{{view="{v}",status="{s}"}} {n}'
-                    for (v, s), n in sorted(self.statuses.items())]
-            out.append("# TYPE featurestore_lookup_degraded_total counter")
-            out.append(f"featurestore_lookup_degraded_total {self.degraded}")
-            out.append("# TYPE featurestore_lookup_version_unavailable_total counter")
-            out += [f'featurestore_lookup_version_unavailable_total{{view="{v}"}} {n}'
-                    for v, n in sorted(self.version_unavailable.items())]
-            newest = sorted(self.newest_us.items())
-            out.append("# TYPE featurestore_lookup_newest_feature_ts_seconds gauge")
-            out += [f'featurestore_lookup_newest_feature_ts_seconds{{view="{v}"}} '
-                    f"{ts / 1e6:.6f}" for v, ts in newest]
-            out.append("# TYPE featurestore_lookup_lag_seconds gauge")
-            out += [f'featurestore_lookup_lag_seconds{{view="{v}"}} {(now_us - ts) / 1e6:.3f}'
-                    for v, ts in newest]
+            families = self._families(now_us)
         hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
-        out.append("# TYPE featurestore_lookup_cache_hits_total counter")
-        out.append(f"featurestore_lookup_cache_hits_total {hits}")
-        out.append("# TYPE featurestore_lookup_cache_misses_total counter")
-        out.append(f"featurestore_lookup_cache_misses_total {misses}")
-        return "\n".join(out) + "\n"
+        families += _families_of_cache(hits, misses)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Snapshot(families))
+        return CONTENT_TYPE_LATEST, generate_latest(registry).decode()
+
+    def _families(self, now_us: int) -> list:
+        """The metric families of the counters as they are now (the lock held)."""
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        requests = CounterMetricFamily(
+            "featurestore_lookup_requests", "Requests answered, by route template and "
+            "HTTP status.", labels=["route", "code"])
+        for (route, code), count in sorted(self.requests.items()):
+            requests.add_metric([route, str(code)], count)
+        running, buckets = 0, []
+        for bound, count in zip((*BUCKETS, "+Inf"), self.buckets, strict=True):
+            running += count
+            buckets.append((str(bound), running))
+        latency = HistogramMetricFamily(
+            "featurestore_lookup_latency_seconds", "Time to answer a request, in the handler.",
+            buckets=buckets, sum_value=self.latency_sum)
+        values = CounterMetricFamily(
+            "featurestore_lookup_values", "Feature values served, by view and status "
+            "(PRESENT, STALE, EXPIRED, DEFAULT, MISSING).", labels=["view", "status"])
+        for (view, status), count in sorted(self.statuses.items()):
+            values.add_metric([view, status], count)
+        degraded = CounterMetricFamily(
+            "featurestore_lookup_degraded", "Answers served with contract defaults because "
+            "DynamoDB did not answer within the deadline.", value=self.degraded)
+        unavailable = CounterMetricFamily(
+            "featurestore_lookup_version_unavailable", "Requests refused (503) because a "
+            "view's serving pointer names a version this lookup does not serve.",
+            labels=["view"])
+        for view, count in sorted(self.version_unavailable.items()):
+            unavailable.add_metric([view], count)
+        newest = GaugeMetricFamily(
+            "featurestore_lookup_newest_feature_ts_seconds", "The newest feature_ts served "
+            "per view since the endpoint started, in epoch seconds.", labels=["view"])
+        lag = GaugeMetricFamily(
+            "featurestore_lookup_lag_seconds", "Now minus the newest feature_ts served per "
+            "view: near the loop's cycle time while it publishes.", labels=["view"])
+        for view, ts_us in sorted(self.newest_us.items()):
+            newest.add_metric([view], ts_us / 1e6)
+            lag.add_metric([view], round((now_us - ts_us) / 1e6, 3))
+        return [requests, latency, values, degraded, unavailable, newest, lag]
+
+
+def _families_of_cache(hits: int, misses: int) -> list:
+    from prometheus_client.core import CounterMetricFamily
+
+    return [CounterMetricFamily("featurestore_lookup_cache_hits", "Keys answered from the "
+                                "in-memory cache.", value=hits),
+            CounterMetricFamily("featurestore_lookup_cache_misses", "Keys read from DynamoDB "
+                                "(not in the cache, or expired there).", value=misses)]
+
+
+class _Snapshot:
+    """A collector of families already built: one scrape's registry reads these."""
+
+    def __init__(self, families: list):
+        self.families = families
+
+    def collect(self):
+        return iter(self.families)
 
 
 def emf_documents(route: str, code: int, seconds: float, status_counts: dict,

@@ -59,7 +59,8 @@ DESCRIPTION = (
     "Every answer is JSON; every refusal has the Error body. Any path not listed here "
     "answers 404, and a listed path asked with another method 405 (components/responses "
     "NotFound and MethodNotAllowed). `featurestore serve` also answers `GET /metrics` "
-    "(Prometheus text), which is not part of this API, refuses with the Error body what "
+    "(Prometheus text, for a key granted `internal` on every view), which is not part of "
+    "this API, refuses with the Error body what "
     "it cannot read as an HTTP request (a body over the limit, before reading it; a line "
     "too long; a chunked body), and closes connections too slow to send a request."
 )

@@ -81,11 +81,7 @@ def resolve(folder: Path, target: str) -> tuple[int, str | Path]:
 def check_access(access, key: str | None, request_id: str, path: str) -> None:
     """RequestError (401 or 403) unless the request may read internal features of every
     view: what the catalog's pages show."""
-    grant = access.authenticate(key, request_id, path)
-    if grant.views is not None or "internal" not in grant.sensitivities:
-        raise RequestError(f"API key `{grant.name}` may not read the catalog: it shows "
-                           "internal features of every view; use a key granted `internal` "
-                           "on every view", status=403)
+    access.authorize_operations(key, request_id, path, "the catalog")
 
 
 def answer(folder: Path, method: str, target: str, access, key: str | None,

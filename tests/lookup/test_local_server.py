@@ -209,7 +209,7 @@ def test_a_body_left_unread_never_becomes_the_next_request(server):
     address = server()
     smuggled = b"GET /v1/features/user/1?features=user_profile HTTP/1.1\r\n\r\n"
     with socket.create_connection(address, timeout=5) as sock:
-        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nx-api-key: s3cret\r\nContent-Length: "
                      + str(len(smuggled)).encode() + b"\r\n\r\n" + smuggled)
         assert read_answer(sock)[0] == 200
         assert sock.recv(100) == b""  # closed: the body was not read as a request

@@ -48,9 +48,9 @@ def test_killing_dynamodb_mid_run_degrades_to_defaults(catalog, serve):
                     "user_transactions:last_txn_amount": {"value": None, "feature_ts": None,
                                                           "status": "DEFAULT"}}}]})
         metrics = call(url, "/metrics").body
-        assert "featurestore_lookup_degraded_total 20\n" in metrics
-        assert 'featurestore_lookup_values_total{view="user_transactions",status="DEFAULT"} 40' \
-            in metrics
+        assert "featurestore_lookup_degraded_total 20.0\n" in metrics
+        assert 'featurestore_lookup_values_total{status="DEFAULT",view="user_transactions"} ' \
+            '40.0' in metrics
     finally:
         local.stop()
 
@@ -96,8 +96,8 @@ def test_cache_counts_hits_and_expires(dynamodb_table, catalog, serve):
     assert value() == 6  # expired: read again
     assert (cache.hits, cache.misses) == (1, 2)
     metrics = call(url, "/metrics").body
-    assert "featurestore_lookup_cache_hits_total 1\n" in metrics
-    assert "featurestore_lookup_cache_misses_total 2\n" in metrics
+    assert "featurestore_lookup_cache_hits_total 1.0\n" in metrics
+    assert "featurestore_lookup_cache_misses_total 2.0\n" in metrics
 
 
 def test_cache_is_bounded_and_keyed_by_features(catalog):
@@ -152,22 +152,29 @@ def test_healthz_metrics_and_catalog_have_no_values(dynamodb_table, catalog, ser
     call(url, f"/v1/features/user/2?features={F},user_transactions:last_txn_amount")
     call(url, "/v1/features/user/x?features=" + F)
     metrics = call(url, "/metrics")
-    assert metrics.headers["content-type"] == "text/plain; version=0.0.4"
+    assert metrics.headers["content-type"] == "text/plain; version=1.0.0; charset=utf-8"
     text = metrics.body
     for line in (
-        'featurestore_lookup_requests_total{route="/v1/features/{entity}/{key}",code="200"} 2',
-        'featurestore_lookup_requests_total{route="/v1/features/{entity}/{key}",code="400"} 1',
-        'featurestore_lookup_requests_total{route="/healthz",code="200"} 1',
-        'featurestore_lookup_values_total{view="user_transactions",status="PRESENT"} 2',
-        'featurestore_lookup_values_total{view="user_transactions",status="DEFAULT"} 1',
-        'featurestore_lookup_values_total{view="user_transactions",status="MISSING"} 1',
-        'featurestore_lookup_latency_seconds_count 5',
-        'featurestore_lookup_latency_seconds_bucket{le="+Inf"} 5',
-        "featurestore_lookup_degraded_total 0",
-        # the newest value served for the view (17:30) and its age on the endpoint's clock
-        'featurestore_lookup_newest_feature_ts_seconds{view="user_transactions"} '
-        f"{dt.datetime(2026, 5, 22, 17, 30, tzinfo=dt.UTC).timestamp():.6f}",
-        'featurestore_lookup_lag_seconds{view="user_transactions"} 1800.000',
+        "# HELP featurestore_lookup_requests_total Requests answered, by route template and "
+        "HTTP status.",
+        "# TYPE featurestore_lookup_requests_total counter",
+        'featurestore_lookup_requests_total{code="200",route="/v1/features/{entity}/{key}"} 2.0',
+        'featurestore_lookup_requests_total{code="400",route="/v1/features/{entity}/{key}"} 1.0',
+        'featurestore_lookup_requests_total{code="200",route="/healthz"} 1.0',
+        "# TYPE featurestore_lookup_values_total counter",
+        'featurestore_lookup_values_total{status="PRESENT",view="user_transactions"} 2.0',
+        'featurestore_lookup_values_total{status="DEFAULT",view="user_transactions"} 1.0',
+        'featurestore_lookup_values_total{status="MISSING",view="user_transactions"} 1.0',
+        "# TYPE featurestore_lookup_latency_seconds histogram",
+        "featurestore_lookup_latency_seconds_count 5.0",
+        'featurestore_lookup_latency_seconds_bucket{le="+Inf"} 5.0',
+        "featurestore_lookup_degraded_total 0.0",
+        # the newest value served for the view (17:30, 1779471000 s) and its age on the
+        # endpoint's clock (18:00)
+        "# TYPE featurestore_lookup_newest_feature_ts_seconds gauge",
+        'featurestore_lookup_newest_feature_ts_seconds{view="user_transactions"} 1.779471e+09',
+        "# TYPE featurestore_lookup_lag_seconds gauge",
+        'featurestore_lookup_lag_seconds{view="user_transactions"} 1800.0',
     ):
         assert line + "\n" in text, line
     assert 'lag_seconds{view="user_profile"}' not in text  # no value of it served yet

@@ -179,20 +179,20 @@ def test_a_stopped_loop_turns_hot_views_stale_and_metrics_show_the_lag(world, dy
             assert status_at(view, slo_us + 1) == "STALE"
         # /metrics, read at the clock the last answer used: each view's lag is the age of
         # the newest value served for it, and grows as long as the loop stays stopped
-        metrics = call(url, "/metrics").body
+        metrics = call(url, "/metrics").body  # anonymous: no key is configured
         lag = {view: (clock["now"] - dt.datetime(1970, 1, 1)
                       - dt.timedelta(microseconds=stored[view])).total_seconds()
                for view in hot}
         assert lag["merchant_risk"] == 3600.000001
         for view in hot:
-            assert f'featurestore_lookup_lag_seconds{{view="{view}"}} {lag[view]:.3f}\n' \
+            assert f'featurestore_lookup_lag_seconds{{view="{view}"}} {round(lag[view], 3)!r}\n' \
                 in metrics
-        assert 'featurestore_lookup_values_total{view="user_transactions",status="STALE"} 1' \
+        assert 'featurestore_lookup_values_total{status="STALE",view="user_transactions"} 1.0' \
             in metrics
         clock["now"] += dt.timedelta(minutes=10)
         later = call(url, "/metrics").body
         assert (f'featurestore_lookup_lag_seconds{{view="merchant_risk"}} '
-                f'{lag["merchant_risk"] + 600:.3f}\n') in later
+                f'{round(lag["merchant_risk"] + 600, 3)!r}\n') in later
 
 
 def _rounded(value):

@@ -124,8 +124,13 @@ class FeatureStore:
 
     # -- online --------------------------------------------------------------------------
     def online(self, entity: str, keys: Any, features: FeatureNames, *,
-               at: dt.datetime | None = None) -> dict[str, Any]:
+               at: dt.datetime | None = None, allow_degraded: bool = False) -> dict[str, Any]:
         """The online store's answer for some entities, as the lookup endpoint gives it.
+
+        When DynamoDB does not answer (down, or slower than the deadline), this raises
+        ``StoreUnavailable``: contract defaults silently standing in for values would look
+        like success. ``allow_degraded=True`` returns them instead, as the endpoint serves
+        them, with ``degraded: True`` and the reason in ``error``.
 
         Args:
             entity: the entity's name, e.g. ``"user"``.
@@ -135,11 +140,16 @@ class FeatureStore:
                 pins a version (unpinned: the version served, see ``versions`` in the
                 answer).
             at: judge the statuses as of this time instead of now.
+            allow_degraded: when DynamoDB does not answer, return the contract defaults
+                (``degraded: True``) instead of raising.
 
         Returns:
             ``{"results": [{"entity", "key", "features": {"view:feature": {"value",
             "feature_ts", "age_seconds", "status"}}}], "degraded": bool}``; ``error`` says
             why when DynamoDB did not answer and the defaults were served.
+
+        Raises:
+            StoreUnavailable: DynamoDB did not answer and ``allow_degraded`` is false.
 
         Example:
             >>> fs.online("user", 42, "user_transactions:txn_count_7d")  # doctest: +SKIP
@@ -150,8 +160,15 @@ class FeatureStore:
         from featurestore.lookup.local import lookup_keys
 
         resolved = resolve_entity(self.project.catalog(), entity)
-        return lookup_keys(self.project, resolved.name, _key_list(resolved, keys), features,
+        body = lookup_keys(self.project, resolved.name, _key_list(resolved, keys), features,
                            now=at)
+        if body["degraded"] and not allow_degraded:
+            from featurestore.errors import StoreUnavailable
+
+            raise StoreUnavailable(f"the online store did not answer: {body.get('error')}. "
+                                   "No value was read; pass allow_degraded=True for the "
+                                   "contract defaults, marked degraded.")
+        return body
 
 
 def _key_list(entity, keys: Any) -> list[dict]:

@@ -41,6 +41,18 @@ def _stopped() -> int:
     click.echo("Error: stopped by SIGTERM; nothing half-written was left behind.", err=True)
     return TERMINATED
 
+def _as_json(exc: BaseException, message: str, code: int, raw: list[str]) -> int:
+    """``code``, after the error's JSON document on stdout when the run asked for --json
+    (a usage error stops before the option is read: then its presence in the arguments
+    counts) and printed no result of its own."""
+    from featurestore.cli.shared import JsonOutput, error_document, error_kind
+
+    if (JsonOutput.requested or "--json" in raw) and not JsonOutput.emitted:
+        kind = "usage_error" if isinstance(exc, click.UsageError) else error_kind(exc)
+        click.echo(error_document(kind, message, code))
+    return code
+
+
 # name -> (module of this package, attribute)
 COMMANDS = {
     "validate": ("project", "validate_command"),
@@ -84,20 +96,25 @@ class LazyGroup(click.Group):
         sys.exit(self.exit_code_of(args, prog_name, complete_var, **extra))
 
     def exit_code_of(self, args=None, prog_name=None, complete_var=None, **extra) -> int:
-        """Run, print any error as one line, and return the exit code (no sys.exit)."""
+        """Run, print any error as one line (and, under --json, as a JSON document on
+        stdout), and return the exit code (no sys.exit)."""
+        from featurestore.cli.shared import JsonOutput
+
+        JsonOutput.reset()
+        raw = sys.argv[1:] if args is None else list(args)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
         except FeatureStoreError as exc:
             if _terminated:
                 return _stopped()
             click.echo(f"Error: {exc}", err=True)
-            return exc.exit_code
-        except click.exceptions.Abort:
+            return _as_json(exc, str(exc), exc.exit_code, raw)
+        except click.exceptions.Abort as exc:
             click.echo("Aborted.", err=True)
-            return USAGE
+            return _as_json(exc, "aborted", USAGE, raw)
         except click.ClickException as exc:  # a bad option, a missing argument
             exc.show()
-            return USAGE
+            return _as_json(exc, exc.format_message(), USAGE, raw)
         except BaseException:
             if _terminated:  # a query interrupted by the signal, or the signal's SystemExit
                 return _stopped()

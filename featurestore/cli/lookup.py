@@ -125,14 +125,18 @@ def parse_key(entity, text: str) -> dict:
               "view@vN:feature pins a version.")
 @click.option("--at", "at", default=None,
               help="Evaluate statuses as of this UTC time (ISO-8601) instead of now.")
+@click.option("--allow-degraded", is_flag=True,
+              help="When DynamoDB does not answer, print the contract defaults (marked "
+                   "degraded) and exit 0, instead of failing with exit 3.")
 @local_option
 @json_option
 @click.pass_context
-def lookup_command(ctx, entity, key, features, at, local, as_json):
+def lookup_command(ctx, entity, key, features, at, allow_degraded, local, as_json):
     """Look up one entity's features in the online store.
 
     Prints one line per feature (value, status, feature_ts); --json prints the
-    endpoint's JSON answer.
+    endpoint's JSON answer. A store that does not answer exits 3, unless
+    --allow-degraded asks for the defaults the endpoint would serve.
 
     \b
     Example:
@@ -141,7 +145,7 @@ def lookup_command(ctx, entity, key, features, at, local, as_json):
     """
     import datetime as dt
 
-    from featurestore.errors import RequestError
+    from featurestore.errors import RequestError, StoreUnavailable
     from featurestore.feature_refs import resolve_entity
     from featurestore.lookup.local import lookup_keys
 
@@ -158,6 +162,10 @@ def lookup_command(ctx, entity, key, features, at, local, as_json):
     body = lookup_keys(project, entity_obj.name, [parse_key(entity_obj, key)], features,
                        now=now)
     if body["degraded"]:
+        if not allow_degraded:
+            raise StoreUnavailable(f"the online store did not answer: {body.get('error')}. "
+                                   "No value was read; --allow-degraded prints the contract "
+                                   "defaults instead, marked degraded.")
         say(f"warning: DynamoDB did not answer, defaults served: {body.get('error')}")
     if as_json:
         emit_json(body)

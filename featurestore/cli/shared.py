@@ -35,10 +35,44 @@ def local_option(command):
         "project (default: FEATURESTORE_DYNAMODB_ENDPOINT if set, else AWS).")(command)
 
 
+class JsonOutput:
+    """Whether this run asked for ``--json``, and whether its document is out: an error
+    then goes to stdout as JSON too (``error_document``), unless the command already
+    printed its result (a refused plan, a failed gate: the document says so itself)."""
+
+    requested = False
+    emitted = False
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.requested = cls.emitted = False
+
+
+def _remember_json(ctx, param, value: bool) -> bool:
+    if value:
+        JsonOutput.requested = True
+    return value
+
+
 def json_option(command):
-    """``--json``: print one JSON document on stdout instead of text."""
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print the result as JSON on stdout.")(command)
+    """``--json``: print one JSON document on stdout instead of text; an error is then a
+    JSON document on stdout too (``{"error", "message", "exit_code"}``)."""
+    return click.option("--json", "as_json", is_flag=True, is_eager=True,
+                        callback=_remember_json,
+                        help="Print the result as JSON on stdout (an error too, with its "
+                             "exit code).")(command)
+
+
+def error_document(kind: str, message: str, exit_code: int) -> str:
+    """What stdout holds under --json when the command fails before its result."""
+    return json.dumps({"error": kind, "message": message, "exit_code": exit_code}, indent=2)
+
+
+def error_kind(exc: BaseException) -> str:
+    """``StoreUnavailable`` -> ``store_unavailable``: the error's class, machine-readable."""
+    import re
+
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
 
 
 def say(line: str) -> None:
@@ -52,6 +86,7 @@ def announce_store(project) -> None:
 
 
 def emit_json(document) -> None:
+    JsonOutput.emitted = True
     click.echo(json.dumps(document, indent=2, default=_json_default))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from featurestore.cli.shared import get_project, say
+from featurestore.cli.shared import emit_json, get_project, json_option, say
 
 
 @click.group("keys")
@@ -23,8 +23,10 @@ def keys_group() -> None:
               help="Sensitivities it may read, comma-separated: public, internal, pii.")
 @click.option("--view", "views", multiple=True,
               help="A feature view it may read (repeatable); default: every view.")
+@json_option
 @click.pass_context
-def keys_create(ctx: click.Context, name: str, grant: str, views: tuple[str, ...]) -> None:
+def keys_create(ctx: click.Context, name: str, grant: str, views: tuple[str, ...],
+                as_json: bool) -> None:
     """Create an API key: print it once, keep only its SHA-256 in the keys file.
 
     The keys file is api_keys.json at the project root (FEATURESTORE_API_KEYS_FILE moves
@@ -35,8 +37,9 @@ def keys_create(ctx: click.Context, name: str, grant: str, views: tuple[str, ...
     Example:
       featurestore keys create --name fraud-model --grant public,internal
       featurestore keys create --name growth --grant public,internal,pii --view user_profile
+      featurestore keys create --name batch-scorer --grant public --json
     """
-    from featurestore.contracts import suggest
+    from featurestore.contracts import SENSITIVITIES, suggest
     from featurestore.errors import RequestError
     from featurestore.lookup.access import create_key
 
@@ -51,7 +54,13 @@ def keys_create(ctx: click.Context, name: str, grant: str, views: tuple[str, ...
     path = settings.api_keys_file or project.root / "api_keys.json"
     levels = [level.strip() for level in grant.split(",") if level.strip()]
     key = create_key(path, name, levels, list(views) or None)
-    click.echo(key)
+    if as_json:
+        emit_json({"name": name, "key": key,
+                   "sensitivities": sorted(set(levels), key=SENSITIVITIES.index),
+                   "views": sorted(set(views)) or ["*"], "keys_file": str(path),
+                   "keys_file_ignored": bool(settings.api_keys)})
+    else:
+        click.echo(key)
     say(f"created API key `{name}` ({', '.join(levels)}; views: "
         f"{', '.join(views) or 'all'}); its SHA-256 is in {path}. The key is shown this "
         "once: store it now.")

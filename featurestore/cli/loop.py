@@ -6,7 +6,14 @@ import signal
 
 import click
 
-from featurestore.cli.shared import announce_store, emit_json, get_project, local_option, say
+from featurestore.cli.shared import (
+    announce_store,
+    emit_json,
+    get_project,
+    json_option,
+    local_option,
+    say,
+)
 
 
 def _seconds(ctx, param, value: str) -> int:
@@ -30,9 +37,10 @@ def _seconds(ctx, param, value: str) -> int:
 @click.option("--history", "history", is_flag=True,
               help="Print the recent cycles recorded in featurestore.loop_cycles instead.")
 @local_option
+@json_option
 @click.pass_context
 def run_command(ctx, every: int, once: bool, no_gate: bool, no_sync: bool, threads: int,
-                history: bool, local: bool) -> None:
+                history: bool, local: bool, as_json: bool) -> None:
     """Ingest new files, build what they reach, gate, sync: one cycle at a time.
 
     Each cycle is recorded in featurestore.loop_cycles (files, events, rows per view,
@@ -40,10 +48,14 @@ def run_command(ctx, every: int, once: bool, no_gate: bool, no_sync: bool, threa
     Ctrl-C lets the cycle in progress finish, then exits; after a kill, the next start
     resumes from what was recorded.
 
+    With --json, each cycle is one JSON line on stdout (the fields of
+    featurestore.loop_cycles); --history prints the recent cycles as one JSON document.
+
     \b
     Examples:
       featurestore run --local --every 30s
       featurestore run --once
+      featurestore run --once --json
       featurestore run --history
     """
     from featurestore.loop import LoopOptions, recent_cycles, run_loop
@@ -69,8 +81,17 @@ def run_command(ctx, every: int, once: bool, no_gate: bool, no_sync: bool, threa
     try:
         run_loop(project, every=every, once=once,
                  options=LoopOptions(gate=not no_gate, sync=not no_sync, threads=threads),
-                 stop=lambda: bool(stopping), on_cycle=lambda cycle: click.echo(
-                     cycle.summary()), progress=lambda line: say(f"run: {line}"))
+                 stop=lambda: bool(stopping),
+                 on_cycle=(lambda cycle: emit_json(_cycle_document(cycle), line=True))
+                 if as_json else (lambda cycle: click.echo(cycle.summary())),
+                 progress=lambda line: say(f"run: {line}"))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _cycle_document(cycle) -> dict:
+    """A cycle as ``run --json`` prints it: its fields, times in ISO-8601."""
+    import dataclasses
+
+    return dataclasses.asdict(cycle)

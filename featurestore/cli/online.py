@@ -87,13 +87,15 @@ def online_stop(ctx: click.Context) -> None:
 
 @online_group.command("status")
 @local_option
+@json_option
 @click.pass_context
-def online_status(ctx: click.Context, local: bool) -> None:
+def online_status(ctx: click.Context, local: bool, as_json: bool) -> None:
     """Where DynamoDB is, whether the feature table exists, and each view's last sync.
 
     \b
     Example:
       featurestore online status --local
+      featurestore online status --local --json
     """
     from featurestore.errors import OnlineStoreError
     from featurestore.online.client import require_table
@@ -103,16 +105,24 @@ def online_status(ctx: click.Context, local: bool) -> None:
     project = get_project(ctx, local=local)
     online = project.settings.online
     announce_store(project)
+    table = {"name": online.table, "exists": True, "problem": None}
     try:
         require_table(online.client(), online.table, online.where())
-        click.echo(f"table: {online.table} (exists)")
     except OnlineStoreError as exc:
-        click.echo(f"table: {exc}")
-    if not Warehouse.exists(project):
+        table.update(exists=False, problem=str(exc))
+    states = None
+    if Warehouse.exists(project):
+        with Warehouse(project) as warehouse:
+            states = sync_state.load_all(warehouse)
+    if as_json:
+        emit_json({"store": online.describe(), "table": table, "sync_state": None
+                   if states is None else [_state_document(state) for state in states]})
+        return
+    click.echo(f"table: {online.table} (exists)" if table["exists"]
+               else f"table: {table['problem']}")
+    if states is None:
         click.echo("sync state: no warehouse yet")
         return
-    with Warehouse(project) as warehouse:
-        states = sync_state.load_all(warehouse)
     if not states:
         click.echo("sync state: no view synced yet")
     for state in states:
@@ -121,6 +131,15 @@ def online_status(ctx: click.Context, local: bool) -> None:
                    f"read {state.rows_read}, written {state.rows_written}, skipped "
                    f"{state.rows_skipped}, retried {state.rows_retried}"
                    + (f" ({state.message})" if state.message else ""))
+
+
+def _state_document(state) -> dict:
+    """One view version's sync state as ``online status --json`` prints it."""
+    return {"view": state.view_name, "version": state.view_version, "status": state.status,
+            "watermark": state.watermark, "started_at": state.started_at,
+            "finished_at": state.finished_at, "rows_read": state.rows_read,
+            "rows_written": state.rows_written, "rows_skipped": state.rows_skipped,
+            "rows_retried": state.rows_retried, "message": state.message or None}
 
 
 @online_group.command("init")
@@ -255,8 +274,10 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
 @click.argument("entity")
 @click.argument("key", nargs=-1, required=True)
 @local_option
+@json_option
 @click.pass_context
-def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local: bool) -> None:
+def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local: bool,
+                   as_json: bool) -> None:
     """Delete an entity's items from DynamoDB and its lines from the local serving log;
     report its offline rows to purge, and what it cannot reach.
 
@@ -268,6 +289,7 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
     Example:
       featurestore forget user 42
       featurestore forget --local user_device 42 d-0001234
+      featurestore forget --local user 42 --json
     """
     from featurestore.online.client import require_table
     from featurestore.sync.forget import forget, parse_key
@@ -286,6 +308,38 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
     finally:
         if warehouse is not None:
             warehouse.close()
+    from featurestore.lookup.serving_log import forget_entity
+
+    folder = project.settings.serving_log_dir or project.root / "warehouse" / "serving_log"
+    gone = forget_entity(folder, entity, report.key)
+    not_covered = ("the serving log of a deployed lookup endpoint (Lambda's stdout, in the "
+                   "CloudWatch Logs group /aws/lambda/<function>) and any copy delivered "
+                   "from it (a subscription to S3): delete the lines with "
+                   f"\"entity\":\"{entity}\" and \"key\":"
+                   f"{json.dumps(report.key, separators=(',', ':'))} there.")
+    if as_json:
+        emit_json({"entity": entity, "key": report.key,
+                   "dynamodb": {"pk": report.pk, "deleted": report.deleted},
+                   "warehouse": [{"view": rows.view, "relation": rows.relation,
+                                  "rows": None if rows.rows < 0 else rows.rows,
+                                  "purge_sql": rows.purge_sql if rows.rows else None}
+                                 for rows in report.offline],
+                   "serving_log": {"folder": str(folder), "lines": gone.lines,
+                                   "files": [str(f) for f in gone.files]},
+                   "not_covered": not_covered})
+        return
+    _print_forgotten(report)
+    key_text = json.dumps(report.key)
+    if gone.lines:
+        click.echo(f"serving log: removed {gone.lines} line(s) of {entity} {key_text} from "
+                   f"{len(gone.files)} file(s) in {folder}")
+    else:
+        click.echo(f"serving log: no lines of {entity} {key_text} in {folder}")
+    click.echo(f"not covered: {not_covered}")
+
+
+def _print_forgotten(report) -> None:
+    """What ``forget`` deleted online and what is left in the warehouse, as text."""
     if report.deleted:
         click.echo(f"DynamoDB: deleted {len(report.deleted)} item(s) of {report.pk}: "
                    f"{', '.join(report.deleted)}")
@@ -299,17 +353,3 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
         click.echo(f"warehouse: {rows.view} ({rows.relation}): {count}. It is a dbt model, "
                    "rebuilt from its sources: purge the entity upstream (raw data), then "
                    "`featurestore build`. The model's rows: " + rows.purge_sql)
-    from featurestore.lookup.serving_log import forget_entity
-
-    folder = project.settings.serving_log_dir or project.root / "warehouse" / "serving_log"
-    gone = forget_entity(folder, entity, report.key)
-    key_text = json.dumps(report.key)
-    if gone.lines:
-        click.echo(f"serving log: removed {gone.lines} line(s) of {entity} {key_text} from "
-                   f"{len(gone.files)} file(s) in {folder}")
-    else:
-        click.echo(f"serving log: no lines of {entity} {key_text} in {folder}")
-    click.echo(f"not covered: the serving log of a deployed lookup endpoint (Lambda's stdout, "
-               f"in the CloudWatch Logs group /aws/lambda/<function>) and any copy delivered "
-               f"from it (a subscription to S3): delete the lines with \"entity\":\"{entity}\" "
-               f"and \"key\":{json.dumps(report.key, separators=(',', ':'))} there.")

@@ -9,8 +9,9 @@ from featurestore.cli.shared import emit_json, format_table, get_project, json_o
 
 
 @click.command("validate")
+@json_option
 @click.pass_context
-def validate_command(ctx: click.Context) -> None:
+def validate_command(ctx: click.Context, as_json: bool) -> None:
     """Check every contract, the generated dbt files and the built models' columns.
 
     Exits 1 on a malformed contract, 2 when contracts, generated files and models
@@ -19,12 +20,17 @@ def validate_command(ctx: click.Context) -> None:
     \b
     Example:
       featurestore validate
+      featurestore validate --json
     """
     from featurestore.model_check import validate_project
 
     catalog, notes = validate_project(get_project(ctx))
     for note in notes:
         say(f"note: {note}")
+    if as_json:
+        emit_json({"ok": True, "views": len(catalog.views),
+                   "entities": len(catalog.entities), "notes": list(notes)})
+        return
     click.echo(f"OK: {len(catalog.views)} feature views, {len(catalog.entities)} entities.")
 
 
@@ -79,13 +85,15 @@ def plan_command(ctx: click.Context, as_json: bool) -> None:
 
 
 @click.command("apply")
+@json_option
 @click.pass_context
-def apply_command(ctx: click.Context) -> None:
+def apply_command(ctx: click.Context, as_json: bool) -> None:
     """Record the contracts in the warehouse registry (who, when, which version).
 
     \b
     Example:
       featurestore apply
+      featurestore apply --json
     """
     from featurestore import registry
     from featurestore.warehouse import Warehouse
@@ -93,6 +101,9 @@ def apply_command(ctx: click.Context) -> None:
     project = get_project(ctx)
     with Warehouse(project) as warehouse:
         result = registry.apply(project.catalog(), warehouse, who=project.settings.user)
+    if as_json:
+        emit_json({**result.to_dict(), "applied": len(result.pending)})
+        return
     click.echo(result.render())
     click.echo(f"Applied {len(result.pending)} change(s).")
 
@@ -101,18 +112,20 @@ def apply_command(ctx: click.Context) -> None:
     "build", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
 )
 @click.option("--skip-checks", is_flag=True, help="Skip the contract/column checks after dbt.")
+@json_option
 @click.pass_context
-def build_command(ctx: click.Context, skip_checks: bool) -> None:
+def build_command(ctx: click.Context, skip_checks: bool, as_json: bool) -> None:
     """Regenerate contract files, run `dbt build`, then check the built columns.
 
     Extra arguments go to dbt unchanged. A failing dbt test or column check exits 2.
     In this repository's demo project, a fresh clone's missing demo events are generated
-    first.
+    first. With --json, dbt's log goes to stderr and stdout holds the result.
 
     \b
     Examples:
       featurestore build
       featurestore build --select fs_user__transactions+
+      featurestore build --json
     """
     from featurestore.demo import ensure_demo_data
     from featurestore.model_check import build_project
@@ -122,7 +135,10 @@ def build_command(ctx: click.Context, skip_checks: bool) -> None:
     notes = build_project(project, list(ctx.args), checks=not skip_checks, progress=say)
     for note in notes:
         say(f"note: {note}")
-    if not skip_checks:
+    if as_json:
+        emit_json({"ok": True, "columns_checked": not skip_checks,
+                   "dbt_args": list(ctx.args), "notes": list(notes)})
+    elif not skip_checks:
         click.echo("Build OK: models match their contracts.")
 
 

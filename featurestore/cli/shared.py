@@ -38,19 +38,31 @@ def local_option(command):
 class JsonOutput:
     """Whether this run asked for ``--json``, and whether its document is out: an error
     then goes to stdout as JSON too (``error_document``), unless the command already
-    printed its result (a refused plan, a failed gate: the document says so itself)."""
+    printed its result (a refused plan, a failed gate: the document says so itself).
+
+    While a ``--json`` command runs, whatever else writes to stdout (dbt's log, a
+    library's print) goes to stderr, so stdout holds the command's JSON and nothing else;
+    ``stdout`` is where that JSON goes.
+    """
 
     requested = False
     emitted = False
+    stdout = None
 
     @classmethod
     def reset(cls) -> None:
         cls.requested = cls.emitted = False
+        cls.stdout = None
 
 
-def _remember_json(ctx, param, value: bool) -> bool:
+def _remember_json(ctx: click.Context, param, value: bool) -> bool:
     if value:
+        import contextlib
+        import sys
+
         JsonOutput.requested = True
+        JsonOutput.stdout = sys.stdout
+        ctx.with_resource(contextlib.redirect_stdout(sys.stderr))  # until the command ends
     return value
 
 
@@ -85,9 +97,13 @@ def announce_store(project) -> None:
     say(f"online store: {project.settings.online.describe()}")
 
 
-def emit_json(document) -> None:
+def emit_json(document, *, line: bool = False) -> None:
+    """The command's result on stdout: one indented document, or with ``line`` one
+    compact JSON line (a stream of them: one per cycle of ``run``)."""
     JsonOutput.emitted = True
-    click.echo(json.dumps(document, indent=2, default=_json_default))
+    text = json.dumps(document, indent=None if line else 2, default=_json_default,
+                      separators=(",", ":") if line else None)
+    click.echo(text, file=JsonOutput.stdout)
 
 
 def _json_default(value):

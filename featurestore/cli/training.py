@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from featurestore.cli.shared import get_project, say
+from featurestore.cli.shared import emit_json, get_project, json_option, say
 
 
 @click.command("training-set")
@@ -24,9 +24,10 @@ from featurestore.cli.shared import get_project, say
 @click.option("--allow-retired", is_flag=True,
               help="Build a VIEW@vN pin of a retired version anyway (warned, and recorded "
               "in the manifest); without it, refused: a model trained on it cannot be served.")
+@json_option
 @click.pass_context
 def training_set_command(ctx, spine_path: str, features: str, out_path: str, event_ts: str,
-                         known_at_event: bool, allow_retired: bool) -> None:
+                         known_at_event: bool, allow_retired: bool, as_json: bool) -> None:
     """Build a point-in-time-correct training set from a spine.
 
     Each spine row gets, per view, the last value with feature_ts <= event_ts within
@@ -37,6 +38,8 @@ def training_set_command(ctx, spine_path: str, features: str, out_path: str, eve
     Example:
       featurestore training-set --spine labels.parquet \\
         --features user_transactions,merchant_risk:chargeback_rate_30d --out train.parquet
+      featurestore training-set --spine labels.parquet --features user_transactions \\
+        --out train.parquet --json
     """
     from featurestore.training import build_training_set, manifest_path
 
@@ -45,5 +48,10 @@ def training_set_command(ctx, spine_path: str, features: str, out_path: str, eve
                                progress=lambda line: say(f"training-set: {line}"),
                                allow_retired=allow_retired)
     output = built.manifest["output"]
+    if as_json:
+        emit_json({"path": output["path"], "rows": output["rows"],
+                   "manifest_path": str(manifest_path(output["path"])),
+                   "manifest": built.manifest})
+        return
     click.echo(f"{output['rows']:,} rows written to {output['path']} "
                f"(manifest: {manifest_path(output['path'])})")

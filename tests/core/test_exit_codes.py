@@ -112,3 +112,56 @@ def test_list_json_names_every_field(project):
         "name": "merchant_risk", "version": 1, "entity": "merchant", "keys": ["merchant_id"],
         "features": 3, "ttl": "30d", "freshness_slo": "1h", "online": True,
         "owner": "risk-ml", "path": "feature_defs/merchant_risk.yml"}
+
+
+# -- a usage error is 1 for every command (the README's table) ------------------------------
+def _leaf_commands() -> list[tuple[str, ...]]:
+    """Every command a user can type, groups opened: ("online", "start"), ("keys", "create"),
+    ("validate",), ..."""
+    import click
+
+    from featurestore.cli import COMMANDS, cli
+
+    found = []
+    for name in sorted(COMMANDS):
+        command = cli.get_command(None, name)
+        if isinstance(command, click.Group):
+            found.extend((name, sub) for sub in sorted(command.commands))
+        else:
+            found.append((name,))
+    return found
+
+
+@pytest.mark.parametrize("path", _leaf_commands(), ids=" ".join)
+def test_1_for_a_usage_error_of_every_command(path, tmp_path):
+    """An unknown option exits 1 ("a usage or contract error"), never click's own 2, which
+    the table gives to a check that failed; with --json, the error is JSON on stdout."""
+    import json
+
+    from click.testing import CliRunner
+
+    from featurestore.cli import cli
+
+    # `build` hands unknown options to dbt: a flag given a value is its usage error
+    mistake, message = (("--skip-checks=yes", "Option '--skip-checks' does not take a value.")
+                        if path == ("build",) else
+                        ("--no-such-option", "No such option '--no-such-option'."))
+    base = ["--project-dir", str(tmp_path), *path, mistake]
+    done = CliRunner().invoke(cli, base, obj={})
+    assert (done.exit_code, done.stdout) == (1, "")
+    assert done.stderr.endswith(f"Error: {message}\n")
+    as_json = CliRunner().invoke(cli, [*base, "--json"], obj={})
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout) == {"error": "usage_error", "message": message,
+                                          "exit_code": 1}
+
+
+@pytest.mark.parametrize("group", ["online", "keys"])
+def test_1_for_an_unknown_subcommand(group):
+    from click.testing import CliRunner
+
+    from featurestore.cli import cli
+
+    done = CliRunner().invoke(cli, [group, "nosuch"], obj={})
+    assert done.exit_code == 1
+    assert done.stderr.endswith("Error: No such command 'nosuch'.\n")

@@ -87,9 +87,12 @@ FEATURE_FIELDS = {
     "default": False, "max_null_rate": False, "min": False, "max": False,
     "allowed_values": False, "skew": False,
 }
-SKEW_FIELDS = {"max_psi": False, "max_null_rate_diff": False}
+SKEW_FIELDS = {"max_psi": False, "max_null_rate_diff": False, "min_sample": False}
 DEFAULT_MAX_PSI = 0.2
 DEFAULT_MAX_NULL_RATE_DIFF = 0.05
+# Below this many served values of a feature (or training rows), the skew gate records
+# "insufficient data" instead of judging: PSI over a handful of lines is noise.
+DEFAULT_SKEW_MIN_SAMPLE = 1000
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class Feature:
     allowed_values: tuple | None = None
     max_psi: float = DEFAULT_MAX_PSI
     max_null_rate_diff: float = DEFAULT_MAX_NULL_RATE_DIFF
+    skew_min_sample: int = DEFAULT_SKEW_MIN_SAMPLE
 
     def to_dict(self) -> dict:
         out = {
@@ -136,6 +140,8 @@ class Feature:
             "allowed_values": list(self.allowed_values) if self.allowed_values else None,
             "max_psi": self.max_psi, "max_null_rate_diff": self.max_null_rate_diff,
         }
+        if self.skew_min_sample != DEFAULT_SKEW_MIN_SAMPLE:  # only when set: the hash of a
+            out["skew_min_sample"] = self.skew_min_sample  # contract without it is unchanged
         return out
 
 
@@ -548,6 +554,11 @@ def _load_feature(display: str, raw: object, line: int | None, index: int,
     skew_reader.check_fields(SKEW_FIELDS, prefix=f"{prefix}skew.")
     max_psi = skew_reader.number("max_psi", f"{prefix}skew.", 0, None)
     max_diff = skew_reader.number("max_null_rate_diff", f"{prefix}skew.", 0, 1)
+    min_sample = skew_reader.number("min_sample", f"{prefix}skew.", 1, 10**9)
+    if min_sample is not None and not min_sample.is_integer():
+        raise ContractError(display, f"expected a whole number of values, got {min_sample:g}",
+                            line=skew_reader.line("min_sample"),
+                            field=f"{prefix}skew.min_sample")
     return Feature(
         name=name,
         dtype=dtype,
@@ -560,6 +571,7 @@ def _load_feature(display: str, raw: object, line: int | None, index: int,
         allowed_values=allowed,
         max_psi=DEFAULT_MAX_PSI if max_psi is None else max_psi,
         max_null_rate_diff=DEFAULT_MAX_NULL_RATE_DIFF if max_diff is None else max_diff,
+        skew_min_sample=DEFAULT_SKEW_MIN_SAMPLE if min_sample is None else int(min_sample),
     )
 
 

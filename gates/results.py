@@ -29,15 +29,25 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One expectation's verdict, in the words the gate table prints."""
+    """One expectation's verdict, in the words the gate table prints.
+
+    ``passed`` is True, False, or None: *insufficient data* (the skew gate below its
+    minimum sample), neither passed nor failed. It is stored as a null ``passed`` in
+    ``gate_results``, so a reader that counts failures counts ``passed = false``.
+    """
 
     suite: str
     view: str
     expectation: str
     observed: str
     threshold: str
-    passed: bool
+    passed: bool | None
     observed_value: float | None = None
+
+    @property
+    def result(self) -> str:
+        """What the gate table prints: pass, FAIL or insufficient data."""
+        return verdict(self.passed)
 
     def failure_line(self) -> str:
         return (f"{self.suite}/{self.view}: {self.expectation} observed {self.observed}, "
@@ -54,9 +64,17 @@ class GateOutcome:
 
     def add(self, check: CheckResult) -> None:
         self.checks.append(check)
-        if not check.passed:
+        if check.passed is False:  # None, insufficient data, fails nothing
             self.passed = False
             self.failures.append(check.failure_line())
+
+
+INSUFFICIENT = "insufficient data"
+
+
+def verdict(passed: bool | None) -> str:
+    """``pass``, ``FAIL`` or ``insufficient data``: a check's result in words."""
+    return INSUFFICIENT if passed is None else ("pass" if passed else "FAIL")
 
 
 def _sql_text(value: str | None) -> str:
@@ -87,7 +105,7 @@ def record(warehouse, run_id: str, run_at: dt.datetime, checks: list[CheckResult
         f"({_sql_text(run_id)}, {run_at_sql}, {_sql_text(c.suite)}, {_sql_text(c.view)}, "
         f"{_sql_text(c.expectation)}, {_sql_text(c.observed)}, "
         f"{_sql_number(c.observed_value)}, {_sql_text(c.threshold)}, "
-        f"{'true' if c.passed else 'false'})"
+        f"{'null' if c.passed is None else 'true' if c.passed else 'false'})"
         for c in checks
     ]
     with warehouse.transaction():
@@ -120,6 +138,7 @@ def history_trend(warehouse, view: str, runs: int = 10) -> dict:
             "suite": suite, "expectation": expectation, "threshold": threshold,
             "observed": {}})
         entry["threshold"] = threshold
-        entry["observed"][run_id] = {"observed": observed, "passed": bool(passed)}
+        entry["observed"][run_id] = {"observed": observed,
+                                     "passed": None if passed is None else bool(passed)}
     return {"view": view, "runs": [{"run_id": r, "run_at": run_at[r]} for r in order],
             "series": list(series.values())}

@@ -118,10 +118,13 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
                 checks, metrics = parity_checks(view), report.metrics()
                 run.details.extend(report.detail_lines())
             else:
-                from featurestore.gates.skew import skew_metrics
+                from featurestore.gates.skew import insufficient_results, skew_metrics
 
                 checks = skew_checks(view)
                 metrics = skew_metrics(skew_inputs, view)
+                for check in insufficient_results(skew_inputs, view, checks):
+                    run.checks.append(check)  # recorded, shown, never a failure
+                    outcome.add(check)
             if not metrics:
                 continue
             for check in validator.validate(suite, view.label, checks, metrics):

@@ -6,6 +6,18 @@ features by category; nulls left out of PSI) and the absolute difference of null
 Both thresholds come from the contract (``skew.max_psi``, ``skew.max_null_rate_diff``).
 The training set's manifest says which views, versions and columns it holds; a view
 whose version differs from the contract is skipped with a note, never compared.
+
+Two guards keep a small sample from failing a view:
+
+- **A minimum sample.** A feature served fewer than ``skew.min_sample`` times in the
+  window (default 1,000 lines), or a training set with fewer rows, is not judged: both
+  of its expectations are recorded as *insufficient data* (``passed`` null in
+  ``gate_results``: not passed, not failed), which never fails the gate.
+- **Smoothed shares.** Each bin's share is Laplace-smoothed, ``(count + 1) / (n + k)``
+  over the ``k`` bins either side reached, so a bin that one side never reached gives a
+  finite, small term instead of the ``log(share / 0)`` (floored at 1e-4 before) that
+  made six lines score PSI 5 to 8. Identical samples still give 0, and samples in the
+  same proportions nearly 0 (the smoothing weighs more on the smaller one).
 """
 
 from __future__ import annotations
@@ -22,8 +34,9 @@ from featurestore.dtypes import utc_naive
 from featurestore.errors import ProjectError
 
 BINS = 10
-EPSILON = 1e-4  # floor for an empty bin's share, so PSI stays finite
+SMOOTHING = 1.0  # Laplace's add-one: every bin counts one more value on each side
 DEFAULT_WINDOW_SECONDS = 7 * 86_400
+SUITE = "skew"
 NUMERIC = ("int64", "float64", "timestamp")
 
 
@@ -44,8 +57,14 @@ def _epoch_seconds(value: object) -> float | None:
     return float(value)
 
 
+def smoothed_shares(counts):
+    """Each bin's share of ``counts`` with Laplace smoothing: never 0, summing to 1."""
+    return (counts + SMOOTHING) / (counts.sum() + SMOOTHING * len(counts))
+
+
 def population_stability_index(expected: list, actual: list, numeric: bool) -> float | None:
-    """PSI of ``actual`` against ``expected``; None when either side has no values."""
+    """PSI of ``actual`` against ``expected``: the sum over bins of (a - e) * ln(a / e)
+    on smoothed shares (``smoothed_shares``); None when either side has no values."""
     import numpy as np
 
     if not expected or not actual:
@@ -63,8 +82,9 @@ def population_stability_index(expected: list, actual: list, numeric: bool) -> f
         index = {c: i for i, c in enumerate(categories)}
         ref_counts = np.bincount([index[str(v)] for v in expected], minlength=len(categories))
         obs_counts = np.bincount([index[str(v)] for v in actual], minlength=len(categories))
-    ref_share = np.maximum(ref_counts / ref_counts.sum(), EPSILON)
-    obs_share = np.maximum(obs_counts / obs_counts.sum(), EPSILON)
+    reached = (ref_counts + obs_counts) > 0  # a bin neither side reached tells nothing
+    ref_share = smoothed_shares(ref_counts[reached].astype("float64"))
+    obs_share = smoothed_shares(obs_counts[reached].astype("float64"))
     return float(np.sum((obs_share - ref_share) * np.log(obs_share / ref_share)))
 
 
@@ -179,15 +199,51 @@ def load_skew_inputs(project, views: list[FeatureView], options) -> SkewInputs:
     return inputs
 
 
+def _too_few(feature, trained: list, served: list) -> str | None:
+    """Why ``feature`` cannot be judged on these samples ("6 serving line(s) of 1,000
+    needed"), or None when both reach its ``skew.min_sample``."""
+    needed = feature.skew_min_sample
+    if len(served) < needed:
+        return f"{len(served):,} serving line(s) of {needed:,} needed"
+    if len(trained) < needed:
+        return f"{len(trained):,} training row(s) of {needed:,} needed"
+    return None
+
+
+def insufficient_results(inputs: SkewInputs | None, view: FeatureView, checks) -> list:
+    """The ``CheckResult`` of every skew expectation of a feature seen on both sides but
+    too rarely to judge: ``passed`` None ("insufficient data"), never a failure."""
+    from featurestore.gates.results import CheckResult
+
+    results = []
+    if inputs is None:
+        return results
+    by_label = {check.label: check for check in checks}
+    for feature in view.features:
+        ref = f"{view.name}:{feature.name}"
+        trained, served = inputs.training.get(ref), inputs.serving.get(ref)
+        if not trained or not served:
+            continue
+        reason = _too_few(feature, trained, served)
+        if reason is None:
+            continue
+        for label in (f"psi({feature.name})", f"null_rate_diff({feature.name})"):
+            if label in by_label:
+                results.append(CheckResult(SUITE, view.label, label, reason,
+                                           by_label[label].threshold, None, None))
+    return results
+
+
 def skew_metrics(inputs: SkewInputs | None, view: FeatureView) -> dict:
-    """psi(feature) and null_rate_diff(feature) for features seen on both sides."""
+    """psi(feature) and null_rate_diff(feature) for features seen on both sides, each
+    often enough to judge (``insufficient_results`` has the others)."""
     metrics: dict[str, object] = {}
     if inputs is None:
         return metrics
     for feature in view.features:
         ref = f"{view.name}:{feature.name}"
         trained, served = inputs.training.get(ref), inputs.serving.get(ref)
-        if not trained or not served:
+        if not trained or not served or _too_few(feature, trained, served):
             continue
         trained_values = [v for v in trained if v is not None]
         served_values = [v for v in served if v is not None]

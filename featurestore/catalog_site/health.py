@@ -11,7 +11,9 @@ check's reason is what the index shows; the view's page lists them all:
 - **freshness**: the latest freshness gate passed (the lag within ``freshness_slo``);
 - **parity**: an online view's latest parity gate passed;
 - **last gates passed**: the latest run of every suite that ran passed (quality and skew
-  too), last since freshness and parity say their own failure in fewer words.
+  too), last since freshness and parity say their own failure in fewer words. A skew
+  check with too small a sample ("insufficient data", ``passed`` null) is not a failure:
+  the check says which features were not judged, and why.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Health:
 
 
 def _failures(checks) -> str:
-    failing = [c for c in checks if not c.passed]
+    failing = [c for c in checks if c.passed is False]
     shown = "; ".join(f"{c.expectation} observed {c.observed}, threshold {c.threshold}"
                       for c in failing[:3])
     more = f"; and {len(failing) - 3} more" if len(failing) > 3 else ""
@@ -94,7 +96,7 @@ def assess(view: FeatureView, records) -> Health:
         if not latest:
             add(Check("freshness", False, f"freshness never checked against its SLO of {slo}; "
                                           "run `featurestore gate --suite freshness`"))
-        elif all(c.passed for c in latest):
+        elif all(c.passed is not False for c in latest):
             add(Check("freshness", True, f"within its SLO of {slo} on "
                                          f"{day(latest[0].run_at)}"))
         else:
@@ -108,14 +110,14 @@ def assess(view: FeatureView, records) -> Health:
         if not latest:
             add(Check("parity", False, "online/offline parity never checked; run `featurestore "
                                        "gate --suite parity --local` after a sync"))
-        elif all(c.passed for c in latest):
+        elif all(c.passed is not False for c in latest):
             add(Check("parity", True, f"DynamoDB matched the warehouse on "
                                       f"{day(latest[0].run_at)}"))
         else:
             add(Check("parity", False, f"DynamoDB differed from the warehouse on "
                                        f"{day(latest[0].run_at)}: {_failures(latest)}"))
     failed = {suite: checks for suite, checks in sorted(records.latest.items())
-              if any(not c.passed for c in checks)}
+              if any(c.passed is False for c in checks)}
     if failed:  # freshness and parity have their own rows: named here, not repeated
         add(Check("last gates passed", False, " | ".join(
             f"{suite} gate failed on {day(checks[0].run_at)}"
@@ -124,5 +126,18 @@ def assess(view: FeatureView, records) -> Health:
             for suite, checks in failed.items())))
     elif records.latest:
         add(Check("last gates passed", True, "the latest run of "
-                  + ", ".join(sorted(records.latest)) + " passed"))
+                  + ", ".join(sorted(records.latest)) + " passed" + _unjudged(records)))
     return health
+
+
+def _unjudged(records) -> str:
+    """"; skew: insufficient data for ..." when the latest runs left checks unjudged."""
+    parts = []
+    for suite, checks in sorted(records.latest.items()):
+        features = sorted({c.expectation.partition("(")[2].rstrip(")") or c.expectation
+                           for c in checks if c.passed is None})
+        if features:
+            sample = next(c.observed for c in checks if c.passed is None)
+            parts.append(f"{suite}: insufficient data for {', '.join(features)} ({sample}; "
+                         "not judged)")
+    return "; " + "; ".join(parts) if parts else ""

@@ -70,7 +70,7 @@ class LatestCheck:
     expectation: str
     observed: str
     threshold: str
-    passed: bool
+    passed: bool | None  # None: insufficient data (gates/results.py), not a failure
     observed_value: float | None = None
 
 
@@ -191,7 +191,8 @@ def _gates(warehouse, records: StoreRecords) -> None:
     points = warehouse.fetch_arrow(
         f"select view, expectation, floor({epoch} / {bucket}) as bucket, max({epoch}) as at, "
         "max(observed_value) as worst, cast(count(*) as bigint) as runs, "
-        "cast(sum(case when passed then 0 else 1 end) as bigint) as failures "  # not int128
+        # a null `passed` is "insufficient data": no failure (and not int128)
+        "cast(sum(case when passed = false then 1 else 0 end) as bigint) as failures "
         f"from {table} where {SERIES_FILTER} group by view, expectation, bucket "
         "order by view, expectation, bucket")
     for view, expectation, series in _split_series(points):
@@ -209,7 +210,7 @@ def _gates(warehouse, records: StoreRecords) -> None:
         if found is not None:
             found.latest.setdefault(suite, []).append(LatestCheck(
                 suite, run_id, run_at, expectation, observed or "", threshold or "",
-                bool(passed), value))
+                None if passed is None else bool(passed), value))
     for view, runs, first_run, last_run in warehouse.fetch_all(
             f"select view, count(distinct run_id), min(run_at), max(run_at) from {table} "
             "group by view"):

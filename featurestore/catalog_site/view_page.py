@@ -113,18 +113,32 @@ def null_rate_plots(view: FeatureView, records, ids: PlotIds) -> list[dict]:
 
 
 def psi_section(view: FeatureView, records, ids: PlotIds) -> dict:
-    """PSI over time of the features nearest their threshold, and every feature's latest."""
-    latest = []
+    """PSI over time of the features nearest their threshold, and every feature's latest;
+    a feature the latest skew run could not judge (too small a sample) is a row that says
+    so, never a failure."""
+    unjudged = {c.expectation: c.observed for c in records.latest.get("skew", [])
+                if c.passed is None}
+    latest, waiting = [], []
     for feature in view.features:
-        points = [p for p in _points(records, f"psi({feature.name})") if p.worst is not None]
+        label = f"psi({feature.name})"
+        if label in unjudged:
+            waiting.append({"feature": feature.name, "latest": None, "observed":
+                            unjudged[label], "max_psi": feature.max_psi, "ratio": 0.0,
+                            "passed": None})
+            continue
+        points = [p for p in _points(records, label) if p.worst is not None]
         if points:
             latest.append({"feature": feature.name, "points": points, "latest": points[-1].worst,
                            "max_psi": feature.max_psi,
                            "ratio": points[-1].worst / feature.max_psi if feature.max_psi
                            else points[-1].worst,
                            "passed": not points[-1].failures})
+    insufficient = (f"Insufficient data for {len(waiting)} feature(s) in the latest skew run "
+                    f"({waiting[0]['observed']}): not judged, never a failure; PSI is "
+                    "computed once the serving log holds skew.min_sample lines of a "
+                    "feature." if waiting else "")
     if not latest:
-        return {"plot": None, "rows": [], "text": (
+        return {"plot": None, "rows": waiting, "text": insufficient or (
             "No skew result recorded yet. The skew gate compares a training set with the "
             "serving log: `featurestore gate --suite skew --training-set PATH`.")}
     shown = sorted(latest, key=lambda r: -r["ratio"])[:PSI_LINES]
@@ -140,8 +154,9 @@ def psi_section(view: FeatureView, records, ids: PlotIds) -> dict:
         [plots.Series(r["feature"], [p.at for p in r["points"]],
                       [p.worst for p in r["points"]]) for r in shown],
         unit="PSI", threshold=threshold, threshold_name=name, summary=summary)
-    rows = sorted(latest, key=lambda r: (r["passed"], -r["ratio"]))
-    return {"plot": plot, "rows": rows, "text": summary}
+    rows = sorted(latest, key=lambda r: (r["passed"], -r["ratio"])) + waiting
+    return {"plot": plot, "rows": rows, "text": " ".join(t for t in (summary, insufficient)
+                                                         if t)}
 
 
 def distribution_plots(inputs: ViewInputs, ids: PlotIds) -> list[dict]:

@@ -48,7 +48,8 @@ def print_history(project, view_name: str, runs: int, as_json: bool) -> None:
     for series in trend["series"]:
         values = series["observed"]
         trend_text = " -> ".join(
-            (_clip(values[r]["observed"], 16) + ("" if values[r]["passed"] else " FAIL"))
+            (_clip(values[r]["observed"], 16) + {False: " FAIL", None: " (too few)"}.get(
+                values[r]["passed"], ""))
             if r in values else "-" for r in run_ids)
         table.append([series["suite"], series["expectation"], series["threshold"], trend_text])
     click.echo(format_table(table, ["suite", "expectation", "threshold", "observed per run"]))
@@ -80,7 +81,8 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
     """Run the Great Expectations gates built from the contracts.
 
     Prints one row per expectation (suite, view, expectation, observed, threshold,
-    pass/fail) and the path of the Data Docs it wrote; exits 2 if any fails.
+    pass, FAIL, or "insufficient data" for a skew check below its skew.min_sample) and
+    the path of the Data Docs it wrote; exits 2 if any fails.
     Results are kept in the warehouse table featurestore.gate_results.
 
     \b
@@ -120,20 +122,23 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
     )
     with Warehouse(project) as warehouse:
         run = run_gates(project, warehouse, chosen, options, progress=say)
-    failed = [c for c in run.checks if not c.passed]
+    failed = [c for c in run.checks if c.passed is False]
+    unjudged = [c for c in run.checks if c.passed is None]  # the skew gate's small samples
     if as_json:
         emit_json(run.to_dict())
     else:
-        rows = [[c.suite, c.view, c.expectation, _clip(c.observed), c.threshold,
-                 "pass" if c.passed else "FAIL"] for c in run.checks]
+        rows = [[c.suite, c.view, c.expectation, _clip(c.observed), c.threshold, c.result]
+                for c in run.checks]
         click.echo(format_table(rows, ["suite", "view", "expectation", "observed",
                                        "threshold", "result"]))
         for line in run.details:
             click.echo(line)
         if run.docs_path:
             click.echo(f"Data Docs: {run.docs_path}")
-        click.echo(f"run {run.run_id}: {len(run.checks) - len(failed)} passed, {len(failed)} "
-                   f"failed (results in featurestore.gate_results)")
+        click.echo(f"run {run.run_id}: {len(run.checks) - len(failed) - len(unjudged)} "
+                   f"passed, {len(failed)} failed"
+                   + (f", {len(unjudged)} insufficient data (not judged)" if unjudged else "")
+                   + " (results in featurestore.gate_results)")
     if failed:
         raise GateFailed("gate failed: " + "; ".join(c.failure_line() for c in failed[:10])
                          + (f"; and {len(failed) - 10} more" if len(failed) > 10 else ""))

@@ -160,16 +160,22 @@ def _record_backfill(env: dict[str, str], at: dt.datetime) -> None:
 
 
 def _serve_lookups(world_env: dict[str, str]) -> None:
-    """Two batches of 100 users through the local endpoint, on the demo's clock."""
+    """Users 1 to 200 looked up five times through the local endpoint, on the demo's
+    clock: 1,000 serving lines of user_transactions, enough for the skew gate to judge
+    it (skew.min_sample); the first time only with two user_profile features too, whose
+    200 lines are "insufficient data"."""
     from featurestore.lookup.http_server import BackgroundServer
     from featurestore.lookup.local import local_app
     from featurestore.project import Project
 
-    app = local_app(Project(REPO_ROOT))
+    # a generous deadline: a degraded answer (a cold JVM's first reads on a loaded
+    # machine) is left out of skew, and these lines must all count
+    app = local_app(Project(REPO_ROOT), deadline_ms=30_000)
     app.clock = lambda: END
-    features = ["user_transactions", "user_profile:country", "user_profile:kyc_level"]
+    profile = ["user_profile:country", "user_profile:kyc_level"]
     with BackgroundServer(app) as url:
-        for first in (1, 101):
+        for round_, first in ((r, f) for r in range(5) for f in (1, 101)):
+            features = ["user_transactions", *(profile if round_ == 0 else [])]
             body = {"requests": [{"entity": "user", "features": features,
                                   "keys": [{"user_id": k} for k in range(first, first + 100)]}]}
             request = urllib.request.Request(
@@ -227,6 +233,9 @@ def catalog_world(demo_project, dynamodb_local, tmp_path_factory) -> CatalogWorl
     skew = world.run("gate", "--suite", "skew", "--view", "user_transactions",
                      "--training-set", str(world.training_set))
     assert skew.exit_code in (0, 2), skew.output
+    too_few = world.run("gate", "--suite", "skew", "--view", "user_profile",
+                        "--training-set", str(world.training_set))
+    assert too_few.exit_code == 0, too_few.output  # insufficient data never fails
     stale = world.run("gate", "--suite", "freshness")  # now: months past the demo's end
     assert stale.exit_code == 2, stale.output
     _record_backfill(env, at=END)

@@ -120,10 +120,11 @@ def test_a_view_page_draws_its_lineage_and_names_its_consumers(browser, catalog_
     assert facts["Items"] == "190 (one per entity in the warehouse)"
     assert facts["Last sync"].startswith("ok at ")
     assert ": 190 rows read, 190 written, 0 skipped" in facts["Last sync"]
-    assert facts["Requests"].startswith("200 entity lookups between ")
-    assert re.fullmatch(r"p50 [0-9.]+ ms, p99 [0-9.]+ ms \(handler time, over 200 logged "
+    assert re.fullmatch(r"1,000 entity lookups between [0-9-]+ [0-9:]+ UTC and [0-9-]+ "
+                        r"[0-9:]+ UTC", facts["Requests"])  # none degraded
+    assert re.fullmatch(r"p50 [0-9.]+ ms, p99 [0-9.]+ ms \(handler time, over 1,000 logged "
                         r"lookups\)", facts["Latency"])
-    assert facts["Callers"] == "fraud-v3 (200)"
+    assert facts["Callers"] == "fraud-v3 (1,000)"
     statuses = view.locator("#online table tbody th").all_text_contents()
     assert set(statuses) <= {"PRESENT", "STALE", "EXPIRED", "DEFAULT", "MISSING"}
     assert page.errors == []
@@ -169,6 +170,33 @@ def test_a_failing_gate_shows_as_not_production_ready_with_its_reason(browser, c
     assert cell.text_content() == f"not production-ready{reason}"  # badge, then reason
     ready = index.locator("#views tr", has_text="user_profile").locator("td").last
     assert ready.text_content().strip() == "production-ready"
+    assert page.errors == []
+    page.close()
+
+
+def test_a_skew_sample_too_small_is_shown_as_insufficient_data_not_a_failure(browser,
+                                                                            catalog_world):
+    """user_profile's two served features have 200 serving lines, under the 1,000 of
+    skew.min_sample: the page says so, and the view stays production-ready."""
+    page = Page(browser)
+    view = page.open(file_url(catalog_world.site / "views" / "user_profile.html"))
+    assert view.text_content("h1 .badge") == "production-ready"
+    too_few = "200 serving line(s) of 1,000 needed"
+    assert view.text_content("#skew p.empty") == (
+        f"Insufficient data for 2 feature(s) in the latest skew run ({too_few}): not "
+        "judged, never a failure; PSI is computed once the serving log holds "
+        "skew.min_sample lines of a feature.")
+    rows = view.locator("#skew tbody tr")
+    assert rows.locator("th").all_text_contents() == ["country", "kyc_level"]
+    assert rows.first.locator("td").all_text_contents() == [too_few, "0.2",
+                                                            "insufficient data"]
+    assert rows.first.get_attribute("class") == "insufficient"
+    checks = view.locator("table.checks tbody tr").filter(
+        has=view.locator("th", has_text="last gates passed"))
+    assert checks.locator("td").all_text_contents() == [
+        "passed", "the latest run of parity, quality, skew passed; skew: insufficient data "
+                  f"for country, kyc_level ({too_few}; not judged)"]
+    assert view.locator("#gates h3", has_text="skew: insufficient data on ").count() == 1
     assert page.errors == []
     page.close()
 

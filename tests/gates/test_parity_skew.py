@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
 import pytest
 
@@ -82,10 +83,32 @@ def test_psi_is_zero_for_the_same_distribution_and_grows_with_shift():
     values = [float(i % 100) for i in range(1000)]
     assert population_stability_index(values, values, numeric=True) == 0.0
     shifted = [v + 30 for v in values]
+    # decile bins of 100 values each; shifted: 0, 0, 0, then six of 100 and one of 400.
+    # Laplace-smoothed shares (count + 1) / (1000 + 10): expected 101/1010 = 1/10 each;
+    # served 1/1010 three times, 1/10 six times, 401/1010 once:
+    # 3 (1/1010 - 1/10) ln(1/101) + (300/1010) ln(401/101) = (30/101) ln 401
     assert population_stability_index(values, shifted, numeric=True) == pytest.approx(
-        2.4861, abs=1e-4)  # 3 empty bins at 1e-4, one bin at 40 %
+        30 / 101 * math.log(401), abs=1e-12)  # 1.78038; 2.4861 with the 1e-4 floor
+    # a: 50/50 -> 51/102 each; served 90/10 -> 91/102, 11/102: (20/51) ln(91/11)
     assert population_stability_index(["a", "b"] * 50, ["a"] * 90 + ["b"] * 10,
-                                      numeric=False) == pytest.approx(0.8789, abs=1e-4)
+                                      numeric=False) == pytest.approx(
+        20 / 51 * math.log(91 / 11), abs=1e-12)  # 0.82861
+
+
+def test_psi_of_an_empty_bin_is_finite():
+    from featurestore.gates.skew import population_stability_index
+
+    # b never served: expected (2+1)/6, (2+1)/6; served (4+1)/6, (0+1)/6
+    # (5/6 - 1/2) ln(5/3) + (1/6 - 1/2) ln(1/3) = (1/3) ln 5
+    assert population_stability_index(["a", "b", "a", "b"], ["a"] * 4, numeric=False) == \
+        pytest.approx(math.log(5) / 3, abs=1e-12)  # 0.53648
+    # the README's six serving lines, every one in the lowest decile of 0..99: expected
+    # 11/110 per bin; served 7/16 once and 1/16 nine times: (27/80) ln 7 (7.1 before)
+    training = [float(v) for v in range(100)]
+    assert population_stability_index(training, [0.0] * 6, numeric=True) == pytest.approx(
+        27 / 80 * math.log(7), abs=1e-12)  # 0.65674
+    # identical proportions at other sizes: a bin neither side reached is left out
+    assert population_stability_index([1, 2] * 500, [1, 2] * 3, numeric=True) == 0.0
 
 
 def _training_set(path, values):
@@ -125,8 +148,8 @@ def _serving_log(folder, kyc_values, channel="web"):
 
 def test_skew_passes_on_a_matching_serving_log(gate_project, tmp_path):
     training = tmp_path / "train.parquet"
-    _training_set(training, [i % 4 for i in range(400)])
-    _serving_log(tmp_path / "log", [i % 4 for i in range(200)])
+    _training_set(training, [i % 4 for i in range(4000)])
+    _serving_log(tmp_path / "log", [i % 4 for i in range(1200)])  # over skew.min_sample
     result = gate_project.gate("--suite", "skew", "--view", "user_profile", "--training-set",
                                str(training), "--serving-log", str(tmp_path / "log"),
                                "--as-of", AS_OF)
@@ -140,29 +163,31 @@ def test_skew_passes_on_a_matching_serving_log(gate_project, tmp_path):
         ["skew", "user_profile", "null_rate_diff(kyc_level)", "0", "<=", "0.05",
          "(max_null_rate_diff)", "pass"],
     ]
-    assert "skew: 200 serving log lines from" in result.output
+    assert "skew: 1200 serving log lines from" in result.output
 
 
 def test_skewed_serving_log_fails_skew(gate_project, tmp_path):
     training = tmp_path / "train.parquet"
-    _training_set(training, [i % 4 for i in range(400)])
+    _training_set(training, [i % 4 for i in range(4000)])
     # served: kyc_level stuck at 3 for most users, and 10 % nulls
-    _serving_log(tmp_path / "log", [3] * 160 + [0] * 20 + [None] * 20)
+    _serving_log(tmp_path / "log", [3] * 800 + [0] * 100 + [None] * 100)
     result = gate_project.gate("--suite", "skew", "--view", "user_profile", "--training-set",
                                str(training), "--serving-log", str(tmp_path / "log"),
                                "--as-of", AS_OF)
     assert result.exit_code == 2
     rows = {line.split()[2]: line.split() for line in result.output.splitlines()
             if line.startswith("skew ")}
-    # decile edges of 0,1,2,3 (25 % each) are 0, 1, 1.5, 2, 3: bins 1/4, 1/4, -, 1/4, 1/4;
-    # served 1/9 zeros and 8/9 threes: (1/9-1/4)ln(4/9) + 2(1e-4-1/4)ln(1e-4/(1/4))
-    # + (8/9-1/4)ln(32/9) = 4.83352
-    assert rows["psi(kyc_level)"][3] == "4.83352"
+    # decile edges of 0,1,2,3 (25 % each) are 0, 1, 1.5, 2, 3: the bins reached hold
+    # 1000 each, smoothed 1001/4004 = 1/4; served 100 zeros, no 1 or 2, 800 threes of 900:
+    # smoothed 101/904, 1/904, 1/904, 801/904:
+    # (101/904-1/4)ln(101/226) + 2(1/904-1/4)ln(1/226) + (801/904-1/4)ln(801/226) = 3.61447
+    # (4.83352 with the 1e-4 floor of an empty share)
+    assert rows["psi(kyc_level)"][3] == "3.61447"
     assert rows["psi(kyc_level)"][-1] == "FAIL"
     assert rows["null_rate_diff(kyc_level)"][3:] == ["0.1", "<=", "0.05",
                                                      "(max_null_rate_diff)", "FAIL"]
     assert rows["psi(signup_channel)"][-1] == "pass"
-    assert "skew/user_profile: psi(kyc_level) observed 4.83352, threshold <= 0.2" in (
+    assert "skew/user_profile: psi(kyc_level) observed 3.61447, threshold <= 0.2" in (
         result.output)
 
 

@@ -90,6 +90,25 @@ def test_wheel_installs_quickly_from_the_pip_cache(wheel_venv):
         f"{INSTALL_BUDGET_SECONDS} s): is pip's cache gone?")
 
 
+def test_wheel_metadata_names_its_license_authors_and_extras(wheel_venv, tmp_path):
+    venv, _ = wheel_venv
+    probe = ("import importlib.metadata as m, json\n"
+             "meta = m.metadata('featurestore')\n"
+             "files = [str(f) for f in m.files('featurestore') if f.name == 'LICENSE']\n"
+             "print(json.dumps({k: meta.get_all(k) for k in ('License-Expression', "
+             "'License-File', 'Author', 'Keywords', 'Provides-Extra', 'Classifier')} | "
+             "{'files': files}))\n")
+    found = json.loads(_run([venv / "bin" / "python", "-c", probe], cwd=tmp_path,
+                            env=_clean_env(venv)).stdout)
+    assert (found["License-Expression"], found["License-File"]) == (["Apache-2.0"],
+                                                                    ["LICENSE"])
+    assert found["files"] == ["featurestore-0.1.0.dist-info/licenses/LICENSE"]
+    assert found["Author"] == ["The featurestore authors"]
+    assert "feature store" in found["Keywords"][0].split(",")
+    assert "all" in found["Provides-Extra"]
+    assert "Typing :: Typed" in found["Classifier"]
+
+
 def test_wheel_installs_one_package_with_its_macros(wheel_venv, tmp_path):
     venv, _ = wheel_venv
     probe = (

@@ -146,12 +146,16 @@ def run_online(project, steps: Steps) -> dict:
     from featurestore.lookup.http_server import BackgroundServer
     from featurestore.lookup.local import local_app
     from featurestore.online.client import drop_table, ensure_table
-    from featurestore.online.local import start_detached
+    from featurestore.online.local import read_running, start_detached
     from featurestore.sync.run import online_views, sync_views
     from featurestore.sync.worker import SyncOptions
     from featurestore.warehouse import Warehouse
 
-    steps("DynamoDB Local: started on loopback, a fresh feature table")
+    # It listens on every interface (start_detached's note says so); featurestore itself
+    # connects over 127.0.0.1.
+    running = read_running(project.warehouse_dir) is not None
+    steps("DynamoDB Local: " + ("already running" if running else "started")
+          + ", a fresh feature table")
     state = start_detached(project.root, project.warehouse_dir)
     project.settings = project.settings.with_online(endpoint=state["endpoint"], local=True)
     online = project.settings.online
@@ -205,7 +209,8 @@ def run_online(project, steps: Steps) -> dict:
         from featurestore.errors import GateFailed
 
         raise GateFailed("parity gate failed: " + "; ".join(gate.failures()))
-    return {"endpoint": state["endpoint"], "single": single, "batch": batch}
+    return {"endpoint": state["endpoint"], "pid": state["pid"], "single": single,
+            "batch": batch}
 
 
 def run_demo(project, steps: Steps, *, users: int = DEMO_USERS, days: int = DEMO_DAYS,

@@ -107,7 +107,9 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
                  offline_only: bool) -> None:
     """Run the demo pipeline end to end on DuckDB and DynamoDB Local.
 
-    The demo always uses this project's DynamoDB Local (started if needed), never AWS.
+    The demo always uses this project's DynamoDB Local (started if needed), never AWS,
+    and leaves it running for `featurestore serve --local`; its last lines say where,
+    and that `featurestore online stop` stops it.
 
     \b
     Example:
@@ -117,8 +119,14 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
 
     project = get_project(ctx)
     steps = PrintedSteps(OFFLINE_STEPS + (0 if offline_only else ONLINE_STEPS))
-    summary = run_demo(project, steps, users=users, days=days, seed=seed,
-                       offline_only=offline_only)
+    try:
+        summary = run_demo(project, steps, users=users, days=days, seed=seed,
+                           offline_only=offline_only)
+    except BaseException:
+        left = None if offline_only else _left_running(project)
+        if left:  # a demo that stopped half-way says what it leaves behind, too
+            say(f"left running: {left}")
+        raise
     manifest, online = summary["manifest"], summary["online"]
     click.echo("")
     click.secho("featurestore demo: what was built", bold=True)
@@ -139,5 +147,18 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
         click.echo(f"  a batch        {len(online['batch']['results'])} entities, "
                    + ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses))))
         click.echo("  next           featurestore serve --local   (then curl the URL it "
-                   "prints); featurestore online stop")
+                   "prints)")
+        click.echo(f"  left running   DynamoDB Local at {online['endpoint']} (pid "
+                   f"{online['pid']}); stop it: featurestore online stop")
     click.echo(f"  took           {steps.elapsed():.1f} s")
+
+
+def _left_running(project) -> str | None:
+    """The project's DynamoDB Local, if one runs: what a stopped demo leaves behind."""
+    from featurestore.online.local import read_running
+
+    state = read_running(project.warehouse_dir)
+    if state is None:
+        return None
+    return (f"DynamoDB Local at {state['endpoint']} (pid {state['pid']}); stop it: "
+            "featurestore online stop")

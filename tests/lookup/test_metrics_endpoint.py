@@ -24,6 +24,7 @@ KEYS = json.dumps({"keys": [
      "sensitivities": ["public", "internal", "pii"], "views": ["user_transactions"]}]})
 FAMILIES = ("featurestore_lookup_requests_total", "featurestore_lookup_latency_seconds",
             "featurestore_lookup_values_total", "featurestore_lookup_degraded_total",
+            "featurestore_lookup_version_unavailable_total",
             "featurestore_lookup_newest_feature_ts_seconds", "featurestore_lookup_lag_seconds",
             "featurestore_lookup_cache_hits_total", "featurestore_lookup_cache_misses_total")
 

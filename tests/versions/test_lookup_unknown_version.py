@@ -90,12 +90,12 @@ def test_a_pointer_to_a_version_the_snapshot_lacks_is_a_503_naming_it(deployed):
     assert (code, body["results"][0]["features"][f"{VIEW}@v1:txn_count_7d"]["value"]) == \
         (200, 4)
 
-    metrics = app.prometheus()
-    assert 'featurestore_lookup_version_unavailable_total{view="user_transactions"} 2' in \
+    _, metrics = app.prometheus()
+    assert 'featurestore_lookup_version_unavailable_total{view="user_transactions"} 2.0' in \
         metrics.splitlines()
-    assert ('featurestore_lookup_requests_total{route="/v1/features/{entity}/{key}",'
-            'code="503"} 1') in metrics.splitlines()
-    assert "featurestore_lookup_degraded_total 0" in metrics.splitlines()
+    assert ('featurestore_lookup_requests_total{code="503",'
+            'route="/v1/features/{entity}/{key}"} 1.0') in metrics.splitlines()
+    assert "featurestore_lookup_degraded_total 0.0" in metrics.splitlines()
     documents = [json.loads(line) for line in emf.getvalue().splitlines()]
     refused = [d for d in documents if d.get("VersionUnavailable")]
     assert [(d["View"], d["VersionUnavailable"]) for d in refused] == [(VIEW, 1), (VIEW, 1)]

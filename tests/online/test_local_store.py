@@ -72,7 +72,7 @@ def test_online_start_in_memory_keeps_nothing_on_disk_and_says_so(tmp_path):
     try:
         assert started.exit_code == 0, started.output
         assert state["in_memory"] is True
-        assert started.output.startswith(
+        assert started.stdout.startswith(  # its network note is a warning, on stderr
             f"DynamoDB Local is running at {state['endpoint']} (pid {state['pid']}, in "
             "memory: its tables are lost when it stops).\n")
         assert "-inMemory" in open(f"/proc/{state['pid']}/cmdline").read().split("\0")

@@ -112,6 +112,14 @@ class Dialect:
         base = warehouse_type.split("(")[0].strip().upper()
         return base in self.tz_timestamp_types
 
+    # -- built states --------------------------------------------------------------------
+    def fingerprint_sql(self, relation: str, columns: list[str]) -> str:
+        """SQL of one row: the number of rows of ``relation`` and a digest of them that
+        does not depend on their order (as text). It identifies a built state of a view,
+        whoever built it, so that what may be published is judged per state
+        (gates/verdicts.py). ``columns``: every column, quoted, in order."""
+        raise NotImplementedError(f"the {self.name} dialect cannot fingerprint a relation")
+
     # -- training sets -------------------------------------------------------------------
     @contextlib.contextmanager
     def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:

@@ -83,6 +83,12 @@ class DuckDB(Dialect):
         (catalog,) = connection.execute("select current_database()").fetchall()[0]
         return f"{quote(catalog)}.{schema}"
 
+    def fingerprint_sql(self, relation: str, columns: list[str]) -> str:
+        # https://duckdb.org/docs/stable/sql/functions/utility#hashvalue: a 64-bit hash of
+        # the row (nulls included); their sum is a HUGEINT, so it never overflows
+        return (f"select count(*), cast(coalesce(sum(hash({', '.join(columns)})), 0) as "
+                f"varchar) from {relation}")
+
     @contextlib.contextmanager
     def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:
         """Cap DuckDB's memory (FEATURESTORE_DUCKDB_MEMORY_LIMIT, e.g. ``1GB``); the join

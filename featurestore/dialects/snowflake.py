@@ -109,6 +109,12 @@ class Snowflake(Dialect):
         # https://docs.snowflake.com/en/sql-reference/functions/try_cast: from text only
         return f"try_cast(to_varchar({expr}) as {data_type})"
 
+    def fingerprint_sql(self, relation: str, columns: list[str]) -> str:
+        # https://docs.snowflake.com/en/sql-reference/functions/hash_agg: an aggregate
+        # signature of the rows, independent of their order, nulls included
+        return (f"select count(*), to_varchar(coalesce(hash_agg({', '.join(columns)}), 0)) "
+                f"from {relation}")
+
     def drop_arrow(self, warehouse, name: str) -> None:
         warehouse.execute(f"drop table if exists {quote(name.upper())}")
 

@@ -257,6 +257,15 @@ class Spark(Dialect):
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return f"timestamp_ntz'{value.isoformat(sep=' ', timespec='microseconds')}'"
 
+    # -- built states --------------------------------------------------------------------
+    def fingerprint_sql(self, relation: str, columns: list[str]) -> str:
+        # https://spark.apache.org/docs/latest/api/sql/#xxhash64: a 64-bit hash of the
+        # row; Spark's hashes skip a null argument, so which columns are null is hashed
+        # too. Summed as decimals: a sum of longs would overflow.
+        nulls = ", ".join(f"if({column} is null, '1', '0')" for column in columns)
+        return (f"select count(*), cast(coalesce(sum(cast(xxhash64({', '.join(columns)}, "
+                f"concat({nulls})) as decimal(38, 0))), 0) as string) from {relation}")
+
     # -- training sets -------------------------------------------------------------------
     def load_arrow(self, warehouse, table: pa.Table, name: str) -> str:
         """A temporary view over the Arrow rows (Spark reads them through Arrow)."""

@@ -1,9 +1,11 @@
 """One ``featurestore sync``: choose the views, gate them, publish each one that passed.
 
-The CLI, the demo and the SDK call ``sync_views``; it holds the order that makes a sync
-safe to publish (gates before any write; a view whose gate failed leaves DynamoDB
-untouched) and reports progress through a ``SyncReporter`` so that each caller shows it
-in its own way.
+The CLI, the demo, the loop and the SDK call ``sync_views``; it holds the order that
+makes a sync safe to publish (the verdicts on each view's built state, and the gates,
+before any write: gates/publish.py; a view whose state a gate or a dbt test refused
+leaves DynamoDB untouched, even with ``gate=False``, unless ``publish_refused`` gives a
+reason to force it) and reports progress through a ``SyncReporter`` so that each caller
+shows it in its own way.
 
 A view that fails on its own (a bad value, a missing column, another sync's live first
 load) does not stop the others: it is recorded in ``SyncRun.failed`` and the run goes on;
@@ -51,14 +53,19 @@ class SyncReporter:
 @dataclass
 class SyncRun:
     results: list[SyncResult] = field(default_factory=list)
-    refused: dict[str, list[str]] = field(default_factory=dict)  # view -> gate failures
+    # view -> why its built state was refused (a gate's failures, a dbt test's), this run
+    # or earlier: it was held back
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    held_since: dict[str, dt.datetime | None] = field(default_factory=dict)  # view -> since
+    forced: dict[str, list[str]] = field(default_factory=dict)  # view -> overridden reasons
+    screen_seconds: float = 0.0  # judging what may be published, gates included
     failed: dict[str, FeatureStoreError] = field(default_factory=dict)  # view -> its error
 
     def problem(self, details: bool = True) -> FeatureStoreError | None:
         """The error that ends a run some views of which were not published, or None.
 
-        Gate refusals only: ``GateFailed`` (exit 2). Otherwise ``SyncIncomplete``, whose
-        exit code is the highest among the failed views' errors and the gates' 2, and
+        Refusals only: ``GateFailed`` (exit 2). Otherwise ``SyncIncomplete``, whose
+        exit code is the highest among the failed views' errors and the refusals' 2, and
         whose ``run`` is this run. ``details``: each failed view's own message inline
         (false when the caller printed them already, as the CLI does).
         """
@@ -66,10 +73,11 @@ class SyncRun:
             if not self.refused:
                 return None
             return GateFailed(
-                f"{len(self.refused)} view(s) not published because their gates failed: "
-                f"{', '.join(sorted(self.refused))} (DynamoDB untouched for them)")
+                f"{len(self.refused)} view(s) not published because a gate or a dbt test "
+                f"refused their built state: {', '.join(sorted(self.refused))} (DynamoDB "
+                "untouched for them)")
         causes = sorted(
-            [(name, "gate failed") for name in self.refused]
+            [(name, "refused") for name in self.refused]
             + [(name, f"{type(error).__name__}: {error}" if details else type(error).__name__)
                for name, error in self.failed.items()])
         code = max([error.exit_code for error in self.failed.values()]
@@ -107,27 +115,40 @@ def online_views(catalog: Catalog, names: tuple[str, ...] | list[str] = (), *,
 
 def sync_views(project: Project, views: list[FeatureView], options: SyncOptions, *,
                gate: bool = True, reporter: SyncReporter | None = None,
-               raise_failed: bool = True) -> SyncRun:
-    """Gate (unless ``gate`` is false) and publish ``views`` into the project's online
-    store; a view whose gate fails is reported in ``refused`` and not written.
+               raise_failed: bool = True, rejudge: set[str] | None = None,
+               publish_refused: str | None = None, cycle_id: str | None = None) -> SyncRun:
+    """Screen each view's built state (its verdicts; the gates, unless ``gate`` is
+    false) and publish the views allowed into the project's online store; a view whose
+    state a gate or a dbt test refused is reported in ``refused`` and not written.
+
+    ``rejudge``: the views the gates judge again even if they judged this state before
+    (None: every view). ``publish_refused``: publish refused states too, for this reason
+    (recorded with who forced it). ``cycle_id``: the loop's cycle, kept with verdicts.
 
     A view that fails on its own does not stop the others; once they are published, the
     run raises ``SyncIncomplete`` naming it (its ``run`` holds the results), so a caller
     cannot take a partial run for a whole one. ``raise_failed=False`` returns the run
     with the failures in ``failed`` instead, for a caller that reports them itself.
     """
+    from featurestore.gates.publish import ScreenOptions, screen_for_publish
+
     reporter = reporter or SyncReporter()
     online = project.settings.online
     client = online.client(max_attempts=1, max_pool_connections=options.threads + 4,
                            validate_params=False)  # items are checked by online/items.py
     store = store_id(client, require_table(client, online.table, online.where()))
+    replay = options.as_of is not None  # a past time's verdicts are not the state's
     if options.as_of is None:
         options.as_of = utc_naive()
     run = SyncRun()
     with Warehouse(project) as warehouse:
-        if gate:
-            run.refused = _gate(project, warehouse, views, options.as_of)
-        else:
+        screening = screen_for_publish(project, warehouse, views, ScreenOptions(
+            as_of=options.as_of, gate=gate, force=publish_refused, record=not replay,
+            rejudge=None if rejudge is None else frozenset(rejudge), cycle_id=cycle_id,
+            who=project.settings.user))
+        run.refused, run.held_since = screening.refused, screening.since
+        run.forced, run.screen_seconds = screening.forced, screening.seconds
+        if not gate:
             reporter.gate_skipped(views)
         for view in views:
             if view.label in run.refused:
@@ -152,11 +173,3 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
         raise run.problem()
     return run
 
-
-def _gate(project: Project, warehouse: Warehouse, views: list[FeatureView],
-          as_of: dt.datetime) -> dict[str, list[str]]:
-    from featurestore.gates.publish import gate_views_for_sync
-
-    outcomes = gate_views_for_sync(project, warehouse, views, as_of)
-    return {view.label: list(outcomes[view.label].failures)
-            for view in views if view.label in outcomes and not outcomes[view.label].passed}

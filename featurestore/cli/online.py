@@ -214,7 +214,11 @@ class ProgressBars:
               help="Verify and repair: read every entity and its stored item, write "
                    "only the items that differ, and say how many differed.")
 @click.option("--no-gate", is_flag=True,
-              help="Publish without running the freshness and quality gates (logged).")
+              help="Publish without running the freshness and quality gates (logged); a "
+                   "state a gate or a dbt test refused before is still held back.")
+@click.option("--publish-refused", "publish_refused", metavar="REASON",
+              help="Publish even a built state that a gate or a dbt test refused, for this "
+                   "reason (recorded in featurestore.publish_verdicts with who forced it).")
 @click.option("--lookback", default="10m", show_default=True, callback=_parse_lookback,
               help="Also re-read rows landed this long before the watermark (late loads).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
@@ -226,20 +230,22 @@ class ProgressBars:
 @json_option
 @click.pass_context
 def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: bool,
-                 no_gate: bool, lookback: dt.timedelta, threads: int, as_of: str | None,
-                 local: bool, as_json: bool) -> None:
+                 no_gate: bool, publish_refused: str | None, lookback: dt.timedelta,
+                 threads: int, as_of: str | None, local: bool, as_json: bool) -> None:
     """Copy the latest value of each online feature view into DynamoDB.
 
     Incremental from a watermark kept in the warehouse for this table, which the table
     must confirm (else a full load); writes only items that differ from the stored ones,
     never rows past their TTL, and only values not older than the stored ones, so a
-    replay or a backfill never regresses DynamoDB. A view whose gate fails is not
-    published (exit 2); a view with a bad value stops, the others are published (exit 1);
-    a store that stops answering ends the run (exit 3).
+    replay or a backfill never regresses DynamoDB. A view whose built state a gate or a
+    dbt test refused (now or before: the verdict stays with the state until a later
+    state passes) is not published (exit 2); a view with a bad value stops, the others
+    are published (exit 1); a store that stops answering ends the run (exit 3).
 
     \b
     Example:
       featurestore sync --local --view user_transactions --lookback 1h
+      featurestore sync --view user_profile --publish-refused "kyc_level 7 is real (INC-42)"
     """
     from featurestore.cli.shared import registry_retired
     from featurestore.sync.run import online_views, sync_views
@@ -251,10 +257,19 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     views = online_views(catalog, view_names, retired=registry_retired(project, catalog))
     options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads,
                           as_of=parse_as_of(as_of))
+    if publish_refused is not None and not publish_refused.strip():
+        raise click.BadParameter("say why the refused state is published anyway",
+                                 param_hint="--publish-refused")
     run = sync_views(project, views, options, gate=not no_gate,
-                     reporter=ProgressBars(quiet=as_json), raise_failed=False)
+                     reporter=ProgressBars(quiet=as_json), raise_failed=False,
+                     publish_refused=publish_refused)
+    for name, overridden in run.forced.items():
+        say(f"WARNING: --publish-refused: publishing {name} although its built state was "
+            f"refused ({'; '.join(overridden)})")
     for name, failures in run.refused.items():
-        say(f"gate failed, not publishing {name}:")
+        since = run.held_since.get(name)
+        say(f"refused, not publishing {name}"
+            + (f" (held back since {since:%Y-%m-%d %H:%M:%S} UTC)" if since else "") + ":")
         for failure in failures:
             say(f"  {failure}")
     for name, error in run.failed.items():
@@ -262,7 +277,8 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     if as_json:
         emit_json({"store": project.settings.online.describe(),
                    "views": [result.to_dict() for result in run.results],
-                   "refused": run.refused,
+                   "refused": run.refused, "held_since": run.held_since,
+                   "forced": run.forced,
                    "failed": {name: str(error) for name, error in run.failed.items()}})
     problem = run.problem(details=False)
     if problem is not None:

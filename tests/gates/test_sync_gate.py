@@ -33,7 +33,7 @@ def test_failing_gate_leaves_dynamodb_untouched(gate_project, dynamodb_table, dy
     assert result.exit_code == 2
     assert ("quality/user_profile: null_rate(country) observed 0.25, threshold <= 0 "
             "(max_null_rate)") in result.output
-    assert ("1 view(s) not published because their gates failed: user_profile (DynamoDB "
-            "untouched for them)") in result.output
+    assert ("1 view(s) not published because a gate or a dbt test refused their built "
+            "state: user_profile (DynamoDB untouched for them)") in result.output
     assert _items_of(client, table, "user_profile#v1") == 0
     assert _items_of(client, table, "merchant_risk#v1") == 50  # the passing view is published

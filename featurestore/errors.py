@@ -27,9 +27,10 @@ from an unreachable service (the README has the table)::
             └── StoreUnavailable         DynamoDB (also an OnlineStoreError); the lookup
                                          serves defaults instead of failing
 
-One error takes its exit code from its causes: ``SyncIncomplete``, a sync that published
-some views but not others, leaves with the highest code among them (a view's bad value
-1, a gate that failed 2).
+Two errors take their exit code from their causes, the highest among them:
+``SyncIncomplete``, a sync that published some views but not others (a view's bad value
+1, a gate that failed 2), and ``CycleFailed``, a cycle of ``featurestore run`` (a build
+that failed 1, a view held back by a gate or a dbt test 2, a store that did not answer 3).
 """
 
 from __future__ import annotations
@@ -172,4 +173,14 @@ class SyncIncomplete(FeatureStoreError):
     def __init__(self, message: str, exit_code: int = USAGE):
         self.exit_code = exit_code
         self.run = None
+        super().__init__(message)
+
+
+class CycleFailed(FeatureStoreError):
+    """A cycle of the loop that did not do all its work: a build failed, a gate or a dbt
+    test held a view back, a view did not sync. Recorded as a failed cycle;
+    ``exit_code`` is the highest among the causes (what ``run --once`` leaves with)."""
+
+    def __init__(self, message: str, exit_code: int = USAGE):
+        self.exit_code = exit_code
         super().__init__(message)

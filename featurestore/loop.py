@@ -1,11 +1,17 @@
 """``featurestore run``: land, build, gate and publish what arrived, cycle after cycle.
 
-One cycle: ingest the new landing files; ``dbt build`` what they reach (the staging and
-feature models downstream of the source tables that got rows; incremental models
-recompute only what new events can change); gate the views that changed (freshness and
-quality); sync them incrementally into DynamoDB. Every cycle is a row of
-``featurestore.loop_cycles``: files, events, models built, rows per view, items written
-and skipped, the seconds of each stage, and the freshness lag of each view after it.
+One cycle: ingest the new landing files; ``dbt build`` what the pending files reach (the
+staging and feature models downstream of their source tables; incremental models
+recompute only what new events can change); record dbt's verdict on each view state it
+rebuilt; publish every online view whose built state may be published (gates/publish.py:
+the gates judge the rebuilt states and those never judged; a state a gate or a dbt test
+refused is held back, in this cycle and every later one, until a later state passes);
+sync them incrementally into DynamoDB. Every cycle is a row of
+``featurestore.loop_cycles`` (featurestore/cycle_log.py).
+
+Pending work is cleared only by a build that succeeded (featurestore/pending_work.py):
+a failed build, a failing test or a kill leaves its tables' files pending, and the next
+cycle builds them, new files or not.
 
 Safe to stop in every way: one cycle runs at a time (a lock file beside the warehouse,
 released by the operating system if the process dies); SIGTERM lets the cycle in
@@ -16,73 +22,27 @@ watermark only after DynamoDB acknowledged every write).
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
-import json
 import os
 import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from featurestore import pending_work
+from featurestore.cycle_log import TABLE, Cycle, close_interrupted, recent_cycles, save
 from featurestore.dtypes import utc_naive
 from featurestore.errors import FeatureStoreError, ProjectError
+from featurestore.pending_work import reached_nodes
 from featurestore.project import Project
 
-TABLE = "loop_cycles"
-COLUMNS = (
-    ("cycle_id", "varchar"), ("started_at", "timestamp"), ("finished_at", "timestamp"),
-    ("status", "varchar"), ("files", "bigint"), ("events", "bigint"),
-    ("models_built", "bigint"), ("rows_changed", "varchar"), ("items_written", "bigint"),
-    ("items_skipped", "bigint"), ("ingest_seconds", "double"), ("build_seconds", "double"),
-    ("gate_seconds", "double"), ("sync_seconds", "double"), ("freshness_lag", "varchar"),
-    ("refused", "varchar"), ("message", "varchar"),
-)
+__all__ = ["TABLE", "Cycle", "LoopOptions", "recent_cycles", "run_cycle", "run_loop"]
 
 
 class LoopBusy(FeatureStoreError):
     """Another ``featurestore run`` holds the loop's lock."""
-
-
-@dataclass
-class Cycle:
-    """What one cycle did; ``record()`` writes it to ``featurestore.loop_cycles``."""
-
-    cycle_id: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    status: str = "running"  # running | ok | failed | interrupted (a killed cycle)
-    files: int = 0
-    events: int = 0
-    models_built: int = 0
-    rows_changed: dict[str, int] = field(default_factory=dict)  # view -> rows read by sync
-    items_written: int = 0
-    items_skipped: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds
-    freshness_lag: dict[str, float | None] = field(default_factory=dict)  # view -> seconds
-    refused: dict[str, list[str]] = field(default_factory=dict)  # view -> gate failures
-    message: str = ""
-
-    def summary(self) -> str:
-        stages = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.seconds.items())
-        lags = ", ".join(f"{view} {lag:.0f}s" for view, lag in sorted(
-            self.freshness_lag.items()) if lag is not None)
-        return (f"cycle {self.cycle_id}: {self.status}; {self.files} file(s), "
-                f"{self.events:,} events, {self.models_built} model(s) built, "
-                f"{self.items_written:,} items written, {self.items_skipped:,} skipped"
-                + (f" ({stages})" if stages else "") + (f"; lag {lags}" if lags else "")
-                + (f"; refused {', '.join(sorted(self.refused))}" if self.refused else "")
-                + (f"; {self.message}" if self.message else ""))
-
-    def row(self) -> list:
-        return [self.cycle_id, self.started_at, self.finished_at, self.status, self.files,
-                self.events, self.models_built, json.dumps(self.rows_changed),
-                self.items_written, self.items_skipped, self.seconds.get("ingest"),
-                self.seconds.get("build"), self.seconds.get("gates"),
-                self.seconds.get("sync"), json.dumps(self.freshness_lag),
-                json.dumps(self.refused), self.message[:2000]]
 
 
 @dataclass
@@ -123,94 +83,41 @@ def cycle_lock(project: Project):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# -- the record -------------------------------------------------------------------------------
-def ensure_table(warehouse) -> str:
-    warehouse.ensure_store_schema()
-    table = warehouse.store_table(TABLE)
-    warehouse.execute(f"create table if not exists {table} "
-                      f"({', '.join(f'{n} {t}' for n, t in COLUMNS)})")
-    return table
-
-
-def _save(project: Project, cycle: Cycle) -> None:
-    from featurestore.warehouse import Warehouse
-
-    with Warehouse(project) as warehouse:
-        table = ensure_table(warehouse)
-        with warehouse.transaction():
-            warehouse.execute(f"delete from {table} where cycle_id = ?", [cycle.cycle_id])
-            warehouse.execute(f"insert into {table} values "
-                              f"({', '.join('?' for _ in COLUMNS)})", cycle.row())
-
-
-def close_interrupted(project: Project) -> int:
-    """Cycles left ``running`` by a killed process are ``interrupted``; how many."""
-    from featurestore.warehouse import Warehouse
-
-    with Warehouse(project) as warehouse:
-        table = ensure_table(warehouse)
-        (count,) = warehouse.fetch_all(
-            f"select count(*) from {table} where status = 'running'")[0]
-        warehouse.execute(f"update {table} set status = 'interrupted' "
-                          "where status = 'running'")
-    return int(count)
-
-
-def recent_cycles(project: Project, limit: int = 20) -> list[dict]:
-    """The last ``limit`` cycles, newest first."""
-    from featurestore.warehouse import Warehouse
-
-    with Warehouse(project) as warehouse:
-        table = ensure_table(warehouse)
-        rows = warehouse.fetch_all(f"select {', '.join(n for n, _ in COLUMNS)} from {table} "
-                                   f"order by started_at desc limit {int(limit)}")
-    return [dict(zip([n for n, _ in COLUMNS], row, strict=True)) for row in rows]
-
-
 # -- one cycle --------------------------------------------------------------------------------
 def reached_models(manifest: dict, tables: list[str], models: list[str]) -> list[str]:
     """dbt selectors for the ``models`` (feature views' models) downstream of the source
     ``tables`` (``source.table``), each with what lies between: staging included."""
-    parents = manifest.get("parent_map", {})
     by_name = {node["name"]: uid for uid, node in manifest.get("nodes", {}).items()
                if node.get("resource_type") == "model"}
-    sources = {f"{node['source_name']}.{node['name']}": uid
-               for uid, node in manifest.get("sources", {}).items()}
-
-    def upstream(uid: str, seen: set) -> set:
-        for parent in parents.get(uid, []):
-            if parent not in seen:
-                seen.add(parent)
-                upstream(parent, seen)
-        return seen
-
     selectors = []
     for model in models:
-        uid = by_name.get(model)
-        if uid is None:
+        if model not in by_name:
             continue
-        above = upstream(uid, set())
         for table in tables:
-            if sources.get(table) in above:
+            if reached_nodes(manifest, table, [model]):
                 selectors.append(f"source:{table}+,+{model}")
     return sorted(set(selectors))
 
 
 def run_cycle(project: Project, options: LoopOptions | None = None,
               progress: Callable[[str], None] = lambda _line: None) -> Cycle:
-    """Ingest, build, gate and sync what arrived since the last cycle; the record."""
+    """Ingest, build, gate and sync what arrived since the last cycle, and what earlier
+    cycles landed but did not build; the record (``Cycle.problem()`` says why it failed:
+    a build error, a view held back, a view not synced)."""
     options = options or LoopOptions()
     cycle = Cycle(uuid.uuid4().hex[:12], utc_naive())
-    _save(project, cycle)
+    save(project, cycle)
     try:
         _stages(project, cycle, options, progress)
-        cycle.status = "failed" if cycle.refused else "ok"
+        problem = cycle.problem()
+        cycle.status = "failed" if problem else "ok"
+        cycle.message = str(problem) if problem else ""
     except BaseException as exc:
         cycle.status, cycle.message = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
         cycle.finished_at = utc_naive()
-        _save(project, cycle)
+        save(project, cycle)
     return cycle
 
 
@@ -221,25 +128,44 @@ def _stages(project: Project, cycle: Cycle, options: LoopOptions,
     started = time.perf_counter()
     report = ingest(project)
     cycle.files, cycle.events = report.count("loaded"), report.rows
+    cycle.quarantined = [
+        {"table": f.table, "file": f.path.rsplit("/", 1)[-1], "reason": _bounded(f.message)}
+        for f in report.files if f.status == "quarantined"]
     cycle.seconds["ingest"] = time.perf_counter() - started
-    progress(f"ingest: {cycle.files} file(s), {cycle.events:,} events")
-    # what this cycle landed, and what a killed cycle landed but did not build
-    tables = sorted(set(report.tables_loaded()) | set(pending_tables(project)))
+    progress(f"ingest: {cycle.files} file(s), {cycle.events:,} events"
+             + (f", {len(cycle.quarantined)} quarantined" if cycle.quarantined else ""))
+    save(project, cycle)  # a kill from here on leaves what the cycle landed on record
+    # what this cycle landed, and what earlier ones landed but did not build (a killed
+    # cycle, a failed build): pending until a build of their table succeeds
+    waiting = pending_work.pending(project)
     catalog = project.catalog()
-    built: set[str] = set()
-    if tables:
+    live = _live_versions(project, catalog)
+    rebuilt: set[str] = set()
+    results = None
+    if waiting:
         started = time.perf_counter()
-        built = _build(project, catalog, tables)
-        cycle.models_built = len(built)
+        progress(f"build: starting, for the files of {', '.join(waiting)}")
+        results = _build(project, cycle, catalog, waiting, report.run_id)
+        if results is not None:
+            rebuilt = _judge_rebuilt(project, cycle, live, results)
         cycle.seconds["build"] = time.perf_counter() - started
-        progress(f"build: {len(built)} model(s) reached by {', '.join(tables)}")
-    online = [v for v in _live_versions(project, catalog) if v.online]
+        progress(f"build: {cycle.models_built} model(s) rebuilt, {cycle.built_files} "
+                 f"file(s) built" + (f"; failed: {_bounded(str(cycle.build_error), 500)}"
+                                     if cycle.build_error else ""))
+        cycle.pending = pending_work.summary(pending_work.pending(project))
+    online = [v for v in live if v.online]
     if online and options.sync:
-        # every online view (each live version): an incremental sync of a view with
-        # nothing new is a query, and one killed before it published is published now
-        _publish(project, cycle, online, {v.label for v in online if v.source in built},
-                 options, progress)
+        _publish(project, cycle, online, rebuilt, options, progress)
+    held = _model_uids(project, [v for v in live if v.label in cycle.refused])
+    if cycle.build_error is not None and results is not None and results.only_tests_of(held):
+        cycle.build_error = None  # only tests of views now held back failed: they say it
     cycle.freshness_lag = _freshness(project, catalog)
+
+
+def _bounded(text: str, limit: int = 300) -> str:
+    """A message for the record: one line, bounded (it may quote a file's content)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _live_versions(project: Project, catalog) -> list:
@@ -256,70 +182,98 @@ def _live_versions(project: Project, catalog) -> list:
     return select_versions(catalog, retired=retired)
 
 
-def pending_tables(project: Project) -> list[str]:
-    """Source tables with files loaded after the last cycle that finished: a killed
-    cycle's landings, which the next one must build."""
-    from featurestore.ingest import LEDGER
-    from featurestore.warehouse import Warehouse
-
-    with Warehouse(project) as warehouse:
-        cycles = ensure_table(warehouse)
-        ledger = warehouse.store_table(LEDGER)
-        try:
-            rows = warehouse.fetch_all(
-                f"select distinct source || '.' || source_table from {ledger} "
-                f"where status = 'loaded' and ingested_at > coalesce((select max(finished_at) "
-                f"from {cycles} where status in ('ok', 'failed')), timestamp '1970-01-01')")
-        except FeatureStoreError:  # no ledger yet: nothing was ever ingested
-            return []
-    return sorted(row[0] for row in rows)
-
-
-def _build(project: Project, catalog, tables: list[str]) -> set[str]:
-    """``dbt build`` of the feature models the loaded tables reach; their names."""
+def _build(project: Project, cycle: Cycle, catalog, waiting: dict[str, list],
+           this_run: str):
+    """``dbt build`` of the feature models the pending files reach; records which files
+    it carried into their models (their tables' builds succeeded), and returns dbt's
+    results (None: it left none). A failed build is kept on the cycle
+    (``build_error``): the views it did rebuild are still judged and published, and the
+    files of the tables it failed stay pending."""
+    from featurestore.dbt_results import read_run_results
     from featurestore.dbt_runner import run_dbt
 
     manifest = project.dbt_manifest()
     if manifest is None:
         raise ProjectError("no dbt manifest: run `featurestore build` once before the loop")
     models = sorted({view.source for view in catalog.views.values()})
-    selectors = reached_models(manifest, tables, models)
-    if not selectors:
-        return set()
-    run_dbt(project, ["build", "--quiet", "--select", *selectors])
-    return {selector.rsplit("+", 1)[-1] for selector in selectors}
+    selectors = reached_models(manifest, list(waiting), models)
+    results = None
+    if selectors:
+        started = utc_naive()
+        try:
+            run_dbt(project, ["build", "--quiet", "--select", *selectors])
+        except FeatureStoreError as exc:
+            cycle.build_error = exc
+        manifest = project.dbt_manifest() or manifest
+        results = read_run_results(project, manifest, since=started)
+    done = [landing for table, landings in waiting.items()
+            if pending_work.table_built(results, manifest, table, models)
+            for landing in landings]
+    pending_work.mark_built(project, done, cycle.cycle_id)
+    cycle.built = pending_work.summary(
+        {table: [x for x in done if x.label == table] for table in {x.label for x in done}},
+        this_run)
+    cycle.built_files, cycle.built_events = len(done), sum(x.events for x in done)
+    return results
+
+
+def _model_uids(project: Project, views: list) -> set[str]:
+    nodes = (project.model_node(view.source, view.model_version) for view in views)
+    return {node["unique_id"] for node in nodes if node}
+
+
+def _judge_rebuilt(project: Project, cycle: Cycle, live: list, results) -> set[str]:
+    """Record what dbt's tests said of each view version whose model the build rebuilt
+    (the verdict on its new state); the labels of those versions."""
+    from featurestore.gates import verdicts
+    from featurestore.warehouse import Warehouse
+
+    rebuilt: set[str] = set()
+    models: set[str] = set()
+    with Warehouse(project) as warehouse:
+        for view in live:
+            node = project.model_node(view.source, view.model_version)
+            if not node or not results.built(node["unique_id"]):
+                continue
+            models.add(node["unique_id"])
+            state = verdicts.built_state(warehouse, view)
+            if state is None:
+                continue
+            failing = results.failing_tests(node["unique_id"])
+            verdicts.record(warehouse, state, verdicts.DBT, not failing, failing,
+                            cycle_id=cycle.cycle_id, judged_by=project.settings.user)
+            rebuilt.add(view.label)
+    cycle.models_built = len(models)
+    return rebuilt
 
 
 def _publish(project: Project, cycle: Cycle, views, rebuilt: set[str], options: LoopOptions,
              progress: Callable[[str], None]) -> None:
-    """Gate the views rebuilt this cycle, then sync every view that did not fail."""
+    """Sync every online view version whose built state may be published: the gates
+    judge the states this cycle rebuilt and those never judged; a state a gate or a dbt
+    test refused, in this cycle or before, is held back (gates/publish.py)."""
     from featurestore.sync.run import sync_views
     from featurestore.sync.worker import SyncOptions
 
-    gated = [v for v in views if v.label in rebuilt]
-    if options.gate and gated:
-        from featurestore.gates.publish import gate_views_for_sync
-        from featurestore.warehouse import Warehouse
-
-        started = time.perf_counter()
-        with Warehouse(project) as warehouse:
-            outcomes = gate_views_for_sync(project, warehouse, gated, utc_naive())
-        cycle.refused = {name: list(outcome.failures) for name, outcome in outcomes.items()
-                         if not outcome.passed}
-        cycle.seconds["gates"] = time.perf_counter() - started
-        for name, failures in cycle.refused.items():
-            progress(f"gate failed, not publishing {name}: {'; '.join(failures)}")
-        views = [v for v in views if v.label not in cycle.refused]
-    if not views:
-        return
     started = time.perf_counter()
-    run = sync_views(project, views, SyncOptions(threads=options.threads), gate=False)
+    run = sync_views(project, views, SyncOptions(threads=options.threads), gate=options.gate,
+                     raise_failed=False, rejudge=rebuilt, cycle_id=cycle.cycle_id)
+    cycle.refused = run.refused
+    cycle.held_since = {name: None if since is None else since.isoformat(
+        sep=" ", timespec="seconds") for name, since in run.held_since.items()}
+    cycle.sync_failed = run.failed
+    cycle.seconds["gates"] = run.screen_seconds
+    for name, reasons in sorted(run.refused.items()):
+        since = cycle.held_since.get(name)
+        progress(f"held back, not publishing {name}"
+                 + (f" (refused since {since} UTC)" if since else "")
+                 + f": {'; '.join(reasons)}")
     for result in run.results:
         if result.rows_read:
             cycle.rows_changed[result.view] = result.rows_read
         cycle.items_written += result.written
         cycle.items_skipped += result.skipped
-    cycle.seconds["sync"] = time.perf_counter() - started
+    cycle.seconds["sync"] = time.perf_counter() - started - run.screen_seconds
     progress(f"sync: {cycle.items_written:,} items written, {cycle.items_skipped:,} skipped")
 
 
@@ -351,7 +305,8 @@ def run_loop(project: Project, *, every: float, once: bool = False,
              progress: Callable[[str], None] = lambda _line: None) -> list[Cycle]:
     """Cycles every ``every`` seconds (a cycle that runs longer starts the next at once)
     until ``stop()`` says so, or one cycle with ``once``. A failing cycle is recorded and
-    reported; the loop goes on (``once`` raises it)."""
+    reported, and the loop goes on; ``once`` raises why it failed (``CycleFailed``, or
+    the error that stopped it), so that cron and CI see its exit code."""
     cycles: list[Cycle] = []
     with cycle_lock(project):
         interrupted = close_interrupted(project)
@@ -369,6 +324,11 @@ def run_loop(project: Project, *, every: float, once: bool = False,
             else:
                 cycles.append(cycle)
                 on_cycle(cycle)
+                problem = cycle.problem()
+                if problem is not None and once:
+                    raise problem
+                if problem is not None:
+                    progress(f"cycle failed: {problem}")
             if once or stop():
                 return cycles
             while time.monotonic() - started < every and not stop():

@@ -30,7 +30,8 @@ def _seconds(ctx, param, value: str) -> int:
               help="How often a cycle starts (a longer cycle starts the next at once).")
 @click.option("--once", is_flag=True, help="One cycle, then exit (for cron, Airflow, CI).")
 @click.option("--no-gate", is_flag=True,
-              help="Publish without the freshness and quality gates (logged).")
+              help="Publish without the freshness and quality gates (logged); a state a "
+                   "gate or a dbt test refused before is still held back.")
 @click.option("--no-sync", is_flag=True, help="Ingest and build only; publish nothing.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
               help="Parallel DynamoDB writers.")
@@ -43,10 +44,14 @@ def run_command(ctx, every: int, once: bool, no_gate: bool, no_sync: bool, threa
                 history: bool, local: bool, as_json: bool) -> None:
     """Ingest new files, build what they reach, gate, sync: one cycle at a time.
 
-    Each cycle is recorded in featurestore.loop_cycles (files, events, rows per view,
-    items written and skipped, seconds per stage, freshness lag per view). SIGTERM or
-    Ctrl-C lets the cycle in progress finish, then exits; after a kill, the next start
-    resumes from what was recorded.
+    Each cycle is recorded in featurestore.loop_cycles (files, events, quarantined
+    files, files built and still pending, rows per view, items written and skipped,
+    views held back and why, seconds per stage, freshness lag per view). A view whose
+    built state a gate or a dbt test refused stays unpublished until a later state
+    passes. SIGTERM or Ctrl-C lets the cycle in progress finish, then exits; after a
+    kill, the next start resumes from what was recorded. With --once, the exit code
+    says how the cycle went: 0 ok, 1 a build failed, 2 a view held back, 3 the
+    warehouse or DynamoDB did not answer.
 
     With --json, each cycle is one JSON line on stdout (the fields of
     featurestore.loop_cycles); --history prints the recent cycles as one JSON document.

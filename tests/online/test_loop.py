@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import duckdb
 import pytest
@@ -245,9 +244,8 @@ def test_a_sigkill_mid_cycle_then_a_restart_converges(world, tmp_path, dynamodb_
                                 "--no-gate"], env=twin_env, stderr=subprocess.PIPE,
                                stdout=subprocess.DEVNULL, text=True)
     for line in process.stderr:
-        if line.startswith("run: build:"):  # ingested and built; the sync is next
+        if line.startswith("run: build:") and "rebuilt" in line:  # built; the sync is next
             break
-    time.sleep(0.3)
     process.kill()
     process.wait()
     assert [c["status"] for c in _cycles(twin)] == ["running"]

@@ -89,7 +89,9 @@ def screen_for_publish(project, warehouse, views: list,
         else:
             if not options.gate and not now.gated:
                 screening.unjudged.append(view.label)
-                if options.record:
+                # once per state, and again when it ends a refusal of another state
+                if options.record and (not now.published_unjudged or verdicts.held_since(
+                        warehouse, view) is not None):
                     verdicts.record(warehouse, state, verdicts.NO_GATE, True,
                                     ["published with --no-gate, never judged by the gates"],
                                     cycle_id=options.cycle_id, judged_by=options.who)
@@ -124,5 +126,4 @@ def _refused(warehouse, screening: Screening, allowed: set[str], state, reasons:
         allowed.add(state.label)
         return
     screening.refused[state.label] = reasons
-    screening.since[state.label] = (verdicts.held_since(warehouse, state.view)
-                                    if options.record else None)
+    screening.since[state.label] = verdicts.held_since(warehouse, state.view)

@@ -76,6 +76,7 @@ class Standing:
 
     refusals: list[Verdict] = field(default_factory=list)  # dbt / gates, not overridden
     gated: bool = False  # the gates judged it under the current contract
+    published_unjudged: bool = False  # a no-gate row is on record for it already
 
     @property
     def refused(self) -> bool:
@@ -139,7 +140,8 @@ def standing(found: list[Verdict], contract_hash: str) -> Standing:
     refusals = [verdict for judge, verdict in latest.items()
                 if judge in (DBT, GATES) and not verdict.passed
                 and (forced is None or verdict.judged_at > forced.judged_at)]
-    return Standing(sorted(refusals, key=lambda v: v.judged_at), GATES in latest)
+    return Standing(sorted(refusals, key=lambda v: v.judged_at), GATES in latest,
+                    NO_GATE in latest)
 
 
 def record(warehouse, state: BuiltState, judge: str, passed: bool, reasons: list[str],

@@ -134,6 +134,20 @@ def test_a_changed_contract_judges_the_state_again(refusing):
         ("gates", False), ("gates", True)]
 
 
+@pytest.mark.slow
+def test_a_state_published_without_gates_is_recorded_once_then_judged(refusing):
+    gate_project, client, table = refusing
+    gate_project.sql("update fs_user__profile set country = 'FR' where country is null")
+    for _ in range(2):
+        unjudged = _sync(gate_project, "--no-gate")
+        assert unjudged.exit_code == 0, unjudged.output
+    assert [(judge, passed, json.loads(reasons)) for judge, passed, reasons, *_ in
+            _verdicts(gate_project)] == [
+        ("no-gate", True, ["published with --no-gate, never judged by the gates"])]
+    assert _sync(gate_project).exit_code == 0  # the gates judge it when asked
+    assert [judge for judge, *_ in _verdicts(gate_project)] == ["no-gate", "gates"]
+
+
 # -- the fingerprint of a built state ---------------------------------------------------------
 ROWS = st.lists(st.tuples(st.integers(-5, 5), st.one_of(st.none(), st.floats(-1e3, 1e3)),
                           st.one_of(st.none(), st.text(max_size=4))), min_size=1, max_size=30)

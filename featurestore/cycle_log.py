@@ -99,6 +99,20 @@ class Cycle:
         return CycleFailed(f"cycle {self.cycle_id}: " + " | ".join(t for _, t in causes),
                            max(code for code, _ in causes))
 
+    def document(self) -> dict:
+        """The cycle as ``run --json`` prints it: the row's fields, JSON ones as values,
+        the stages' seconds in one mapping."""
+        return {"cycle_id": self.cycle_id, "started_at": self.started_at,
+                "finished_at": self.finished_at, "status": self.status, "files": self.files,
+                "events": self.events, "quarantined": self.quarantined,
+                "built_files": self.built_files, "built_events": self.built_events,
+                "built": self.built, "pending": self.pending,
+                "models_built": self.models_built, "rows_changed": self.rows_changed,
+                "items_written": self.items_written, "items_skipped": self.items_skipped,
+                "seconds": self.seconds, "freshness_lag": self.freshness_lag,
+                "refused": self.refused, "held_since": self.held_since,
+                "message": self.message}
+
     def row(self) -> list:
         values = {
             "cycle_id": self.cycle_id, "started_at": self.started_at,

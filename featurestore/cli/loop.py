@@ -97,6 +97,4 @@ def run_command(ctx, every: int, once: bool, no_gate: bool, no_sync: bool, threa
 
 def _cycle_document(cycle) -> dict:
     """A cycle as ``run --json`` prints it: its fields, times in ISO-8601."""
-    import dataclasses
-
-    return dataclasses.asdict(cycle)
+    return cycle.document()

@@ -80,8 +80,10 @@ def test_run_json_is_one_line_per_cycle(run):
     cycle = json.loads(line)
     assert (cycle["status"], cycle["files"], cycle["events"]) == ("ok", 0, 0)
     assert set(cycle) == {"cycle_id", "started_at", "finished_at", "status", "files",
-                          "events", "models_built", "rows_changed", "items_written",
-                          "items_skipped", "seconds", "freshness_lag", "refused", "message"}
+                          "events", "quarantined", "built_files", "built_events", "built",
+                          "pending", "models_built", "rows_changed", "items_written",
+                          "items_skipped", "seconds", "freshness_lag", "refused",
+                          "held_since", "message"}
 
 
 def test_keys_create_json(run, shop):

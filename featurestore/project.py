@@ -104,13 +104,30 @@ class Project:
         return load_catalog(self.feature_defs)
 
     def dbt_manifest(self) -> dict | None:
-        """``target/manifest.json`` from the last dbt parse or build, if there is one."""
+        """``target/manifest.json`` from the last dbt parse or build, if there is one.
+
+        dbt writes the file in place, so a process killed while dbt wrote it leaves it
+        empty or cut short; such a file is parsed again (``dbt parse``) rather than
+        stopping every later command until someone does.
+        """
         path = self.target_dir / "manifest.json"
         if not path.exists():
             return None
-        version = (path, path.stat().st_mtime_ns)
+        stat = path.stat()
+        version = (path, stat.st_mtime_ns, stat.st_size)
         if self._manifest is None or self._manifest[0] != version:
-            self._manifest = (version, json.loads(path.read_text()))
+            manifest = _read_manifest(path)
+            if manifest is None:
+                from featurestore.dbt_runner import run_dbt
+
+                run_dbt(self, ["parse", "--quiet"])
+                manifest = _read_manifest(path)
+                if manifest is None:
+                    raise ProjectError(f"{path}: not a dbt manifest even after `dbt parse` "
+                                       "wrote it again; delete it and run `dbt parse`.")
+                stat = path.stat()
+                version = (path, stat.st_mtime_ns, stat.st_size)
+            self._manifest = (version, manifest)
         return self._manifest[1]
 
     def model_node(self, model: str, version: int | None = None) -> dict | None:
@@ -141,3 +158,12 @@ def _not_a_project(folder: Path) -> str | None:
         return ("no feature_defs/ folder beside dbt_project.yml; create it with an "
                 "entities.yml (see the README's tutorial)")
     return None
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """The manifest at ``path``; None when it is not whole JSON (a write cut short)."""
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (ValueError, OSError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    return manifest if isinstance(manifest, dict) else None

@@ -60,6 +60,9 @@ class Settings:
     spark_dir: Path = Path("warehouse/spark")
     spark_driver_memory: str = "2g"
     landing_dir: Path = Path("warehouse/landing")  # where raw event files land
+    # seconds a landed CSV or JSON lines file must stay unchanged before ingest takes it
+    # (FEATURESTORE_INGEST_SETTLE; 0: writers rename whole files into place)
+    ingest_settle: float = 5.0
     dbt_target_dir: Path = Path("target")
     profiles_dir: Path | None = None  # None: the project root
     # where served lines go locally; None (no project, variable unset): stdout
@@ -73,6 +76,9 @@ class Settings:
     # each place's default), and the Lambda runtime's own format (AWS_LAMBDA_LOG_FORMAT)
     log_format: str | None = None
     lambda_log_format: str | None = None
+    # the variables these settings were read from: what a source's `env_var()` in
+    # meta.featurestore.landing renders with at run time (dbt renders it at parse time)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, root: Path | None = None,
@@ -92,6 +98,7 @@ class Settings:
             spark_dir=env.path("FEATURESTORE_SPARK_DIR", "warehouse/spark"),
             spark_driver_memory=env.text("FEATURESTORE_SPARK_DRIVER_MEMORY", "2g"),
             landing_dir=env.path("FEATURESTORE_LANDING_DIR", "warehouse/landing"),
+            ingest_settle=env.number("FEATURESTORE_INGEST_SETTLE", 5.0, low=0),
             dbt_target_dir=env.path("DBT_TARGET_PATH", "target"),
             profiles_dir=env.path("DBT_PROFILES_DIR", "") if env.text("DBT_PROFILES_DIR", "")
             else None,
@@ -127,6 +134,7 @@ class Settings:
             in_lambda=bool(env.text("AWS_LAMBDA_FUNCTION_NAME", "")),
             log_format=_log_format(env.text("FEATURESTORE_LOG_FORMAT", "")),
             lambda_log_format=env.text("AWS_LAMBDA_LOG_FORMAT", "") or None,
+            environ=dict(env.raw),
         )
 
     def replace(self, **changes) -> Settings:

@@ -138,6 +138,16 @@ class Dialect:
         """SQL: ``expr`` as ``data_type``, or null where it does not convert."""
         return f"try_cast({expr} as {data_type})"
 
+    def full_match(self, expr: str, pattern: str) -> str:
+        """SQL: whether the text ``expr`` is matched whole by the regular expression
+        ``pattern`` (no backslashes in it: string literals escape differently)."""
+        return f"regexp_full_match({expr}, '{pattern}')"
+
+    def text_timestamp(self, expr: str) -> str:
+        """SQL: the text ``expr`` as a naive UTC timestamp, an offset it carries applied
+        (``...+02:00`` is two hours earlier in UTC); null where it is not a timestamp."""
+        return f"timezone('UTC', try_cast({expr} as timestamptz))"
+
     def file_relation(self, path: Path) -> str | None:
         """SQL that reads a local spine file in place, where the warehouse can (else None:
         the file is read into Arrow here and loaded with ``load_arrow``)."""

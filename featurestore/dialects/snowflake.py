@@ -115,6 +115,14 @@ class Snowflake(Dialect):
         return (f"select count(*), to_varchar(coalesce(hash_agg({', '.join(columns)}), 0)) "
                 f"from {relation}")
 
+    def full_match(self, expr: str, pattern: str) -> str:
+        # https://docs.snowflake.com/en/sql-reference/functions/regexp_like: whole subject
+        return f"regexp_like({expr}, '{pattern}')"
+
+    def text_timestamp(self, expr: str) -> str:
+        # https://docs.snowflake.com/en/sql-reference/functions/convert_timezone
+        return f"to_timestamp_ntz(convert_timezone('UTC', try_to_timestamp_tz({expr})))"
+
     def drop_arrow(self, warehouse, name: str) -> None:
         warehouse.execute(f"drop table if exists {quote(name.upper())}")
 

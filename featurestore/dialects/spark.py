@@ -266,6 +266,14 @@ class Spark(Dialect):
         return (f"select count(*), cast(coalesce(sum(cast(xxhash64({', '.join(columns)}, "
                 f"concat({nulls})) as decimal(38, 0))), 0) as string) from {relation}")
 
+    def full_match(self, expr: str, pattern: str) -> str:
+        # https://spark.apache.org/docs/latest/api/sql/#rlike: a match anywhere, so anchored
+        return f"({expr} rlike '^(?:{pattern})$')"
+
+    def text_timestamp(self, expr: str) -> str:
+        # the session runs in UTC: an offset in the text is applied, a naive text is UTC
+        return f"cast(try_cast({expr} as timestamp) as timestamp_ntz)"
+
     # -- training sets -------------------------------------------------------------------
     def load_arrow(self, warehouse, table: pa.Table, name: str) -> str:
         """A temporary view over the Arrow rows (Spark reads them through Arrow)."""

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.offline.ingest_support import shop  # noqa: F401  (the ingest tests' project)
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pit_project"
 SPLIT = "-- @@featurestore-split@@"

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -20,73 +19,7 @@ from hypothesis import strategies as st
 
 from featurestore.dbt_runner import run_dbt
 from featurestore.ingest import ingest, raw_tables
-from featurestore.project import Project
-
-SOURCES = """
-version: 2
-sources:
-  - name: shop
-    schema: raw
-    meta:
-      featurestore:
-        landing: landing
-    tables:
-      - name: orders
-        config: {loaded_at_field: loaded_at}
-        columns:
-          - {name: order_id, data_type: bigint}
-          - {name: customer, data_type: varchar}
-          - {name: amount, data_type: double}
-          - {name: ordered_at, data_type: timestamp}
-          - {name: loaded_at, data_type: timestamp}
-"""
-T = dt.datetime(2026, 5, 1, 12)
-
-
-@pytest.fixture
-def shop(tmp_path, monkeypatch):
-    """A dbt project with one landed source table, parsed (no feature views needed)."""
-    for name in ("FEATURESTORE_TARGET", "DBT_TARGET_PATH", "DBT_PROFILES_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FEATURESTORE_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
-    (tmp_path / "dbt_project.yml").write_text(
-        "name: shop\nversion: '1.0'\nconfig-version: 2\nprofile: shop\n")
-    (tmp_path / "profiles.yml").write_text(textwrap.dedent("""\
-        shop:
-          target: duckdb
-          outputs:
-            duckdb:
-              type: duckdb
-              path: "{{ env_var('FEATURESTORE_DUCKDB_PATH') }}"
-              schema: main
-        """))
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "sources.yml").write_text(SOURCES)
-    (tmp_path / "feature_defs").mkdir()
-    (tmp_path / "landing" / "orders").mkdir(parents=True)
-    project = Project(tmp_path)
-    run_dbt(project, ["parse", "--quiet"])
-    return project
-
-
-def _orders(first: int, count: int, **extra) -> pa.Table:
-    columns = {"order_id": list(range(first, first + count)),
-               "customer": [f"c{i % 3}" for i in range(count)],
-               "amount": [float(i) + 0.5 for i in range(count)],
-               "ordered_at": [T + dt.timedelta(minutes=i) for i in range(count)]}
-    columns.update(extra)
-    return pa.table(columns)
-
-
-def _rows(project, columns="order_id, customer, amount, ordered_at") -> list[tuple]:
-    with duckdb.connect(str(project.settings.duckdb_path), read_only=True) as con:
-        return con.execute(f"select {columns} from raw.orders order by order_id").fetchall()
-
-
-def _ledger(project) -> list[tuple]:
-    with duckdb.connect(str(project.settings.duckdb_path), read_only=True) as con:
-        return con.execute("select source_table, regexp_extract(path, '[^/]+$'), rows, status "
-                           "from featurestore.ingested_files order by path").fetchall()
+from tests.offline.ingest_support import SOURCES, T, ledger_lines, orders, raw_rows
 
 
 def test_the_raw_table_comes_from_the_declared_columns(shop):
@@ -97,6 +30,7 @@ def test_the_raw_table_comes_from_the_declared_columns(shop):
     assert list(table.columns.items()) == [
         ("order_id", "bigint"), ("customer", "varchar"), ("amount", "double"),
         ("ordered_at", "timestamp"), ("loaded_at", "timestamp")]
+    assert table.required == {"order_id", "ordered_at"}  # their not_null data tests
 
 
 def test_a_project_never_parsed_is_parsed_first(shop):
@@ -104,7 +38,7 @@ def test_a_project_never_parsed_is_parsed_first(shop):
     import shutil
 
     shutil.rmtree(shop.target_dir)
-    pq.write_table(_orders(1, 3), shop.root / "landing" / "orders" / "a.parquet")
+    pq.write_table(orders(1, 3), shop.root / "landing" / "orders" / "a.parquet")
     report = ingest(shop)
     assert (report.count("loaded"), report.rows) == (1, 3)
     assert (shop.target_dir / "manifest.json").exists()
@@ -112,58 +46,58 @@ def test_a_project_never_parsed_is_parsed_first(shop):
 
 def test_each_file_loads_once_in_any_format_with_loaded_at(shop):
     folder = shop.root / "landing" / "orders"
-    pq.write_table(_orders(1, 3), folder / "a.parquet")
-    _orders(4, 2).to_pandas().to_csv(folder / "b.csv", index=False)
+    pq.write_table(orders(1, 3), folder / "a.parquet")
+    orders(4, 2).to_pandas().to_csv(folder / "b.csv", index=False)
     with (folder / "c.jsonl").open("w") as out:
-        for row in _orders(6, 2).to_pylist():
+        for row in orders(6, 2).to_pylist():
             out.write(json.dumps({**row, "ordered_at": row["ordered_at"].isoformat()}) + "\n")
     (folder / ".d.parquet.partial").write_bytes(b"half a file")  # a writer's temporary
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     report = ingest(shop)
     assert (report.count("loaded"), report.rows, report.count("quarantined")) == (3, 7, 0)
-    assert [r[0] for r in _rows(shop)] == [1, 2, 3, 4, 5, 6, 7]
-    assert _rows(shop)[4] == (5, "c1", 1.5, T + dt.timedelta(minutes=1))
-    stamps = {r[0] for r in _rows(shop, "loaded_at")}
+    assert [r[0] for r in raw_rows(shop)] == [1, 2, 3, 4, 5, 6, 7]
+    assert raw_rows(shop)[4] == (5, "c1", 1.5, T + dt.timedelta(minutes=1))
+    stamps = {r[0] for r in raw_rows(shop, "loaded_at")}
     assert all(before <= stamp <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
                for stamp in stamps)
     again = ingest(shop)
     assert (again.count("loaded"), again.count("skipped")) == (0, 3)
-    assert len(_rows(shop)) == 7
-    assert _ledger(shop) == [("orders", "a.parquet", 3, "loaded"),
+    assert len(raw_rows(shop)) == 7
+    assert ledger_lines(shop) == [("orders", "a.parquet", 3, "loaded"),
                              ("orders", "b.csv", 2, "loaded"),
                              ("orders", "c.jsonl", 2, "loaded")]
 
 
 def test_a_file_with_its_own_loaded_at_keeps_it(shop):
     folder = shop.root / "landing" / "orders"
-    pq.write_table(_orders(1, 2, loaded_at=[T, T + dt.timedelta(hours=1)]),
+    pq.write_table(orders(1, 2, loaded_at=[T, T + dt.timedelta(hours=1)]),
                    folder / "history.parquet")
     ingest(shop)
-    assert _rows(shop, "loaded_at") == [(T,), (T + dt.timedelta(hours=1),)]
+    assert raw_rows(shop, "loaded_at") == [(T,), (T + dt.timedelta(hours=1),)]
 
 
 @pytest.mark.parametrize(("table", "problem"), [
-    (_orders(10, 2, coupon=["x", "y"]),
+    (orders(10, 2, coupon=["x", "y"]),
      "column `coupon` is not a column of source table shop.orders (its columns: order_id, "
      "customer, amount, ordered_at, loaded_at)"),
-    (_orders(10, 2).drop_columns(["amount"]),
+    (orders(10, 2).drop_columns(["amount"]),
      "column `amount` (double) of source table shop.orders is missing"),
-    (_orders(10, 2).set_column(2, "amount", pa.array(["1.5", "lots"])),
-     "column `amount`: 'lots' is not a double"),
+    (orders(10, 2).set_column(2, "amount", pa.array(["1.5", "lots"])),
+     "row 2, column `amount`: 'lots' is not a double"),
 ])
 def test_a_file_that_does_not_fit_is_quarantined_and_the_rest_load(shop, table, problem):
     folder = shop.root / "landing" / "orders"
     pq.write_table(table, folder / "bad.parquet")
-    pq.write_table(_orders(1, 2), folder / "good.parquet")
+    pq.write_table(orders(1, 2), folder / "good.parquet")
     report = ingest(shop)
     quarantine = shop.root / "landing" / "_quarantine" / "orders"
-    assert [r[0] for r in _rows(shop)] == [1, 2]
+    assert [r[0] for r in raw_rows(shop)] == [1, 2]
     (bad,) = [f for f in report.files if f.status == "quarantined"]
     assert bad.message == f"{problem}; moved to {quarantine / 'bad.parquet'}"
     assert not (folder / "bad.parquet").exists()
     assert (quarantine / "bad.parquet.error.txt").read_text() == (
         f"{folder / 'bad.parquet'}: {problem}\n")
-    assert _ledger(shop) == [("orders", "bad.parquet", 0, "quarantined"),
+    assert ledger_lines(shop) == [("orders", "bad.parquet", 0, "quarantined"),
                              ("orders", "good.parquet", 2, "loaded")]
     assert ingest(shop).count("loaded") == 0
 
@@ -180,26 +114,27 @@ def test_a_kill_between_load_and_record_never_double_loads(shop):
     """SIGKILL in the middle of a file's transaction (its rows inserted, its ledger line
     not yet): the rows are gone with it, and the next run loads the file exactly once."""
     folder = shop.root / "landing" / "orders"
-    pq.write_table(_orders(1, 3), folder / "a.parquet")
-    pq.write_table(_orders(4, 3), folder / "b.parquet")
+    pq.write_table(orders(1, 3), folder / "a.parquet")
+    pq.write_table(orders(4, 3), folder / "b.parquet")
     script = textwrap.dedent(f"""
         import os, signal
-        from featurestore import ingest as module
+        from featurestore.ingest import ingest, ledger
         from featurestore.project import Project
-        record = module._record
-        def record_then_die(warehouse, ledger, run_id, table, path, *args):
-            if path.endswith("b.parquet"):
+from tests.offline.ingest_support import SOURCES, T, ledger_lines, orders, raw_rows
+        record = ledger.record
+        def record_then_die(warehouse, book, values):
+            if values["name"] == "b.parquet":
                 os.kill(os.getpid(), signal.SIGKILL)
-            return record(warehouse, ledger, run_id, table, path, *args)
-        module._record = record_then_die
-        module.ingest(Project({str(shop.root)!r}))
+            return record(warehouse, book, values)
+        ledger.record = record_then_die
+        ingest(Project({str(shop.root)!r}))
         """)
     done = subprocess.run([sys.executable, "-c", script], env=os.environ.copy(),
                           capture_output=True, text=True)
     assert done.returncode == -9, done.stderr
-    assert [r[0] for r in _rows(shop)] == [1, 2, 3]  # b's rows died with its transaction
+    assert [r[0] for r in raw_rows(shop)] == [1, 2, 3]  # b's rows died with its transaction
     assert ingest(shop).count("loaded") == 1
-    assert [r[0] for r in _rows(shop)] == [1, 2, 3, 4, 5, 6]
+    assert [r[0] for r in raw_rows(shop)] == [1, 2, 3, 4, 5, 6]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[
@@ -216,7 +151,7 @@ def test_any_sequence_of_files_and_runs_loads_each_row_once(shop, batches):
     shop.settings.duckdb_path.unlink(missing_ok=True)
     expected, next_id = [], 1
     for number, (count, kind) in enumerate(batches):
-        rows = _orders(next_id, count)
+        rows = orders(next_id, count)
         next_id += count
         expected += list(range(rows.num_rows and rows.column(0)[0].as_py() or 0,
                                next_id)) if count else []
@@ -227,7 +162,7 @@ def test_any_sequence_of_files_and_runs_loads_each_row_once(shop, batches):
             rows.to_pandas().to_csv(path, index=False)
         ingest(shop)
     ingest(shop)
-    assert [r[0] for r in _rows(shop)] == expected
+    assert [r[0] for r in raw_rows(shop)] == expected
 
 
 @pytest.fixture
@@ -273,14 +208,14 @@ def test_files_under_an_s3_prefix_load_once_and_misfits_move_aside(shop, s3_endp
     (shop.root / "models" / "sources.yml").write_text(
         SOURCES.replace("landing: landing", f"landing: '{landing}'"))
     run_dbt(shop, ["parse", "--quiet"])
-    for name, table in {"a.parquet": _orders(1, 2), "b.parquet": _orders(3, 1, coupon=["x"])
+    for name, table in {"a.parquet": orders(1, 2), "b.parquet": orders(3, 1, coupon=["x"])
                         }.items():
         buffer = io.BytesIO()
         pq.write_table(table, buffer)
         s3.put_object(Bucket="landing", Key=f"shop/orders/{name}", Body=buffer.getvalue())
     report = ingest(shop)
     assert (report.count("loaded"), report.count("quarantined")) == (1, 1)
-    assert [r[0] for r in _rows(shop)] == [1, 2]
+    assert [r[0] for r in raw_rows(shop)] == [1, 2]
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="landing")["Contents"]
                   if not o["Key"].endswith("/"))  # pyarrow's empty "directory" markers
     assert keys == ["shop/_quarantine/orders/b.parquet",

@@ -106,27 +106,22 @@ class Project:
     def dbt_manifest(self) -> dict | None:
         """``target/manifest.json`` from the last dbt parse or build, if there is one.
 
-        dbt writes the file in place, so a process killed while dbt wrote it leaves it
-        empty or cut short; such a file is parsed again (``dbt parse``) rather than
-        stopping every later command until someone does.
+        None also when the file is not whole JSON: dbt writes it in place, so a process
+        killed while dbt wrote it leaves it empty or cut short. A caller then parses the
+        project again, as for a fresh clone that has none (ingest does, and so every
+        loop cycle), rather than every later command failing until someone runs
+        ``dbt parse``.
         """
         path = self.target_dir / "manifest.json"
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except OSError:
             return None
-        stat = path.stat()
         version = (path, stat.st_mtime_ns, stat.st_size)
         if self._manifest is None or self._manifest[0] != version:
             manifest = _read_manifest(path)
             if manifest is None:
-                from featurestore.dbt_runner import run_dbt
-
-                run_dbt(self, ["parse", "--quiet"])
-                manifest = _read_manifest(path)
-                if manifest is None:
-                    raise ProjectError(f"{path}: not a dbt manifest even after `dbt parse` "
-                                       "wrote it again; delete it and run `dbt parse`.")
-                stat = path.stat()
-                version = (path, stat.st_mtime_ns, stat.st_size)
+                return None
             self._manifest = (version, manifest)
         return self._manifest[1]
 

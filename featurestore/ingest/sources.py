@@ -46,7 +46,8 @@ class RawTable:
 
 def raw_tables(project: Project, manifest: dict | None = None) -> list[RawTable]:
     """Every dbt source table with a landing folder, from the project's dbt manifest
-    (parsed first when the project has none yet: a fresh clone ingests before any build)."""
+    (parsed first when the project has none yet, a fresh clone ingesting before any
+    build, or when a kill left it half-written)."""
     manifest = manifest or project.dbt_manifest()
     if manifest is None:
         from featurestore.dbt_runner import run_dbt

@@ -195,7 +195,8 @@ def land_new_events(database: Path, share: float, cycle: int) -> int:
         n = max(1, round(total * share))
         stamp = newest_load + dt.timedelta(minutes=1)
         con.execute(f"""
-            insert into raw.transactions
+            insert into raw.transactions (transaction_id, user_id, merchant_id,
+                device_id, amount, currency, transacted_at, loaded_at)
             select
                 {newest_id} + row_number() over (order by transaction_id),
                 user_id, merchant_id, device_id, amount * 1.07, currency,
@@ -213,8 +214,8 @@ def land_new_events(database: Path, share: float, cycle: int) -> int:
         """)
         repeats = max(1, n // 50)
         con.execute(f"""
-            insert into raw.transactions
-            select * exclude (loaded_at), timestamp '{stamp}' from raw.transactions
+            insert into raw.transactions by name
+            select * replace (timestamp '{stamp}' as loaded_at) from raw.transactions
             where transaction_id <= {newest_id}
             using sample reservoir({repeats} rows) repeatable ({cycle + 1000})
         """)

@@ -25,6 +25,9 @@ pytestmark = pytest.mark.slow
 MODELS = ("fs_user__transactions", "fs_merchant__risk", "fs_user__profile",
           "fs_user_device__seen")
 MINUTE = dt.timedelta(minutes=1)
+# named: the raw tables also hold ingest's own column (the file each row came from)
+TXN_COLUMNS = ("(transaction_id, user_id, merchant_id, device_id, amount, currency, "
+               "transacted_at, loaded_at)")
 
 
 def _land_first(con) -> dict:
@@ -40,14 +43,17 @@ def _land_first(con) -> dict:
         (top + 2, user, merchant, "d-9999999", 99.0, horizon + 2 * MINUTE),  # a new device
         (top + 3, user + 1, merchant, device, 3.25, horizon - dt.timedelta(days=2)),  # late
     ]
-    con.executemany("insert into raw.transactions values (?, ?, ?, ?, ?, 'USD', ?, ?)",
+    con.executemany(f"insert into raw.transactions {TXN_COLUMNS} "
+                    "values (?, ?, ?, ?, ?, 'USD', ?, ?)",
                     [[*row, stamp] for row in rows])
-    con.execute(f"insert into raw.transactions select * exclude (loaded_at), "
-                f"timestamp '{stamp}' from raw.transactions where transaction_id <= 3")
+    con.execute(f"insert into raw.transactions by name select * replace (timestamp "
+                f"'{stamp}' as loaded_at) from raw.transactions where transaction_id <= 3")
     # a filing whose transaction (top + 4) lands next cycle
-    con.execute("insert into raw.chargebacks values (?, ?, 'fraudulent', ?)",
+    con.execute("insert into raw.chargebacks (transaction_id, filed_at, reason, loaded_at) "
+                "values (?, ?, 'fraudulent', ?)",
                 [top + 4, horizon + 3 * MINUTE, stamp])
-    con.execute("insert into raw.profile_updates select user_id, ?, 'DE', true, 2, ? "
+    con.execute("insert into raw.profile_updates (user_id, updated_at, country, is_verified, "
+                "kyc_level, loaded_at) select user_id, ?, 'DE', true, 2, ? "
                 "from raw.profile_updates where user_id = ? limit 1",
                 [horizon - dt.timedelta(hours=5), stamp, user])
     return {"top": top, "horizon": horizon, "stamp": stamp, "user": user,
@@ -56,10 +62,12 @@ def _land_first(con) -> dict:
 
 def _land_second(con, first: dict) -> None:
     stamp = first["stamp"] + MINUTE
-    con.execute("insert into raw.transactions values (?, ?, ?, ?, 40.0, 'USD', ?, ?)",
+    con.execute(f"insert into raw.transactions {TXN_COLUMNS} "
+                "values (?, ?, ?, ?, 40.0, 'USD', ?, ?)",
                 [first["top"] + 4, first["user"] + 2, first["merchant"], first["device"],
                  first["horizon"] - dt.timedelta(days=1), stamp])
-    con.execute("insert into raw.transactions values (?, ?, ?, ?, 5.0, 'USD', ?, ?)",
+    con.execute(f"insert into raw.transactions {TXN_COLUMNS} "
+                "values (?, ?, ?, ?, 5.0, 'USD', ?, ?)",
                 [first["top"] + 5, first["user"], first["merchant"], first["device"],
                  first["horizon"] + dt.timedelta(hours=2), stamp])
 

@@ -67,7 +67,7 @@ def _unload(project, name: str, tables: tuple[str, ...], as_json: bool) -> None:
         emit_json(result.__dict__)
         return
     click.echo(f"unloaded {printable(result.name)} from {result.table}: {result.rows:,} "
-               "rows removed")
+               f"row{'' if result.rows == 1 else 's'} removed")
     if result.models:
         click.echo(f"The incremental models built from {result.table} still hold what these "
                    f"rows made ({', '.join(result.models)}); rebuild them:\n"

@@ -136,5 +136,6 @@ def unload(warehouse, ledger: str, tables: list[RawTable], name: str,
                           [load.file_id])
         warehouse.execute(
             f"update {ledger} set status = 'unloaded', message = ? where file_id = ?",
-            [f"unloaded at {now.isoformat(sep=' ')}: {rows:,} rows removed", load.file_id])
+            [f"unloaded at {now.isoformat(sep=' ')}: {rows:,} row{'' if rows == 1 else 's'} "
+             "removed", load.file_id])
     return Unloaded(load.table, wanted, int(rows), [])

@@ -19,7 +19,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
+from featurestore.cli import cli
 from featurestore.dbt_runner import run_dbt
 from featurestore.dtypes import utc_naive
 from featurestore.ingest import ingest
@@ -129,3 +131,13 @@ def test_poison_rows_are_refused_and_the_staging_tests_keep_passing(demo_copy, t
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute("select count(*) from raw.transactions "
                            "where transaction_id > 900000000").fetchall() == [(1,)]
+    # and out again: the models built from it are named, with the command to rebuild them
+    done = CliRunner().invoke(cli, ["--project-dir", str(REPO_ROOT), "ingest", "--unload",
+                                    "c-good.csv"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout == (
+        "unloaded c-good.csv from demo.transactions: 1 row removed\n"
+        "The incremental models built from demo.transactions still hold what these rows "
+        "made (fs_merchant__risk, fs_user__transactions, fs_user_device__seen); rebuild "
+        "them:\n  featurestore build --full-refresh --select source:demo.transactions+\n"
+        "then repair the online store: featurestore sync --full-refresh\n")

@@ -162,10 +162,14 @@ class _Column:
                     "decimal": "a number", "boolean": "a boolean", "date": "a date",
                     "timestamp": "a timestamp", "timestamptz": "a timestamp"}.get(
                 self.source, "a value of another type")
-            return f"{shown} is {kind}, not a {self.data_type}"
+            return f"{shown} is {kind}, not {_a(self.data_type)}"
         if self.target in ("floating", "decimal") and _non_finite(value):
             return f"{shown} is not a finite {self.data_type}"
-        return f"{shown} is not a {self.data_type}"
+        return f"{shown} is not {_a(self.data_type)}"
+
+
+def _a(data_type: str) -> str:
+    return f"{'an' if data_type[:1].lower() in 'aeiou' else 'a'} {data_type}"
 
 
 def _non_finite(value: object) -> bool:

@@ -120,7 +120,6 @@ def test_a_kill_between_load_and_record_never_double_loads(shop):
         import os, signal
         from featurestore.ingest import ingest, ledger
         from featurestore.project import Project
-from tests.offline.ingest_support import SOURCES, T, ledger_lines, orders, raw_rows
         record = ledger.record
         def record_then_die(warehouse, book, values):
             if values["name"] == "b.parquet":

@@ -100,36 +100,42 @@ def check_value(dtype: str, value: object) -> str | None:
     return None if ok else f"{value!r} is not a {dtype}"
 
 
-# The SQL dialects a literal can be written for: the macros' names for them (a dialect
-# object's ``macro_dialect``). None means "every warehouse at once", for generated files
-# that serve whichever target the project builds on.
-SQL_DIALECTS = ("duckdb", "snowflake", "default")
+def portable_string(text: str) -> str:
+    """``text`` as one SQL string expression that every warehouse reads as exactly
+    ``text``, whatever its settings: for generated files (the contracts macro serves
+    whichever target a project builds on) and for statements written once for all.
 
-
-def sql_string(text: str, dialect: str | None = None) -> str:
-    """``text`` as a SQL string that means exactly ``text``.
-
-    Standard SQL (DuckDB, the portable bodies) escapes only a quote, by doubling it.
-    Snowflake also reads a backslash as an escape (``'\\n'`` is a newline), so there a
-    backslash is doubled too. With no dialect the result must hold on both, so a backslash
-    is spelled ``chr(92)`` between standard literals: ``('a' || chr(92) || 'b')``.
+    A quote is doubled (standard SQL: DuckDB, Snowflake and Spark read it so). A
+    backslash starts an escape on Snowflake and Spark but not on DuckDB, so it is spelled
+    ``chr(92)`` between literals: ``('a' || chr(92) || 'b')``. And ``${`` is split
+    between two literals, ``('a$' || '{b')``, so that a Spark session that substitutes
+    variables in SQL text (``spark.sql.variable.substitute``, on by default outside
+    featurestore's own sessions) finds no ``${env:NAME}`` to replace.
     """
-    if dialect is not None and dialect not in SQL_DIALECTS:
-        raise ValueError(f"unknown SQL dialect {dialect!r}; use one of {', '.join(SQL_DIALECTS)}")
-
     def standard(part: str) -> str:
         return "'" + part.replace("'", "''") + "'"
 
-    if dialect == "snowflake":
-        return standard(text.replace("\\", "\\\\"))
-    if dialect is not None or "\\" not in text:
-        return standard(text)
-    return "(" + " || chr(92) || ".join(standard(part) for part in text.split("\\")) + ")"
+    pieces: list[str] = []
+    for index, chunk in enumerate(text.split("\\")):
+        if index:
+            pieces.append("chr(92)")
+        parts = chunk.split("${")
+        pieces += [standard(("{" if i else "") + part + ("$" if i < len(parts) - 1 else ""))
+                   for i, part in enumerate(parts)]
+    return pieces[0] if len(pieces) == 1 else "(" + " || ".join(pieces) + ")"
 
 
-def sql_literal(dtype: str, value: object, dialect: str | None = None) -> str:
-    """``value`` of ``dtype`` as SQL for ``dialect`` (see ``sql_string``; None: valid on
-    DuckDB and Snowflake alike, as generated files need)."""
+def sql_literal(dtype: str, value: object, dialect=None) -> str:
+    """``value`` of ``dtype`` as SQL.
+
+    Args:
+        dtype: the contract dtype of the value.
+        value: a contract value (a default, an allowed value); None is ``null``.
+        dialect: the warehouse's dialect object (``featurestore.dialects``), which
+            spells its own strings and timestamps (``Dialect.string_literal``,
+            ``timestamp_literal``); None: one spelling every warehouse reads alike
+            (``portable_string``), as generated files need.
+    """
     if value is None:
         return "null"
     if dtype == "bool":
@@ -137,5 +143,8 @@ def sql_literal(dtype: str, value: object, dialect: str | None = None) -> str:
     if dtype in ("int64", "float64"):
         return repr(value) if dtype == "float64" else str(int(value))
     if dtype == "timestamp":
+        if dialect is not None:
+            return dialect.timestamp_literal(value)
         return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
-    return sql_string(str(value), dialect)
+    text = str(value)
+    return dialect.string_literal(text) if dialect is not None else portable_string(text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import base_type
 from featurestore.gates.suites import column_dtypes, key_columns
-from featurestore.warehouse import quote
 
 DISTINCT_LIMIT = 50
 # NaN, +infinity and -infinity as doubles, spelled as both DuckDB and Snowflake read them
@@ -22,9 +21,11 @@ NON_FINITE = "(cast('NaN' as double), cast('inf' as double), cast('-inf' as doub
 
 
 def resolve_columns(warehouse, relation: str, wanted: list[str]) -> dict[str, str]:
-    """Contract column -> quoted warehouse column, matched case-insensitively (Snowflake)."""
+    """Contract column -> warehouse column quoted the warehouse's way (Spark reads a
+    double-quoted name as a string), matched case-insensitively (Snowflake)."""
     actual = {name.lower(): name for name in warehouse.columns(relation)}
-    return {c: quote(actual[c.lower()]) for c in wanted if c.lower() in actual}
+    return {c: warehouse.dialect.alias(actual[c.lower()]) for c in wanted
+            if c.lower() in actual}
 
 
 def quality_metrics(warehouse, view: FeatureView) -> dict:

@@ -187,13 +187,14 @@
     naive UTC, for the join to compare (ASOF match conditions take columns, not
     expressions); the output leaves it out, so the spine's own column is unchanged. -#}
 {% macro featurestore_asof_body(spine, specs, event_ts, known_at_event, dialect, spine_utc=false) %}
-{%- set event = 'spine._fs_event_ts' if spine_utc else 'spine.' ~ event_ts -%}
+{%- set spine_ts = featurestore.featurestore_ident(event_ts, dialect) -%}
+{%- set event = 'spine._fs_event_ts' if spine_utc else 'spine.' ~ spine_ts -%}
 with
 
     -- 1. The spine: every row is kept, duplicates and null keys included{{ '; its event
     --    time as naive UTC in _fs_event_ts' if spine_utc }}.
     spine as (
-        select *{{ ', ' ~ featurestore.featurestore_utc_naive(event_ts, dialect) ~ ' as _fs_event_ts' if spine_utc }} from {{ spine }}
+        select *{{ ', ' ~ featurestore.featurestore_utc_naive(spine_ts, dialect) ~ ' as _fs_event_ts' if spine_utc }} from {{ spine }}
     ),
 {% for spec in specs %}
     -- {{ loop.index + 1 }}. `{{ spec['name'] }}`: the rows the join may pick, one per (keys, time)
@@ -206,7 +207,7 @@ with
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event, dialect, spine_utc) | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, event, dialect, spine_utc) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}
@@ -243,7 +244,8 @@ select * {{- ' exclude (_fs_event_ts)' if spine_utc }} from final
     https://en.wikipedia.org/wiki/Window_function_(SQL). A timezone-aware spine event
     time is compared through AT TIME ZONE in the join itself: no extra column. -#}
 {% macro default__as_of_join_specs(spine, specs, event_ts='event_ts', known_at_event=false, spine_utc=false) %}
-{%- set event = featurestore.featurestore_utc_naive('spine.' ~ event_ts, 'default') if spine_utc else 'spine.' ~ event_ts -%}
+{%- set spine_ts = 'spine.' ~ featurestore.featurestore_ident(event_ts, 'default') -%}
+{%- set event = featurestore.featurestore_utc_naive(spine_ts, 'default') if spine_utc else spine_ts -%}
 with
 
     -- 1. The spine: every row is kept, duplicates and null keys included.
@@ -274,7 +276,7 @@ with
         select
             spine.*,
 {%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event, 'default', spine_utc) | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, event, 'default', spine_utc) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from spine
 {%- for spec in specs %}

@@ -4,6 +4,20 @@
   `exceptions`, so featurestore/sql_render.py can render the bodies outside dbt.
 -#}
 
+{#- `name` as a quoted identifier of `dialect`, so that any column name (a spine's event
+    time may be `event-ts`) reaches SQL as that name: backticks on Spark, double quotes
+    elsewhere, a quote in it doubled; on Snowflake in upper case, as Snowflake stores an
+    unquoted name (dbt-snowflake's models, the connector's uploads). -#}
+{%- macro featurestore_ident(name, dialect) -%}
+{%- if dialect == 'spark' -%}
+{{ featurestore.featurestore_spark_ident(name) }}
+{%- elif dialect == 'snowflake' -%}
+"{{ name | string | upper | replace('"', '""') }}"
+{%- else -%}
+"{{ name | string | replace('"', '""') }}"
+{%- endif -%}
+{%- endmacro -%}
+
 {#- "k1, k2" -#}
 {%- macro featurestore_key_list(keys, alias='') -%}
 {%- for key in keys -%}{{ alias ~ '.' if alias }}{{ key }}{{ ', ' if not loop.last }}{%- endfor -%}
@@ -207,7 +221,7 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
 {%- macro featurestore_is_visible(alias, spec, event, dialect) -%}
 {%- if spec.get('ttl_seconds') is not none -%}
 {{ alias }}._fs_feature_ts is not null
-                and {{ event }} <= {{ featurestore.featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
+                    and {{ event }} <= {{ featurestore.featurestore_add_seconds(alias ~ '._fs_feature_ts', spec['ttl_seconds'], dialect) }}
 {%- else -%}
 {{ alias }}._fs_feature_ts is not null
 {%- endif -%}
@@ -215,18 +229,21 @@ case when {{ created_ts }} > {{ feature_ts }} then {{ created_ts }} else {{ feat
 
 {#- The output columns of one view: each feature (default when nothing is visible; a
     null in the chosen row stays null), then <view>__feature_ts (timezone-aware at UTC
-    when `aware_feature_ts`: the form of a timezone-aware spine). -#}
+    when `aware_feature_ts`: the form of a timezone-aware spine). Indented here, for the
+    bodies' select list, never by an `indent` filter: that would also indent a line
+    break inside a quoted name or a literal (a spine's event time column may be named
+    anything), and so change it. -#}
 {%- macro featurestore_feature_columns(spec, event, dialect, aware_feature_ts=false) -%}
 {%- set alias = spec['name'] -%}
 {%- for feature in spec['features'] %}
-        case
-            when {{ featurestore.featurestore_is_visible(alias, spec, event, dialect) }}
-                then {{ alias }}.{{ feature['name'] }}
-            else {{ feature.get('default_sql') or 'null' }}
-        end as {{ alias }}__{{ feature['name'] }},
+            case
+                when {{ featurestore.featurestore_is_visible(alias, spec, event, dialect) }}
+                    then {{ alias }}.{{ feature['name'] }}
+                else {{ feature.get('default_sql') or 'null' }}
+            end as {{ alias }}__{{ feature['name'] }},
 {%- endfor %}
-        case
-            when {{ featurestore.featurestore_is_visible(alias, spec, event, dialect) }}
-                then {{ featurestore.featurestore_utc_aware(alias ~ '._fs_feature_ts', dialect) if aware_feature_ts else alias ~ '._fs_feature_ts' }}
-        end as {{ alias }}__feature_ts
+            case
+                when {{ featurestore.featurestore_is_visible(alias, spec, event, dialect) }}
+                    then {{ featurestore.featurestore_utc_aware(alias ~ '._fs_feature_ts', dialect) if aware_feature_ts else alias ~ '._fs_feature_ts' }}
+            end as {{ alias }}__feature_ts
 {%- endmacro -%}

@@ -1,8 +1,9 @@
 {#-
   Contract values as SQL literals of the warehouse dbt runs on, for the generic tests
   (allowed_values). A backslash is an escape character in Snowflake's strings and plain
-  text in DuckDB's, so each warehouse escapes its own way; featurestore/dtypes.py
-  `sql_literal` writes the same literals in Python.
+  text in DuckDB's, so each warehouse escapes its own way (Spark's body is in
+  macros/spark/); the dialect classes (featurestore/dialects/, `string_literal`) write
+  the same literals in Python.
     DuckDB: https://duckdb.org/docs/stable/sql/data_types/literal_types
     Snowflake: https://docs.snowflake.com/en/sql-reference/data-types-text
 -#}

@@ -5,14 +5,21 @@
   featurestore/sql_render.py does not load this file.
 
   Naive timestamps are UTC. A timezone-aware column (DuckDB TIMESTAMP WITH TIME ZONE,
-  Snowflake TIMESTAMP_TZ and TIMESTAMP_LTZ) is compared by its instant: the bodies read
-  it as naive UTC, whatever the session's TimeZone (dbt sessions run in the machine's
-  or the account's zone).
+  Snowflake TIMESTAMP_TZ and TIMESTAMP_LTZ, Spark TIMESTAMP) is compared by its instant:
+  the bodies read it as naive UTC, whatever the session's TimeZone (dbt sessions run in
+  the machine's or the account's zone).
 -#}
 
-{#- Whether a warehouse column type holds timezone-aware timestamps
-    ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP_TZ(9)", "TIMESTAMP_LTZ", ...). -#}
+{#- Whether a warehouse column type holds timezone-aware timestamps; the same type name
+    means another thing on another warehouse (Spark's TIMESTAMP is an instant, DuckDB's
+    is naive), so each adapter answers for its own. -#}
 {% macro featurestore_is_tz_type(data_type) %}
+    {{ return(adapter.dispatch('featurestore_is_tz_type', 'featurestore')(data_type)) }}
+{% endmacro %}
+
+{#- DuckDB and Snowflake: "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP_TZ(9)",
+    "TIMESTAMP_LTZ", ...; a plain TIMESTAMP is naive on both. -#}
+{% macro default__featurestore_is_tz_type(data_type) %}
     {%- set base = modules.re.sub('\\([^)]*\\)', '', data_type | string) | upper -%}
     {%- set base = base.split() | join(' ') -%}
     {{ return(base in [

@@ -9,6 +9,7 @@ environment variable whose value must never reach dbt's output.
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -89,6 +90,34 @@ def _duckdb():
     import duckdb
 
     return duckdb.connect()  # in memory; one for the session (a connection costs 15 ms)
+
+
+@functools.cache
+def _fakesnow():
+    """A fakesnow connection (Snowflake's connector over an in-memory DuckDB: statements
+    read by sqlglot's Snowflake dialect), made without patching the connector."""
+    from fakesnow.instance import FakeSnow
+
+    return FakeSnow().connect(database="DB", schema="S")
+
+
+# fakesnow replaces Snowflake session variables ($name) anywhere in a statement's text,
+# string literals included, which Snowflake does not: such text is not run there
+FAKESNOW_VARIABLE = re.compile(r"(?<![\$\w])\$(?!\d+)\w+")
+
+
+def fakesnow_string(sql: str) -> str | None:
+    """The value fakesnow computes for ``sql`` (a string expression, Snowflake's way);
+    None when fakesnow would read a ``$name`` in it as a session variable."""
+    if FAKESNOW_VARIABLE.search(sql):
+        return None
+    import warnings
+
+    with warnings.catch_warnings():  # fakesnow's note on Arrow copies
+        warnings.simplefilter("ignore", UserWarning)
+        (value,) = _fakesnow().cursor().execute(f"select {sql}").fetchone()
+    assert not CANARY_FILE.exists(), f"{sql!r} wrote {CANARY_FILE}"
+    return value
 
 
 def duckdb_string(sql: str) -> str:

@@ -89,9 +89,14 @@ class Dialect:
 
     # -- values --------------------------------------------------------------------------
     def literal(self, dtype: str, value: object) -> str:
-        """A contract value (a default, an allowed value) as this warehouse's SQL literal,
-        escaped its way (a backslash is an escape character on Snowflake, not on DuckDB)."""
-        return sql_literal(dtype, value, self.macro_dialect)
+        """A contract value (a default, an allowed value) as this warehouse's SQL literal
+        (strings through ``string_literal``, timestamps through ``timestamp_literal``)."""
+        return sql_literal(dtype, value, self)
+
+    def string_literal(self, text: str) -> str:
+        """``text`` as a string literal this warehouse reads as exactly ``text``.
+        Standard SQL, as DuckDB reads it: a quote is doubled, nothing else is special."""
+        return "'" + text.replace("'", "''") + "'"
 
     @staticmethod
     def timestamp_literal(value: dt.datetime) -> str:

@@ -19,10 +19,6 @@ from featurestore.dialects.base import Dialect, quote
 from featurestore.errors import WarehouseError, WarehouseUnreachable
 
 
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class DuckDB(Dialect):
     name = "duckdb"
     macro_dialect = "duckdb"
@@ -98,8 +94,8 @@ class DuckDB(Dialect):
             yield
             return
         with tempfile.TemporaryDirectory(prefix="featurestore-spill-") as spill:
-            warehouse.execute(f"set memory_limit = {sql_string(limit)}").fetchall()
-            warehouse.execute(f"set temp_directory = {sql_string(spill)}").fetchall()
+            warehouse.execute(f"set memory_limit = {self.string_literal(limit)}").fetchall()
+            warehouse.execute(f"set temp_directory = {self.string_literal(spill)}").fetchall()
             yield
 
     def load_arrow(self, warehouse, table, name: str) -> str:
@@ -112,8 +108,9 @@ class DuckDB(Dialect):
     def file_relation(self, path: Path) -> str:
         from featurestore.spine import file_reader
 
-        return f"{file_reader(path)}({sql_string(str(path))})"
+        return f"{file_reader(path)}({self.string_literal(str(path))})"
 
     def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
                        batch_size: int = 0) -> None:
-        warehouse.execute(f"copy ({sql}) to {sql_string(str(path))} (format parquet)").fetchall()
+        target = self.string_literal(str(path))
+        warehouse.execute(f"copy ({sql}) to {target} (format parquet)").fetchall()

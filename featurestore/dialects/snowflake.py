@@ -98,6 +98,12 @@ class Snowflake(Dialect):
     def is_driver_error(self, exc: BaseException) -> bool:
         return type(exc).__module__.startswith("snowflake")
 
+    def string_literal(self, text: str) -> str:
+        """A backslash starts an escape sequence in Snowflake's strings (``'\\n'`` is a
+        newline), so it is doubled, and a quote doubled as in standard SQL.
+        https://docs.snowflake.com/en/sql-reference/data-types-text"""
+        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
     def column(self, name: str) -> str:
         """dbt-snowflake creates unquoted names, which Snowflake stores upper case."""
         return quote(name.upper())
@@ -128,16 +134,19 @@ class Snowflake(Dialect):
 
     def load_arrow(self, warehouse, table, name: str) -> str:
         """Upload the rows into a temporary table with the connector's ``write_pandas``
-        (a Parquet file staged and copied in: the connector's own bulk path)."""
+        (a Parquet file staged and copied in: the connector's own bulk path). Columns
+        are named in upper case, quoted: what an unquoted name means on Snowflake, and
+        what the macros' quoted identifiers name (a column may be called `event-ts`)."""
         try:
             from snowflake.connector.pandas_tools import write_pandas
         except ImportError:
             raise MissingExtraError("pandas", "snowflake",
                                     "Uploading rows to Snowflake") from None
         frame = table.to_pandas()
+        frame.columns = [str(column).upper() for column in frame.columns]
         success, _chunks, _rows, _output = write_pandas(
             warehouse.connection, frame, name.upper(), auto_create_table=True,
-            table_type="temporary", quote_identifiers=False, use_logical_type=True)
+            table_type="temporary", quote_identifiers=True, use_logical_type=True)
         if not success:
             raise WarehouseError(f"uploading rows to the temporary table {name} failed")
         return quote(name.upper())

@@ -53,8 +53,11 @@ def session_config(spark_dir: Path, driver_memory: str = "2g",
     UTC sessions and TIMESTAMP_NTZ as the default timestamp type: a naive timestamp
     (``cast(x as timestamp)``, an Arrow column without a zone) stays a naive UTC wall
     clock, as on DuckDB and Snowflake, so the same models give the same rows. ANSI mode
-    off, as dbt-spark sets it for its own connections. Few shuffle partitions: local
-    mode on a small machine.
+    off, as dbt-spark sets it for its own connections. No variable substitution: Spark
+    would otherwise replace ``${env:NAME}`` (and ``${system:...}``, ``${spark:...}``)
+    anywhere in a statement's text, string literals and quoted names included, so a
+    contract default reading ``${env:SECRET}`` would put the secret in training rows.
+    Few shuffle partitions: local mode on a small machine.
     """
     spark_dir = spark_dir.resolve()
     return {
@@ -64,6 +67,7 @@ def session_config(spark_dir: Path, driver_memory: str = "2g",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.timestampType": "TIMESTAMP_NTZ",
         "spark.sql.ansi.enabled": "false",
+        "spark.sql.variable.substitute": "false",
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -251,6 +255,16 @@ class Spark(Dialect):
         return DEFAULT_SCHEMA
 
     # -- values --------------------------------------------------------------------------
+    def string_literal(self, text: str) -> str:
+        """Spark reads a backslash in a string literal as an escape (``'\\n'`` is a
+        newline), so a backslash is escaped, and a quote too (``\\'``). ``${`` is written
+        ``$\\{`` (an escaped brace is the brace): a session that substitutes variables in
+        SQL text (``spark.sql.variable.substitute``, off in featurestore's sessions, on by
+        default elsewhere) then finds no ``${env:NAME}`` to replace.
+        https://spark.apache.org/docs/latest/sql-ref-literals.html#string-literal"""
+        escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("${", "$\\{")
+        return "'" + escaped + "'"
+
     @staticmethod
     def timestamp_literal(value: dt.datetime) -> str:
         if value.tzinfo is not None:
@@ -293,15 +307,22 @@ class Spark(Dialect):
                        batch_size: int = 100_000) -> None:
         """Spark writes the result's partitions as Parquet (from its tasks, never through
         the driver), next to ``path``; they are then copied into the one file ``path``
-        through Arrow, a batch at a time, so memory holds one batch whatever the size."""
+        through Arrow, a batch at a time, so memory holds one batch whatever the size.
+
+        Timestamps are written as INT64 microseconds, as DuckDB writes them: an instant
+        (TIMESTAMP, from an aware spine) adjusted to UTC, read back as
+        ``timestamp[us, tz=UTC]``; a naive TIMESTAMP_NTZ as ``timestamp[us]``. Spark's
+        default, INT96, comes back as naive nanoseconds, its zone lost."""
         import tempfile
 
         import pyarrow.parquet as pq
 
-        frame = warehouse.connection.session.sql(sql).toDF(*names)
+        session = warehouse.connection.session
+        frame = session.sql(sql).toDF(*names)
         with tempfile.TemporaryDirectory(prefix=".spark-parts-", dir=path.parent) as parts:
             folder = Path(parts) / "result"
-            frame.write.parquet(str(folder))
+            with _session_conf(session, PARQUET_TIMESTAMPS, "TIMESTAMP_MICROS"):
+                frame.write.parquet(str(folder))
             files = sorted(folder.glob("part-*.parquet"))
             writer = None
             try:
@@ -323,6 +344,24 @@ class Spark(Dialect):
         """Spark's memory is the driver's (``FEATURESTORE_SPARK_DRIVER_MEMORY``), set when
         the session starts; spilling is Spark's own."""
         yield
+
+
+PARQUET_TIMESTAMPS = "spark.sql.parquet.outputTimestampType"
+
+
+@contextlib.contextmanager
+def _session_conf(session, name: str, value: str) -> Iterator[None]:
+    """A runtime setting for the block, the session's own restored after (the session
+    is shared with dbt, whose tables keep its settings)."""
+    previous = session.conf.get(name, None)
+    session.conf.set(name, value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.conf.unset(name)
+        else:
+            session.conf.set(name, previous)
 
 
 def _arrow_schema(schema):

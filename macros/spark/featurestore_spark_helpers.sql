@@ -4,10 +4,13 @@
   featurestore/sql_render.py renders them outside dbt too.
 
   Time: Spark's TIMESTAMP is an instant (TIMESTAMP_LTZ, shown in the session's zone);
-  TIMESTAMP_NTZ is a naive wall clock. Naive times are UTC in featurestore, so an
-  instant is read as its naive UTC through integer epoch microseconds, which no
-  session time zone can shift (a cast between the two types would use the session's
-  zone). featurestore's profile and sessions run in UTC all the same.
+  TIMESTAMP_NTZ is a naive wall clock. Naive times are UTC in featurestore, so the two
+  meet through integer epoch microseconds: `unix_micros` of either type, and
+  `timestampadd` / `timestamp_micros` back, which no session time zone shifts (tested
+  under America/New_York, its DST gap included, and Asia/Kolkata). A cast between the
+  two types would use the session's zone, and so does `timestampdiff` on
+  TIMESTAMP_NTZ (an hour off in a DST gap): neither is used. featurestore's profile
+  and sessions run in UTC all the same.
     https://spark.apache.org/docs/latest/sql-ref-datatypes.html
     https://spark.apache.org/docs/latest/api/sql/#unix_micros
 -#}
@@ -29,11 +32,11 @@ timestampadd(MICROSECOND, unix_micros({{ expr }}), timestamp_ntz'1970-01-01 00:0
 
 {#- A naive UTC time (TIMESTAMP_NTZ) as the instant (TIMESTAMP) it names. -#}
 {%- macro featurestore_spark_utc_aware(expr) -%}
-timestamp_micros(timestampdiff(MICROSECOND, timestamp_ntz'1970-01-01 00:00:00', {{ expr }}))
+timestamp_micros(unix_micros({{ expr }}))
 {%- endmacro -%}
 
-{#- Integer epoch microseconds of a TIMESTAMP (exact); a TIMESTAMP_NTZ is read in the
-    session's zone, UTC in featurestore's profile. -#}
+{#- Integer epoch microseconds of a TIMESTAMP or of a naive UTC TIMESTAMP_NTZ, exactly,
+    whatever the session's zone. -#}
 {%- macro featurestore_spark_epoch_us(ts) -%}
 unix_micros({{ ts }})
 {%- endmacro -%}

@@ -33,7 +33,8 @@
   defaults): its partition or its place (nulls sort first) has no candidate before it.
 -#}
 {%- macro featurestore_spark_asof_body(spine, specs, event_ts, known_at_event, spine_utc=false) -%}
-{%- set event = featurestore.featurestore_utc_naive(event_ts, 'spark') if spine_utc else event_ts -%}
+{%- set spine_ts = featurestore.featurestore_spark_ident(event_ts) -%}
+{%- set event = featurestore.featurestore_utc_naive(spine_ts, 'spark') if spine_utc else spine_ts -%}
 with
 
     -- 1. The spine: every row is kept, duplicates and null keys included, packed into
@@ -125,7 +126,7 @@ with
         select
             _fs_spine.*,
 {%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, '_fs_event_ts', 'spark', spine_utc) | indent(4) }}{{ ',' if not loop.last }}
+            {{- featurestore.featurestore_feature_columns(spec, '_fs_event_ts', 'spark', spine_utc) }}{{ ',' if not loop.last }}
 {%- endfor %}
         from _fs_pass_{{ specs | length }}
     )

@@ -28,12 +28,14 @@ from hypothesis import strategies as st
 
 from featurestore.contracts import load_catalog, text_problem
 from featurestore.dialects import for_target
-from featurestore.dtypes import sql_literal, sql_string
+from featurestore.dialects.base import Dialect
+from featurestore.dtypes import sql_literal
 from featurestore.errors import ContractError
 from featurestore.generate import contracts_macro, contracts_schema, dbt_text
 from tests.conftest import REPO_ROOT
 from tests.hostile_text import (
     duckdb_string,
+    fakesnow_string,
     hostile_text,
     kept_text,
     snowflake_string,
@@ -133,10 +135,14 @@ def _return(value):
 @functools.lru_cache(maxsize=4)
 def _module(source: str):
     env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
-    return env.from_string(source).make_module({
+    namespace = SimpleNamespace()  # `featurestore.<macro>`: the module's own macros
+    module = env.from_string(source).make_module({
         "return": _return, "fromjson": json.loads,
-        "featurestore": SimpleNamespace(), "exceptions": SimpleNamespace(),
+        "featurestore": namespace, "exceptions": SimpleNamespace(),
     })
+    namespace.__dict__.update({name: getattr(module, name) for name in dir(module)
+                               if not name.startswith("_")})
+    return module
 
 
 def call_macro(source: str, name: str, *args, **kwargs):
@@ -148,12 +154,17 @@ def call_macro(source: str, name: str, *args, **kwargs):
     return str(output)
 
 
-LITERALS_MACROS = (REPO_ROOT / "macros" / "featurestore_literals.sql").read_text()
+LITERALS_MACROS = (REPO_ROOT / "macros" / "featurestore_literals.sql").read_text() + (
+    REPO_ROOT / "macros" / "spark" / "featurestore_spark_dispatch.sql").read_text()
+WAREHOUSES = ("duckdb", "snowflake", "spark")
 
 
 def jinja_literal(value: object, dialect: str) -> str:
-    return call_macro(LITERALS_MACROS, "featurestore_escaped_literal", value,
-                      backslash_escapes=dialect == "snowflake")
+    """What the generic tests' ``featurestore_literal`` writes on ``dialect``'s adapter."""
+    body = {"duckdb": "default__featurestore_literal",
+            "snowflake": "snowflake__featurestore_literal",
+            "spark": "spark__featurestore_literal"}[dialect]
+    return call_macro(LITERALS_MACROS, body, value)
 
 
 # -- the properties ------------------------------------------------------------------
@@ -192,12 +203,11 @@ def assert_generated_files_keep(catalog) -> None:
     assert snowflake_string(default_sql) == feature.default
 
     for value in feature.allowed_values:
-        duck = jinja_literal(value, "duckdb")
-        assert duck == sql_literal("string", value, "duckdb")
-        assert duckdb_string(duck) == value
-        snow = jinja_literal(value, "snowflake")
-        assert snow == for_target("snowflake").literal("string", value)
-        assert snowflake_string(snow) == value
+        for warehouse in WAREHOUSES:
+            assert jinja_literal(value, warehouse) == for_target(warehouse).literal(
+                "string", value)
+        assert duckdb_string(jinja_literal(value, "duckdb")) == value
+        assert snowflake_string(jinja_literal(value, "snowflake")) == value
 
 
 @st.composite
@@ -350,28 +360,51 @@ def test_a_null_allowed_value_is_refused(project):
 any_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"))
 
 
+# text a warehouse can hold in a string (no NUL, no lone surrogate), and Spark's variables
+sql_text = st.one_of(
+    hostile_text.filter(lambda t: not re.search("[\x00\ud800-\udfff]", t)), any_text,
+    st.lists(st.sampled_from(["${env:FEATURESTORE_TEST_CANARY}", "${X}", "$", "{", "}",
+                              "\\", "'", "\n", "é"]), min_size=1, max_size=6).map("".join))
+
+
 @settings(max_examples=500, deadline=None)
-@given(text=st.one_of(hostile_text.filter(lambda t: not re.search("[\x00\ud800-\udfff]", t)),
-                      any_text))
-def test_sql_string_means_the_text_on_every_warehouse(text):
-    assert duckdb_string(sql_string(text, "duckdb")) == text
-    assert duckdb_string(sql_string(text, "default")) == text
-    assert snowflake_string(sql_string(text, "snowflake")) == text
-    # no dialect: one spelling that both read alike (generated files serve either target)
-    portable = sql_string(text)
+@given(text=sql_text)
+def test_string_literals_mean_the_text_on_every_warehouse(text):
+    """Each dialect's literal reads back as the text: DuckDB runs it; Snowflake's is read
+    by sqlglot's Snowflake dialect and run by fakesnow. (Spark runs Spark's:
+    tests/spark/test_spark_text.py.)"""
+    assert duckdb_string(for_target("duckdb").literal("string", text)) == text
+    assert duckdb_string(Dialect().literal("string", text)) == text  # the portable bodies
+    snowflake = for_target("snowflake").literal("string", text)
+    assert snowflake_string(snowflake) == text
+    assert fakesnow_string(snowflake) in (text, None)
+    # no dialect: one spelling that every warehouse reads alike (generated files serve any
+    # target): no backslash (an escape on two of them), no `${` (Spark's variables)
+    portable = sql_literal("string", text)
     assert duckdb_string(portable) == text
     assert snowflake_string(portable) == text
-    assert "\\" not in portable
+    assert fakesnow_string(portable) in (text, None)
+    assert "\\" not in portable and "${" not in portable
+    assert "${" not in for_target("spark").literal("string", text)
 
 
-def test_snowflake_literals_double_backslashes():
-    assert sql_literal("string", "a\\'b", "snowflake") == "'a\\\\''b'"
-    assert sql_literal("string", "a\\'b", "duckdb") == "'a\\''b'"
-    assert sql_literal("string", "a\\'b") == "('a' || chr(92) || '''b')"
-    assert for_target("duckdb").literal("string", "it's") == "'it''s'"
-    # without the doubling, Snowflake reads an escape sequence, not the text
+@pytest.mark.parametrize(("dialect", "text", "literal"), [
+    ("snowflake", "a\\'b", "'a\\\\''b'"),
+    ("duckdb", "a\\'b", "'a\\''b'"),
+    ("duckdb", "it's", "'it''s'"),
+    ("spark", "a\\'b", "'a\\\\\\'b'"),
+    ("spark", "x${env:SECRET}", "'x$\\{env:SECRET}'"),
+    (None, "a\\'b", "('a' || chr(92) || '''b')"),
+    (None, "x${env:SECRET}", "('x$' || '{env:SECRET}')"),
+    (None, "plain", "'plain'"),
+])
+def test_each_warehouse_escapes_its_own_way(dialect, text, literal):
+    assert sql_literal("string", text, dialect and for_target(dialect)) == literal
+
+
+def test_without_the_doubling_snowflake_reads_an_escape_sequence():
     assert snowflake_string("'a\\nb'") == "a\nb"
-
+    assert fakesnow_string("'a\\nb'") == "a\nb"
 
 @settings(max_examples=1000, deadline=None)
 @given(text=st.one_of(hostile_text, st.text()))
@@ -397,5 +430,5 @@ def test_dbt_text_leaves_plain_text_alone():
 def test_the_generic_tests_literal_macro_writes_what_sql_literal_writes(value):
     dtype = ("bool" if isinstance(value, bool) else "int64" if isinstance(value, int)
              else "float64" if isinstance(value, float) else "string")
-    for dialect in ("duckdb", "snowflake"):
-        assert jinja_literal(value, dialect) == sql_literal(dtype, value, dialect)
+    for dialect in WAREHOUSES:
+        assert jinja_literal(value, dialect) == for_target(dialect).literal(dtype, value)

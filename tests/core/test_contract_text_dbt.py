@@ -21,7 +21,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from featurestore.dtypes import sql_literal
+from featurestore.dialects import for_target
 from featurestore.generate import dbt_text
 from tests.consumer.conftest import FOREIGN_ENV, copy_consumer_project, featurestore
 from tests.hostile_text import (
@@ -94,7 +94,7 @@ def _hostile_project(root: Path, cases: list[dict]) -> None:
         "features:\n" + _feature(0, cases[0]))
 
     def constant(text: str) -> str:  # a model is Jinja too: the literal as a Jinja string
-        return dbt_text(sql_literal("string", text, "duckdb"))
+        return dbt_text(for_target("duckdb").literal("string", text))
 
     model = root / "models/features/customer/fs_customer__orders.sql"
     constants = "".join(f",\n        cast({constant(case['text'])} as varchar) as channel_{i}"

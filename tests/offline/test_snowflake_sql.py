@@ -37,14 +37,14 @@ def parse(sql: str) -> exp.Expression:
                                                               (True, "_fs_asof_ts")])
 @pytest.mark.parametrize(("specs", "expected_joins"), [
     ([ONE_KEY], [("spine.user_id = user_transactions.user_id",
-                  "spine.event_ts >= user_transactions.{asof}")]),
+                  'spine."EVENT_TS" >= user_transactions.{asof}')]),
     ([ONE_KEY, TWO_KEYS], [
         ("spine.user_id = user_transactions.user_id",
-         "spine.event_ts >= user_transactions.{asof}"),
+         'spine."EVENT_TS" >= user_transactions.{asof}'),
         # column by column, never a concatenated id; no created_timestamp, no known time
         ("spine.user_id = device_seen_before.user_id AND "
          "spine.device_id = device_seen_before.device_id",
-         "spine.event_ts >= device_seen_before._fs_feature_ts"),
+         'spine."EVENT_TS" >= device_seen_before._fs_feature_ts'),
     ]),
 ])
 def test_as_of_join_snowflake_body_parses_with_one_asof_join_per_view(
@@ -70,7 +70,7 @@ def test_as_of_join_snowflake_ttl_and_defaults():
     assert columns == ["*", "user_transactions__txn_count_7d",
                        "user_transactions__last_txn_amount", "user_transactions__feature_ts"]
     assert final.expressions[1].sql("snowflake") == (
-        "CASE WHEN NOT user_transactions._fs_feature_ts IS NULL AND spine.event_ts <= "
+        "CASE WHEN NOT user_transactions._fs_feature_ts IS NULL AND spine.\"EVENT_TS\" <= "
         "DATEADD(SECOND, 2592000, user_transactions._fs_feature_ts) "
         "THEN user_transactions.txn_count_7d ELSE 0 END AS user_transactions__txn_count_7d"
     )

@@ -138,7 +138,8 @@ BAD_SPINES = {
         "select user_id, merchant_id, transacted_at from t limit 3",
         "column `event_ts` is missing: the spine needs the time each row is scored at. Name "
         "your time column `event_ts`, or pass its name as the event time column "
-        "(--event-ts, or event_ts= in the SDK)."),
+        "(--event-ts, or event_ts= in the SDK). The spine's columns: `user_id`, "
+        "`merchant_id`, `transacted_at`."),
     "string_event_ts": (
         "select user_id, merchant_id, 'yesterday' as event_ts from t limit 3",
         "column `event_ts` has type VARCHAR, not a timestamp. Store it as a timestamp "

@@ -8,6 +8,8 @@ small driver (1 GiB) and its catalog in a temporary folder.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -18,11 +20,15 @@ def spark_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark(spark_dir):
-    """The session (shared with dbt-spark when a test runs dbt in this process)."""
+    """The session (shared with dbt-spark when a test runs dbt in this process). The JVM
+    reads its environment once, at start: the canary variable (tests/hostile_text.py) is
+    set before, so that a `${env:...}` Spark substituted would show its value."""
     pytest.importorskip("pyspark", reason="the Spark tests need the spark extra: "
                         "pip install 'featurestore[spark]'")
     from featurestore.dialects.spark import session_config, start_session
+    from tests.hostile_text import CANARY_VALUE, CANARY_VAR
 
+    os.environ[CANARY_VAR] = CANARY_VALUE
     return start_session(session_config(spark_dir, driver_memory="1g"))
 
 

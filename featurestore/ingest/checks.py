@@ -184,7 +184,7 @@ def fit(warehouse, table: RawTable, rows: pa.Table, relation: str) -> dict[str, 
     """Declared column -> the SQL that converts the file's values into it (None: the
     file lacks the loader's column, which ingest fills); Refused names the first row
     and column that do not fit."""
-    from featurestore.dialects import quote
+    quote = warehouse.dialect.alias  # Spark reads a double-quoted name as a string
 
     declared = {name.lower(): name for name in table.columns}
     unknown = [name for name in rows.column_names
@@ -215,7 +215,7 @@ def fit(warehouse, table: RawTable, rows: pa.Table, relation: str) -> dict[str, 
 def _first_misfit(warehouse, table: RawTable, relation: str, checked: list[_Column],
                   total: int) -> None:
     """Refused naming the first row (and in it the first column) that does not fit."""
-    from featurestore.dialects import quote
+    quote = warehouse.dialect.alias  # Spark reads a double-quoted name as a string
 
     rules = [(check, check.bad(check.name in table.required and check.name != table.loaded_at))
              for check in checked]

@@ -33,7 +33,7 @@ LEDGER_COLUMNS = (
 def ensure_tables(warehouse, tables: list[RawTable]) -> str:
     """The raw tables (from the declared columns, plus the file column) and the ledger,
     made or brought up to date; the ledger's relation."""
-    from featurestore.dialects import quote
+    quote = warehouse.dialect.alias  # Spark reads a double-quoted name as a string
 
     for table in tables:
         schema = table.relation.rsplit(".", 1)[0]
@@ -103,7 +103,7 @@ def unload(warehouse, ledger: str, tables: list[RawTable], name: str,
            table: str | None, now: dt.datetime) -> Unloaded:
     """Take a loaded file's rows out of its raw table, and set its ledger line to
     ``unloaded``, in one transaction."""
-    from featurestore.dialects import quote
+    quote = warehouse.dialect.alias  # Spark reads a double-quoted name as a string
 
     wanted = name.rsplit("/", 1)[-1]
     by_label = {t.label: t for t in tables} | {t.table: t for t in tables}

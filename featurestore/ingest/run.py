@@ -187,7 +187,7 @@ def _load(run: _Run, table: RawTable, landed: Landed, rows, digest: str) -> tupl
     was done to the producer's loaded_at)."""
     import pyarrow as pa
 
-    from featurestore.dialects import quote
+    quote = run.warehouse.dialect.alias  # Spark reads a double-quoted name as a string
 
     warehouse, dialect = run.warehouse, run.warehouse.dialect
     rows = rows.append_column(ROW, pa.array(range(1, rows.num_rows + 1), pa.int64()))

@@ -106,7 +106,7 @@ def _legacy_newest(warehouse, tables, legacy_run: dt.datetime,
     """The newest loaded_at in raw tables loaded before the ledger recorded it, but no
     later than the last of those loads ran: a producer's future time already there
     cannot drag every later load into the future."""
-    from featurestore.dialects import quote
+    quote = warehouse.dialect.alias  # Spark reads a double-quoted name as a string
 
     newest = None
     for table in tables:

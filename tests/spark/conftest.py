@@ -35,3 +35,38 @@ def spark(spark_dir):
 def load_rows(spark, name: str, schema: str, rows: list[tuple]) -> None:
     """A temporary view `name` with ``rows`` (tuples in ``schema``'s DDL order)."""
     spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
+
+
+RAW_TABLES = ("users", "profile_updates", "merchants", "devices", "transactions",
+              "chargebacks")
+
+
+@pytest.fixture(scope="session")
+def spark_demo(demo_project, spark, spark_dir, tmp_path_factory):
+    """The demo built on Spark (tests/spark/test_demo_spark.py): the DuckDB demo's raw
+    tables lent to Spark through Arrow, then `dbt build` on Spark. Yields the environment
+    that points featurestore at it; its landing folder is its own, empty (the raw rows
+    came from DuckDB, so Spark's ingest ledger knows none of the demo's files)."""
+    import duckdb
+
+    from featurestore.dbt_runner import run_dbt
+    from featurestore.project import Project
+    from tests.conftest import REPO_ROOT
+
+    with duckdb.connect(str(demo_project.duckdb_path), read_only=True) as con:
+        spark.sql("create database if not exists raw")
+        for table in RAW_TABLES:
+            rows = con.sql(f"select * from raw.{table}").to_arrow_table()
+            spark.createDataFrame(rows).write.mode("overwrite").saveAsTable(f"raw.{table}")
+    base = tmp_path_factory.mktemp("spark_demo")
+    (base / "landing").mkdir()
+    env = {**demo_project.env, "FEATURESTORE_TARGET": "spark",
+           "FEATURESTORE_SPARK_DIR": str(spark_dir), "DBT_TARGET_PATH": str(base / "target"),
+           "FEATURESTORE_LANDING_DIR": str(base / "landing")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        run_dbt(Project(REPO_ROOT), ["build", "--select", "staging", "features", "training",
+                                     "--exclude", "staging.serving",
+                                     "--log-path", str(base / "logs")])
+    return env

@@ -16,36 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from featurestore.dbt_runner import run_dbt
 from featurestore.project import Project
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-RAW_TABLES = ("users", "profile_updates", "merchants", "devices", "transactions",
-              "chargebacks")
-
-
-@pytest.fixture(scope="module")
-def spark_demo(demo_project, spark, spark_dir, tmp_path_factory):
-    """The demo built on Spark: yields the environment that points featurestore at it."""
-    import duckdb
-
-    with duckdb.connect(str(demo_project.duckdb_path), read_only=True) as con:
-        spark.sql("create database if not exists raw")
-        for table in RAW_TABLES:
-            rows = con.sql(f"select * from raw.{table}").to_arrow_table()
-            spark.createDataFrame(rows).write.mode("overwrite").saveAsTable(f"raw.{table}")
-    base = tmp_path_factory.mktemp("spark_demo")
-    env = {**demo_project.env, "FEATURESTORE_TARGET": "spark",
-           "FEATURESTORE_SPARK_DIR": str(spark_dir), "DBT_TARGET_PATH": str(base / "target")}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        run_dbt(Project(REPO_ROOT), ["build", "--select", "staging", "features", "training",
-                                     "--exclude", "staging.serving",
-                                     "--log-path", str(base / "logs")])
-    return env
 
 
 def _rows(table: pa.Table, order: list[str]) -> list[tuple]:

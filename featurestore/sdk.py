@@ -44,8 +44,13 @@ class FeatureStore:
     """
 
     def __init__(self, project_dir: str | Path | None = None, *, local: bool = False):
+        from featurestore.errors import RequestError
         from featurestore.project import Project
 
+        if project_dir is not None and not isinstance(project_dir, str | Path):
+            raise RequestError(f"project_dir must be the path of a featurestore project (a "
+                               f"str or pathlib.Path), got {type(project_dir).__name__} "
+                               f"{project_dir!r}")
         self.project: Project = Project.find(project_dir)
         if local:
             from featurestore.online.local import running_endpoint
@@ -173,6 +178,19 @@ class FeatureStore:
 
 def _key_list(entity, keys: Any) -> list[dict]:
     """Keys as a list of key objects; a bare value names the single join key."""
+    keys = _plain(keys)
     items = keys if isinstance(keys, list | tuple) else [keys]
     single = entity.key_names[0] if len(entity.key_names) == 1 else None
+    items = [_plain(key) for key in items]
     return [key if isinstance(key, dict) or single is None else {single: key} for key in items]
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas values as the Python values they hold: keys taken from a
+    DataFrame are numpy integers (``np.int64(42)``), a column of them a Series or an
+    array, which the lookup would otherwise refuse as not an int64."""
+    if isinstance(value, dict):
+        return {name: _plain(item) for name, item in value.items()}
+    if type(value).__module__.split(".")[0] in ("numpy", "pandas") and hasattr(value, "tolist"):
+        return value.tolist()
+    return value

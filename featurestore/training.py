@@ -112,12 +112,24 @@ def output_columns(spine: Spine, specs: list[dict]) -> list[str]:
 
 
 def _check_out(project: Project, spine: object, out: Path) -> None:
-    """``--out`` must not be a file the run reads: the spine, or the warehouse."""
+    """``--out`` must not be a file the run reads (the spine, or the warehouse), and must
+    be a file this process can write, known before the join rather than after it."""
     reads = {"the spine": spine, "the DuckDB warehouse": project.settings.duckdb_path}
     for what, path in reads.items():
         if isinstance(path, str | Path) and Path(path).resolve() == out:
             raise RequestError(f"--out {out} is {what}; writing the training set there would "
                                "overwrite it. Choose another path.")
+    if out.is_dir():
+        raise RequestError(f"--out {out} is a folder; name the Parquet file to write, e.g. "
+                           f"{out / 'training.parquet'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RequestError(f"--out {out}: cannot make its folder ({exc.strerror}); choose a "
+                           "path this process can write") from None
+    if not os.access(out.parent, os.W_OK):
+        raise RequestError(f"--out {out}: its folder {out.parent} is not writable; choose a "
+                           "path this process can write")
 
 
 def _parquet_counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
@@ -186,9 +198,7 @@ def build_training_set(
     from featurestore.warehouse import Warehouse
 
     say = progress or (lambda _line: None)
-    if not isinstance(event_ts, str) or not event_ts.strip():
-        raise RequestError(f"event_ts must name the spine's event time column, got "
-                           f"{event_ts!r}")
+    _check_arguments(event_ts, out)
     catalog = project.catalog()
     hint = "--features VIEW[@vN][:FEATURE],..."
     split_refs(features, hint=hint)  # a malformed reference fails before any connection
@@ -200,13 +210,7 @@ def build_training_set(
     pinned = {r.view.name: r.pinned for r in found}
     in_memory = in_memory or out is None
     out_path = Path(out).resolve() if out is not None else None
-    partial = partial_manifest = None
-    if out_path is not None:
-        _check_out(project, spine, out_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
-        partial_manifest = manifest_path(out_path).with_name(
-            f".{manifest_path(out_path).name}.partial-{os.getpid()}")
+    partial, partial_manifest = _partial_paths(project, spine, out_path)
     table = None
     try:
         with Warehouse(project, read_only=True) as warehouse:
@@ -226,15 +230,7 @@ def build_training_set(
                     table = warehouse.fetch_arrow(sql).rename_columns(names)
                 else:
                     warehouse.dialect.export_parquet(warehouse, sql, partial, names)
-        counted = names[len(checked.columns):]
-        if table is not None:
-            rows, nulls = _table_counts(table, counted)
-            if partial is not None:
-                import pyarrow.parquet as pq
-
-                pq.write_table(table, partial)
-        else:
-            rows, nulls = _parquet_counts(partial, counted)
+        rows, nulls = _counts(table, partial, names[len(checked.columns):])
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
         manifest = _manifest(project, chosen, specs, checked, sql, known_at_event, rows,
                              nulls, out_path, pinned)
@@ -251,6 +247,39 @@ def build_training_set(
             partial.unlink(missing_ok=True)
             partial_manifest.unlink(missing_ok=True)
     return TrainingSet(manifest, table, out_path)
+
+
+def _check_arguments(event_ts: object, out: object) -> None:
+    """The SDK's arguments, refused with the fix before anything runs."""
+    if not isinstance(event_ts, str) or not event_ts.strip():
+        raise RequestError(f"event_ts must name the spine's event time column, got "
+                           f"{event_ts!r}")
+    if out is not None and not isinstance(out, str | Path):
+        raise RequestError(f"out must be the path of the Parquet file to write (a str or "
+                           f"pathlib.Path), got {type(out).__name__} {out!r}")
+
+
+def _partial_paths(project: Project, spine: object,
+                   out_path: Path | None) -> tuple[Path | None, Path | None]:
+    """Where the file and its manifest are written before they are renamed into place."""
+    if out_path is None:
+        return None, None
+    _check_out(project, spine, out_path)
+    manifest = manifest_path(out_path)
+    return (out_path.with_name(f".{out_path.name}.partial-{os.getpid()}"),
+            manifest.with_name(f".{manifest.name}.partial-{os.getpid()}"))
+
+
+def _counts(table, partial: Path | None, counted: list[str]) -> tuple[int, dict[str, int]]:
+    """Rows and null counts of the result (in memory, or in the file Spark or DuckDB
+    wrote); a result kept in memory is also written to ``partial`` when asked."""
+    if table is None:
+        return _parquet_counts(partial, counted)
+    if partial is not None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, partial)
+    return _table_counts(table, counted)
 
 
 def _registry_versions(project: Project, catalog) -> tuple[dict[str, int], dict]:

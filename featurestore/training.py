@@ -194,7 +194,6 @@ def build_training_set(
         The manifest, and the table when ``in_memory`` (or no ``out``).
     """
     from featurestore.feature_refs import resolve_refs, split_refs
-    from featurestore.sql_render import render_as_of_join
     from featurestore.warehouse import Warehouse
 
     say = progress or (lambda _line: None)
@@ -211,25 +210,13 @@ def build_training_set(
     in_memory = in_memory or out is None
     out_path = Path(out).resolve() if out is not None else None
     partial, partial_manifest = _partial_paths(project, spine, out_path)
-    table = None
     try:
         with Warehouse(project, read_only=True) as warehouse:
             checked = load_spine(warehouse, spine, [view for view, _ in chosen], event_ts)
             say(f"spine: {checked.rows:,} rows, {len(checked.columns)} columns")
-            specs = view_specs(warehouse, chosen)
-            # an aware spine is compared by its instant and keeps its form: aware event
-            # time, aware <view>__feature_ts (the macros' spine_utc)
-            sql = render_as_of_join(warehouse.dialect.macro_dialect, checked.relation, specs,
-                                    event_ts=checked.event_ts, known_at_event=known_at_event,
-                                    spine_utc=checked.tz_aware)
-            names = output_columns(checked, specs)
-            say(f"joining {len(specs)} view(s): "
-                + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs))
-            with warehouse.dialect.memory_limit(warehouse, project.settings.duckdb_memory_limit):
-                if in_memory:
-                    table = warehouse.fetch_arrow(sql).rename_columns(names)
-                else:
-                    warehouse.dialect.export_parquet(warehouse, sql, partial, names)
+            specs, sql, names, table = _join(project, warehouse, checked, chosen,
+                                             known_at_event, None if in_memory else partial,
+                                             say)
         rows, nulls = _counts(table, partial, names[len(checked.columns):])
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
         manifest = _manifest(project, chosen, specs, checked, sql, known_at_event, rows,
@@ -247,6 +234,30 @@ def build_training_set(
             partial.unlink(missing_ok=True)
             partial_manifest.unlink(missing_ok=True)
     return TrainingSet(manifest, table, out_path)
+
+
+def _join(project: Project, warehouse, checked: Spine, chosen, known_at_event: bool,
+          partial: Path | None, say: Callable[[str], None]):
+    """(specs, the join's SQL, the output's column names, the rows as Arrow unless they
+    were written to ``partial`` by the warehouse)."""
+    from featurestore.sql_render import render_as_of_join
+
+    specs = view_specs(warehouse, chosen)
+    # an aware spine is compared by its instant and keeps its form: aware event time,
+    # aware <view>__feature_ts (the macros' spine_utc)
+    sql = render_as_of_join(warehouse.dialect.macro_dialect, checked.relation, specs,
+                            event_ts=checked.event_ts, known_at_event=known_at_event,
+                            spine_utc=checked.tz_aware)
+    names = output_columns(checked, specs)
+    say(f"joining {len(specs)} view(s): "
+        + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs))
+    table = None
+    with warehouse.dialect.memory_limit(warehouse, project.settings.duckdb_memory_limit):
+        if partial is None:
+            table = warehouse.fetch_arrow(sql).rename_columns(names)
+        else:
+            warehouse.dialect.export_parquet(warehouse, sql, partial, names)
+    return specs, sql, names, table
 
 
 def _check_arguments(event_ts: object, out: object) -> None:

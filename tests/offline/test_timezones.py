@@ -76,8 +76,8 @@ def test_snowflake_body_reads_aware_view_columns_as_utc(known_at_event, candidat
 def test_snowflake_body_joins_an_aware_spine_by_instant_and_leaves_its_column_alone():
     tree = parse(snowflake_join([AWARE_ONE_KEY, TWO_KEYS], spine_utc=True))
     assert cte(tree, "spine").sql("snowflake") == (
-        "SELECT *, CAST(CONVERT_TIMEZONE('UTC', event_ts) AS TIMESTAMPNTZ) AS _fs_event_ts "
-        "FROM ANALYTICS.ML.SPINE")
+        "SELECT *, CAST(CONVERT_TIMEZONE('UTC', \"EVENT_TS\") AS TIMESTAMPNTZ) AS "
+        "_fs_event_ts FROM ANALYTICS.ML.SPINE")
     conditions = [j.args["match_condition"].sql("snowflake") for j in tree.find_all(exp.Join)]
     assert conditions == ["spine._fs_event_ts >= user_transactions._fs_feature_ts",
                           "spine._fs_event_ts >= device_seen_before._fs_feature_ts"]

@@ -265,7 +265,7 @@ def _compile_error(build: TzBuild, snippet: str) -> str:
 
 def test_as_of_join_asks_the_warehouse_which_columns_are_aware(tz_build):
     aware = _compile(tz_build, "{{ as_of_join(ref('tz_spine_aware'), ['tz_aware']) }}")
-    assert "timezone('UTC', event_ts) as _fs_event_ts" in aware
+    assert """timezone('UTC', "event_ts") as _fs_event_ts""" in aware
     assert "timezone('UTC', loaded_at) as _fs_created_ts" not in aware  # not known_at_event
     assert "timezone('UTC', feature_ts) as _fs_feature_ts" in aware
     assert "timezone('UTC', seen_at) as seen_at" in aware

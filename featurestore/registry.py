@@ -4,8 +4,12 @@
 difference into allowed (documentation, new features, TTLs) and breaking (a dtype or
 entity change, a removed feature) — breaking ones are refused unless the view's
 ``version`` goes up, because a model trained on version 1 must keep getting version 1's
-meaning. ``apply`` records the new state: who applied which version, when, with which
-contract hash, so any training set or online item can be traced to its contract.
+meaning. That holds once something has consumed the view: a sync, a training set, a
+promotion or a backfill (``consumed_views``). Before that nobody can depend on version
+1's meaning, so a breaking change is made in place (``in-place``), which is what the
+first real edit of a scaffolded view is. ``apply`` records the new state: who applied
+which version, when, with which contract hash, so any training set or online item can
+be traced to its contract.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ from dataclasses import dataclass, field
 
 from featurestore.contracts import Catalog, FeatureView
 from featurestore.dtypes import utc_naive
-from featurestore.errors import PlanRefused
+from featurestore.errors import PlanRefused, WarehouseError, WarehouseUnreachable
 from featurestore.warehouse import Warehouse
 
 TABLE = "feature_registry"
+# The tables whose rows mean that a view was consumed, each with the words plan uses.
+# ``sync_state`` is written by the sync (sync/state.py, a service the core does not
+# import), the other two by featurestore/version_log.py.
+CONSUMERS = (("sync_state", "synced"), ("training_sets", "read by a training set"),
+             ("feature_versions", "backfilled or promoted"))
 
 
 @dataclass
@@ -27,7 +36,7 @@ class ViewChange:
     """What happens to one view: create, update, bump, remove or nothing."""
 
     view: str
-    action: str  # create | update | bump | new-version | remove | unchanged
+    action: str  # create | update | in-place | bump | new-version | remove | unchanged
     version: int
     previous_version: int | None = None
     details: list[str] = field(default_factory=list)
@@ -58,8 +67,9 @@ class Plan:
         }
 
     def render(self) -> str:
-        symbols = {"create": "+", "update": "~", "bump": "^", "remove": "-", "unchanged": "=",
-                   "new-version": "+"}
+        symbols = {"create": "+", "update": "~", "in-place": "~", "bump": "^", "remove": "-",
+                   "unchanged": "=", "new-version": "+"}
+        words = {"in-place": "not yet published, changed in place"}
         lines = []
         for change in self.changes:
             version = f"v{change.version}"
@@ -68,7 +78,8 @@ class Plan:
             elif change.action == "new-version":
                 version = f"v{change.version}, beside v{change.previous_version}" \
                     if change.previous_version else version
-            lines.append(f"{symbols[change.action]} {change.view} {version} ({change.action})")
+            lines.append(f"{symbols[change.action]} {change.view} {version} "
+                         f"({words.get(change.action, change.action)})")
             lines.extend(f"    {detail}" for detail in change.details)
             lines.extend(f"    REFUSED: {problem}" for problem in change.breaking)
         if not self.pending:
@@ -114,34 +125,31 @@ def history(warehouse: Warehouse, view: str) -> list[tuple]:
     )
 
 
-def _compare(view: FeatureView, old: dict) -> tuple[list[str], list[str]]:
-    """(allowed details, breaking changes) between an applied contract and ``view``."""
+def _compare(view: FeatureView, old: dict) -> tuple[list[str], list[tuple[str, str]]]:
+    """(allowed details, breaking changes as (where, what)) between an applied contract
+    and ``view``; the caller words a breaking change as a refusal, an in-place change or
+    part of a new version."""
     new = view.to_dict()
     details: list[str] = []
-    breaking: list[str] = []
-    bump = f"Add `version: {old['version'] + 1}`."
-
-    def refuse(where: str, what: str) -> None:
-        breaking.append(f"{view.path}, {where}: {what} without a new version. {bump}")
-
+    breaking: list[tuple[str, str]] = []
     if old["entity"]["name"] != new["entity"]["name"]:
-        refuse("field `entity`",
-               f"entity changed from {old['entity']['name']} to {new['entity']['name']}")
+        breaking.append(("field `entity`", f"entity changed from {old['entity']['name']} to "
+                                           f"{new['entity']['name']}"))
     elif old["entity"]["join_keys"] != new["entity"]["join_keys"]:
         before = ", ".join(f"{k['name']}:{k['dtype']}" for k in old["entity"]["join_keys"])
         after = ", ".join(f"{k['name']}:{k['dtype']}" for k in new["entity"]["join_keys"])
-        refuse("field `entity`", f"join keys of entity `{view.entity.name}` changed from "
-               f"[{before}] to [{after}]")
+        breaking.append(("field `entity`", f"join keys of entity `{view.entity.name}` changed "
+                                           f"from [{before}] to [{after}]"))
     old_features = {f["name"]: f for f in old["features"]}
     new_features = {f["name"]: f for f in new["features"]}
     for name, before in old_features.items():
         after = new_features.get(name)
         if after is None:
-            refuse(f"feature `{name}`", "removed")
+            breaking.append((f"feature `{name}`", "removed"))
             continue
         if before["dtype"] != after["dtype"]:
-            refuse(f"feature `{name}`",
-                   f"dtype changed from {before['dtype']} to {after['dtype']}")
+            breaking.append((f"feature `{name}`",
+                             f"dtype changed from {before['dtype']} to {after['dtype']}"))
         for key in sorted(set(before) | set(after)):
             if key not in ("name", "dtype") and before.get(key) != after.get(key):
                 details.append(f"feature `{name}`: {key} {before.get(key)!r} -> "
@@ -153,6 +161,42 @@ def _compare(view: FeatureView, old: dict) -> tuple[list[str], list[str]]:
         if old.get(key) != new.get(key):
             details.append(f"{key}: {old.get(key)!r} -> {new.get(key)!r}")
     return details, breaking
+
+
+def _refusals(view: FeatureView, old_version: int, breaking: list[tuple[str, str]]) -> list[str]:
+    return [f"{view.path}, {where}: {what} without a new version. Add `version: "
+            f"{old_version + 1}`." for where, what in breaking]
+
+
+def _applied_change(view: FeatureView, old: dict, *, consumed: bool) -> ViewChange:
+    """A version already in the registry against its own record."""
+    name, number = view.name, view.version
+    if old["contract_hash"] == view.contract_hash():
+        return ViewChange(name, "unchanged", number, contract=view)
+    details, breaking = _compare(view, old["contract"])
+    if breaking and not consumed:  # nothing depends on its meaning yet
+        return ViewChange(name, "in-place", number, contract=view, details=[
+            *(f"{where}: {what}" for where, what in breaking), *details])
+    return ViewChange(name, "update", number, details=details, contract=view,
+                      breaking=_refusals(view, number, breaking))
+
+
+def consumed_views(warehouse: Warehouse) -> dict[str, str]:
+    """View -> how it was first found consumed (``synced``, ``read by a training set``,
+    ``backfilled or promoted``), for every view with a row in one of the registry's
+    tables of consumers (any version). A table not created yet holds no consumer."""
+    found: dict[str, str] = {}
+    for table, how in CONSUMERS:
+        try:
+            rows = warehouse.fetch_all(
+                f"select distinct view_name from {warehouse.store_table(table)}")
+        except WarehouseUnreachable:
+            raise
+        except WarehouseError:  # no such table yet: nothing consumed that way
+            continue
+        for (name,) in rows:
+            found.setdefault(name, how)
+    return found
 
 
 def applied_versions(warehouse: Warehouse) -> dict[tuple[str, int], dict]:
@@ -193,15 +237,18 @@ def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
     """Every view version of the contracts against the registry.
 
     A version already applied is compared with its own record: a breaking change in it
-    is refused. A version not applied yet is a new version when the view keeps its other
-    versions (``versions:``), or replaces the one before it (a contract without
-    ``versions:`` that raises its ``version``, as before versions could live side by
-    side). A version leaves a contract only once ``featurestore retire`` has retired it.
+    is refused once anything consumed the view (``consumed_views``), and made in place
+    (``in-place``) before that. A version not applied yet is a new version when the
+    view keeps its other versions (``versions:``), or replaces the one before it (a
+    contract without ``versions:`` that raises its ``version``, as before versions could
+    live side by side). A version leaves a contract only once ``featurestore retire``
+    has retired it.
     """
     from featurestore import version_log
 
     applied = applied_versions(warehouse)
     retired = version_log.retired_versions(warehouse)
+    consumed = consumed_views(warehouse)
     logged = {event.view_name for event in version_log.events(warehouse)}
     changes = []
     for name in sorted(catalog.views):
@@ -213,12 +260,7 @@ def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
         for number, view in sorted(live.items()):
             old = applied.get((name, number))
             if old is not None:
-                if old["contract_hash"] == view.contract_hash():
-                    changes.append(ViewChange(name, "unchanged", number, contract=view))
-                    continue
-                details, breaking = _compare(view, old["contract"])
-                changes.append(ViewChange(name, "update", number, details=details,
-                                          breaking=breaking, contract=view))
+                changes.append(_applied_change(view, old, consumed=name in consumed))
                 continue
             if newest_old is None:
                 changes.append(ViewChange(name, "create", number, contract=view, details=[
@@ -235,10 +277,10 @@ def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
                       and name not in logged)
             if legacy:  # the new version replaces the old ones, as before versions
                 details, breaking = _compare(view, applied[(name, newest_old)]["contract"])
-                changes.append(ViewChange(name, "bump", number, newest_old,
-                                          details=details + [f"breaking: {b.split(': ', 1)[1]}"
-                                                             for b in breaking],
-                                          contract=view))
+                changes.append(ViewChange(name, "bump", number, newest_old, contract=view,
+                                          details=[f"{where}: {what} (breaking; allowed by "
+                                                   f"v{number})" for where, what in breaking]
+                                          + details))
                 replaced.update(old_versions)
                 continue
             before = max((v for v in declared if v < number), default=None)

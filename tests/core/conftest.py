@@ -30,3 +30,23 @@ def edit(project: Project, name: str, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {name}"
     path.write_text(text.replace(old, new, 1))
+
+
+def consume(project: Project, view: str, how: str = "training_sets") -> None:
+    """Record that something consumed ``view`` (v1), the way the code that does it
+    records it: a sync's state row, a training set's views, or a promotion."""
+    import datetime as dt
+
+    from featurestore import version_log
+    from featurestore.sync import state
+    from featurestore.warehouse import Warehouse
+
+    with Warehouse(project) as warehouse:
+        if how == "sync_state":
+            state.save(warehouse, state.SyncState(view, 1, status="ok"))
+        elif how == "training_sets":
+            version_log.record_training_set(warehouse, {
+                "created_at": dt.datetime.now(dt.UTC).isoformat(), "join_sql_sha256": "",
+                "output": {"path": "train.parquet"}, "views": [{"name": view, "version": 1}]})
+        else:
+            version_log.record(warehouse, version_log.VersionEvent(view, 1, "promote", "alice"))

@@ -1,4 +1,5 @@
-"""plan/apply against the registry in the warehouse: breaking changes need a new version."""
+"""plan/apply against the registry in the warehouse: once a view is consumed, breaking
+changes need a new version; before that, they are made in place."""
 
 import pytest
 from click.testing import CliRunner
@@ -7,7 +8,7 @@ from featurestore import registry
 from featurestore.cli import cli
 from featurestore.errors import PlanRefused
 from featurestore.warehouse import Warehouse
-from tests.core.conftest import edit
+from tests.core.conftest import consume, edit
 
 
 def applied(project):
@@ -36,6 +37,7 @@ ENTITY_CHANGE = ("entity: user\n", "entity: merchant\n")
 ], ids=["dtype", "removed-feature", "entity"])
 def test_breaking_changes_are_refused_without_a_new_version(project, change, messages):
     applied(project)
+    consume(project, "user_transactions")
     edit(project, "user_transactions.yml", *change)
     assert plan_of(project).refused == messages
     with Warehouse(project) as warehouse, pytest.raises(PlanRefused) as error:
@@ -47,14 +49,15 @@ def test_breaking_changes_are_refused_without_a_new_version(project, change, mes
 
 def test_a_new_version_allows_the_breaking_change_and_is_recorded(project):
     applied(project)
+    consume(project, "user_transactions")
     edit(project, "user_transactions.yml", *DTYPE_CHANGE)
     edit(project, "user_transactions.yml", "version: 1", "version: 2")
     result = plan_of(project)
     assert result.refused == []
     bump = next(c for c in result.changes if c.view == "user_transactions")
     assert (bump.action, bump.previous_version, bump.version) == ("bump", 1, 2)
-    assert "breaking: dtype changed from int64 to float64 without a new version. Add " \
-           "`version: 2`." in bump.details
+    assert bump.details[0] == ("feature `txn_count_7d`: dtype changed from int64 to float64 "
+                               "(breaking; allowed by v2)")
     applied(project)
     with Warehouse(project) as warehouse:
         rows = registry.history(warehouse, "user_transactions")
@@ -97,9 +100,66 @@ def test_plan_command_exits_non_zero_on_refusal(project):
     first = runner.invoke(cli, ["--project-dir", str(project.root), "apply"])
     assert first.exit_code == 0, first.output
     assert "+ user_transactions v1 (create)" in first.output
+    consume(project, "user_transactions", "sync_state")
     edit(project, "user_transactions.yml", *FEATURE_REMOVED)
     result = runner.invoke(cli, ["--project-dir", str(project.root), "plan"])
     assert result.exit_code == 2
     assert ("    REFUSED: feature_defs/user_transactions.yml, feature `last_txn_amount`: "
             "removed without a new version. Add `version: 2`.") in result.output
     assert "Error: plan refused: 1 breaking change(s) without a new version." in result.output
+
+
+def test_a_breaking_change_to_a_view_nothing_consumed_is_made_in_place(project):
+    applied(project)
+    edit(project, "user_transactions.yml", *FEATURE_REMOVED)
+    edit(project, "user_transactions.yml", *DTYPE_CHANGE)
+    result = plan_of(project)
+    assert result.refused == []
+    change = next(c for c in result.changes if c.view == "user_transactions")
+    assert (change.action, change.version) == ("in-place", 1)
+    assert change.details == [
+        "feature `txn_count_7d`: dtype changed from int64 to float64",
+        "feature `last_txn_amount`: removed",
+        "feature `last_txn_amount_v2`: added (float64)"]
+    rendered = result.render()
+    assert "~ user_transactions v1 (not yet published, changed in place)\n" in rendered
+    assert "REFUSED" not in rendered
+    applied(project)
+    with Warehouse(project) as warehouse:
+        rows = registry.history(warehouse, "user_transactions")
+    assert [(r[0], r[1]) for r in rows] == [(1, "create"), (1, "in-place")]
+    assert all(c.action == "unchanged" for c in plan_of(project).changes)
+
+
+@pytest.mark.parametrize("how", ["sync_state", "training_sets", "feature_versions"])
+def test_any_consumer_of_any_version_makes_the_view_published(project, how):
+    applied(project)
+    consume(project, "merchant_risk", how)
+    with Warehouse(project) as warehouse:
+        assert registry.consumed_views(warehouse) == {"merchant_risk": {
+            "sync_state": "synced", "training_sets": "read by a training set",
+            "feature_versions": "backfilled or promoted"}[how]}
+    edit(project, "merchant_risk.yml", "dtype: float64", "dtype: int64")
+    edit(project, "user_transactions.yml", *FEATURE_REMOVED)
+    changes = {c.view: c for c in plan_of(project).changes}
+    assert changes["merchant_risk"].action == "update"
+    assert len(changes["merchant_risk"].breaking) == 1
+    assert changes["user_transactions"].action == "in-place"  # still nobody's input
+
+
+def test_after_the_version_goes_up_the_refusal_is_gone(project):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--project-dir", str(project.root), "apply"]).exit_code == 0
+    consume(project, "user_transactions")
+    edit(project, "user_transactions.yml", *FEATURE_REMOVED)
+    refused = runner.invoke(cli, ["--project-dir", str(project.root), "plan"])
+    assert refused.exit_code == 2
+    assert "removed without a new version. Add `version: 2`." in refused.output
+    edit(project, "user_transactions.yml", "version: 1", "version: 2")
+    bumped = runner.invoke(cli, ["--project-dir", str(project.root), "plan"])
+    assert bumped.exit_code == 0, bumped.output
+    assert ("^ user_transactions v1 -> v2 (bump)\n"
+            "    feature `last_txn_amount`: removed (breaking; allowed by v2)\n"
+            "    feature `last_txn_amount_v2`: added (float64)\n") in bumped.output
+    assert "without a new version" not in bumped.output
+    assert "REFUSED" not in bumped.output and "Add `version" not in bumped.output

@@ -9,7 +9,7 @@ from featurestore import registry
 from featurestore.errors import ContractError, RequestError
 from featurestore.feature_refs import FeatureRef, resolve
 from featurestore.warehouse import Warehouse
-from tests.core.conftest import edit, project  # noqa: F401  (the fixture)
+from tests.core.conftest import consume, edit, project  # noqa: F401  (the fixture)
 from tests.versions.world import FIXTURES
 
 VIEW = "user_transactions"
@@ -65,6 +65,7 @@ def test_plan_shows_how_the_new_version_differs(project):  # noqa: F811
 def test_a_dtype_change_inside_an_applied_version_is_still_refused(project):  # noqa: F811
     add_v2(project)
     apply(project)
+    consume(project, VIEW)
     edit(project, f"{VIEW}.yml", "name: txn_count_24h\n        dtype: int64",
          "name: txn_count_24h\n        dtype: float64")
     assert plan_of(project).refused == [

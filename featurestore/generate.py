@@ -10,8 +10,9 @@ project that installs featurestore as a dbt package), both committed and both ch
   name views (``['user_transactions']``) instead of repeating keys, TTLs and defaults.
 - ``<model path>/features/_featurestore__contracts.yml``: each feature model's description
   (with its grain), ``meta`` and column docs, plus the dbt tests a contract implies (keys
-  and timestamps not null, one row per entity per timestamp, allowed values, ranges), so
-  ``dbt build`` fails early on its own. The tests are named qualified
+  and the timestamp not null, one row per entity per timestamp and load time, allowed
+  values, ranges): what the point-in-time joins rely on, and no more, so ``dbt build``
+  fails early on its own and never on data the joins handle. The tests are named qualified
   (``featurestore.accepted_range``): in a team's own project an unqualified name is
   looked up in that project first, and may be dbt-utils' test of the same name.
 
@@ -180,6 +181,19 @@ def _model_versions(catalog: Catalog, view: FeatureView) -> list[dict]:
     return entries
 
 
+def grain(view: FeatureView) -> list[str]:
+    """The columns that name one row of a view, as the point-in-time joins read it.
+
+    Without a ``created_timestamp``, one row per key and ``timestamp``. With one, a key
+    and ``timestamp`` may have several rows, corrections landed later, and the joins take
+    the one landed last (or, with ``known_at_event``, the last one landed by the event);
+    so one row per key, ``timestamp`` and ``created_timestamp``. An unknown (null) load
+    time is allowed: it loses every tie, and the uniqueness test counts nulls as equal.
+    """
+    return [*view.keys, view.timestamp,
+            *([view.created_timestamp] if view.created_timestamp else [])]
+
+
 def contracts_schema(catalog: Catalog) -> str:
     models = []
     for view in sorted(catalog.views.values(), key=lambda v: v.source):
@@ -191,10 +205,9 @@ def contracts_schema(catalog: Catalog) -> str:
         ]
         columns.append({"name": view.timestamp, "description": "Event time the values hold "
                         "from (UTC).", "data_tests": ["not_null"]})
-        if view.created_timestamp:
+        if view.created_timestamp:  # may be null: an unknown load time loses every tie
             columns.append({"name": view.created_timestamp, "description": "When the row's "
-                            "inputs had all landed in the warehouse (UTC).",
-                            "data_tests": ["not_null"]})
+                            "inputs had all landed in the warehouse (UTC); null when unknown."})
         columns.extend(_feature_column(view, feature) for feature in view.features)
         models.append({
             "name": view.source,
@@ -204,7 +217,7 @@ def contracts_schema(catalog: Catalog) -> str:
                 "view": view.name, "version": view.version, "entity": view.entity.name,
                 "owner": dbt_text(view.owner), "contract_hash": view.contract_hash()}}},
             "data_tests": [{f"{PACKAGE}.unique_combination_of_columns": {"arguments": {
-                "combination_of_columns": [*view.keys, view.timestamp]}}}],
+                "combination_of_columns": grain(view)}}}],
             "columns": columns,
         })
         if view.model_version is not None:

@@ -1,4 +1,5 @@
-"""A deterministic demo shop: users, merchants, devices, transactions and chargebacks.
+"""A deterministic demo shop: users, merchants, devices, transactions, chargebacks and
+refunds.
 
 The demo and the benchmarks need data that behaves like a card-fraud shop (a few hot
 merchants, power users, fraud rings whose transactions come back as chargebacks, a few
@@ -20,7 +21,8 @@ from pathlib import Path
 from featurestore.dtypes import utc_naive
 from featurestore.errors import RequestError
 
-TABLES = ("users", "profile_updates", "merchants", "devices", "transactions", "chargebacks")
+TABLES = ("users", "profile_updates", "merchants", "devices", "transactions", "chargebacks",
+          "refunds")
 HISTORY_FILE = "history.parquet"
 
 _COUNTRY_NAMES = ["US", "GB", "DE", "FR", "ES", "NL", "BR", "IN", "NG", "CA"]
@@ -37,6 +39,9 @@ _CATEGORIES = {"grocery": (35.0, 0.5), "restaurants": (28.0, 0.6), "fuel": (50.0
                "electronics": (240.0, 0.9), "travel": (420.0, 0.8), "fashion": (80.0, 0.7),
                "digital_goods": (15.0, 0.8), "gift_cards": (100.0, 0.6)}
 _REASONS = ["fraudulent", "unrecognized", "product_not_received", "duplicate", "other"]
+# category -> share of its transactions refunded: goods come back, fuel and meals do not
+_REFUND_RATES = {"grocery": 0.01, "restaurants": 0.005, "fuel": 0.0, "electronics": 0.06,
+                 "travel": 0.04, "fashion": 0.12, "digital_goods": 0.02, "gift_cards": 0.0}
 _LEGIT_REASON_WEIGHTS = [0.1, 0.25, 0.35, 0.2, 0.1]
 
 US_PER_SECOND = 1_000_000
@@ -260,6 +265,24 @@ def generate(
         "loaded_at": _ts(cb_loaded[cb_order]),
     })
     say(f"chargebacks: {len(cb_order):,}")
+
+    # 8. Refunds: goods sent back 1 to 21 days later, most in full, some in part. Drawn
+    # last, so the tables above are the same with or without them.
+    refund_rate = np.array([_REFUND_RATES[c] for c in categories])[merchant_cat[merchant]]
+    refunded = rng.random(n) < refund_rate
+    refunded_us = t_us + rng.integers(86_400, 21 * 86_400, n) * US_PER_SECOND
+    share = np.where(rng.random(n) < 0.7, 1.0, rng.uniform(0.2, 0.9, n))
+    refund_loaded = refunded_us + rng.integers(60, 3_600, n) * US_PER_SECOND
+    rf_order = np.flatnonzero(refunded & (refund_loaded <= end_us))
+    rf_order = rf_order[np.argsort(refunded_us[rf_order], kind="stable")]
+    tables["refunds"] = pa.table({
+        "transaction_id": transaction_id[rf_order],
+        "user_id": t_user[rf_order],
+        "amount": np.maximum(np.round(amount[rf_order] * share[rf_order], 2), 0.01),
+        "refunded_at": _ts(refunded_us[rf_order]),
+        "loaded_at": _ts(refund_loaded[rf_order]),
+    })
+    say(f"refunds: {len(rf_order):,}")
 
     rows = {}
     for name in TABLES:

@@ -14,7 +14,7 @@ from featurestore.demo_data import HISTORY_FILE, TABLES, generate
 
 END = dt.datetime(2026, 5, 1)
 EXPECTED_ROWS = {"users": 200, "profile_updates": 363, "merchants": 10, "devices": 404,
-                 "transactions": 3258, "chargebacks": 25}
+                 "transactions": 3258, "chargebacks": 25, "refunds": 68}
 
 
 def _digests(folder) -> dict[str, str]:
@@ -67,6 +67,8 @@ def test_columns_and_types(small):
                          ("transacted_at", "TIMESTAMP"), ("loaded_at", "TIMESTAMP")],
         "chargebacks": [("transaction_id", "BIGINT"), ("filed_at", "TIMESTAMP"),
                         ("reason", "VARCHAR"), ("loaded_at", "TIMESTAMP")],
+        "refunds": [("transaction_id", "BIGINT"), ("user_id", "BIGINT"), ("amount", "DOUBLE"),
+                    ("refunded_at", "TIMESTAMP"), ("loaded_at", "TIMESTAMP")],
     }
 
 
@@ -91,6 +93,17 @@ def test_relations_between_tables_hold(small):
                               "using (user_id, device_id)",
         "chargeback_before_txn": "select count(*) from chargebacks join transactions "
                                  "using (transaction_id) where filed_at <= transacted_at",
+        "refund_not_a_day_after_txn": "select count(*) from refunds join transactions "
+                                      "using (transaction_id, user_id) where refunded_at < "
+                                      "transacted_at + interval '1 day' or refunded_at > "
+                                      "transacted_at + interval '21 days'",
+        "refund_over_the_amount": "select count(*) from refunds r join transactions t "
+                                  "using (transaction_id) where r.amount <= 0 "
+                                  "or r.amount > t.amount",
+        "refund_of_no_txn": "select count(*) from refunds anti join transactions "
+                            "using (transaction_id, user_id)",
+        "refund_landed_late": "select count(*) from refunds where loaded_at <= refunded_at "
+                              "or loaded_at > '2026-05-01'",
         "bad_device_id": "select count(*) from devices "
                          "where not regexp_full_match(device_id, 'd-[0-9]{7}')",
         "bad_channel": "select count(*) from users where signup_channel "
@@ -113,7 +126,7 @@ def test_cli_writes_files_and_shows_progress(tmp_path):
                                       str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "demo-data: users: 50" in result.stderr
-    assert result.stdout.endswith(f"rows in 6 tables written to {tmp_path}\n")
+    assert result.stdout.endswith(f"rows in 7 tables written to {tmp_path}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(TABLES)
     assert all((tmp_path / t / HISTORY_FILE).is_file() for t in TABLES)
 

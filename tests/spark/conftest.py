@@ -38,7 +38,7 @@ def load_rows(spark, name: str, schema: str, rows: list[tuple]) -> None:
 
 
 RAW_TABLES = ("users", "profile_updates", "merchants", "devices", "transactions",
-              "chargebacks")
+              "chargebacks", "refunds")
 
 
 @pytest.fixture(scope="session")

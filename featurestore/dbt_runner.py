@@ -22,6 +22,9 @@ from featurestore.project import Project
 _NODE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
 # Commands that write nothing under target/ and refuse --target-path.
 _NO_TARGET_COMMANDS = frozenset({"deps", "clean", "debug"})
+# Commands that run without the project's packages installed (every other one parses the
+# project, which needs them).
+_NO_PACKAGES_COMMANDS = frozenset({"deps", "clean", "debug", "init"})
 # Where a dbt project lists the packages it installs (dependencies.yml since dbt 1.6).
 PACKAGE_FILES = ("packages.yml", "dependencies.yml")
 _SELECT_FLAGS = frozenset({"-s", "--select", "-m", "--models", "--selector"})
@@ -59,6 +62,8 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
     """
     if not args:
         raise ProjectError("run_dbt: give a dbt command, e.g. ['build'].")
+    if args[0] not in _NO_PACKAGES_COMMANDS:
+        ensure_packages(project)
     from dbt.cli.main import dbtRunner
 
     full = [*args]
@@ -99,14 +104,26 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
     return result
 
 
+def ensure_packages(project: Project, progress=None) -> None:
+    """``dbt deps`` when the project's packages are missing or older than the file that
+    lists them, saying why (on stderr unless ``progress`` takes the line). ``run_dbt``
+    calls it before every command that parses the project, so ``ingest``, ``build``,
+    the loop and a backfill all work in a fresh clone of a team's project."""
+    reason = packages_to_install(project)
+    if reason:
+        (progress or (lambda line: print(line, file=sys.stderr)))(reason)
+        run_dbt(project, ["deps"])
+
+
 def packages_to_install(project: Project) -> str | None:
     """Why ``dbt deps`` must run before this project builds; None when it need not.
 
     A team's project that installs featurestore (``packages.yml``, ``local:`` or git)
     cannot even parse before its packages are in ``dbt_packages/``. They count as
     installed when that folder holds at least as many packages as the files list
-    (dbt also puts the packages' own dependencies there); a changed version is the
-    user's ``dbt deps`` to run.
+    (dbt also puts the packages' own dependencies there) and was made after the files
+    last changed (``dbt deps`` makes the folder anew each time), so an edited
+    ``packages.yml`` is installed again.
 
     Raises:
         ProjectError: a packages file that is not a YAML mapping with a ``packages`` list.
@@ -135,11 +152,16 @@ def packages_to_install(project: Project) -> str | None:
     folder = project.root / str(project.dbt_project.get("packages-install-path") or "dbt_packages")
     installed = [entry for entry in folder.iterdir() if entry.is_dir()
                  and not entry.name.startswith(".")] if folder.is_dir() else []
-    if len(installed) >= wanted:
-        return None
-    files = " and ".join(f"{name} lists {count}" for name, count in declared)
-    return (f"{files} dbt package(s) and {folder.name}/ holds {len(installed)}: "
-            "running `dbt deps`")
+    if len(installed) < wanted:
+        files = " and ".join(f"{name} lists {count}" for name, count in declared)
+        return (f"{files} dbt package(s) and {folder.name}/ holds {len(installed)}: "
+                "running `dbt deps`")
+    changed = [name for name, _ in declared
+               if (project.root / name).stat().st_mtime_ns > folder.stat().st_mtime_ns]
+    if changed:
+        return (f"{' and '.join(changed)} changed since `dbt deps` filled {folder.name}/: "
+                "running `dbt deps`")
+    return None
 
 
 def _release_duckdb() -> None:

@@ -119,18 +119,16 @@ def build_project(project: Project, dbt_args: list[str], *, checks: bool = True,
     featurestore itself) are not installed yet, ``dbt build`` (``dbt_args`` passed
     through), then check the built columns against the contracts; returns notes.
     ValidationFailed when a dbt test or a column check fails."""
-    from featurestore.dbt_runner import packages_to_install, run_dbt
+    from featurestore.build_recovery import build
+    from featurestore.dbt_runner import ensure_packages
     from featurestore.generate import write_generated
 
     catalog = project.catalog()
     for path in write_generated(project, catalog):
         progress(f"regenerated {path}")
-    missing = packages_to_install(project)
-    if missing:
-        progress(missing)
-        run_dbt(project, ["deps"])
+    ensure_packages(project, progress)
     progress(f"dbt build {' '.join(dbt_args)}".rstrip())
-    run_dbt(project, ["build", *dbt_args])
+    build(project, catalog, dbt_args, progress)
     if not checks:
         return []
     problems, notes = check_built_models(project, catalog)

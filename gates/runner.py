@@ -17,7 +17,7 @@ from pathlib import Path
 
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import utc_naive
-from featurestore.errors import FeatureStoreError
+from featurestore.errors import FeatureStoreError, StoreUnavailable
 from featurestore.gates import results as results_table
 from featurestore.gates.freshness import freshness_metrics
 from featurestore.gates.quality import quality_metrics
@@ -43,6 +43,10 @@ class GateOptions:
     parity_sample: int = DEFAULT_PARITY_SAMPLE
     docs_dir: Path | None = None
     record: bool = True
+    # a suite whose store cannot be reached is skipped (``GateRun.unreachable``) and the
+    # others run on, instead of StoreUnavailable stopping the run (what `featurestore
+    # gate` wants; a sync or the demo stop)
+    skip_unreachable: bool = False
 
 
 @dataclass
@@ -54,6 +58,8 @@ class GateRun:
     details: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     docs_path: Path | None = None
+    # suite -> why it could not run (parity: the online store is unreachable)
+    unreachable: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -67,6 +73,7 @@ class GateRun:
                         "observed": c.observed, "observed_value": c.observed_value,
                         "threshold": c.threshold, "passed": c.passed} for c in self.checks],
             "details": self.details,
+            "not_run": self.unreachable,
             "data_docs": str(self.docs_path) if self.docs_path else None,
         }
 
@@ -80,7 +87,13 @@ def _stderr(line: str) -> None:
 
 def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions,
               progress: Callable[[str], None] = _stderr) -> GateRun:
-    """Every (suite, view) pair: metrics, then GX validation; results recorded."""
+    """Every (suite, view) pair: metrics, then GX validation; results recorded.
+
+    A suite that cannot reach what it reads (parity without a reachable DynamoDB) raises
+    StoreUnavailable, or with ``skip_unreachable`` is named in ``run.unreachable``, runs
+    for no further view, and the other suites run on. What ran is recorded in
+    ``featurestore.gate_results`` even when a later suite raises.
+    """
     unknown = [s for s in options.suites if s not in SUITES]
     if unknown:
         raise FeatureStoreError(f"unknown suite `{unknown[0]}`; suites: {', '.join(SUITES)}")
@@ -88,52 +101,105 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
 
     run = GateRun(run_id=uuid.uuid4().hex[:12], run_at=utc_naive(None))
     validator = Validator(options.docs_dir)
-    skew_inputs = None
-    if "skew" in options.suites:
-        from featurestore.gates.skew import load_skew_inputs
+    inputs = _Inputs(project, warehouse, options)
+    try:
+        if "skew" in options.suites:
+            from featurestore.gates.skew import load_skew_inputs
 
-        skew_inputs = load_skew_inputs(project, views, options)
-        run.details.extend(skew_inputs.notes)
-    parity_client = None
-    for suite in (s for s in SUITES if s in options.suites):
-        started = time.perf_counter()
-        for view in views:
-            outcome = run.outcomes.setdefault(view.label, GateOutcome())
-            if suite == "freshness":
-                checks, metrics = freshness_checks(view), None
-                if checks:
-                    metrics = freshness_metrics(warehouse, view, options.as_of)
-            elif suite == "quality":
-                checks, metrics = quality_checks(view), quality_metrics(warehouse, view)
-            elif suite == "parity":
-                if not view.online:
-                    continue
-                from featurestore.gates.parity import parity_metrics
-
-                if parity_client is None:
-                    parity_client = project.settings.online.client()
-                report = parity_metrics(warehouse, parity_client,
-                                        project.settings.online.table, view,
-                                        options.parity_sample, options.as_of)
-                checks, metrics = parity_checks(view), report.metrics()
-                run.details.extend(report.detail_lines())
-            else:
-                from featurestore.gates.skew import insufficient_results, skew_metrics
-
-                checks = skew_checks(view)
-                metrics = skew_metrics(skew_inputs, view)
-                for check in insufficient_results(skew_inputs, view, checks):
+            inputs.skew = load_skew_inputs(project, views, options)
+            run.details.extend(inputs.skew.notes)
+        for suite in (s for s in SUITES if s in options.suites):
+            started = time.perf_counter()
+            for view in views:
+                outcome = run.outcomes.setdefault(view.label, GateOutcome())
+                checks, metrics = inputs.metrics(suite, view, run)
+                for check in inputs.insufficient(suite, view, checks):
                     run.checks.append(check)  # recorded, shown, never a failure
                     outcome.add(check)
-            if not metrics:
-                continue
-            for check in validator.validate(suite, view.label, checks, metrics):
-                run.checks.append(check)
-                outcome.add(check)
-        run.timings[suite] = time.perf_counter() - started
-        progress(f"gate: {suite} done for {len(views)} view(s) in "
-                 f"{run.timings[suite]:.2f} s")
-    run.docs_path = validator.build_docs()
+                if not metrics:
+                    continue
+                for check in validator.validate(suite, view.label, checks, metrics):
+                    run.checks.append(check)
+                    outcome.add(check)
+            run.timings[suite] = time.perf_counter() - started
+            progress(f"gate: {suite} done for {len(views)} view(s) in "
+                     f"{run.timings[suite]:.2f} s" + (
+                         f"; not run: {run.unreachable[suite]}" if suite in run.unreachable
+                         else ""))
+        run.docs_path = validator.build_docs()
+    except BaseException:  # what ran is a result, whatever stopped the rest
+        try:
+            _record(warehouse, run, options)
+        except FeatureStoreError:  # the warehouse may be what failed: raise its error
+            pass
+        raise
+    _record(warehouse, run, options)
+    return run
+
+
+def _record(warehouse, run: GateRun, options: GateOptions) -> None:
     if options.record and not getattr(warehouse, "read_only", False):
         results_table.record(warehouse, run.run_id, run.run_at, run.checks)
-    return run
+
+
+@dataclass
+class _Inputs:
+    """What the suites read besides the warehouse: the skew inputs, the DynamoDB client."""
+
+    project: object
+    warehouse: object
+    options: GateOptions
+    skew: object = None
+    client: object = None
+
+    def metrics(self, suite: str, view: FeatureView, run: GateRun) -> tuple[list, dict | None]:
+        """(checks, metrics) of one suite on one view; no metrics: nothing to validate."""
+        if suite == "freshness":
+            checks = freshness_checks(view)
+            return checks, (freshness_metrics(self.warehouse, view, self.options.as_of)
+                            if checks else None)
+        if suite == "quality":
+            return quality_checks(view), quality_metrics(self.warehouse, view)
+        if suite == "parity":
+            if not view.online or "parity" in run.unreachable:
+                return [], None
+            from featurestore.gates.parity import parity_metrics
+
+            online = self.project.settings.online
+            try:
+                if self.client is None:
+                    self.client = parity_client(online)
+                report = parity_metrics(self.warehouse, self.client, online.table, view,
+                                        self.options.parity_sample, self.options.as_of)
+            except StoreUnavailable as exc:
+                if not self.options.skip_unreachable:
+                    raise
+                run.unreachable["parity"] = f"the online store is unreachable: {exc}"
+                return [], None
+            run.details.extend(report.detail_lines())
+            return parity_checks(view), report.metrics()
+        from featurestore.gates.skew import skew_metrics
+
+        return skew_checks(view), skew_metrics(self.skew, view)
+
+    def insufficient(self, suite: str, view: FeatureView, checks: list) -> list[CheckResult]:
+        """The skew checks of ``view`` whose samples are too small to judge."""
+        if suite != "skew":
+            return []
+        from featurestore.gates.skew import insufficient_results
+
+        return insufficient_results(self.skew, view, checks)
+
+
+def parity_client(online):
+    """A DynamoDB client for the parity suite; StoreUnavailable at once when the store is
+    AWS and no credentials are found (botocore would look for them again at every
+    request, each time through the instance metadata service, for a minute in all)."""
+    if online.is_aws:
+        import boto3
+
+        if boto3.Session(region_name=online.region).get_credentials() is None:
+            raise StoreUnavailable(
+                f"{online.where()}: no AWS credentials found. Pass --local for the DynamoDB "
+                "Local that `featurestore online start` runs, or set AWS credentials")
+    return online.client()

@@ -82,8 +82,10 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
 
     Prints one row per expectation (suite, view, expectation, observed, threshold,
     pass, FAIL, or "insufficient data" for a skew check below its skew.min_sample) and
-    the path of the Data Docs it wrote; exits 2 if any fails.
-    Results are kept in the warehouse table featurestore.gate_results.
+    the path of the Data Docs it wrote; exits 2 if any fails. A suite whose store cannot
+    be reached (parity, without DynamoDB) says so and the others run on; then, if
+    nothing failed, the exit code is 3. What ran is kept in the warehouse table
+    featurestore.gate_results either way.
 
     \b
     Examples:
@@ -94,7 +96,7 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
       featurestore gate --history user_transactions
     """
     from featurestore.durations import parse_duration
-    from featurestore.errors import GateFailed, RequestError
+    from featurestore.errors import GateFailed, RequestError, StoreUnavailable
 
     project = get_project(ctx, local=local)
     if history_view:
@@ -118,7 +120,7 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
     options = GateOptions(
         suites=suites, as_of=parse_as_of(as_of), training_set=training_set,
         serving_log=serving_log, serving_window_seconds=window, parity_sample=parity_sample,
-        docs_dir=project.target_dir / "gates" / "data_docs",
+        docs_dir=project.target_dir / "gates" / "data_docs", skip_unreachable=True,
     )
     with Warehouse(project) as warehouse:
         run = run_gates(project, warehouse, chosen, options, progress=say)
@@ -135,10 +137,20 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
             click.echo(line)
         if run.docs_path:
             click.echo(f"Data Docs: {run.docs_path}")
+        for suite, why in run.unreachable.items():
+            click.echo(f"{suite}: not run, {why}")
         click.echo(f"run {run.run_id}: {len(run.checks) - len(failed) - len(unjudged)} "
                    f"passed, {len(failed)} failed"
                    + (f", {len(unjudged)} insufficient data (not judged)" if unjudged else "")
+                   + (f", {len(run.unreachable)} suite(s) not run" if run.unreachable else "")
                    + " (results in featurestore.gate_results)")
+    not_run = "; ".join(f"{suite} not run: {why}" for suite, why in run.unreachable.items())
     if failed:
         raise GateFailed("gate failed: " + "; ".join(c.failure_line() for c in failed[:10])
-                         + (f"; and {len(failed) - 10} more" if len(failed) > 10 else ""))
+                         + (f"; and {len(failed) - 10} more" if len(failed) > 10 else "")
+                         + (f" ({not_run})" if not_run else ""))
+    if run.unreachable:
+        raise StoreUnavailable(
+            f"{not_run}. Nothing that ran failed ({len(run.checks) - len(unjudged)} passed"
+            + (f", {len(unjudged)} insufficient data" if unjudged else "")
+            + ", recorded in featurestore.gate_results).")

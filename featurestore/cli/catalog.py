@@ -20,21 +20,23 @@ from featurestore.cli.shared import emit_json, get_project, json_option, say
               help="How much of the serving log, up to its newest line, the pages describe.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes drawing the view pages; default: the cores, at most 4.")
+@click.option("--open", "open_site", is_flag=True,
+              help="Then open the index in a web browser (BROWSER if set, else the "
+              "system's default: xdg-open, open, start).")
 @json_option
 @click.pass_context
-def catalog_command(ctx, out_dir, training_sets, serving_window, jobs, as_json):
+def catalog_command(ctx, out_dir, training_sets, serving_window, jobs, open_site, as_json):
     """Write the feature catalog: a static site of every feature view, its contract,
     readiness, plots, lineage, consumers and versions.
 
-    It opens from the file system (target/catalog/index.html), deploys to any static host,
-    and `featurestore serve` serves it at /catalog/. The previous site is replaced only
-    once the new one is complete.
+    It opens from the file system (target/catalog/index.html; `--open` opens it),
+    deploys to any static host, and `featurestore serve` serves it at /catalog/. The
+    previous site is replaced only once the new one is complete.
 
     \b
     Example:
-      featurestore gate
-      featurestore catalog
-      open target/catalog/index.html
+      featurestore gate --local
+      featurestore catalog --open
     """
     import datetime as dt
 
@@ -55,7 +57,24 @@ def catalog_command(ctx, out_dir, training_sets, serving_window, jobs, as_json):
         say(f"note: {note}")
     if as_json:
         emit_json(report.to_dict())
-        return
-    click.echo(f"wrote the catalog: {report.pages} pages ({report.views} views, "
-               f"{report.ready} production-ready; {report.plots} plots) in "
-               f"{report.seconds:.1f} s: {report.out_dir / 'index.html'}")
+    else:
+        click.echo(f"wrote the catalog: {report.pages} pages ({report.views} views, "
+                   f"{report.ready} production-ready; {report.plots} plots) in "
+                   f"{report.seconds:.1f} s: {report.out_dir / 'index.html'}")
+    if open_site:
+        open_in_browser(report.out_dir / "index.html")
+
+
+def open_in_browser(page: Path) -> None:
+    """Open ``page`` with the standard library's ``webbrowser`` (it honours BROWSER and
+    knows each platform's opener, where a hard-coded `open` exists on macOS only). A
+    machine with no browser gets the file's URL to open by hand: the site is written."""
+    import webbrowser
+
+    url = page.resolve().as_uri()
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    say(f"opened {url}" if opened else
+        f"note: no web browser found to open {url}; open it by hand, or set BROWSER")

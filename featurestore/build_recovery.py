@@ -15,16 +15,17 @@ minutes turned into one clear step each.
    built before its first ingest): one error names the source, its landing folder and
    the command that loads it, instead of dbt's "Table with name ... does not exist".
 
-Which nodes failed, and why, is read from dbt's own ``run_results.json`` of that run.
+Which nodes failed, and why, is dbt's own ``run_results.json`` of that run, read by
+``dbt_results.read_run_results`` (the loop reads it the same way).
 """
 
 from __future__ import annotations
 
-import json
-import time
+import datetime as dt
 from collections.abc import Callable
 
 from featurestore.contracts import Catalog, FeatureView
+from featurestore.dtypes import utc_naive
 from featurestore.errors import ProjectError, WarehouseError, WarehouseUnreachable
 from featurestore.project import Project
 
@@ -39,7 +40,7 @@ def build(project: Project, catalog: Catalog, dbt_args: list[str],
     explains, and the one it repairs (then the build runs once more)."""
     from featurestore.dbt_runner import run_dbt
 
-    started = time.time_ns()
+    started = utc_naive()
     try:
         run_dbt(project, ["build", *dbt_args])
         return
@@ -56,15 +57,15 @@ def build(project: Project, catalog: Catalog, dbt_args: list[str],
     run_dbt(project, ["build", *dbt_args])
 
 
-def _failed_nodes(project: Project, since_ns: int) -> dict[str, str]:
-    """unique_id -> dbt's message, for every node that errored in the run started at
-    ``since_ns`` (none if dbt stopped before it wrote its results)."""
-    path = project.target_dir / "run_results.json"
-    if not path.exists() or path.stat().st_mtime_ns < since_ns:
+def _failed_nodes(project: Project, since: dt.datetime) -> dict[str, str]:
+    """unique_id -> dbt's message, for every node that failed in the run started at
+    ``since`` (none if dbt stopped before it wrote its results)."""
+    from featurestore.dbt_results import read_run_results
+
+    results = read_run_results(project, project.dbt_manifest() or {}, since=since)
+    if results is None:
         return {}
-    results = json.loads(path.read_text()).get("results") or []
-    return {r["unique_id"]: r.get("message") or "" for r in results
-            if r.get("status") == "error"}
+    return {uid: results.nodes[uid].message for uid in results.failed()}
 
 
 def _node(project: Project, unique_id: str) -> dict:

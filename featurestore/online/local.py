@@ -60,11 +60,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def listens_on(pid: int, port: int) -> bool | None:
-    """Whether process ``pid`` holds the listening socket of ``port``; None where
-    ``/proc`` cannot tell (not Linux). A port picked by ``free_port`` can be picked by
-    another process too before either binds it: then an API answers on the port, but
-    not ours, and a test that kills "its" store would kill nothing."""
+def listening_sockets(port: int) -> set[str] | None:
+    """The listening sockets of ``port`` on this machine (``socket:[inode]``, as a
+    process's ``/proc/<pid>/fd`` links name them); None where ``/proc`` cannot tell."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -76,6 +74,17 @@ def listens_on(pid: int, port: int) -> bool | None:
                         inodes.add(f"socket:[{fields[9]}]")
         except OSError:
             return None
+    return inodes
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the listening socket of ``port``; None where
+    ``/proc`` cannot tell (not Linux). A port picked by ``free_port`` can be picked by
+    another process too before either binds it: then an API answers on the port, but
+    not ours, and a test that kills "its" store would kill nothing."""
+    inodes = listening_sockets(port)
+    if inodes is None:
+        return None
     try:
         descriptors = os.listdir(f"/proc/{pid}/fd")
     except OSError:
@@ -110,6 +119,41 @@ def is_healthy(endpoint: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    return True
+
+
+def still_serves(pid: int, port: int, endpoint: str) -> bool:
+    """Whether process ``pid`` still serves ``port``: it holds the listening socket (read
+    from ``/proc``), or, where ``/proc`` cannot tell, a DynamoDB API answers there within
+    10 s. Never a short health check: a store that answers slowly on a loaded machine is
+    running, and calling it stale would forget it (and start a second one on its data)."""
+    if not _alive(pid):
+        return False
+    held = listens_on(pid, port)
+    if held is not None:
+        return held
+    return is_healthy(endpoint, timeout=10.0)
+
+
+def port_still_held(pid: int, port: int, endpoint: str) -> bool:
+    """Whether the port of a store being stopped is still listened on. Not asked of the
+    process: a JVM whose main thread has exited shows no descriptors in ``/proc/<pid>``
+    while its other threads, still shutting down, keep the socket open."""
+    if not _alive(pid):
+        return False
+    listened = listening_sockets(port)
+    if listened is not None:
+        return bool(listened)
+    return is_healthy(endpoint, timeout=10.0)
+
+
 @dataclass
 class LocalDynamoDB:
     """One DynamoDB Local process. ``with LocalDynamoDB(project_root) as endpoint: ...``"""
@@ -139,8 +183,11 @@ class LocalDynamoDB:
             "-disableTelemetry",
         ]
 
-    def start(self, *, timeout: float = 30.0, detach: bool = False) -> str:
+    def start(self, *, timeout: float = 120.0, detach: bool = False) -> str:
         """Start and wait until the API answers; return the endpoint URL.
+
+        ``timeout`` only ends a start that neither answers nor exits (an exit is seen at
+        once): about 2 s on an idle machine, many times that on a loaded one.
 
         On a port of our own choosing, a port another process took first (two
         ``free_port()`` calls can return the same port) is given up for another one."""
@@ -230,7 +277,11 @@ def start_detached(project_root: Path, warehouse_dir: Path, port: int | None = N
     endpoint = local.start(detach=True)
     state = {"pid": local.process.pid, "port": local.port, "endpoint": endpoint,
              "in_memory": in_memory}
-    state_file(warehouse_dir).write_text(json.dumps(state))
+    # written whole, then renamed: a lookup following the store (lookup/local.py) reads
+    # either no file or this one, never a half-written one
+    partial = state_file(warehouse_dir).with_suffix(".json.partial")
+    partial.write_text(json.dumps(state))
+    partial.replace(state_file(warehouse_dir))
     log.warning(NETWORK_NOTE.format(port=local.port))
     return state
 
@@ -241,7 +292,7 @@ def read_running(warehouse_dir: Path) -> dict | None:
     if not path.exists():
         return None
     state = json.loads(path.read_text())
-    if is_healthy(state["endpoint"]):
+    if still_serves(state["pid"], state["port"], state["endpoint"]):
         return state
     path.unlink()
     return None
@@ -263,12 +314,22 @@ def stop_detached(warehouse_dir: Path) -> dict | None:
     state = read_running(warehouse_dir)
     if not state:
         return None
-    try:
-        os.killpg(state["pid"], signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and is_healthy(state["endpoint"], timeout=0.2):
-        time.sleep(0.1)
+    # Stopped means the process no longer holds its port (so the next start may take its
+    # data folder), not that a health check went unanswered, which on a loaded machine
+    # it may while the store still runs. SIGCONT after SIGTERM, as init systems do, so a
+    # suspended store (Ctrl-Z, SIGSTOP) handles it; SIGKILL if a minute is not enough.
+    for sig, patience in ((signal.SIGTERM, 60.0), (signal.SIGKILL, 30.0)):
+        try:
+            os.killpg(state["pid"], sig)
+            os.killpg(state["pid"], signal.SIGCONT)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + patience
+        while port_still_held(state["pid"], state["port"], state["endpoint"]):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        else:
+            break
     state_file(warehouse_dir).unlink(missing_ok=True)
     return {"in_memory": False, **state}

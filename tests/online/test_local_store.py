@@ -51,6 +51,35 @@ def test_a_port_given_and_taken_is_an_error_naming_it(dynamodb_local):
     assert f"port {taken}" in str(error.value)
 
 
+@pytest.mark.slow
+def test_a_store_too_busy_to_answer_is_still_running_and_stop_waits_for_its_port(tmp_path):
+    """A suspended DynamoDB Local (SIGSTOP) answers no health check, as a JVM starved on
+    a loaded machine may not for seconds: it is still the project's running store (its
+    state file kept, so no second store is started on its data), and `online stop` ends
+    it, returning only once nothing listens on its port any more."""
+    import signal
+    import socket
+
+    from featurestore.online.local import read_running, start_detached, state_file, stop_detached
+
+    warehouse = tmp_path / "warehouse"
+    state = start_detached(REPO_ROOT, warehouse, in_memory=True)
+    try:
+        os.kill(state["pid"], signal.SIGSTOP)
+        assert read_running(warehouse) == state
+        assert state_file(warehouse).exists()
+        assert stop_detached(warehouse) == state
+        with socket.socket(socket.AF_INET6) as probe:  # the port is free for the next start
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("::", state["port"]))
+        assert not state_file(warehouse).exists()
+        assert read_running(warehouse) is None
+    finally:
+        try:
+            os.killpg(state["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
 
 @pytest.mark.slow
 def test_online_start_in_memory_keeps_nothing_on_disk_and_says_so(tmp_path):

@@ -32,7 +32,6 @@ NOT_SOURCES = shutil.ignore_patterns(
     ".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__", "target",
     "warehouse", "dbt_packages", "logs", ".hypothesis", ".ruff_cache", ".pytest_cache",
     "gx", "out", "*.duckdb", "*.duckdb.wal")
-INSTALL_BUDGET_SECONDS = 90  # pip's cache makes it ~20 s here; past this, say so
 
 
 def _run(args: list, cwd: Path, env: dict[str, str] | None = None,
@@ -83,11 +82,15 @@ def wheel_venv(tmp_path_factory) -> tuple[Path, dict[str, float]]:
     return venv, seconds
 
 
-def test_wheel_installs_quickly_from_the_pip_cache(wheel_venv):
-    _, seconds = wheel_venv
-    assert seconds["install"] < INSTALL_BUDGET_SECONDS, (
-        f"pip install of the wheel took {seconds['install']:.0f} s (budget "
-        f"{INSTALL_BUDGET_SECONDS} s): is pip's cache gone?")
+def test_wheel_dependencies_are_consistent_in_a_fresh_venv(wheel_venv, tmp_path):
+    """What pip installed for the wheel under constraints.txt fits together (`pip check`).
+
+    How long pip took is printed by the fixture, not asserted: on a loaded machine it is
+    a figure of the machine, not of the wheel."""
+    venv, _ = wheel_venv
+    done = _run([venv / "bin" / "python", "-m", "pip", "check"], cwd=tmp_path,
+                env=_clean_env(venv))
+    assert done.stdout == "No broken requirements found.\n"
 
 
 def test_wheel_metadata_names_its_license_authors_and_extras(wheel_venv, tmp_path):

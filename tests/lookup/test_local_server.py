@@ -21,6 +21,7 @@ from featurestore.online.local import free_port
 from featurestore.online.reader import DynamoReader
 from tests.lookup.lookup_testkit import NOW, REPO_ROOT, call, make_app, seed
 from tests.lookup.test_openapi import EmptyStore
+from tests.waiting import wait_until
 
 F = "user_transactions:txn_count_7d"
 KEYS = json.dumps({"keys": [{"name": "fraud-model", "sha256": hash_key("s3cret"),
@@ -44,9 +45,10 @@ def server(catalog):
         background.__exit__(None, None, None)
 
 
-def exchange(address, raw: bytes, *, wait_s: float = 5.0) -> tuple[int, dict, bytes]:
+def exchange(address, raw: bytes, *, wait_s: float = 60.0) -> tuple[int, dict, bytes]:
     """Send ``raw`` bytes, read one answer: (status, headers, body). The socket has a time
-    limit, so a server that waits for more (a body never sent) fails the test."""
+    limit, so a server that waits for more (a body never sent) fails the test; the limit
+    is generous, so a server slowed down by a loaded machine does not."""
     with socket.create_connection(address, timeout=wait_s) as sock:
         sock.sendall(raw)
         return read_answer(sock, head_only=raw.startswith(b"HEAD "))
@@ -74,11 +76,9 @@ def read_answer(sock, head_only: bool = False) -> tuple[int, dict, bytes]:
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(server):
     address = server()
-    started = time.monotonic()
-    code, headers, body = exchange(address, (
+    code, headers, body = exchange(address, (  # 150 MB announced, never sent
         b"POST /v1/features/retrieve HTTP/1.1\r\nHost: x\r\nx-api-key: s3cret\r\n"
-        b"Content-Type: application/json\r\nContent-Length: 157286400\r\n\r\n"))  # 150 MB
-    assert time.monotonic() - started < 2
+        b"Content-Type: application/json\r\nContent-Length: 157286400\r\n\r\n"))
     assert (code, headers["content-type"], headers["connection"]) == (
         413, "application/json", "close")
     assert json.loads(body) == {
@@ -88,11 +88,9 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(server):
 
 def test_a_request_refused_whatever_its_body_is_answered_without_reading_it(server):
     address = server()
-    started = time.monotonic()
     code, headers, body = exchange(address, (  # 5 MB announced, never sent
         b"POST /v1/features/retrieve HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n"
         b"Expect: 100-continue\r\n\r\n"))
-    assert time.monotonic() - started < 2
     assert (code, headers["connection"]) == (401, "close")  # no "100 Continue" first
     assert json.loads(body)["error"] == "unauthorized"
     code, _, body = exchange(address, b"PUT /v1/features/retrieve HTTP/1.1\r\nHost: x\r\n"
@@ -103,7 +101,7 @@ def test_a_request_refused_whatever_its_body_is_answered_without_reading_it(serv
 def test_a_wanted_body_after_100_continue(server):
     address = server()
     payload = json.dumps({"entity": "user", "keys": [{"user_id": 1}], "features": [F]})
-    with socket.create_connection(address, timeout=5) as sock:
+    with socket.create_connection(address, timeout=60) as sock:
         sock.sendall(b"POST /v1/features/retrieve HTTP/1.1\r\nHost: x\r\nx-api-key: s3cret\r\n"
                      b"Expect: 100-continue\r\nContent-Length: "
                      + str(len(payload)).encode() + b"\r\n\r\n")
@@ -150,56 +148,58 @@ def test_what_the_server_cannot_read_is_refused_in_json(server, raw, code, error
 
 def test_a_silent_client_is_let_go(server):
     address = server(timeout_s=0.5)
-    with socket.create_connection(address, timeout=5) as sock:
-        started = time.monotonic()
+    with socket.create_connection(address, timeout=60) as sock:  # the test's own limit
         assert sock.recv(100) == b""  # closed by the server
-    assert time.monotonic() - started < 3
+
+
+def _cut_off_while_trickling(sock, within_s: float) -> bool:
+    """Send a byte, then wait 0.2 s for the server to close, over and over: whether the
+    server closed the connection within ``within_s``."""
+    sock.settimeout(0.2)
+    give_up = time.monotonic() + within_s
+    while time.monotonic() < give_up:
+        try:
+            sock.sendall(b" ")
+            if sock.recv(100) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:  # reset by the server
+            return True
+    return False
 
 
 def test_a_trickling_client_is_cut_off_at_the_deadline(server):
     address = server(timeout_s=1.0, request_deadline_s=1.5)
     request = b"POST /v1/features/retrieve HTTP/1.1\r\nHost: x\r\nx-api-key: s3cret\r\n" \
               b"Content-Length: 1000\r\n\r\n"
-    with socket.create_connection(address, timeout=5) as sock:
+    with socket.create_connection(address, timeout=60) as sock:
         sock.sendall(request)
-        started = time.monotonic()
-        closed = False
-        while time.monotonic() - started < 6:  # a byte every 0.2 s: never silent for 1 s
-            try:
-                sock.sendall(b" ")
-            except OSError:
-                closed = True
-                break
-            time.sleep(0.2)
-            sock.setblocking(False)
-            try:
-                if sock.recv(100) == b"":
-                    closed = True
-                    break
-            except BlockingIOError:
-                pass
-            finally:
-                sock.setblocking(True)
-    assert closed and time.monotonic() - started < 4
+        # a byte every 0.2 s is never silent for the 1 s idle limit, and takes 200 s to
+        # send the body: only the 1.5 s request deadline ends it within the minute
+        assert _cut_off_while_trickling(sock, within_s=60)
 
 
 def test_past_the_connection_limit_new_connections_get_503(server):
-    address = server(max_connections=2)
-    held = [socket.create_connection(address, timeout=5) for _ in range(2)]
+    address = server(max_connections=2, timeout_s=600)  # held connections are not idled out
+    held = [socket.create_connection(address, timeout=60) for _ in range(2)]
     try:
-        time.sleep(0.2)
+        for sock in held:  # an answer on each: the server has taken both connections
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_answer(sock)[0] == 200
         code, headers, body = exchange(address, b"GET /healthz HTTP/1.1\r\n\r\n")
         assert (code, json.loads(body)["error"]) == (503, "unavailable")
     finally:
         for sock in held:
             sock.close()
-    time.sleep(0.3)
-    assert exchange(address, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 200
+    # the server lets a closed connection go when its thread sees the end of it
+    wait_until(lambda: exchange(address, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")[0]
+               == 200, "a connection under the limit again")
 
 
 def test_a_keep_alive_connection_still_serves_many_requests(server):
     address = server()
-    with socket.create_connection(address, timeout=5) as sock:
+    with socket.create_connection(address, timeout=60) as sock:
         for _ in range(3):
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             assert read_answer(sock)[0] == 200
@@ -208,7 +208,7 @@ def test_a_keep_alive_connection_still_serves_many_requests(server):
 def test_a_body_left_unread_never_becomes_the_next_request(server):
     address = server()
     smuggled = b"GET /v1/features/user/1?features=user_profile HTTP/1.1\r\n\r\n"
-    with socket.create_connection(address, timeout=5) as sock:
+    with socket.create_connection(address, timeout=60) as sock:
         sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nx-api-key: s3cret\r\nContent-Length: "
                      + str(len(smuggled)).encode() + b"\r\n\r\n" + smuggled)
         assert read_answer(sock)[0] == 200
@@ -230,7 +230,8 @@ def test_a_body_that_is_not_utf8_is_a_400_not_a_guess(server):
 def test_healthz_stays_200_and_readyz_is_503_when_dynamodb_cannot_be_read(dynamodb_table,
                                                                           catalog, serve):
     client, table = dynamodb_table
-    url = serve(make_app(catalog, client, table, built_at="2026-05-01T00:00:00Z"))
+    url = serve(make_app(catalog, client, table, built_at="2026-05-01T00:00:00Z",
+                         deadline_s=60))  # a ping past 2 s on a loaded machine is no outage
     assert (call(url, "/healthz").status, call(url, "/healthz").body) == (200, {
         "status": "ok", "views": 4, "registry_built_at": "2026-05-01T00:00:00Z",
         "store": {"status": "ok"}})
@@ -259,19 +260,24 @@ def test_healthz_stays_200_and_readyz_is_503_when_dynamodb_cannot_be_read(dynamo
 
 # -- a refused connection fails fast (item 10d) ---------------------------------------------
 def test_a_refused_connection_degrades_at_once_not_at_the_deadline(catalog):
+    """Nothing listens: one BatchGetItem, no retry until the deadline. Counted in calls,
+    not seconds: a retry loop would make many calls within its 60 s deadline, whatever
+    the machine's load."""
     from featurestore.lookup import service
 
     closed = OnlineConfig(endpoint=f"http://127.0.0.1:{free_port()}").client(
-        connect_timeout=0.2, read_timeout=2.0, max_attempts=1)
-    reader = DynamoReader(closed, "t", deadline_s=2.0)
-    started = time.monotonic()
+        connect_timeout=0.2, read_timeout=60.0, max_attempts=1)
+    calls = []
+    closed.meta.events.register("before-call.dynamodb.BatchGetItem",
+                                lambda **_: calls.append("BatchGetItem"))
+    reader = DynamoReader(closed, "t", deadline_s=60.0)
     with pytest.raises(StoreUnavailable, match="^DynamoDB is unreachable: Could not connect"):
         reader.get([("user#1", "user_transactions#v1")], ["txn_count_7d"])
-    assert time.monotonic() - started < 0.5  # the deadline is 2 s
+    assert calls == ["BatchGetItem"]
     requests = [service.entity_request(catalog, "user", [{"user_id": 1}], [F])]
-    started = time.monotonic()
     outcome = service.lookup(requests, reader, now=NOW)
-    assert outcome.degraded and time.monotonic() - started < 0.5
+    assert outcome.degraded
+    assert calls == ["BatchGetItem"] * 2
 
 
 # -- following the project's DynamoDB Local (item 7) and saying where it listens (10c) ------
@@ -304,16 +310,22 @@ def test_serve_local_follows_dynamodb_local_to_its_new_port(catalog, tmp_path, s
                                                         local=True)
         url = serve(local_app(project, cache=False, log_serving=False, follow_local=True))
         path = f"/v1/features/user/1?features={F}"
-        assert call(url, path).body["results"][0]["features"][F]["value"] == 5
-        stop_detached(warehouse)
+
+        def served():  # an answer read from the store (a read past the 250 ms deadline of
+            answer = call(url, path)  # a cold or starved JVM degrades: then ask again)
+            return None if answer.body["degraded"] else answer
+
+        answer = wait_until(served, "an answer from the first DynamoDB Local")
+        assert answer.body["results"][0]["features"][F]["value"] == 5
+        stop_detached(warehouse)  # returns once the process no longer holds its port
         answer = call(url, path)
         assert answer.body["degraded"] is True
         assert call(url, "/readyz").status == 503
         second = start_detached(REPO_ROOT, warehouse, free_port())  # its data, another port
         assert second["port"] != first["port"]
-        assert call(url, "/readyz").status == 200
-        answer = call(url, path)
-        assert answer.body["degraded"] is False
+        wait_until(lambda: call(url, "/readyz").status == 200,
+                   f"/readyz to read the store on its new port {second['port']}")
+        answer = wait_until(served, "an answer from the second DynamoDB Local")
         assert answer.body["results"][0]["features"][F]["value"] == 5
     finally:
         stop_detached(warehouse)

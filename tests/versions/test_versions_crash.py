@@ -17,6 +17,7 @@ import time
 
 from tests.versions.test_versions_scenario import VIEW, version_items
 from tests.versions.world import subprocess_env
+from tests.waiting import wait_until
 
 
 def run_until(world, marker: str, *args: str) -> tuple[bool, str]:
@@ -77,7 +78,14 @@ def test_killed_backfill_and_retire_converge_on_rerun(world):
     # the retirement killed after its first batch of deletes
     result = world.cli("promote", VIEW, "--version", "2", "--reason", "v2")
     assert result.exit_code == 0, result.output
-    time.sleep(0.3)  # twice the lookup's refresh interval of this world (100 ms)
+    # retire refuses v1 until twice the lookups' refresh interval (100 ms here) has passed
+    # since the pointer moved away from it (rollout.retire)
+    from featurestore.rollout import Store
+
+    moved_at_us = Store.open(world.project).pointer(VIEW).changed_at_us
+    grace_us = 2 * world.project.settings.lookup.version_refresh_ms * 1000
+    wait_until(lambda: time.time_ns() // 1000 - moved_at_us > grace_us,
+               "the lookups' refresh bound to pass since the promotion")
     killed, said = run_until(world, "item(s) deleted", "retire", VIEW, "--version", "1",
                              "--reason", "v2 live", "--batch-keys", "10")
     assert killed, said

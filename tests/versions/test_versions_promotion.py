@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 from tests.versions.test_versions_scenario import SHARED, V1_ONLY, V2_ONLY, VIEW, Server
+from tests.waiting import wait_until
 
 
 def post(url: str, keys: list[int]) -> dict:
@@ -16,7 +17,7 @@ def post(url: str, keys: list[int]) -> dict:
                        "features": [VIEW]}).encode()
     request = urllib.request.Request(f"{url}/v1/features/retrieve", data=body,
                                      headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
 
@@ -39,15 +40,21 @@ def test_no_answer_mixes_versions_during_promotions(world):
         while not stop.is_set():
             answers.append(post(server.url, keys))
 
+    def served(version: int) -> None:
+        """Wait until an answer received after this call serves ``version``."""
+        since = len(answers)
+        wait_until(lambda: any(a["versions"][VIEW] == version for a in answers[since:]),
+                   f"an answer of v{version} after the flip ({len(answers)} answers)")
+
     threads = [threading.Thread(target=client) for _ in range(3)]
     try:
         for thread in threads:
             thread.start()
-        for _ in range(3):
+        for _ in range(3):  # each flip is seen by the clients before the next one
             promote(world.project, VIEW, 2, reason="flip")
-            time.sleep(0.05)
+            served(2)
             rollback(world.project, VIEW, reason="flop")
-            time.sleep(0.05)
+            served(1)
     finally:
         stop.set()
         for thread in threads:

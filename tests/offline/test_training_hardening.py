@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import duckdb
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from featurestore.errors import RequestError, SpineError
 from featurestore.project import Project
 from featurestore.training import build_training_set
+from tests.waiting import wait_until
 
 ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
 VIEW = """name: history
@@ -99,7 +99,11 @@ def test_sigterm_mid_join_leaves_no_partial_file(project, tmp_path):
     for line in process.stderr:  # the join starts right after this line
         if line.startswith("training-set: joining"):
             break
-    time.sleep(0.05)
+    # mid-join: the export has opened its partial file (it does so as the join starts)
+    partial = out.parent / f".{out.name}.partial-{process.pid}"
+    wait_until(lambda: partial.exists() or process.poll() is not None,
+               f"{partial} to be opened by the join")
+    assert process.poll() is None, "the join ended before it could be stopped"
     process.send_signal(signal.SIGTERM)
     rest = process.stderr.read()
     assert process.wait(timeout=60) == 143, rest

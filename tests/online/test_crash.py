@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -17,19 +16,44 @@ from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
 from tests.conftest import REPO_ROOT
 from tests.online.conftest import AS_OF, T0, TXNS, assert_online_equals_warehouse, txn_row
+from tests.waiting import wait_until
 
 ENTITIES = 3_000
 
 WORKER = textwrap.dedent("""
-    import datetime as dt, sys
+    import datetime as dt, pathlib, sys, threading
     from featurestore.online.config import OnlineConfig
     from featurestore.project import Project
     from featurestore.warehouse import Warehouse
     from featurestore.sync.worker import SyncOptions, sync_view
     from tests.online.conftest import TXNS
-    root, endpoint, table, as_of = sys.argv[1:5]
+    root, endpoint, table, as_of, paused = sys.argv[1:6]
+
+    class PausingClient:
+        \"\"\"The real client until 500 items are written; then every write waits for
+        ever. One write in flight at a time, so when `paused` appears nothing is on
+        its way to DynamoDB: the kill lands mid-run, and the count is final.\"\"\"
+
+        def __init__(self, client):
+            self._client, self._lock, self._written = client, threading.Lock(), 0
+
+        def __getattr__(self, name):
+            return getattr(self._client, name)
+
+        def batch_write_item(self, **request):
+            with self._lock:
+                if self._written >= 500:
+                    pathlib.Path(paused).touch()
+                    threading.Event().wait()
+                answer = self._client.batch_write_item(**request)
+                sent = sum(len(items) for items in request["RequestItems"].values())
+                left = sum(len(items) for items in answer.get("UnprocessedItems", {}).values())
+                self._written += sent - left
+                return answer
+
     with Warehouse(Project(root)) as warehouse:
-        sync_view(warehouse, OnlineConfig(endpoint=endpoint).client(), table, TXNS,
+        client = PausingClient(OnlineConfig(endpoint=endpoint).client())
+        sync_view(warehouse, client, table, TXNS,
                   SyncOptions(as_of=dt.datetime.fromisoformat(as_of), threads=2,
                               batch_size=200, lookback=dt.timedelta(0)))
 """)
@@ -41,7 +65,7 @@ def _count(client, table: str) -> int:
 
 @pytest.mark.slow
 def test_sigkill_mid_sync_then_rerun_equals_warehouse(online_project, dynamodb_table,
-                                                      dynamodb_local):
+                                                      dynamodb_local, tmp_path):
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         rows = [txn_row(u, T0 + dt.timedelta(hours=h), T0 + dt.timedelta(hours=h, minutes=5),
@@ -49,25 +73,19 @@ def test_sigkill_mid_sync_then_rerun_equals_warehouse(online_project, dynamodb_t
         warehouse.connection.executemany(
             f"insert into fs_user__transactions values ({', '.join('?' * 12)})", rows)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    paused = tmp_path / "paused"
     worker = subprocess.Popen(
         [sys.executable, "-c", WORKER, str(online_project.root), dynamodb_local, table,
-         AS_OF.isoformat()], cwd=REPO_ROOT, env=env,
+         AS_OF.isoformat(), str(paused)], cwd=REPO_ROOT, env=env,
     )
-    deadline = time.monotonic() + 60
-    while _count(client, table) < 500 and time.monotonic() < deadline:
+    try:
+        wait_until(lambda: paused.exists() or worker.poll() is not None,
+                   "the worker to write 500 items")
         assert worker.poll() is None, "the worker ended before it could be killed"
-        time.sleep(0.05)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait()
-    # a batch the worker sent before it died is still applied by DynamoDB Local: count
-    # once the table has stopped growing
-    counted, settled = _count(client, table), 0
-    while settled < 3:
-        time.sleep(0.2)
-        again = _count(client, table)
-        settled = settled + 1 if again == counted else 0
-        counted = again
-    written_before_kill = counted - 1  # minus the first-load marker
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    written_before_kill = _count(client, table) - 1  # minus the first-load marker
     assert 500 <= written_before_kill < ENTITIES
 
     with Warehouse(online_project) as warehouse:

@@ -181,7 +181,7 @@ def _serve_lookups(world_env: dict[str, str]) -> None:
             request = urllib.request.Request(
                 url + "/v1/features/retrieve", data=json.dumps(body).encode(),
                 headers={"content-type": "application/json", "x-model-name": "fraud-v3"})
-            with urllib.request.urlopen(request, timeout=30) as answer:
+            with urllib.request.urlopen(request, timeout=180) as answer:
                 assert answer.status == 200
 
 

@@ -47,7 +47,7 @@ def call(url: str, path: str, *, method: str = "GET", body: bytes | str | None =
     request = urllib.request.Request(url + path, data=data, method=method,
                                      headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             raw, status, got = response.read(), response.status, dict(response.headers)
     except urllib.error.HTTPError as exc:
         raw, status, got = exc.read(), exc.code, dict(exc.headers)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from featurestore.dbt_runner import run_dbt
 from featurestore.ingest import ingest, raw_tables
 from tests.offline.ingest_support import SOURCES, T, ledger_lines, orders, raw_rows
+from tests.waiting import wait_until
 
 
 def test_the_raw_table_comes_from_the_declared_columns(shop):
@@ -169,7 +170,6 @@ def s3_endpoint(tmp_path):
     """An S3 API on loopback (moto's server): yields host:port."""
     import shutil
     import socket
-    import time
     import urllib.request
 
     with socket.socket() as probe:
@@ -178,16 +178,20 @@ def s3_endpoint(tmp_path):
     server = subprocess.Popen([shutil.which("moto_server", path=os.path.dirname(sys.executable)),
                                "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
+
+    def answers() -> bool:
+        assert server.poll() is None, f"moto_server exited ({server.returncode})"
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-            break
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
         except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.1)
+            return False
+        return True
+
+    try:
+        wait_until(answers, f"moto's S3 to answer on port {port}")
+    except BaseException:
+        server.kill()
+        raise
     yield f"127.0.0.1:{port}"
     server.terminate()
     server.wait()

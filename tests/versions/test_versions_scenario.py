@@ -61,7 +61,7 @@ class Server:
 
         url = f"{self.url}/v1/features/user/{key}?" + urlencode({"features": features,
                                                                **query})
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=60) as response:
             return json.loads(response.read())
 
     def close(self) -> None:

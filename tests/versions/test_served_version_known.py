@@ -103,7 +103,7 @@ def test_a_running_serve_serves_the_version_promoted_after_it_started(world):
             "served. Ask for user_transactions@v2 instead")
         # the catalog the endpoint lists is the reloaded one
         catalog = json.loads(urllib.request.urlopen(f"{server.url}/v1/feature-views",
-                                                    timeout=10).read())
+                                                    timeout=60).read())
         (listed,) = [v for v in catalog["feature_views"] if v["name"] == VIEW]
         assert listed["version"] == 1  # the base of the contract, as before
         # promote said so

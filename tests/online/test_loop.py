@@ -120,7 +120,7 @@ def test_sigterm_finishes_the_cycle_then_exits(world):
         if line.startswith("run: ingest:"):  # the first cycle is under way
             break
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=600)  # a deadline: the cycle runs a dbt build
     assert process.returncode == 0, err
     assert "SIGTERM: finishing the cycle in progress, then stopping" in err
     cycles = _cycles(base)

@@ -4,6 +4,10 @@ dbt's programmatic runner reports failures as data, not exceptions, and a select
 matches nothing still "succeeds". Every caller (the CLI's ``build``, the demo, the test
 fixtures) wants the same thing instead: an error naming the failing nodes and dbt's
 messages, or a result that really did something.
+
+dbt runs from the project folder, with the profile and target featurestore itself
+connects to (``Project.dbt_target``): ``--profiles-dir`` and ``--target`` are always
+passed, so dbt and featurestore cannot open two different warehouses.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from featurestore.dialects import for_target
 from featurestore.errors import ProjectError, ValidationFailed
 from featurestore.project import Project
 
@@ -28,6 +31,9 @@ _NO_PACKAGES_COMMANDS = frozenset({"deps", "clean", "debug", "init"})
 # Where a dbt project lists the packages it installs (dependencies.yml since dbt 1.6).
 PACKAGE_FILES = ("packages.yml", "dependencies.yml")
 _SELECT_FLAGS = frozenset({"-s", "--select", "-m", "--models", "--selector"})
+# dbt's options that choose the connection: featurestore's to set, for dbt and itself
+_CONNECTION_FLAGS = {"--target": "target", "-t": "target", "--profiles-dir": "profiles_dir",
+                     "--profile": "profile"}
 
 
 @contextlib.contextmanager
@@ -45,44 +51,76 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def split_connection_args(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    """dbt's ``--target``, ``-t``, ``--profiles-dir`` and ``--profile`` taken out of
+    ``args`` (e.g. ``featurestore build --target prod``): {"target": ..., ...} and the rest.
+
+    Raises:
+        ProjectError: an option without its value.
+    """
+    found: dict[str, str] = {}
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        flag, equals, value = arg.partition("=")
+        if flag not in _CONNECTION_FLAGS or (equals and flag == "-t"):
+            rest.append(arg)
+            continue
+        if not equals:
+            value = next(items, None)
+            if value is None or value.startswith("-"):
+                raise ProjectError(f"{flag} needs a value, e.g. `{flag} prod`.")
+        found[_CONNECTION_FLAGS[flag]] = value
+    return found, rest
+
+
 def run_dbt(project: Project, args: list[str], target_path: Path | str | None = None):
     """Run ``dbt <args>`` against ``project``; return dbt's result object.
 
     Args:
-        project: the featurestore project (its root is dbt's project and profiles dir,
-            unless DBT_PROFILES_DIR says otherwise).
+        project: the featurestore project: dbt runs in its folder, with the profile and
+            target ``project.dbt_target`` resolved.
         args: the dbt command and its arguments, e.g. ``["build", "-s", "staging"]``.
         target_path: where dbt writes ``target/`` (manifest, compiled SQL); default the
             project's target folder. Parallel runs need separate ones.
 
     Raises:
         ValidationFailed: dbt ran and only tests failed (each named, with its message).
-        ProjectError: a model failed to build or compile, dbt raised an exception, or a
-            selector matched no node.
+        ProjectError: a model failed to build or compile, dbt raised an exception, a
+            selector matched no node, or ``args`` choose a target or profile themselves
+            (that is ``Project(target=...)``, the CLI's ``--target``).
     """
     if not args:
         raise ProjectError("run_dbt: give a dbt command, e.g. ['build'].")
+    chosen, _ = split_connection_args(args)
+    if chosen:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in chosen)
+        raise ProjectError(f"{flags}: give it to featurestore, which passes it to dbt, e.g. "
+                           "`featurestore --target prod build`.")
     if args[0] not in _NO_PACKAGES_COMMANDS:
         ensure_packages(project)
     from dbt.cli.main import dbtRunner
 
+    warehouse = project.dbt_target
     full = [*args]
     if "--project-dir" not in full:
         full += ["--project-dir", str(project.root)]
-    if "--profiles-dir" not in full:
-        full += ["--profiles-dir", str(project.profiles_dir)]
+    full += ["--target", warehouse.target_name]
     target = Path(target_path) if target_path else project.target_dir
     if "--target-path" not in full and args[0] not in _NO_TARGET_COMMANDS:
         full += ["--target-path", str(target)]
     if not any(flag in full for flag in ("--use-colors", "--no-use-colors")) \
             and not sys.stdout.isatty():
         full.append("--no-use-colors")  # no ANSI codes in a piped or captured log
-    for_target(project.settings.target).prepare(project.settings)  # a fresh clone has no
-    env = project.settings.dbt_env()  # warehouse/ folder, and dbt-duckdb will not make it
+    warehouse.dialect.prepare(warehouse)  # a fresh clone has no warehouse/ folder, and
+    env = project.settings.dbt_env()  # dbt-duckdb will not make it
     env["DBT_TARGET_PATH"] = str(target)
-    with _environment(env):
+    # from the project folder, as a user runs dbt: the profile's relative paths are
+    # taken from there, as featurestore takes them
+    with warehouse.profiles_dir() as profiles, _environment(env), \
+            contextlib.chdir(project.root):
         try:
-            result = dbtRunner().invoke(full)
+            result = dbtRunner().invoke([*full, "--profiles-dir", str(profiles)])
         finally:
             _release_duckdb()
     command = " ".join(["dbt", *args])

@@ -63,11 +63,12 @@ def load_demo_events(project, users: int, days: int, seed: int, end: dt.datetime
     from featurestore.demo_data import generate
     from featurestore.ingest import ingest
 
-    landing, warehouse = project.settings.landing_dir, project.settings.duckdb_path
+    landing, warehouse = project.settings.landing_dir, project.dbt_target.duckdb_path
     if fresh:
         if landing.exists():
             shutil.rmtree(landing)
-        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")) \
+                if warehouse is not None else ():
             path.unlink(missing_ok=True)
     rows = generate(landing, users=users, days=days, seed=seed, end=end, progress=progress)
     run_dbt(project, ["parse", "--quiet"])  # the sources ingest reads, from the manifest

@@ -54,7 +54,7 @@ class LoopOptions:
 
 # -- the lock ---------------------------------------------------------------------------------
 def lock_path(project: Project) -> Path:
-    return project.settings.duckdb_path.parent / "featurestore-run.lock"
+    return project.dbt_target.local_dir / "featurestore-run.lock"
 
 
 @contextmanager

@@ -4,28 +4,46 @@ Any dbt project becomes one by adding ``feature_defs/`` (contracts) beside its
 ``dbt_project.yml``: this repository's demo, or a team's own project that installs
 featurestore as a dbt package. The project is found as dbt finds its own: an explicit
 folder (``--project-dir``, ``FEATURESTORE_PROJECT_DIR``), else the nearest folder at or
-above the working directory. ``profiles.yml`` is the one place the warehouse is
-described, for dbt and for featurestore alike.
+above the working directory. The dbt profile is the one place the warehouse is
+described, for dbt and for featurestore alike: ``Project.dbt_target`` is the target dbt
+resolves (featurestore/dbt_profile.py), read only when a command needs the warehouse.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from featurestore.errors import ProjectError
 from featurestore.settings import Settings
 
+if TYPE_CHECKING:
+    from featurestore.dbt_profile import DbtTarget
+
 STORE_SCHEMA = "featurestore"  # registry, sync_state, gate_results live here
 PROJECT_DIR_VARIABLE = "FEATURESTORE_PROJECT_DIR"
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass
 class Project:
     root: Path
     settings: Settings = None  # type: ignore[assignment]  # filled from the environment
+    # the dbt target and profiles folder asked for (--target, --profiles-dir; the SDK's
+    # target=, profiles_dir=); None: as dbt decides (DBT_TARGET, DBT_PROFILES_DIR, ...)
+    target: str | None = None
+    profiles_dir_option: Path | str | None = None
+    # where the target's notes go (an override that differs from the profile)
+    notify: Callable[[str], None] = field(default=_to_stderr, repr=False, compare=False)
+    _dbt_target: DbtTarget | None = field(default=None, init=False, repr=False, compare=False)
     # the last manifest read, with the (path, mtime) it was read at
     _manifest: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -35,20 +53,23 @@ class Project:
             self.settings = Settings.from_env(self.root)
 
     @classmethod
-    def find(cls, start: Path | str | None = None, settings: Settings | None = None) -> Project:
+    def find(cls, start: Path | str | None = None, settings: Settings | None = None, *,
+             target: str | None = None,
+             profiles_dir: Path | str | None = None) -> Project:
         """The project at ``start`` if given (else FEATURESTORE_PROJECT_DIR), or the nearest
         folder at or above the working directory with dbt_project.yml and feature_defs/."""
+        options = {"target": target, "profiles_dir_option": profiles_dir}
         explicit = start or os.environ.get(PROJECT_DIR_VARIABLE)
         if explicit:
             root = Path(explicit).resolve()
             problem = _not_a_project(root)
             if problem:
                 raise ProjectError(f"{root}: {problem}")
-            return cls(root, settings)
+            return cls(root, settings, **options)
         here = Path.cwd().resolve()
         for folder in (here, *here.parents):
             if not _not_a_project(folder):
-                return cls(folder, settings)
+                return cls(folder, settings, **options)
         raise ProjectError(
             f"{here}: not inside a featurestore project (no dbt_project.yml with a "
             "feature_defs/ folder beside it, here or above). Run from the project, pass "
@@ -90,8 +111,23 @@ class Project:
         return self.settings.dbt_target_dir
 
     @property
+    def dbt_target(self) -> DbtTarget:
+        """The warehouse: the dbt profile's target that dbt resolves for this project,
+        with featurestore's overrides. Read once per project (and cached per process);
+        each override that differs from the profile is one note, said here."""
+        if self._dbt_target is None:
+            from featurestore.dbt_profile import resolve
+
+            self._dbt_target = resolve(self, profiles_dir=self.profiles_dir_option,
+                                       target=self.target)
+            for note in self._dbt_target.notes:
+                self.notify(f"note: {note}")
+        return self._dbt_target
+
+    @property
     def profiles_dir(self) -> Path:
-        return self.settings.profiles_dir or self.root
+        """The folder of the profiles.yml dbt and featurestore read."""
+        return self.dbt_target.profiles_path.parent
 
     @property
     def warehouse_dir(self) -> Path:

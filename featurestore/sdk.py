@@ -36,6 +36,11 @@ class FeatureStore:
         local: read online features from the DynamoDB Local that ``featurestore online
             start`` runs for the project, instead of AWS (or the endpoint
             FEATURESTORE_DYNAMODB_ENDPOINT names).
+        target: the dbt target of the project's profile (dbt's ``--target``); default:
+            DBT_TARGET, else the profile's ``target:``.
+        profiles_dir: the folder of ``profiles.yml`` (dbt's ``--profiles-dir``);
+            default: DBT_PROFILES_DIR, else the project folder if it has one, else
+            ``~/.dbt/``.
 
     Example:
         >>> fs = FeatureStore("examples/shop")            # doctest: +SKIP
@@ -43,15 +48,17 @@ class FeatureStore:
         ['merchant_risk', 'user_transactions']
     """
 
-    def __init__(self, project_dir: str | Path | None = None, *, local: bool = False):
+    def __init__(self, project_dir: str | Path | None = None, *, local: bool = False,
+                 target: str | None = None, profiles_dir: str | Path | None = None):
         from featurestore.errors import RequestError
         from featurestore.project import Project
 
-        if project_dir is not None and not isinstance(project_dir, str | Path):
-            raise RequestError(f"project_dir must be the path of a featurestore project (a "
-                               f"str or pathlib.Path), got {type(project_dir).__name__} "
-                               f"{project_dir!r}")
-        self.project: Project = Project.find(project_dir)
+        for name, value in (("project_dir", project_dir), ("profiles_dir", profiles_dir)):
+            if value is not None and not isinstance(value, str | Path):
+                raise RequestError(f"{name} must be the path of a folder (a str or "
+                                   f"pathlib.Path), got {type(value).__name__} {value!r}")
+        self.project: Project = Project.find(project_dir, target=target,
+                                             profiles_dir=profiles_dir)
         if local:
             from featurestore.online.local import running_endpoint
 

@@ -6,6 +6,11 @@ module below reads ``os.environ`` for itself. Defaults make the DuckDB demo work
 configuration at all. Relative paths are resolved against the project root (or the
 working directory in Lambda, where there is no project).
 
+The warehouse is not described here: it is the dbt profile's target
+(featurestore/dbt_profile.py). The warehouse variables read here
+(FEATURESTORE_DUCKDB_PATH, FEATURESTORE_SPARK_DIR, FEATURESTORE_SPARK_DRIVER_MEMORY,
+SNOWFLAKE_*) are overrides of that target, None or empty when unset.
+
 A bad value stops here with the variable's name and the fix, not as a stack trace from
 deep inside a run.
 """
@@ -21,7 +26,6 @@ from pathlib import Path
 from featurestore.errors import ProjectError
 from featurestore.online.config import DEFAULT_REGION, DEFAULT_TABLE, OnlineConfig
 
-TARGETS = ("duckdb", "snowflake", "spark")
 SNOWFLAKE_VARIABLES = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
                        "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
                        "SNOWFLAKE_SCHEMA")
@@ -53,18 +57,21 @@ class LookupSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    target: str = "duckdb"
-    duckdb_path: Path = Path("warehouse/featurestore.duckdb")
+    # overrides of the dbt profile's target (None: the profile's value stands)
+    duckdb_path: Path | None = None  # FEATURESTORE_DUCKDB_PATH
+    spark_dir: Path | None = None  # FEATURESTORE_SPARK_DIR: Spark's catalog and tables
+    spark_driver_memory: str | None = None  # FEATURESTORE_SPARK_DRIVER_MEMORY
     duckdb_memory_limit: str | None = None
-    # the spark target: its catalog and tables (FEATURESTORE_SPARK_DIR), the driver's memory
-    spark_dir: Path = Path("warehouse/spark")
-    spark_driver_memory: str = "2g"
     landing_dir: Path = Path("warehouse/landing")  # where raw event files land
     # seconds a landed CSV or JSON lines file must stay unchanged before ingest takes it
     # (FEATURESTORE_INGEST_SETTLE; 0: writers rename whole files into place)
     ingest_settle: float = 5.0
     dbt_target_dir: Path = Path("target")
-    profiles_dir: Path | None = None  # None: the project root
+    # where dbt's profile is read, as dbt reads it: DBT_PROFILES_DIR (None: the project
+    # folder if it has a profiles.yml, else ~/.dbt/), DBT_PROFILE, DBT_TARGET
+    profiles_dir: Path | None = None
+    dbt_profile: str | None = None
+    dbt_target: str | None = None
     # where served lines go locally; None (no project, variable unset): stdout
     serving_log_dir: Path | None = None
     user: str | None = None  # who applies contracts (FEATURESTORE_USER; default: login)
@@ -76,32 +83,29 @@ class Settings:
     # each place's default), and the Lambda runtime's own format (AWS_LAMBDA_LOG_FORMAT)
     log_format: str | None = None
     lambda_log_format: str | None = None
-    # the variables these settings were read from: what a source's `env_var()` in
-    # meta.featurestore.landing renders with at run time (dbt renders it at parse time)
-    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # the whole environment these settings were read from: what dbt's env_var() reads
+    # when featurestore renders the profile or a source's meta.featurestore.landing at
+    # run time, as dbt does when it runs (it renders them at parse time)
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, root: Path | None = None,
                  environ: Mapping[str, str] | None = None) -> Settings:
         """The settings in ``environ`` (default: this process's), paths under ``root``."""
         env = _Environment(os.environ if environ is None else environ, root)
-        target = env.text("FEATURESTORE_TARGET", "duckdb")
-        if target not in TARGETS:
-            raise ProjectError(f"FEATURESTORE_TARGET={target!r}: use one of "
-                               f"{', '.join(TARGETS)} (a target of profiles.yml).")
         region = env.text("AWS_REGION", env.text("AWS_DEFAULT_REGION", DEFAULT_REGION))
         endpoint = env.text("FEATURESTORE_DYNAMODB_ENDPOINT", "") or None
         return cls(
-            target=target,
-            duckdb_path=env.path("FEATURESTORE_DUCKDB_PATH", "warehouse/featurestore.duckdb"),
+            duckdb_path=env.optional_path("FEATURESTORE_DUCKDB_PATH"),
+            spark_dir=env.optional_path("FEATURESTORE_SPARK_DIR"),
+            spark_driver_memory=env.text("FEATURESTORE_SPARK_DRIVER_MEMORY", "") or None,
             duckdb_memory_limit=env.text("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "") or None,
-            spark_dir=env.path("FEATURESTORE_SPARK_DIR", "warehouse/spark"),
-            spark_driver_memory=env.text("FEATURESTORE_SPARK_DRIVER_MEMORY", "2g"),
             landing_dir=env.path("FEATURESTORE_LANDING_DIR", "warehouse/landing"),
             ingest_settle=env.number("FEATURESTORE_INGEST_SETTLE", 5.0, low=0),
             dbt_target_dir=env.path("DBT_TARGET_PATH", "target"),
-            profiles_dir=env.path("DBT_PROFILES_DIR", "") if env.text("DBT_PROFILES_DIR", "")
-            else None,
+            profiles_dir=env.optional_path("DBT_PROFILES_DIR"),
+            dbt_profile=env.text("DBT_PROFILE", "") or None,
+            dbt_target=env.text("DBT_TARGET", "") or None,
             serving_log_dir=(env.path("FEATURESTORE_SERVING_LOG_DIR", "warehouse/serving_log")
                              if root is not None or env.text("FEATURESTORE_SERVING_LOG_DIR", "")
                              else None),
@@ -134,7 +138,7 @@ class Settings:
             in_lambda=bool(env.text("AWS_LAMBDA_FUNCTION_NAME", "")),
             log_format=_log_format(env.text("FEATURESTORE_LOG_FORMAT", "")),
             lambda_log_format=env.text("AWS_LAMBDA_LOG_FORMAT", "") or None,
-            environ=dict(env.raw),
+            environment=dict(env.raw),
         )
 
     def replace(self, **changes) -> Settings:
@@ -144,18 +148,28 @@ class Settings:
         return self.replace(online=self.online.replace(**changes))
 
     def dbt_env(self) -> dict[str, str]:
-        """What dbt's ``env_var()`` calls read during a run, as absolute paths."""
-        return {
+        """What featurestore sets for dbt's ``env_var()`` during a run, paths absolute.
+
+        The warehouse overrides only when they are set: unset, the profile's own default
+        stands (this repository's profiles.yml reads the same variables).
+        """
+        env = {
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DO_NOT_TRACK": "1",
-            "FEATURESTORE_TARGET": self.target,
-            "FEATURESTORE_DUCKDB_PATH": str(self.duckdb_path),
-            "FEATURESTORE_SPARK_DIR": str(self.spark_dir),
-            "FEATURESTORE_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
             "FEATURESTORE_LANDING_DIR": str(self.landing_dir),
             # the lookup endpoint's serving log, read by the dbt source `serving`
             "FEATURESTORE_SERVING_LOG_DIR": str(self.serving_log_dir or "warehouse/serving_log"),
         }
+        for name, value in (("FEATURESTORE_DUCKDB_PATH", self.duckdb_path),
+                            ("FEATURESTORE_SPARK_DIR", self.spark_dir),
+                            ("FEATURESTORE_SPARK_DRIVER_MEMORY", self.spark_driver_memory)):
+            if value is not None:
+                env[name] = str(value)
+        return env
+
+    def dbt_environment(self) -> dict[str, str]:
+        """The whole environment a dbt run sees: this process's, then ``dbt_env``."""
+        return {**self.environment, **self.dbt_env()}
 
 
 def _is_loopback(endpoint: str) -> bool:
@@ -180,6 +194,9 @@ class _Environment:
         if candidate.is_absolute() or self.root is None:
             return candidate
         return self.root / candidate
+
+    def optional_path(self, name: str) -> Path | None:
+        return self.path(name, "") if self.text(name, "") else None
 
     def flag(self, name: str, default: bool) -> bool:
         value = self.raw.get(name)

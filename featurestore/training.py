@@ -114,7 +114,7 @@ def output_columns(spine: Spine, specs: list[dict]) -> list[str]:
 def _check_out(project: Project, spine: object, out: Path) -> None:
     """``--out`` must not be a file the run reads (the spine, or the warehouse), and must
     be a file this process can write, known before the join rather than after it."""
-    reads = {"the spine": spine, "the DuckDB warehouse": project.settings.duckdb_path}
+    reads = {"the spine": spine, "the DuckDB warehouse": project.dbt_target.duckdb_path}
     for what, path in reads.items():
         if isinstance(path, str | Path) and Path(path).resolve() == out:
             raise RequestError(f"--out {out} is {what}; writing the training set there would "

@@ -1,5 +1,8 @@
 """Access to the warehouse of the target in force: one connection, one dialect object.
 
+The target is the dbt profile's, as dbt resolves it (``Project.dbt_target``), so the
+file, account or catalog featurestore reads is the one dbt built.
+
 Everything in featurestore that reads feature rows or keeps its own tables goes through
 ``Warehouse``, so that the Snowflake path is the same code with another dialect
 (featurestore/dialects/), and so that reads stream as Arrow batches instead of loading
@@ -12,7 +15,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from featurestore.dialects import Dialect, for_target, quote
+from featurestore.dialects import Dialect, quote
 from featurestore.errors import WarehouseError, WarehouseUnreachable
 from featurestore.project import STORE_SCHEMA, Project
 
@@ -28,20 +31,22 @@ class Warehouse:
     def __init__(self, project: Project, *, read_only: bool = False):
         self.project = project
         self.settings = project.settings
-        self.dialect: Dialect = for_target(self.settings.target)
+        self.target = project.dbt_target
+        self.dialect: Dialect = self.target.dialect
         self.read_only = read_only
         self._connection = None
 
     @classmethod
     def exists(cls, project: Project) -> bool:
         """Whether the project's warehouse is there to read (a DuckDB file may not be)."""
-        return for_target(project.settings.target).exists(project.settings)
+        target = project.dbt_target
+        return target.dialect.exists(target)
 
     # -- connection ----------------------------------------------------------------------
     @property
     def connection(self):
         if self._connection is None:
-            self._connection = self.dialect.connect(self.settings, self.read_only)
+            self._connection = self.dialect.connect(self.target, self.read_only)
         return self._connection
 
     def close(self) -> None:
@@ -106,7 +111,7 @@ class Warehouse:
             return node["relation_name"]
         # without a manifest: the model's unquoted name as dbt creates it in the target
         name = alias or model
-        schema = self.dialect.alias(self.dialect.default_schema(self.settings))
+        schema = self.dialect.alias(self.dialect.default_schema(self.target))
         return f"{schema}.{self.dialect.column(name)}"
 
     def view_relation(self, view) -> str:

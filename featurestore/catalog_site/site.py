@@ -67,7 +67,7 @@ def gather(project, *, training_sets=(), serving_window: dt.timedelta = DEFAULT_
     notes = list(docs.notes)
     store = read_store(project, views, progress)
     notes.extend(store.notes)
-    sets = find_training_sets(project.root, project.settings.duckdb_path.parent,
+    sets = find_training_sets(project.root, project.dbt_target.local_dir,
                               list(training_sets), notes)
     serving = read_serving_log(project.settings.serving_log_dir, catalog.views,
                                serving_window)

@@ -111,7 +111,7 @@ def read_store(project, views: list[FeatureView], progress=lambda line: None) ->
     records = StoreRecords({view.name: ViewRecords() for view in views}, {})
     if not Warehouse.exists(project):
         records.notes.append(
-            f"no warehouse at {project.settings.duckdb_path}: versions, gate results, sync "
+            f"no warehouse at {project.dbt_target.describe()}: versions, gate results, sync "
             "state and warehouse statistics are left out. Build it: `featurestore build`.")
         return records
     with Warehouse(project, read_only=True) as warehouse:

@@ -147,9 +147,20 @@ class LazyGroup(click.Group):
     envvar="FEATURESTORE_LOG_FORMAT",
     help="Warnings and errors logged on stderr: plain sentences, or one JSON object a line.",
 )
+@click.option(
+    "--target", "-t", metavar="NAME",
+    help="The dbt target of the project's profile, for dbt and featurestore alike; "
+    "default: DBT_TARGET, else the profile's `target:`.",
+)
+@click.option(
+    "--profiles-dir", type=click.Path(file_okay=False),
+    help="The folder of profiles.yml; default: DBT_PROFILES_DIR, else the project folder "
+    "if it has one, else ~/.dbt/.",
+)
 @click.version_option(package_name="featurestore")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: str | None, log_format: str) -> None:
+def cli(ctx: click.Context, project_dir: str | None, log_format: str, target: str | None,
+        profiles_dir: str | None) -> None:
     """featurestore: SQL features, point-in-time training sets, DynamoDB serving.
 
     \b
@@ -164,7 +175,7 @@ def cli(ctx: click.Context, project_dir: str | None, log_format: str) -> None:
 
     configure_cli(log_format)
     ctx.ensure_object(dict)
-    ctx.obj["project_dir"] = project_dir
+    ctx.obj.update(project_dir=project_dir, target=target, profiles_dir=profiles_dir)
 
 
 def run(args: list[str] | None = None) -> int:

@@ -130,7 +130,7 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
     manifest, online = summary["manifest"], summary["online"]
     click.echo("")
     click.secho("featurestore demo: what was built", bold=True)
-    click.echo(f"  warehouse      {project.settings.duckdb_path}")
+    click.echo(f"  warehouse      {project.dbt_target.duckdb_path}")
     click.echo("  raw events     " + ", ".join(f"{t} {n:,}" for t, n in
                                                summary["raw_rows"].items()))
     click.echo("  feature views  " + ", ".join(f"{v} {n:,}" for v, n in

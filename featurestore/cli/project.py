@@ -117,7 +117,8 @@ def apply_command(ctx: click.Context, as_json: bool) -> None:
 def build_command(ctx: click.Context, skip_checks: bool, as_json: bool) -> None:
     """Regenerate contract files, run `dbt build`, then check the built columns.
 
-    Extra arguments go to dbt unchanged. A failing dbt test or column check exits 2.
+    Extra arguments go to dbt unchanged; `--target` and `--profiles-dir` there choose
+    the target for featurestore's checks too. A failing dbt test or column check exits 2.
     In this repository's demo project, a fresh clone's missing demo events are generated
     first. With --json, dbt's log goes to stderr and stdout holds the result.
 
@@ -127,12 +128,17 @@ def build_command(ctx: click.Context, skip_checks: bool, as_json: bool) -> None:
       featurestore build --select fs_user__transactions+
       featurestore build --json
     """
+    from featurestore.dbt_runner import split_connection_args
     from featurestore.demo import ensure_demo_data
     from featurestore.model_check import build_project
 
-    project = get_project(ctx)
+    chosen, dbt_args = split_connection_args(list(ctx.args))
+    if "profile" in chosen:
+        raise click.UsageError("--profile: set DBT_PROFILE instead, which dbt and "
+                               "featurestore both read.")
+    project = get_project(ctx, **chosen)
     ensure_demo_data(project, progress=say)
-    notes = build_project(project, list(ctx.args), checks=not skip_checks, progress=say)
+    notes = build_project(project, dbt_args, checks=not skip_checks, progress=say)
     for note in notes:
         say(f"note: {note}")
     if as_json:

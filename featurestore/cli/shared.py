@@ -9,16 +9,27 @@ import json
 import click
 
 
-def get_project(ctx: click.Context, *, local: bool = False):
-    """The project the command runs in (``--project-dir`` or found from the cwd).
+def get_project(ctx: click.Context, *, local: bool = False, target: str | None = None,
+                profiles_dir: str | None = None):
+    """The project the command runs in (``--project-dir`` or found from the cwd), with
+    the dbt target and profiles folder of the global options (or of the command's own
+    dbt arguments, ``target`` and ``profiles_dir``).
 
     ``local``: the online store is the DynamoDB Local that ``featurestore online start``
     runs for this project; without it the settings decide (an endpoint variable, or AWS).
     """
     from featurestore.project import Project
 
-    root = ctx.find_root()
-    project = Project.find((root.obj or {}).get("project_dir"))
+    options = ctx.find_root().obj or {}
+    chosen = {}
+    for name, value in (("target", target), ("profiles_dir", profiles_dir)):
+        given = options.get(name)
+        if given and value and given != value:
+            flag = "--" + name.replace("_", "-")
+            raise click.UsageError(f"{flag} {given} before the command and {flag} {value} "
+                                   "after it: give it once.")
+        chosen[name] = value or given
+    project = Project.find(options.get("project_dir"), **chosen)
     if local:
         from featurestore.online.local import running_endpoint
 

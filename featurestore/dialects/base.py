@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from featurestore.dtypes import sql_literal
 
@@ -21,9 +22,57 @@ if TYPE_CHECKING:
 
     from featurestore.settings import Settings
 
+# ``target`` below is the resolved dbt target (featurestore/dbt_profile.py, DbtTarget):
+# the profile's output as dbt renders it, with the adapter's credentials.
+
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def jinja_literal(text: str) -> str:
+    """``text`` as a value of a profile that dbt renders with Jinja: itself, or a Jinja
+    string literal when it holds a brace, so a path can never become a template."""
+    if "{" not in text:
+        return text
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    return "{{ '" + escaped + "' }}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value featurestore sets in the profile's target, for dbt and for itself.
+
+    ``key`` is its place in the target's output (``("path",)``,
+    ``("server_side_parameters", "spark.sql.session.timeZone")``); ``value`` what the
+    changed profile says there (a literal, or an ``env_var()`` call, so a secret never
+    lands in a file); ``was`` the profile's own value (None: unset there); ``variable`` the
+    override that asked for it, or None for a setting featurestore needs (``reason``) or
+    only spells differently (a relative path made absolute, a default added).
+    """
+
+    key: tuple[str, ...]
+    value: Any
+    shown: str
+    was: Any = None
+    variable: str | None = None
+    reason: str = ""
+    secret: bool = False
+
+    def note(self, where: str) -> str | None:
+        """The line that says so, when the change overrules a value the profile set."""
+        name = self.key[-1]
+        if self.variable and self.secret:
+            return (f"{self.variable} overrides `{name}` of {where} (values not shown); "
+                    f"dbt and featurestore both use {self.variable}.")
+        if self.variable:
+            was = "unset" if self.was is None else str(self.was)
+            return (f"{self.variable} overrides `{name}: {was}` of {where}; dbt and "
+                    f"featurestore both use {self.shown}.")
+        if self.was is None or not self.reason:
+            return None
+        return (f"{where} sets `{name}: {self.was}`; featurestore needs {self.shown} "
+                f"({self.reason}), so dbt and featurestore both run with {self.shown}.")
 
 
 class Dialect:
@@ -36,17 +85,25 @@ class Dialect:
     tz_timestamp_types: frozenset[str] = frozenset()
 
     # -- connecting ----------------------------------------------------------------------
-    def connect(self, settings: Settings, read_only: bool):
+    def profile_changes(self, credentials, settings: Settings, root: Path,
+                        where: str) -> list[Change]:
+        """What featurestore changes in the profile's target before dbt and featurestore
+        use it: the overrides set in ``settings`` that differ from the profile, and the
+        settings featurestore needs. ``credentials`` are the adapter's, as dbt rendered
+        them; ``where`` names the target in messages."""
+        return []
+
+    def connect(self, target, read_only: bool):
         raise NotImplementedError
 
-    def exists(self, settings: Settings) -> bool:
+    def exists(self, target) -> bool:
         """Whether there is a warehouse to read (a remote one always is)."""
         return True
 
-    def prepare(self, settings: Settings) -> None:
+    def prepare(self, target) -> None:
         """Make what dbt needs before it opens the warehouse (a folder, for a file)."""
 
-    def describe(self, settings: Settings) -> str:
+    def describe(self, target) -> str:
         return self.name
 
     # -- statements ----------------------------------------------------------------------
@@ -80,8 +137,9 @@ class Dialect:
         """An output column named exactly ``name``, its case kept."""
         return quote(name)
 
-    def default_schema(self, settings: Settings) -> str:
-        return "main"
+    def default_schema(self, target) -> str:
+        """The schema dbt builds models in: the target's."""
+        return target.schema
 
     def store_schema(self, connection, schema: str) -> str:
         """The qualified schema of featurestore's own tables."""

@@ -1,5 +1,7 @@
 """DuckDB, the embedded default: a file under the project, opened in this process.
 
+The file is the dbt profile's ``path`` (relative paths from the project folder, where
+featurestore runs dbt), or FEATURESTORE_DUCKDB_PATH, which then overrides it for dbt too.
 What differs from the base: the connection is a file (which must exist before it can be
 read, and may be held by another process); results come back as Arrow without a
 cursor; training sets are written by DuckDB itself (``COPY ... TO``), never through
@@ -10,13 +12,16 @@ naive UTC timestamp by its instant, whatever the machine's zone.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from featurestore.dialects.base import Dialect, quote
-from featurestore.errors import WarehouseError, WarehouseUnreachable
+from featurestore.dialects.base import Change, Dialect, jinja_literal, quote
+from featurestore.errors import ProjectError, WarehouseError, WarehouseUnreachable
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # md:, s3://; not a one-letter drive
 
 
 class DuckDB(Dialect):
@@ -24,10 +29,24 @@ class DuckDB(Dialect):
     macro_dialect = "duckdb"
     tz_timestamp_types = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
 
-    def connect(self, settings, read_only: bool):
+    def profile_changes(self, credentials, settings, root: Path, where: str) -> list[Change]:
+        """FEATURESTORE_DUCKDB_PATH over the profile's ``path``, when they differ."""
+        path = str(credentials.path or "")
+        if path == ":memory:" or not path or _URI.match(path):
+            raise ProjectError(
+                f"{where}: path {path or '(empty)'!r}. featurestore reads the warehouse dbt "
+                "built from another connection, so it must be a DuckDB file: set `path:` "
+                "to one, e.g. `path: warehouse/featurestore.duckdb`.")
+        override = settings.duckdb_path
+        if override is None or (root / Path(path).expanduser()).resolve() == override.resolve():
+            return []
+        return [Change(("path",), jinja_literal(str(override)), str(override), path,
+                       variable="FEATURESTORE_DUCKDB_PATH")]
+
+    def connect(self, target, read_only: bool):
         import duckdb
 
-        path = settings.duckdb_path
+        path = target.duckdb_path
         if read_only and not path.exists():
             raise WarehouseError(
                 f"{path}: no warehouse yet. Build it first: `featurestore build` "
@@ -47,14 +66,14 @@ class DuckDB(Dialect):
         connection.execute(f"set enable_progress_bar = {str(sys.stderr.isatty()).lower()}")
         return connection
 
-    def exists(self, settings) -> bool:
-        return settings.duckdb_path.exists()
+    def exists(self, target) -> bool:
+        return target.duckdb_path.exists()
 
-    def prepare(self, settings) -> None:
-        settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    def prepare(self, target) -> None:
+        target.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
 
-    def describe(self, settings) -> str:
-        return f"DuckDB at {settings.duckdb_path}"
+    def describe(self, target) -> str:
+        return f"DuckDB at {target.duckdb_path}"
 
     def execute(self, connection, sql: str, params):
         return connection.execute(sql, params or [])

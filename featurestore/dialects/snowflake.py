@@ -1,21 +1,30 @@
-"""Snowflake: a connection from the same variables dbt's ``snowflake`` target reads.
+"""Snowflake: a connection from the dbt profile's target, made as dbt-snowflake makes it.
 
-So featurestore and dbt always talk to the same account, database and schema. The
-connector is an optional extra, imported only here. Parameters are bound in ``qmark``
-style (``?``), as on DuckDB, so ``Warehouse`` sends the same statements to both; the
-session runs in UTC. What differs from the base: unquoted names are stored upper case;
-a spine is uploaded into a temporary table (the connector's ``write_pandas``); the
-training set streams back as Arrow batches into a Parquet file.
+So featurestore and dbt always talk to the same account, database and schema, with the
+same authentication (``SnowflakeCredentials.auth_args``: a password, a key pair, SSO or
+OAuth). SNOWFLAKE_* variables override the profile's fields, for dbt too. The connector
+is an optional extra, imported only here. Parameters are bound in ``qmark`` style
+(``?``), as on DuckDB, so ``Warehouse`` sends the same statements to both; the session
+runs in UTC. What differs from the base: unquoted names are stored upper case; a spine
+is uploaded into a temporary table (the connector's ``write_pandas``); the training set
+streams back as Arrow batches into a Parquet file.
 """
 
 from __future__ import annotations
 
-from featurestore.dialects.base import Dialect, quote
+from pathlib import Path
+
+from featurestore.dialects.base import Change, Dialect, quote
 from featurestore.errors import MissingExtraError, WarehouseError, WarehouseUnreachable
 
-REQUIRED = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD", "SNOWFLAKE_DATABASE")
-OPTIONAL = ("SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_SCHEMA")
-DEFAULT_SCHEMA = "FEATURESTORE"
+# the override variables and the profile fields they stand for
+VARIABLES = {"SNOWFLAKE_ACCOUNT": "account", "SNOWFLAKE_USER": "user",
+             "SNOWFLAKE_PASSWORD": "password", "SNOWFLAKE_ROLE": "role",
+             "SNOWFLAKE_WAREHOUSE": "warehouse", "SNOWFLAKE_DATABASE": "database",
+             "SNOWFLAKE_SCHEMA": "schema"}
+REQUIRED = ("account", "user", "database", "schema")
+# ways dbt-snowflake authenticates besides a password
+_AUTHENTICATION = ("password", "authenticator", "private_key", "private_key_path", "token")
 
 # snowflake.connector's FIELD_TYPES order: type_code -> name
 _TYPE_NAMES = ("FIXED", "REAL", "TEXT", "DATE", "TIMESTAMP", "VARIANT", "TIMESTAMP_LTZ",
@@ -28,46 +37,59 @@ class Snowflake(Dialect):
     macro_dialect = "snowflake"
     tz_timestamp_types = frozenset({"TIMESTAMP_TZ", "TIMESTAMP_LTZ"})
 
-    def connect(self, settings, read_only: bool):
-        """A connection from SNOWFLAKE_* settings; clear errors for what is missing."""
+    def profile_changes(self, credentials, settings, root: Path, where: str) -> list[Change]:
+        """The SNOWFLAKE_* variables set, over the profile's fields they differ from. The
+        changed profile reads them with env_var(), so no value is written to a file."""
+        changes = []
+        for variable, field in VARIABLES.items():
+            value = settings.snowflake.get(variable)
+            was = getattr(credentials, field, None)
+            if value and value != was:
+                changes.append(Change((field,), '{{ env_var("' + variable + '") }}', value,
+                                      was or None, variable=variable,
+                                      secret=field == "password"))
+        return changes
+
+    def connect(self, target, read_only: bool):
+        """A connection with the target's credentials, as dbt-snowflake opens one."""
         try:
             import snowflake.connector
         except ImportError:
             raise MissingExtraError("snowflake-connector-python", "snowflake",
                                     "The Snowflake warehouse target") from None
-        variables = settings.snowflake
-        missing = [name for name in REQUIRED if not variables.get(name)]
+        credentials = target.credentials
+        missing = [field for field in REQUIRED if not getattr(credentials, field, None)]
+        if not any(getattr(credentials, field, None) for field in _AUTHENTICATION):
+            missing.append("password (or authenticator, private_key_path)")
         if missing:
             raise WarehouseError(
-                f"the snowflake target needs the environment variable(s) {', '.join(missing)}"
-                f" (and optionally {', '.join(OPTIONAL)}); set them as for dbt's "
-                "profiles.yml, or use FEATURESTORE_TARGET=duckdb."
-            )
+                f"{target.where}: {', '.join(missing)} empty. Set them in the profile "
+                "(this repository's reads SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, "
+                "SNOWFLAKE_PASSWORD, SNOWFLAKE_DATABASE, ...), or pick another target "
+                "with --target.")
         options = {
-            "account": variables["SNOWFLAKE_ACCOUNT"],
-            "user": variables["SNOWFLAKE_USER"],
-            "password": variables["SNOWFLAKE_PASSWORD"],
-            "database": variables["SNOWFLAKE_DATABASE"],
-            "schema": self.default_schema(settings),
+            "account": credentials.account,
+            "database": credentials.database,
+            "schema": credentials.schema,
+            "warehouse": credentials.warehouse,
+            "role": credentials.role,
             "paramstyle": "qmark",
-            "session_parameters": {"TIMEZONE": "UTC", "QUERY_TAG": "featurestore"},
+            "session_parameters": {"TIMEZONE": "UTC",
+                                   "QUERY_TAG": credentials.query_tag or "featurestore"},
+            **credentials.auth_args(),
         }
-        for name in ("SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE"):
-            if variables.get(name):
-                options[name.removeprefix("SNOWFLAKE_").lower()] = variables[name]
         try:
             return snowflake.connector.connect(**options)
         except snowflake.connector.errors.Error as exc:
             raise WarehouseUnreachable(
-                f"cannot connect to Snowflake account {options['account']} as "
-                f"{options['user']}: {exc}"
+                f"cannot connect to Snowflake account {credentials.account} as "
+                f"{credentials.user}: {exc}"
             ) from None
 
-    def describe(self, settings) -> str:
-        account = settings.snowflake.get("SNOWFLAKE_ACCOUNT", "?")
-        return (f"Snowflake account {account}, "
-                f"{settings.snowflake.get('SNOWFLAKE_DATABASE', '?')}."
-                f"{self.default_schema(settings)}")
+    def describe(self, target) -> str:
+        credentials = target.credentials
+        return (f"Snowflake account {credentials.account}, "
+                f"{credentials.database}.{credentials.schema}")
 
     def stream_batches(self, connection, sql: str, params, batch_size: int):
         cursor = self.execute(connection, sql, params)
@@ -107,9 +129,6 @@ class Snowflake(Dialect):
     def column(self, name: str) -> str:
         """dbt-snowflake creates unquoted names, which Snowflake stores upper case."""
         return quote(name.upper())
-
-    def default_schema(self, settings) -> str:
-        return settings.snowflake.get("SNOWFLAKE_SCHEMA") or DEFAULT_SCHEMA
 
     def try_cast(self, expr: str, data_type: str) -> str:
         # https://docs.snowflake.com/en/sql-reference/functions/try_cast: from text only

@@ -3,12 +3,14 @@
 
 dbt-spark's session method calls ``SparkSession.builder.getOrCreate()`` in the process
 that runs dbt, and featurestore runs dbt in-process, so featurestore and dbt share one
-session: the settings below are the profile's ``server_side_parameters`` (profiles.yml,
-target ``spark``) and whichever side starts the session first starts it the same way.
-The metastore (embedded Derby) and the tables live under ``FEATURESTORE_SPARK_DIR``
-(default ``warehouse/spark``), so a table built by one command is there for the next.
-Embedded Derby admits one process at a time: two featurestore commands on the same
-Spark folder at once wait for each other's end, as two writers of one DuckDB file do.
+session: its settings are the profile target's ``server_side_parameters`` with what
+featurestore adds (featurestore/dialects/spark_profile.py), the same for dbt and for
+featurestore, so whichever side starts the session first starts it the same way. The
+metastore (embedded Derby) and the tables live under ``warehouse/spark`` unless the
+profile or FEATURESTORE_SPARK_DIR says otherwise, so a table built by one command is
+there for the next. Embedded Derby admits one process at a time: two featurestore
+commands on the same Spark folder at once wait for each other's end, as two writers of
+one DuckDB file do.
 
 What differs from the base: results come back through Arrow (``DataFrame.toArrow`` for a
 result kept in memory, batches of ``toLocalIterator`` rows for the sync's reads); a
@@ -32,51 +34,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from featurestore.dialects import spark_profile
 from featurestore.dialects.base import Dialect
-from featurestore.errors import MissingExtraError, WarehouseUnreachable
+from featurestore.dialects.spark_profile import session_config
+from featurestore.errors import MissingExtraError, WarehouseError, WarehouseUnreachable
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-DEFAULT_SCHEMA = "main"
+__all__ = ["Spark", "quote", "session_config", "spark_statement", "start_session"]
 
 
 def quote(identifier: str) -> str:
     """A Spark identifier: backticks, a backtick in the name doubled."""
     return "`" + identifier.replace("`", "``") + "`"
-
-
-def session_config(spark_dir: Path, driver_memory: str = "2g",
-                   master: str = "local[2]") -> dict[str, str]:
-    """The session's settings; profiles.yml's ``spark`` target passes the same ones.
-
-    UTC sessions and TIMESTAMP_NTZ as the default timestamp type: a naive timestamp
-    (``cast(x as timestamp)``, an Arrow column without a zone) stays a naive UTC wall
-    clock, as on DuckDB and Snowflake, so the same models give the same rows. ANSI mode
-    off, as dbt-spark sets it for its own connections. No variable substitution: Spark
-    would otherwise replace ``${env:NAME}`` (and ``${system:...}``, ``${spark:...}``)
-    anywhere in a statement's text, string literals and quoted names included, so a
-    contract default reading ``${env:SECRET}`` would put the secret in training rows.
-    Few shuffle partitions: local mode on a small machine.
-    """
-    spark_dir = spark_dir.resolve()
-    return {
-        "spark.master": master,
-        "spark.app.name": "featurestore",
-        "spark.driver.memory": driver_memory,
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.timestampType": "TIMESTAMP_NTZ",
-        "spark.sql.ansi.enabled": "false",
-        "spark.sql.variable.substitute": "false",
-        "spark.sql.shuffle.partitions": "4",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.warehouse.dir": str(spark_dir / "tables"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL":
-            f"jdbc:derby:;databaseName={spark_dir / 'metastore_db'};create=true",
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-    }
 
 
 def start_session(config: dict[str, str]):
@@ -189,20 +160,32 @@ class Spark(Dialect):
     tz_timestamp_types = frozenset({"TIMESTAMP", "TIMESTAMP_LTZ"})
 
     # -- connecting ----------------------------------------------------------------------
-    def connect(self, settings, read_only: bool) -> SparkConnection:
-        return SparkConnection(start_session(self.config(settings)))
+    def profile_changes(self, credentials, settings, root: Path, where: str):
+        return spark_profile.profile_changes(credentials, settings, root, where)
 
-    def config(self, settings) -> dict[str, str]:
-        return session_config(settings.spark_dir, settings.spark_driver_memory)
+    def connect(self, target, read_only: bool) -> SparkConnection:
+        if spark_profile.method(target.credentials) != "session":
+            raise WarehouseError(
+                f"{target.where}: method `{spark_profile.method(target.credentials)}`. "
+                "featurestore reads Spark through a session in its own process: use a "
+                "target with `method: session` (dbt-spark[session]).")
+        return SparkConnection(start_session(self.config(target)))
 
-    def exists(self, settings) -> bool:
-        return (settings.spark_dir / "metastore_db").exists()
+    def config(self, target) -> dict[str, str]:
+        return {str(k): str(v) for k, v in target.credentials.server_side_parameters.items()}
 
-    def prepare(self, settings) -> None:
-        settings.spark_dir.mkdir(parents=True, exist_ok=True)
+    def exists(self, target) -> bool:
+        folder = spark_profile.metastore(self.config(target))
+        return folder is None or folder.exists()
 
-    def describe(self, settings) -> str:
-        return f"Spark (local session) with its tables under {settings.spark_dir}"
+    def prepare(self, target) -> None:
+        folder = self.config(target).get(spark_profile.WAREHOUSE_DIR, "")
+        if folder and "://" not in folder and not folder.startswith("file:"):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+
+    def describe(self, target) -> str:
+        folder = self.config(target).get(spark_profile.WAREHOUSE_DIR, "?")
+        return f"Spark (local session) with its tables under {folder}"
 
     # -- statements ----------------------------------------------------------------------
     def execute(self, connection, sql: str, params):
@@ -250,9 +233,6 @@ class Spark(Dialect):
 
     def alias(self, name: str) -> str:
         return quote(name)
-
-    def default_schema(self, settings) -> str:
-        return DEFAULT_SCHEMA
 
     # -- values --------------------------------------------------------------------------
     def string_literal(self, text: str) -> str:

@@ -66,7 +66,7 @@ def raw_tables(project: Project, manifest: dict | None = None) -> list[RawTable]
             continue
         where = f"{node.get('original_file_path', 'models/')}, source `{node['source_name']}`"
         text = _written_landing(project, node, documents) or str(parsed)
-        root = _resolve(project, _render(text, project.settings.environ, where))
+        root = _resolve(project, _render(text, project.settings.environment, where))
         columns = {}
         for name, column in (node.get("columns") or {}).items():
             if not column.get("data_type"):

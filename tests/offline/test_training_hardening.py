@@ -69,7 +69,7 @@ def test_a_spine_column_named_like_an_output_column_is_refused(project, tmp_path
 @pytest.mark.parametrize("target", ["spine", "warehouse"])
 def test_out_may_not_be_a_file_the_run_reads(project, tmp_path, target):
     spine = _spine(tmp_path / "spine.parquet")
-    out = {"spine": spine, "warehouse": project.settings.duckdb_path}[target]
+    out = {"spine": spine, "warehouse": project.dbt_target.duckdb_path}[target]
     before = os.path.getsize(out)
     with pytest.raises(RequestError) as error:
         build_training_set(project, spine, "history", out=out)

@@ -41,6 +41,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.project_files import write_dbt_project  # noqa: E402
+
 END = dt.datetime(2026, 5, 1)
 ENTITIES = 10
 OWNERS = 20
@@ -81,9 +83,7 @@ def write_contracts(root: Path, views: int, features: int) -> None:
             if f % 2:
                 lines.append("    max_null_rate: 0.2")
         (defs / f"view_{v:03d}.yml").write_text("\n".join(lines) + "\n")
-    (root / "dbt_project.yml").write_text(
-        "name: catalog_bench\nversion: '1.0'\nprofile: catalog_bench\n"
-        "model-paths: [models]\n")
+    write_dbt_project(root, "catalog_bench", "model-paths: [models]\n")
 
 
 def column_sql(f: int) -> str:

@@ -104,7 +104,8 @@ def main() -> None:
     root = workdir / "project"
     root.mkdir()
     shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
-    shutil.copy(REPO_ROOT / "dbt_project.yml", root / "dbt_project.yml")
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO_ROOT / name, root / name)
     os.environ.pop("FEATURESTORE_DUCKDB_PATH", None)
     end = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     project = Project(root)

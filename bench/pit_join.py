@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from project_files import write_dbt_project  # bench/, beside this script
+
 DAY_US = 86_400 * 1_000_000
 HISTORY_DAYS = 90
 TTL_DAYS = 30
@@ -100,7 +102,7 @@ def prepare(folder: Path, scale: float) -> dict:
 
     (folder / "feature_defs").mkdir(parents=True, exist_ok=True)
     (folder / "feature_defs" / "entities.yml").write_text(ENTITIES_YML)
-    (folder / "dbt_project.yml").write_text("name: bench\n")
+    write_dbt_project(folder, "bench")
     tables = {"bench_one": (n(5_000_000), n(100_000)),
               "bench_three_a": (n(5_000_000) // 3, n(100_000)),
               "bench_three_b": (n(5_000_000) // 3, n(100_000)),

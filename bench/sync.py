@@ -58,6 +58,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.project_files import write_dbt_project  # noqa: E402
 from featurestore.contracts import Entity, Feature, FeatureView, JoinKey  # noqa: E402
 from featurestore.dtypes import utc_naive  # noqa: E402
 from featurestore.online.client import ensure_table  # noqa: E402
@@ -133,7 +134,7 @@ def first_load_project(root: Path, entities: int) -> dict[str, str]:
     import duckdb
 
     (root / "feature_defs").mkdir(parents=True)
-    (root / "dbt_project.yml").write_text("name: bench_first_load\nversion: '1.0'\n")
+    write_dbt_project(root, "bench_first_load")
     (root / "feature_defs" / "entities.yml").write_text(ENTITIES_YML)
     (root / "feature_defs" / f"{FIRST_LOAD_VIEW}.yml").write_text(FIRST_LOAD_CONTRACT)
     path = root / "warehouse" / "bench.duckdb"
@@ -270,6 +271,7 @@ def in_process(args) -> None:
             max_attempts=1, max_pool_connections=args.threads + 4, validate_params=False)
         ensure_table(client, "bench_ceiling")
         ensure_table(client, "bench_online")
+        write_dbt_project(Path(tmp), "bench_sync")
         project = Project(Path(tmp))
         with Warehouse(project) as warehouse:
             build_warehouse(warehouse, args.entities, t0)

@@ -14,6 +14,18 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def write_dbt_project(root: Path, name: str) -> None:
+    """dbt_project.yml and profiles.yml of a small test project. Its profile is this
+    repository's under another name: FEATURESTORE_TARGET picks the output, the DuckDB
+    file is FEATURESTORE_DUCKDB_PATH's (default warehouse/featurestore.duckdb), Snowflake's
+    fields the SNOWFLAKE_* variables."""
+    (root / "dbt_project.yml").write_text(f"name: {name}\nversion: '1.0'\nprofile: {name}\n")
+    profile = (REPO_ROOT / "profiles.yml").read_text()
+    assert "\nfeaturestore_demo:\n" in profile
+    (root / "profiles.yml").write_text(profile.replace("\nfeaturestore_demo:\n",
+                                                       f"\n{name}:\n", 1))
+
+
 @pytest.fixture(scope="session")
 def dynamodb_local():
     """A real DynamoDB Local (in memory) for the session: yields its endpoint URL."""

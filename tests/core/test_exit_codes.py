@@ -57,7 +57,7 @@ def test_2_for_a_refused_plan(project):
 
 
 def test_3_for_a_warehouse_held_by_another_process(project):
-    path = project.settings.duckdb_path
+    path = project.dbt_target.duckdb_path
     path.parent.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "

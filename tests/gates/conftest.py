@@ -53,7 +53,8 @@ def gate_project(tmp_path, monkeypatch) -> GateProject:
     root = tmp_path / "project"
     root.mkdir()
     shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
-    shutil.copy(REPO_ROOT / "dbt_project.yml", root / "dbt_project.yml")
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO_ROOT / name, root / name)
     gp = GateProject(root)
     with gp.warehouse() as warehouse:
         create_feature_tables(warehouse.connection, END)

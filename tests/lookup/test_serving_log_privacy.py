@@ -141,7 +141,8 @@ def test_long_key_values_are_cut_in_the_log(catalog, tmp_path):
 def project_dir(tmp_path):
     root = tmp_path / "project"
     shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
-    shutil.copy(REPO_ROOT / "dbt_project.yml", root)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(REPO_ROOT / name, root)
     return root
 
 

@@ -78,11 +78,11 @@ def orders(first: int, count: int, **extra) -> pa.Table:
 
 
 def raw_rows(project, columns="order_id, customer, amount, ordered_at") -> list[tuple]:
-    with duckdb.connect(str(project.settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(project.dbt_target.duckdb_path), read_only=True) as con:
         return con.execute(f"select {columns} from raw.orders order by order_id").fetchall()
 
 
 def ledger_lines(project) -> list[tuple]:
-    with duckdb.connect(str(project.settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(project.dbt_target.duckdb_path), read_only=True) as con:
         return con.execute("select source_table, regexp_extract(path, '[^/]+$'), rows, status "
                            "from featurestore.ingested_files order by path").fetchall()

@@ -148,7 +148,7 @@ def test_any_sequence_of_files_and_runs_loads_each_row_once(shop, batches):
     folder = shop.root / "landing" / "orders"
     shutil.rmtree(folder)
     folder.mkdir()
-    shop.settings.duckdb_path.unlink(missing_ok=True)
+    shop.dbt_target.duckdb_path.unlink(missing_ok=True)
     expected, next_id = [], 1
     for number, (count, kind) in enumerate(batches):
         rows = orders(next_id, count)

@@ -28,7 +28,7 @@ from featurestore.dialects.snowflake import Snowflake
 from featurestore.project import Project
 from featurestore.training import build_training_set
 from featurestore.warehouse import Warehouse
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, write_dbt_project
 from tests.offline.test_pit_property import snowflake_asof_to_duckdb
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
@@ -86,7 +86,7 @@ def projects(tmp_path, monkeypatch):
     for name in ("duck", "snow"):
         root = tmp_path / name
         shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
-        (root / "dbt_project.yml").write_text(f"name: {name}\nprofile: x\n")
+        write_dbt_project(root, name)
         roots.append(root)
     duck = Project(roots[0])
     with Warehouse(duck) as warehouse:

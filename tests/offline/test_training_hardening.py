@@ -15,6 +15,7 @@ import pytest
 from featurestore.errors import RequestError, SpineError
 from featurestore.project import Project
 from featurestore.training import build_training_set
+from tests.conftest import write_dbt_project
 from tests.waiting import wait_until
 
 ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
@@ -40,7 +41,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "feature_defs").mkdir()
     (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
     (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
-    (tmp_path / "dbt_project.yml").write_text("name: hardening\n")
+    write_dbt_project(tmp_path, "hardening")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create table history as select (i % 50000) + 1 as user_id, "
                     "timestamp '2026-01-01' + to_microseconds(i * 997) as feature_ts, "

@@ -13,7 +13,7 @@ from featurestore.contracts import load_catalog
 from featurestore.online.items import decode_item, entity_pk, view_sk
 from featurestore.project import Project
 from featurestore.warehouse import Warehouse
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, write_dbt_project
 
 CATALOG = load_catalog(REPO_ROOT / "feature_defs")
 TXNS = CATALOG.views["user_transactions"]
@@ -43,7 +43,7 @@ def online_project(tmp_path, monkeypatch):
     for name in ("FEATURESTORE_DUCKDB_PATH", "FEATURESTORE_TARGET", "DBT_PROFILES_DIR"):
         monkeypatch.delenv(name, raising=False)
     shutil.copytree(REPO_ROOT / "feature_defs", tmp_path / "feature_defs")
-    (tmp_path / "dbt_project.yml").write_text("name: online_test\nversion: '1.0'\n")
+    write_dbt_project(tmp_path, "online_test")
     project = Project(tmp_path)
     with Warehouse(project) as warehouse:
         warehouse.execute(TXN_DDL)

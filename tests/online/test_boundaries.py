@@ -27,6 +27,7 @@ from featurestore.sync import state as sync_state
 from featurestore.sync.reader import ReadPlan, high_water_sql, read_latest
 from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
+from tests.conftest import write_dbt_project
 from tests.online.conftest import (
     AS_OF,
     T0,
@@ -113,7 +114,7 @@ def reference(plan: ReadPlan, rows) -> dict:
 def plan_warehouse(tmp_path_factory):
     """One open warehouse with an empty fs_user__transactions, for every example."""
     root = tmp_path_factory.mktemp("plans")
-    (root / "dbt_project.yml").write_text("name: plans\nversion: '1.0'\n")
+    write_dbt_project(root, "plans")
     with pytest.MonkeyPatch.context() as patch:
         for name in ("FEATURESTORE_DUCKDB_PATH", "FEATURESTORE_TARGET", "DBT_PROFILES_DIR"):
             patch.delenv(name, raising=False)

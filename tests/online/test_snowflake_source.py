@@ -53,10 +53,10 @@ def test_missing_env_vars_are_named(online_project, monkeypatch):
     with pytest.raises(WarehouseError) as error:
         Warehouse(Project(online_project.root)).execute("select 1")
     assert str(error.value) == (
-        "the snowflake target needs the environment variable(s) SNOWFLAKE_ACCOUNT, "
-        "SNOWFLAKE_PASSWORD, SNOWFLAKE_DATABASE (and optionally SNOWFLAKE_ROLE, "
-        "SNOWFLAKE_WAREHOUSE, SNOWFLAKE_SCHEMA); set them as for dbt's profiles.yml, or use "
-        "FEATURESTORE_TARGET=duckdb."
+        f"target `snowflake` of profile `online_test` ({online_project.root}/profiles.yml): "
+        "account, database, password (or authenticator, private_key_path) empty. Set them in "
+        "the profile (this repository's reads SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, "
+        "SNOWFLAKE_PASSWORD, SNOWFLAKE_DATABASE, ...), or pick another target with --target."
     )
 
 

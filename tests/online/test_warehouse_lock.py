@@ -26,7 +26,7 @@ HOLDER = textwrap.dedent("""
 def held_warehouse(online_project):
     """Another process holds the project's DuckDB file open for writing."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(online_project.settings.duckdb_path)],
+        [sys.executable, "-c", HOLDER, str(online_project.dbt_target.duckdb_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "holding\n"
@@ -40,7 +40,7 @@ def test_columns_reports_the_lock(held_warehouse):
     with pytest.raises(WarehouseUnreachable) as error:
         Warehouse(held_warehouse).columns("fs_user__transactions")
     message = str(error.value)
-    assert message.startswith(f"{held_warehouse.settings.duckdb_path}: cannot open the DuckDB "
+    assert message.startswith(f"{held_warehouse.dbt_target.duckdb_path}: cannot open the DuckDB "
                               "warehouse (")
     assert message.endswith("Another process (a dbt run, a sync) may hold it; wait for it to "
                             "finish.")
@@ -55,4 +55,4 @@ def test_sync_command_exits_3_on_the_lock(held_warehouse, dynamodb_table, dynamo
                                 env=env, obj={})
     assert result.exit_code == UNREACHABLE, result.output
     assert result.stderr.splitlines()[-1].startswith(
-        f"Error: {held_warehouse.settings.duckdb_path}: cannot open the DuckDB warehouse (")
+        f"Error: {held_warehouse.dbt_target.duckdb_path}: cannot open the DuckDB warehouse (")

@@ -9,9 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jinja2
 import pytest
-import yaml
 
 from featurestore.dialects import for_target
 from featurestore.dialects.spark import Spark, quote, session_config, spark_statement
@@ -61,18 +59,16 @@ def test_the_dialect_imports_no_spark():
 
 
 @pytest.mark.parametrize("memory", ["2g", "512m"])
-def test_the_profile_starts_spark_as_featurestore_does(tmp_path, memory):
+def test_the_profile_starts_spark_as_featurestore_does(tmp_path, monkeypatch, memory):
     """dbt-spark starts the session when dbt runs first, featurestore when it does: both
-    from the same settings."""
-    profile = yaml.safe_load((REPO_ROOT / "profiles.yml").read_text())
-    output = profile["featurestore_demo"]["outputs"]["spark"]
-    assert (output["type"], output["method"]) == ("spark", "session")
-    environment = {"FEATURESTORE_SPARK_DIR": str(tmp_path),
-                   "FEATURESTORE_SPARK_DRIVER_MEMORY": memory}
+    from the same settings, the repository's spark target as dbt renders it."""
+    from featurestore.project import Project
 
-    def env_var(name, default=None):
-        return environment.get(name, default)
-
-    rendered = {name: jinja2.Template(str(value)).render(env_var=env_var)
-                for name, value in output["server_side_parameters"].items()}
-    assert rendered == session_config(tmp_path, memory)
+    for name in ("DBT_TARGET", "DBT_PROFILES_DIR", "DBT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FEATURESTORE_TARGET", "spark")
+    monkeypatch.setenv("FEATURESTORE_SPARK_DIR", str(tmp_path))
+    monkeypatch.setenv("FEATURESTORE_SPARK_DRIVER_MEMORY", memory)
+    target = Project(REPO_ROOT).dbt_target
+    assert (target.type, target.notes) == ("spark", [])
+    assert target.credentials.server_side_parameters == session_config(tmp_path, memory)

@@ -1,0 +1,22 @@
+"""The dbt files of a benchmark's own project: featurestore connects through the dbt
+profile, so a generated project needs one, as any project does.
+
+The profile is this repository's, renamed: FEATURESTORE_TARGET picks its output,
+FEATURESTORE_DUCKDB_PATH its DuckDB file (default warehouse/featurestore.duckdb),
+FEATURESTORE_SPARK_DIR its Spark catalog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_dbt_project(root: Path, name: str, extra: str = "") -> None:
+    """dbt_project.yml (``extra`` appended) and profiles.yml in ``root``."""
+    (root / "dbt_project.yml").write_text(
+        f"name: {name}\nversion: '1.0'\nprofile: {name}\n{extra}")
+    profile = (REPO_ROOT / "profiles.yml").read_text()
+    (root / "profiles.yml").write_text(profile.replace("\nfeaturestore_demo:\n",
+                                                       f"\n{name}:\n", 1))

@@ -22,9 +22,14 @@ PACKAGE_LINE = "local: ../.."  # in the fixture's packages.yml
 # Variables that would point featurestore or dbt at another project, file or store.
 FOREIGN_ENV = (
     "FEATURESTORE_PROJECT_DIR", "FEATURESTORE_TARGET", "FEATURESTORE_DUCKDB_PATH",
+    "FEATURESTORE_SPARK_DIR", "FEATURESTORE_SPARK_DRIVER_MEMORY",
     "FEATURESTORE_RAW_DIR", "FEATURESTORE_SERVING_LOG_DIR", "DBT_TARGET_PATH",
-    "DBT_PROFILES_DIR", "FEATURESTORE_DYNAMODB_ENDPOINT", "FEATURESTORE_ONLINE_TABLE",
+    "DBT_PROFILES_DIR", "DBT_PROFILE", "DBT_TARGET", "SHOP_OTHER_DUCKDB",
+    "FEATURESTORE_DYNAMODB_ENDPOINT", "FEATURESTORE_ONLINE_TABLE",
 )
+# The shop's warehouse: its profile's `dev` target, `path: acme.duckdb` (not
+# featurestore's default file), relative to the project folder.
+DUCKDB_FILE = "acme.duckdb"
 
 
 def copy_consumer_project(dest: Path, repo_root: Path = REPO_ROOT) -> Path:
@@ -67,13 +72,10 @@ class Shop:
 
     @property
     def duckdb_path(self) -> Path:
-        return self.root / "warehouse" / "featurestore.duckdb"
+        return self.root / DUCKDB_FILE
 
     def query(self, sql: str) -> list[tuple]:
-        import duckdb
-
-        with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
-            return con.execute(sql).fetchall()
+        return query(self.duckdb_path, sql)
 
     def query_dicts(self, sql: str) -> list[dict]:
         import duckdb
@@ -84,7 +86,15 @@ class Shop:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _clear_foreign_env(patch: pytest.MonkeyPatch) -> None:
+def query(path: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` in the DuckDB file at ``path``, opened by the test itself."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def clear_foreign_env(patch: pytest.MonkeyPatch) -> None:
     for name in FOREIGN_ENV:
         patch.delenv(name, raising=False)
 
@@ -93,7 +103,7 @@ def _clear_foreign_env(patch: pytest.MonkeyPatch) -> None:
 def shop_built(tmp_path_factory) -> Shop:
     root = copy_consumer_project(tmp_path_factory.mktemp("consumer") / "shop")
     with pytest.MonkeyPatch.context() as patch:
-        _clear_foreign_env(patch)
+        clear_foreign_env(patch)
         before = featurestore(root, "validate")
         build = featurestore(root, "build")
     if build.exit_code != 0:
@@ -105,7 +115,7 @@ def shop_built(tmp_path_factory) -> Shop:
 @pytest.fixture
 def shop(shop_built, monkeypatch) -> Shop:
     """The built consumer project, with no variable pointing featurestore elsewhere."""
-    _clear_foreign_env(monkeypatch)
+    clear_foreign_env(monkeypatch)
     return shop_built
 
 

@@ -69,6 +69,9 @@ def test_validate_and_build_pass_in_a_consumer_project(shop):
     assert build.stdout.endswith("Build OK: models match their contracts.\n")
     assert "Done. PASS=24 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=24" in build.stdout
     assert (shop.root / "dbt_packages" / "featurestore").resolve() == REPO_ROOT
+    # the profile's `path: acme.duckdb`, from the project folder; not featurestore's default
+    assert shop.duckdb_path == shop.root / "acme.duckdb" and shop.duckdb_path.is_file()
+    assert not (shop.root / "warehouse" / "featurestore.duckdb").exists()
     after = featurestore(shop.root, "validate")
     assert (after.exit_code, after.stdout, after.stderr) == (
         0, "OK: 1 feature views, 1 entities.\n", "")

@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-from .conftest import FOREIGN_ENV, copy_consumer_project
+from .conftest import DUCKDB_FILE, FOREIGN_ENV, copy_consumer_project
 
 pytestmark = pytest.mark.slow
 
@@ -164,8 +164,7 @@ def test_wheel_console_script_validates_builds_and_trains_a_consumer_project(
     assert train.stdout == f"11 rows written to {out} (manifest: {out}.manifest.json)\n"
 
     # The wheel's SQL (rendered from its package data) gives dbt's as_of_join rows.
-    with duckdb.connect(str(project / "warehouse" / "featurestore.duckdb"),
-                        read_only=True) as con:
+    with duckdb.connect(str(project / DUCKDB_FILE), read_only=True) as con:
         by_dbt = con.execute("select * from main.churn_training_set").fetchall()
     by_wheel = [tuple(row.values()) for row in pq.read_table(out).to_pylist()]
 

@@ -32,10 +32,13 @@ def quote(identifier: str) -> str:
 
 def jinja_literal(text: str) -> str:
     """``text`` as a value of a profile that dbt renders with Jinja: itself, or a Jinja
-    string literal when it holds a brace, so a path can never become a template."""
-    if "{" not in text:
+    string literal when it holds a brace (so a path can never become a template) or a
+    character Jinja would change (a line break is normalized, a trailing one dropped):
+    those are written as escapes, which the literal decodes back."""
+    if "{" not in text and text.isprintable():
         return text
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    escaped = "".join("\\\\" if c == "\\" else "\\'" if c == "'" else c if c.isprintable()
+                      else c.encode("unicode-escape").decode("ascii") for c in text)
     return "{{ '" + escaped + "' }}"
 
 

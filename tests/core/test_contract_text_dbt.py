@@ -23,7 +23,12 @@ from hypothesis import strategies as st
 
 from featurestore.dialects import for_target
 from featurestore.generate import dbt_text
-from tests.consumer.conftest import FOREIGN_ENV, copy_consumer_project, featurestore
+from tests.consumer.conftest import (
+    DUCKDB_FILE,
+    FOREIGN_ENV,
+    copy_consumer_project,
+    featurestore,
+)
 from tests.hostile_text import (
     CANARY_FILE,
     CANARY_VALUE,
@@ -150,7 +155,7 @@ def test_a_build_keeps_hostile_text_exactly_and_runs_none_of_it(tmp_path, monkey
     import duckdb
 
     columns = ", ".join(f"channel_{i}" for i in range(len(cases)))
-    with duckdb.connect(str(root / "warehouse/featurestore.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(root / DUCKDB_FILE), read_only=True) as con:
         model_rows = set(con.execute(f"select {columns} from fs_customer__orders").fetchall())
         joined = ", ".join(f"customer_orders__channel_{i}" for i in range(len(cases)))
         training = con.execute(f"select customer_orders__feature_ts is null, {joined} "

@@ -322,8 +322,10 @@ def test_run_dbt_leaves_the_target_to_featurestore(tmp_path):
                                 "e.g. `featurestore --target prod build`.")
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.text(min_size=1, max_size=40).filter(lambda t: "\x00" not in t))
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.text(min_size=1, max_size=40),
+                 st.text(alphabet="{}%#'\\ \r\n\tab", min_size=1, max_size=12))
+       .filter(lambda t: "\x00" not in t))
 def test_a_value_featurestore_writes_renders_as_itself(text):
     """Written into the changed profile, any path or setting comes back from dbt's
     rendering unchanged: a brace in it is never a template."""

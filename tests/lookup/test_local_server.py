@@ -290,8 +290,7 @@ def test_serve_local_follows_dynamodb_local_to_its_new_port(catalog, tmp_path, s
 
     root = tmp_path / "project"
     shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO_ROOT / name, root)
+    shutil.copy(REPO_ROOT / "dbt_project.yml", root)
     project = Project(root)
     warehouse = project.warehouse_dir
     caplog.set_level(logging.WARNING, "featurestore.online.local")

@@ -100,8 +100,7 @@ def test_the_template_defaults_to_no_anonymous_access():
 def project_dir(tmp_path):
     """A copy of the project's contracts: a keys file written here stays here."""
     shutil.copytree(REPO_ROOT / "feature_defs", tmp_path / "feature_defs")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO_ROOT / name, tmp_path)
+    shutil.copy(REPO_ROOT / "dbt_project.yml", tmp_path)
     return tmp_path
 
 

@@ -93,8 +93,7 @@ def test_online_start_in_memory_keeps_nothing_on_disk_and_says_so(tmp_path):
 
     root = tmp_path / "project"
     shutil.copytree(REPO_ROOT / "feature_defs", root / "feature_defs")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(REPO_ROOT / name, root)
+    shutil.copy(REPO_ROOT / "dbt_project.yml", root)
     (root / "node_modules").symlink_to(REPO_ROOT / "node_modules")  # the jar, as npm ci
     run = CliRunner().invoke
     started = run(cli, ["--project-dir", str(root), "online", "start", "--in-memory"], obj={})

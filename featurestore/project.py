@@ -12,9 +12,8 @@ resolves (featurestore/dbt_profile.py), read only when a command needs the wareh
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,10 +26,7 @@ if TYPE_CHECKING:
 
 STORE_SCHEMA = "featurestore"  # registry, sync_state, gate_results live here
 PROJECT_DIR_VARIABLE = "FEATURESTORE_PROJECT_DIR"
-
-
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+log = logging.getLogger("featurestore.project")
 
 
 @dataclass
@@ -41,8 +37,6 @@ class Project:
     # target=, profiles_dir=); None: as dbt decides (DBT_TARGET, DBT_PROFILES_DIR, ...)
     target: str | None = None
     profiles_dir_option: Path | str | None = None
-    # where the target's notes go (an override that differs from the profile)
-    notify: Callable[[str], None] = field(default=_to_stderr, repr=False, compare=False)
     _dbt_target: DbtTarget | None = field(default=None, init=False, repr=False, compare=False)
     # the last manifest read, with the (path, mtime) it was read at
     _manifest: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -120,8 +114,8 @@ class Project:
 
             self._dbt_target = resolve(self, profiles_dir=self.profiles_dir_option,
                                        target=self.target)
-            for note in self._dbt_target.notes:
-                self.notify(f"note: {note}")
+            for note in self._dbt_target.notes:  # a warning: stderr, in the CLI's format
+                log.warning("note: %s", note)
         return self._dbt_target
 
     @property

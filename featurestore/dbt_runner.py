@@ -95,8 +95,9 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
     chosen, _ = split_connection_args(args)
     if chosen:
         flags = ", ".join(f"--{name.replace('_', '-')}" for name in chosen)
-        raise ProjectError(f"{flags}: give it to featurestore, which passes it to dbt, e.g. "
-                           "`featurestore --target prod build`.")
+        raise ProjectError(f"{flags}: featurestore passes dbt the target it connects to "
+                           "itself; choose it with `featurestore --target prod ...`, "
+                           "--profiles-dir or DBT_PROFILE.")
     if args[0] not in _NO_PACKAGES_COMMANDS:
         ensure_packages(project)
     from dbt.cli.main import dbtRunner

@@ -318,8 +318,9 @@ def test_run_dbt_leaves_the_target_to_featurestore(tmp_path):
     root = _project(tmp_path / "shop")
     with pytest.raises(ProjectError) as error:
         run_dbt(Project(root), ["build", "--target", "qa"])
-    assert str(error.value) == ("--target: give it to featurestore, which passes it to dbt, "
-                                "e.g. `featurestore --target prod build`.")
+    assert str(error.value) == ("--target: featurestore passes dbt the target it connects to "
+                                "itself; choose it with `featurestore --target prod ...`, "
+                                "--profiles-dir or DBT_PROFILE.")
 
 
 @settings(max_examples=100, deadline=None)

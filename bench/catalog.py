@@ -342,7 +342,7 @@ def main() -> None:
         for part, seconds in timings.items():
             print(f"  {part}: {seconds:.1f} s")
 
-        from featurestore.catalog_site import build_site
+        from featurestore.apps.catalog_site import build_site
         from featurestore.project import Project
 
         builds, cpus = [], []

@@ -52,7 +52,7 @@ from featurestore.online.config import OnlineConfig  # noqa: E402
 from featurestore.online.local import LocalDynamoDB  # noqa: E402
 from featurestore.online.reader import DynamoReader  # noqa: E402
 
-CLI = [sys.executable, "-c", "from featurestore.cli import main; main()",
+CLI = [sys.executable, "-c", "from featurestore.apps.cli import main; main()",
        "--project-dir", str(ROOT)]
 TABLE = "fs_bench_freshness"
 PROBES_PER_FILE = 5  # on-time events per file and view whose keys the prober follows

@@ -164,7 +164,7 @@ def first_load_race(args) -> None:
     entities = args.first_load_entities
     print(f"\nA. first load, whole processes: {entities:,} entities x 3 features, fresh table "
           f"each, {args.rounds} round(s)", flush=True)
-    cli = [sys.executable, "-c", "from featurestore.cli import main; main()"]
+    cli = [sys.executable, "-c", "from featurestore.apps.cli import main; main()"]
     stores = [("in memory", None, entities, args.rounds)]
     if args.on_disk:
         stores += [(f"in memory, {args.on_disk_entities:,} entities", None,

@@ -1,7 +1,7 @@
 """featurestore: a dbt/SQL-first, warehouse-native feature store.
 
-The Python API is ``FeatureStore`` (featurestore/sdk.py); the command line is
-``featurestore`` (featurestore/cli/). Both are imported on first use, so that importing
+The Python API is ``FeatureStore`` (apps/sdk.py); the command line is
+``featurestore`` (apps/cli/). Both are imported on first use, so that importing
 this package (the Lambda handler does) costs nothing.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from featurestore.sdk import FeatureStore
+    from featurestore.apps.sdk import FeatureStore
 
 __all__ = ["FeatureStore", "__version__"]
 
 
 def __getattr__(name: str):
     if name == "FeatureStore":
-        from featurestore.sdk import FeatureStore
+        from featurestore.apps.sdk import FeatureStore
 
         return FeatureStore
     if name == "__version__":

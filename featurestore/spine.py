@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurestore.contracts import FeatureView
+from featurestore.dialects.base import Dialect
 from featurestore.dtypes import accepts
 from featurestore.errors import SpineError, WarehouseError
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 EVENT_TS = "event_ts"
-FILE_READERS = {".parquet": "read_parquet", ".pq": "read_parquet", ".csv": "read_csv"}
 # characters DuckDB's file readers take as a glob pattern, not as part of the name
 GLOB_CHARACTERS = frozenset("*?[]{}")
 SPINE_RELATION = "featurestore_spine"
@@ -53,20 +53,11 @@ class Spine:
                 "columns": [{"name": n, "type": t} for n, t in self.columns.items()]}
 
 
-def file_reader(path: Path) -> str:
-    """The DuckDB table function that reads a spine file."""
-    reader = FILE_READERS.get(path.suffix.lower())
-    if reader is None:
-        raise SpineError(str(path), f"unsupported spine format `{path.suffix or '(none)'}`; "
-                         "write it as .parquet or .csv")
-    return reader
-
-
 def read_spine_table(path: Path) -> pa.Table:
     """A spine file read into Arrow (for warehouses that cannot read local files)."""
     import pyarrow as pa
 
-    file_reader(path)
+    Dialect.spine_format(path)
     try:
         if path.suffix.lower() == ".csv":
             import pyarrow.csv as pv

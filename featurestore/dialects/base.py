@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from featurestore.dtypes import sql_literal
+from featurestore.errors import SpineError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,6 +42,9 @@ def jinja_literal(text: str) -> str:
                       else c.encode("unicode-escape").decode("ascii") for c in text)
     return "{{ '" + escaped + "' }}"
 
+
+# a spine file's suffix -> its format
+SPINE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 @dataclass(frozen=True)
 class Change:
@@ -213,6 +217,15 @@ class Dialect:
         """SQL: the text ``expr`` as a naive UTC timestamp, an offset it carries applied
         (``...+02:00`` is two hours earlier in UTC); null where it is not a timestamp."""
         return f"timezone('UTC', try_cast({expr} as timestamptz))"
+
+    @staticmethod
+    def spine_format(path: Path) -> str:
+        """``parquet`` or ``csv``: the formats a spine file may have, by its suffix."""
+        fmt = SPINE_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise SpineError(str(path), f"unsupported spine format `{path.suffix or '(none)'}`; "
+                             "write it as .parquet or .csv")
+        return fmt
 
     def file_relation(self, path: Path) -> str | None:
         """SQL that reads a local spine file in place, where the warehouse can (else None:

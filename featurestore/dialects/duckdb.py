@@ -28,6 +28,8 @@ class DuckDB(Dialect):
     name = "duckdb"
     macro_dialect = "duckdb"
     tz_timestamp_types = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
+    # a spine file's format -> the table function that reads it in place
+    file_readers = {"parquet": "read_parquet", "csv": "read_csv"}
 
     def profile_changes(self, credentials, settings, root: Path, where: str) -> list[Change]:
         """FEATURESTORE_DUCKDB_PATH over the profile's ``path``, when they differ."""
@@ -125,9 +127,8 @@ class DuckDB(Dialect):
         warehouse.connection.unregister(name)
 
     def file_relation(self, path: Path) -> str:
-        from featurestore.spine import file_reader
-
-        return f"{file_reader(path)}({self.string_literal(str(path))})"
+        reader = self.file_readers[self.spine_format(path)]
+        return f"{reader}({self.string_literal(str(path))})"
 
     def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
                        batch_size: int = 0) -> None:

@@ -115,7 +115,7 @@ class CatalogWorld:
         """The CLI, in this world's environment."""
         from click.testing import CliRunner
 
-        from featurestore.cli import cli
+        from featurestore.apps.cli import cli
 
         with pytest.MonkeyPatch.context() as patch:
             for name, value in self.env.items():
@@ -260,7 +260,7 @@ def bare_world(demo_project, tmp_path_factory) -> BareWorld:
     online data."""
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     base = tmp_path_factory.mktemp("bare_world")
     duckdb_path = base / demo_project.duckdb_path.name

@@ -150,7 +150,7 @@ def test_a_view_page_lists_its_registry_history_and_version_events(browser, cata
 
 
 def test_a_failing_gate_shows_as_not_production_ready_with_its_reason(browser, catalog_world):
-    from featurestore.catalog_site.text import day, human_seconds
+    from featurestore.apps.catalog_site.text import day, human_seconds
 
     (lag, run_at), = catalog_world.sql(
         "select observed_value, run_at from featurestore.gate_results where view = "

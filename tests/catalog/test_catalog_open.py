@@ -9,7 +9,7 @@ import webbrowser
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from tests.core.conftest import project  # noqa: F401  (the fixture)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from featurestore.catalog_site import output, plots
-from featurestore.catalog_site.serving import read_serving_log
+from featurestore.apps.catalog_site import output, plots
+from featurestore.apps.catalog_site.serving import read_serving_log
 from featurestore.errors import ProjectError
 from featurestore.lookup import static_site
 from featurestore.lookup.access import AccessPolicy, Grant, hash_key
@@ -181,7 +181,7 @@ def test_shares_that_add_up_in_floating_point_draw_without_a_warning():
 def test_gate_series_are_cut_where_view_or_expectation_changes():
     import pyarrow as pa
 
-    from featurestore.catalog_site.store import _split_series
+    from featurestore.apps.catalog_site.store import _split_series
 
     rows = pa.table({"view": ["a", "a", "a", "b"],
                      "expectation": ["lag", "lag", "psi(x)", "lag"],

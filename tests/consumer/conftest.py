@@ -54,7 +54,7 @@ def featurestore(root: Path, *args: str, env: dict[str, str] | None = None) -> I
     """``featurestore --project-dir ROOT ARGS...`` through the real CLI, in-process."""
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     result = CliRunner().invoke(cli, ["--project-dir", str(root), *args], obj={}, env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -7,7 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import COMMANDS, cli
+from featurestore.apps.cli import COMMANDS, cli
 from tests.conftest import REPO_ROOT
 
 
@@ -19,7 +19,7 @@ def test_every_command_has_help_with_an_example(name):
 
 
 def test_help_is_fast_and_imports_no_heavy_library():
-    code = ("import sys; from featurestore.cli import cli; "
+    code = ("import sys; from featurestore.apps.cli import cli; "
             "sys.argv=['featurestore','--help']\n"
             "try: cli()\nexcept SystemExit: pass\n"
             "heavy=[m for m in ('dbt', 'boto3', 'great_expectations', 'pandas', 'botocore') "
@@ -113,7 +113,7 @@ def test_validate_reports_stale_generated_files_and_missing_models(project):
 
 def test_console_script_keeps_messages_and_exit_codes(tmp_path):
     """main() leaves without interpreter teardown: nothing printed may be lost."""
-    script = [sys.executable, "-c", "from featurestore.cli import main; main()"]
+    script = [sys.executable, "-c", "from featurestore.apps.cli import main; main()"]
     missing = subprocess.run([*script, "--project-dir", str(tmp_path), "list"],
                              capture_output=True, text=True)
     assert missing.returncode == 1

@@ -15,7 +15,7 @@ import pytest
 
 from tests.core.conftest import consume, edit
 
-SCRIPT = [sys.executable, "-c", "from featurestore.cli import main; main()"]
+SCRIPT = [sys.executable, "-c", "from featurestore.apps.cli import main; main()"]
 
 
 def featurestore(project, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -118,7 +118,7 @@ def _leaf_commands() -> list[tuple[str, ...]]:
     ("validate",), ..."""
     import click
 
-    from featurestore.cli import COMMANDS, cli
+    from featurestore.apps.cli import COMMANDS, cli
 
     found = []
     for name in sorted(COMMANDS):
@@ -138,7 +138,7 @@ def test_1_for_a_usage_error_of_every_command(path, tmp_path):
 
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     # `build` hands unknown options to dbt: a flag given a value is its usage error
     mistake, message = (("--skip-checks=yes", "Option '--skip-checks' does not take a value.")
@@ -158,7 +158,7 @@ def test_1_for_a_usage_error_of_every_command(path, tmp_path):
 def test_1_for_an_unknown_subcommand(group):
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     done = CliRunner().invoke(cli, [group, "nosuch"], obj={})
     assert done.exit_code == 1

@@ -111,7 +111,7 @@ def test_the_lambda_logs_json_from_its_cold_start(tmp_path):
 
 # -- the CLI: DynamoDB Local's network note, after dbt's tracker called basicConfig --------
 CLI_AFTER_DBT = ("import snowplow_tracker\n"  # what dbt imports: it calls logging.basicConfig()
-                 "from featurestore.cli import main\n"
+                 "from featurestore.apps.cli import main\n"
                  "main()")
 
 
@@ -122,7 +122,7 @@ def small_project(tmp_path):
     shutil.copy(REPO_ROOT / "dbt_project.yml", root)
     (root / "node_modules").symlink_to(REPO_ROOT / "node_modules")
     yield root
-    subprocess.run([sys.executable, "-c", "from featurestore.cli import main; main()",
+    subprocess.run([sys.executable, "-c", "from featurestore.apps.cli import main; main()",
                     "--project-dir", str(root), "online", "stop"], capture_output=True,
                    timeout=120)
 

@@ -130,7 +130,7 @@ def test_forget_names_a_bad_key_instead_of_a_traceback(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", "from featurestore.cli import main; main()",
+    done = subprocess.run([sys.executable, "-c", "from featurestore.apps.cli import main; main()",
                            "--project-dir", str(REPO_ROOT), "forget", "user", "²"],
                           capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "FEATURESTORE_DYNAMODB_ENDPOINT":

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore import registry
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.errors import PlanRefused
 from featurestore.warehouse import Warehouse
 from tests.core.conftest import consume, edit

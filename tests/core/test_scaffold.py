@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.contracts import text_problem
 from featurestore.errors import FeatureStoreError
 from featurestore.project import Project

@@ -39,7 +39,7 @@ class GateProject:
     def gate(self, *args: str):
         from click.testing import CliRunner
 
-        from featurestore.cli import cli
+        from featurestore.apps.cli import cli
 
         return CliRunner().invoke(cli, ["--project-dir", str(self.root), "gate", *args],
                                   obj={}, catch_exceptions=False)

@@ -11,7 +11,7 @@ from tests.conftest import DEMO_END
 def test_clean_demo_data_passes_freshness_and_quality(demo_env):
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     result = CliRunner().invoke(cli, ["--project-dir", str(demo_env.root), "gate",
                                       "--suite", "freshness", "--suite", "quality",

@@ -71,7 +71,7 @@ def test_a_gate_run_prints_no_pyspark_warning(gate_project):
     from tests.gates.conftest import AS_OF
 
     done = subprocess.run(
-        [sys.executable, "-W", "default", "-c", "from featurestore.cli import main; main()",
+        [sys.executable, "-W", "default", "-c", "from featurestore.apps.cli import main; main()",
          "--project-dir", str(gate_project.root), "gate", "--suite", "freshness",
          "--suite", "quality", "--view", "merchant_risk", "--as-of", AS_OF],
         capture_output=True, text=True, timeout=300, env={**os.environ})

@@ -46,7 +46,7 @@ def refusing(gate_project, dynamodb_table, dynamodb_local, monkeypatch):
 def _sync(gate_project, *args: str):
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     return CliRunner().invoke(cli, ["--project-dir", str(gate_project.root), "sync", "--view",
                                     "user_profile", *args], obj={}, catch_exceptions=False)

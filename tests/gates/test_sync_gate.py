@@ -18,7 +18,7 @@ def test_failing_gate_leaves_dynamodb_untouched(gate_project, dynamodb_table, dy
     from click.testing import CliRunner
 
     from bench.feature_tables import create_feature_tables
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     client, table = dynamodb_table
     monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)

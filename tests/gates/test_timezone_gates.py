@@ -89,7 +89,7 @@ def test_sync_publishes_aware_rows_at_their_instant_and_parity_holds(
     from click.testing import CliRunner
 
     from bench.feature_tables import create_feature_tables
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
     from featurestore.online.items import decode_item, entity_pk, view_sk
 
     client, table = dynamodb_table

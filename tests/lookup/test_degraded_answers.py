@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore import FeatureStore
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.errors import StoreUnavailable
 from featurestore.online.local import free_port
 from tests.lookup.lookup_testkit import REPO_ROOT

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.lookup.access import AccessPolicy, hash_key
 from featurestore.lookup.handler import LookupApp
 from featurestore.settings import Settings

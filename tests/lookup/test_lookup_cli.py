@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.lookup import service
 from featurestore.online.reader import DynamoReader
 from tests.lookup.lookup_testkit import REPO_ROOT, seed
@@ -72,7 +72,7 @@ def test_package_lambda_command_writes_the_zip(tmp_path):
             "featurestore/settings.py", "yaml/__init__.py"} <= names
     assert not [n for n in names if n.endswith(".so")]
     # the Lambda needs neither the CLI nor the sync, the gates or the warehouse dialects
-    assert not [n for n in names if n.startswith(("featurestore/cli/", "featurestore/sync/",
+    assert not [n for n in names if n.startswith(("apps/cli/", "featurestore/sync/",
                                                   "featurestore/gates/",
                                                   "featurestore/dialects/"))]
     assert "featurestore/lookup/__pycache__/handler.cpython-311.pyc" in names

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.errors import StoreUnavailable
 from featurestore.gates import skew
 from featurestore.lookup import service

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.demo_data import HISTORY_FILE, TABLES, generate
 
 END = dt.datetime(2026, 5, 1)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.dbt_runner import run_dbt
 from featurestore.dtypes import utc_naive
 from featurestore.ingest import ingest

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.errors import RequestError
 from featurestore.ingest import ingest, unload_file
 from featurestore.ingest.unload import incremental_models

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from featurestore.apps.sdk import FeatureStore
 from featurestore.errors import FeatureStoreError, RequestError, SpineError
-from featurestore.sdk import FeatureStore
 
 ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
 VIEW = """name: history

@@ -93,7 +93,7 @@ def test_sigterm_mid_join_leaves_no_partial_file(project, tmp_path):
     spine = _spine(tmp_path / "spine.parquet", rows=3_000_000)
     out = tmp_path / "out" / "train.parquet"
     process = subprocess.Popen(
-        [sys.executable, "-c", "from featurestore.cli import main; main()", "--project-dir",
+        [sys.executable, "-c", "from featurestore.apps.cli import main; main()", "--project-dir",
          str(project.root), "training-set", "--spine", spine, "--features", "history",
          "--out", str(out)],
         stderr=subprocess.PIPE, text=True, env=os.environ.copy())

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore import training
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.errors import SpineError
 
 pytestmark = pytest.mark.slow
@@ -207,7 +207,7 @@ def test_an_aware_spine_gives_the_naive_rows_in_its_own_form(demo_env, spine, tm
     rows of the naive spine, with event_ts and every <view>__feature_ts aware, in UTC."""
     import pyarrow.parquet as pq
 
-    from featurestore.sdk import FeatureStore
+    from featurestore.apps.sdk import FeatureStore
 
     aware = tmp_path / "aware.parquet"
     with duckdb.connect() as con:

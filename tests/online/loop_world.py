@@ -23,7 +23,7 @@ from featurestore.online.client import ensure_table
 from featurestore.online.config import OnlineConfig
 from tests.conftest import REPO_ROOT
 
-SCRIPT = [sys.executable, "-c", "from featurestore.cli import main; main()"]
+SCRIPT = [sys.executable, "-c", "from featurestore.apps.cli import main; main()"]
 # what a copy of the project needs: the dbt project and its contracts (dbt's own tests
 # live under tests/dbt: test-paths)
 PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "feature_defs", "models", "macros",

@@ -41,7 +41,7 @@ def clone(tmp_path):
 def featurestore(root, *args: str) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("FEATURESTORE_", "DBT_", "SNOWFLAKE_"))}
-    return subprocess.run([sys.executable, "-c", "from featurestore.cli import main; main()",
+    return subprocess.run([sys.executable, "-c", "from featurestore.apps.cli import main; main()",
                            *args], cwd=root, capture_output=True, text=True, env=env,
                           timeout=1200)
 

@@ -16,8 +16,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
-from featurestore.cli.online import ProgressBars
+from featurestore.apps.cli import cli
+from featurestore.apps.cli.online import ProgressBars
 from featurestore.errors import (
     CHECK_FAILED,
     UNREACHABLE,

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
 from tests.conftest import REPO_ROOT

@@ -87,7 +87,7 @@ def test_online_start_in_memory_keeps_nothing_on_disk_and_says_so(tmp_path):
 
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
     from featurestore.online.client import ensure_table
     from featurestore.online.config import OnlineConfig
 

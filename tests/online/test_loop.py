@@ -25,7 +25,7 @@ from featurestore.online.config import OnlineConfig
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
-SCRIPT = [sys.executable, "-c", "from featurestore.cli import main; main()"]
+SCRIPT = [sys.executable, "-c", "from featurestore.apps.cli import main; main()"]
 
 
 def _environment(base, endpoint: str, table: str) -> dict[str, str]:
@@ -94,7 +94,7 @@ def test_a_cycle_lands_builds_and_publishes_the_new_events(world):
 
 def test_one_cycle_at_a_time(world):
     base, env = world
-    from featurestore.loop import cycle_lock
+    from featurestore.apps.loop import cycle_lock
     from featurestore.project import Project
 
     os.environ.update(env)

@@ -9,7 +9,7 @@ import json
 
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.online.items import to_epoch_micros, view_sk
 from featurestore.sync import state as sync_state
 from featurestore.sync.worker import SyncOptions, sync_view

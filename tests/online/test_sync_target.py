@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.online.client import drop_table, ensure_table
 from featurestore.online.config import OnlineConfig
 from featurestore.online.items import view_sk

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 from featurestore.errors import UNREACHABLE, WarehouseUnreachable
 from featurestore.warehouse import Warehouse
 

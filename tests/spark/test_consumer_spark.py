@@ -30,7 +30,7 @@ FEATURES = ("customer_orders:order_count_7d,customer_orders:order_amount_sum_30d
 SCRIPT = """\
 import json, sys
 from click.testing import CliRunner
-from featurestore.cli import cli
+from featurestore.apps.cli import cli
 
 root, spark_out, duckdb_out = sys.argv[1:4]
 steps = {

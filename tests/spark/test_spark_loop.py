@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 def test_one_loop_cycle_on_spark_lands_builds_gates_and_publishes(
         spark_demo, spark, dynamodb_local, dynamodb_table, monkeypatch):
-    from featurestore.loop import LoopOptions, run_cycle
+    from featurestore.apps.loop import LoopOptions, run_cycle
     from featurestore.warehouse import Warehouse
 
     client, table = dynamodb_table

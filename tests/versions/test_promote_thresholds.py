@@ -32,7 +32,7 @@ def test_promotion_past_the_thresholds_needs_force_and_is_recorded(
             "last_txn_amount * 2 as txn_amount_max_7d from main.fs_user__transactions")
     from click.testing import CliRunner
 
-    from featurestore.cli import cli
+    from featurestore.apps.cli import cli
 
     def run(*args):
         return CliRunner().invoke(cli, ["--project-dir", str(gate_project.root), *args],

@@ -24,7 +24,7 @@ def run_until(world, marker: str, *args: str) -> tuple[bool, str]:
     """Run the CLI as a process; SIGKILL its process group once stderr shows ``marker``.
     Returns (killed, stderr so far)."""
     process = subprocess.Popen(
-        [sys.executable, "-c", "from featurestore.cli import main; main()",
+        [sys.executable, "-c", "from featurestore.apps.cli import main; main()",
          "--project-dir", str(world.root), *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**subprocess_env(world), "PYTHONUNBUFFERED": "1"}, start_new_session=True)
@@ -80,7 +80,7 @@ def test_killed_backfill_and_retire_converge_on_rerun(world):
     assert result.exit_code == 0, result.output
     # retire refuses v1 until twice the lookups' refresh interval (100 ms here) has passed
     # since the pointer moved away from it (rollout.retire)
-    from featurestore.rollout import Store
+    from featurestore.apps.rollout import Store
 
     moved_at_us = Store.open(world.project).pointer(VIEW).changed_at_us
     grace_us = 2 * world.project.settings.lookup.version_refresh_ms * 1000

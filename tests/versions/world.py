@@ -39,7 +39,7 @@ class World:
         fixture); returns click's Result, with the exit code and both streams."""
         from click.testing import CliRunner
 
-        from featurestore.cli import cli
+        from featurestore.apps.cli import cli
 
         return CliRunner().invoke(cli, ["--project-dir", str(self.root), *args], obj={})
 

@@ -177,7 +177,7 @@ def _edge(value: float, dtype: str, full: bool = False) -> str:
     if dtype == "timestamp":
         moment = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(value))
         return moment.strftime("%Y-%m-%d %H:%M" if full else "%m-%d")
-    from featurestore.catalog_site.plots import format_number
+    from featurestore.apps.catalog_site.plots import format_number
 
     return format_number(value) if not full else f"{value:.6g}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from featurestore.cli.shared import emit_json, format_table, get_project, json_option, say
+from featurestore.apps.cli.shared import emit_json, format_table, get_project, json_option, say
 
 
 @click.command("validate")
@@ -128,8 +128,8 @@ def build_command(ctx: click.Context, skip_checks: bool, as_json: bool) -> None:
       featurestore build --select fs_user__transactions+
       featurestore build --json
     """
+    from featurestore.apps.demo import ensure_demo_data
     from featurestore.dbt_runner import split_connection_args
-    from featurestore.demo import ensure_demo_data
     from featurestore.model_check import build_project
 
     chosen, dbt_args = split_connection_args(list(ctx.args))

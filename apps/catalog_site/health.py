@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from featurestore.catalog_site.text import day, human_seconds
+from featurestore.apps.catalog_site.text import day, human_seconds
 from featurestore.contracts import FeatureView
 from featurestore.durations import format_duration
 

@@ -245,7 +245,7 @@ def _split_series(points) -> list[tuple[str, str, GateSeries]]:
 
 
 def _loop(warehouse, records: StoreRecords) -> None:
-    from featurestore.loop import TABLE
+    from featurestore.apps.loop import TABLE
 
     rows = _fetch(warehouse, records, TABLE, lambda t: (
         "select cycle_id, started_at, finished_at, status, rows_changed, items_written, "

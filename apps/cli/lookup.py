@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from featurestore.cli.shared import (
+from featurestore.apps.cli.shared import (
     announce_store,
     emit_json,
     format_table,

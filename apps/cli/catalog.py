@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from featurestore.cli.shared import emit_json, get_project, json_option, say
+from featurestore.apps.cli.shared import emit_json, get_project, json_option, say
 
 
 @click.command("catalog")
@@ -40,7 +40,7 @@ def catalog_command(ctx, out_dir, training_sets, serving_window, jobs, open_site
     """
     import datetime as dt
 
-    from featurestore.catalog_site import build_site
+    from featurestore.apps.catalog_site import build_site
     from featurestore.durations import parse_duration
     from featurestore.errors import RequestError
 

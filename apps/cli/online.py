@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from featurestore.cli.shared import (
+from featurestore.apps.cli.shared import (
     announce_store,
     emit_json,
     get_project,
@@ -247,7 +247,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
       featurestore sync --local --view user_transactions --lookback 1h
       featurestore sync --view user_profile --publish-refused "kyc_level 7 is real (INC-42)"
     """
-    from featurestore.cli.shared import registry_retired
+    from featurestore.apps.cli.shared import registry_retired
     from featurestore.sync.run import online_views, sync_views
     from featurestore.sync.worker import SyncOptions
 

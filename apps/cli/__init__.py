@@ -5,7 +5,7 @@ Each area's commands live in a module of this package (``project``, ``training``
 and the SDK call directly. Modules are imported only when a command runs (or ``--help``
 lists them), and heavy libraries (dbt, boto3, Great Expectations) only inside the
 functions that use them, so ``featurestore --help`` answers at once. The command modules
-import ``featurestore.cli.shared``, never this module: imports run one way.
+import ``featurestore.apps.cli.shared``, never this module: imports run one way.
 
 Exit codes (the README has the table): 0 success; 1 a usage or contract error; 2 a check
 or gate that failed; 3 a warehouse or online store that cannot be reached. They come
@@ -45,7 +45,7 @@ def _as_json(exc: BaseException, message: str, code: int, raw: list[str]) -> int
     """``code``, after the error's JSON document on stdout when the run asked for --json
     (a usage error stops before the option is read: then its presence in the arguments
     counts) and printed no result of its own."""
-    from featurestore.cli.shared import JsonOutput, error_document, error_kind
+    from featurestore.apps.cli.shared import JsonOutput, error_document, error_kind
 
     if (JsonOutput.requested or "--json" in raw) and not JsonOutput.emitted:
         kind = "usage_error" if isinstance(exc, click.UsageError) else error_kind(exc)
@@ -98,7 +98,7 @@ class LazyGroup(click.Group):
     def exit_code_of(self, args=None, prog_name=None, complete_var=None, **extra) -> int:
         """Run, print any error as one line (and, under --json, as a JSON document on
         stdout), and return the exit code (no sys.exit)."""
-        from featurestore.cli.shared import JsonOutput
+        from featurestore.apps.cli.shared import JsonOutput
 
         JsonOutput.reset()
         raw = sys.argv[1:] if args is None else list(args)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from featurestore.catalog_site import plots
-from featurestore.catalog_site.distributions import Distribution, distribution, from_json
-from featurestore.catalog_site.text import human_seconds, when
+from featurestore.apps.catalog_site import plots
+from featurestore.apps.catalog_site.distributions import Distribution, distribution, from_json
+from featurestore.apps.catalog_site.text import human_seconds, when
 from featurestore.contracts import FeatureView
 from featurestore.durations import format_duration
 

@@ -44,7 +44,7 @@ def staged(out_dir: Path):
         assets = staging / "assets"
         assets.mkdir()
         for name in ASSETS:
-            source = resources.files("featurestore.catalog_site") / "static" / name
+            source = resources.files("featurestore.apps.catalog_site") / "static" / name
             (assets / name).write_bytes(source.read_bytes())
         yield staging
     except BaseException:

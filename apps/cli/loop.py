@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from featurestore.cli.shared import (
+from featurestore.apps.cli.shared import (
     announce_store,
     emit_json,
     get_project,
@@ -63,7 +63,7 @@ def run_command(ctx, every: int, once: bool, no_gate: bool, no_sync: bool, threa
       featurestore run --once --json
       featurestore run --history
     """
-    from featurestore.loop import LoopOptions, recent_cycles, run_loop
+    from featurestore.apps.loop import LoopOptions, recent_cycles, run_loop
 
     project = get_project(ctx, local=local)
     if history:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from featurestore.cli.shared import (
+from featurestore.apps.cli.shared import (
     announce_store,
     emit_json,
     format_table,
@@ -105,7 +105,7 @@ def gate_command(ctx, views, suites, as_of, training_set, serving_log, serving_w
     suites = tuple(suites) or SUITES
     if "parity" in suites:
         announce_store(project)
-    from featurestore.cli.shared import registry_retired
+    from featurestore.apps.cli.shared import registry_retired
     from featurestore.feature_refs import select_versions
 
     catalog = project.catalog()

@@ -14,6 +14,6 @@ values), ``distributions``, ``health`` (production readiness), ``plots`` (leathe
 all), and ``site`` (the order of it all).
 """
 
-from featurestore.catalog_site.site import SiteReport, build_site
+from featurestore.apps.catalog_site.site import SiteReport, build_site
 
 __all__ = ["SiteReport", "build_site"]

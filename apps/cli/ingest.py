@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from featurestore.cli.shared import emit_json, get_project, json_option, say
+from featurestore.apps.cli.shared import emit_json, get_project, json_option, say
 
 
 @click.command("ingest")

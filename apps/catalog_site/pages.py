@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from featurestore.catalog_site.text import human_seconds, when
+from featurestore.apps.catalog_site.text import human_seconds, when
 
 SAFE_NAME = re.compile(r"[a-z0-9_]+")
 
@@ -21,7 +21,7 @@ def environment():
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("featurestore.catalog_site", "templates"),
+        loader=jinja2.PackageLoader("featurestore.apps.catalog_site", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
         lstrip_blocks=True)
     env.filters["when"] = when

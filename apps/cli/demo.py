@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from featurestore.cli.shared import get_project, say
+from featurestore.apps.cli.shared import get_project, say
 
 
 def _seconds(ctx, param, value):
@@ -115,7 +115,7 @@ def demo_command(ctx: click.Context, users: int, days: int, seed: int,
     Example:
       featurestore demo --users 2000 --days 60
     """
-    from featurestore.demo import OFFLINE_STEPS, ONLINE_STEPS, run_demo
+    from featurestore.apps.demo import OFFLINE_STEPS, ONLINE_STEPS, run_demo
 
     project = get_project(ctx)
     steps = PrintedSteps(OFFLINE_STEPS + (0 if offline_only else ONLINE_STEPS))

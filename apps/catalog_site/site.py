@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from featurestore.catalog_site import output, pages
-from featurestore.catalog_site.view_page import ViewInputs, view_context
+from featurestore.apps.catalog_site import output, pages
+from featurestore.apps.catalog_site.view_page import ViewInputs, view_context
 from featurestore.dtypes import utc_naive
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
@@ -53,12 +53,12 @@ def _jobs(jobs: int | None) -> int:
 def gather(project, *, training_sets=(), serving_window: dt.timedelta = DEFAULT_WINDOW,
            progress: Callable[[str], None] = lambda line: None):
     """(catalog, [ViewInputs], notes): everything the pages show, read once."""
-    from featurestore.catalog_site.dbt_docs import DbtDocs
-    from featurestore.catalog_site.distributions import from_arrow
-    from featurestore.catalog_site.health import assess
-    from featurestore.catalog_site.serving import read_serving_log
-    from featurestore.catalog_site.store import read_store
-    from featurestore.catalog_site.training_sets import find_training_sets, training_values
+    from featurestore.apps.catalog_site.dbt_docs import DbtDocs
+    from featurestore.apps.catalog_site.distributions import from_arrow
+    from featurestore.apps.catalog_site.health import assess
+    from featurestore.apps.catalog_site.serving import read_serving_log
+    from featurestore.apps.catalog_site.store import read_store
+    from featurestore.apps.catalog_site.training_sets import find_training_sets, training_values
 
     catalog = project.catalog()
     views = [catalog.views[name] for name in sorted(catalog.views)]

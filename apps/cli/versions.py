@@ -11,7 +11,7 @@ import datetime as dt
 
 import click
 
-from featurestore.cli.shared import (
+from featurestore.apps.cli.shared import (
     announce_store,
     emit_json,
     format_table,
@@ -82,8 +82,8 @@ def backfill_command(ctx, view_name, version, history_from, full_refresh, no_gat
       featurestore backfill user_transactions --version 2 --local
       featurestore backfill user_transactions --version 2 --from 2026-04-01 --local
     """
-    from featurestore.cli.online import ProgressBars
-    from featurestore.rollout import backfill
+    from featurestore.apps.cli.online import ProgressBars
+    from featurestore.apps.rollout import backfill
 
     project = get_project(ctx, local=local)
     announce_store(project)
@@ -126,12 +126,12 @@ def compare_command(ctx, view_name, version, to_version, as_of, live_window, ser
       featurestore compare user_transactions --from 1 --to 2
       featurestore compare user_transactions --from 1 --to 2 --live 24h
     """
+    from featurestore.apps.rollout import compare
     from featurestore.errors import GateFailed
     from featurestore.gates.compare import render
-    from featurestore.rollout import compare
 
     project = get_project(ctx)
-    from featurestore.cli.shared import parse_as_of
+    from featurestore.apps.cli.shared import parse_as_of
 
     moment = parse_as_of(as_of)
     report = compare(project, view_name, version, to_version, as_of=moment,
@@ -171,7 +171,7 @@ def promote_command(ctx, view_name, version, reason, force, local, as_json):
     Example:
       featurestore promote user_transactions --version 2 --reason "24h window" --local
     """
-    from featurestore.rollout import promote
+    from featurestore.apps.rollout import promote
 
     project = get_project(ctx, local=local)
     announce_store(project)
@@ -206,7 +206,7 @@ def rollback_command(ctx, view_name, reason, local, as_json):
     Example:
       featurestore rollback user_transactions --reason "v2 skews on live traffic" --local
     """
-    from featurestore.rollout import rollback
+    from featurestore.apps.rollout import rollback
 
     project = get_project(ctx, local=local)
     announce_store(project)
@@ -252,7 +252,7 @@ def retire_command(ctx, view_name, version, reason, force, pinned_within, scan, 
     Example:
       featurestore retire user_transactions --version 1 --reason "v2 promoted" --local
     """
-    from featurestore import rollout
+    from featurestore.apps import rollout
 
     project = get_project(ctx, local=local)
     if drop_offline:
@@ -291,7 +291,7 @@ def versions_command(ctx, view_name, local, as_json):
     Example:
       featurestore versions user_transactions --local
     """
-    from featurestore.rollout import status
+    from featurestore.apps.rollout import status
 
     project = get_project(ctx, local=local)
     announce_store(project)

@@ -53,9 +53,10 @@ class FeatureStore:
         from featurestore.errors import RequestError
         from featurestore.project import Project
 
-        for name, value in (("project_dir", project_dir), ("profiles_dir", profiles_dir)):
+        for name, what, value in (("project_dir", "a featurestore project", project_dir),
+                                  ("profiles_dir", "the folder of profiles.yml", profiles_dir)):
             if value is not None and not isinstance(value, str | Path):
-                raise RequestError(f"{name} must be the path of a folder (a str or "
+                raise RequestError(f"{name} must be the path of {what} (a str or "
                                    f"pathlib.Path), got {type(value).__name__} {value!r}")
         self.project: Project = Project.find(project_dir, target=target,
                                              profiles_dir=profiles_dir)

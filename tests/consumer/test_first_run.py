@@ -13,7 +13,7 @@ import pytest
 
 from featurestore.dbt_runner import packages_to_install
 from featurestore.project import Project
-from tests.consumer.conftest import FOREIGN_ENV, copy_consumer_project, featurestore
+from tests.consumer.conftest import DUCKDB_FILE, FOREIGN_ENV, copy_consumer_project, featurestore
 from tests.core.conftest import consume
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_a_build_before_the_first_ingest_names_the_table_its_folder_and_the_comm
     assert "running `dbt deps`" in first.stderr  # no dbt_packages/ yet: installed first
     assert first.stderr.endswith(
         "Error: 1 raw table(s) that `featurestore ingest` loads do not exist yet:\n"
-        f'  source `shop.returns` ("featurestore"."raw"."returns"): its files land in '
+        f'  source `shop.returns` ("acme"."raw"."returns"): its files land in '
         f"{root}/landing/returns/\n"
         "Run `featurestore ingest`, then `featurestore build` again.\n")
     ingest = featurestore(root, "ingest")
@@ -117,7 +117,7 @@ def _add_feature(root, name: str) -> None:
 def _columns(root) -> list[str]:
     import duckdb
 
-    with duckdb.connect(str(root / "warehouse/featurestore.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(root / DUCKDB_FILE), read_only=True) as con:
         return [r[0] for r in con.execute("describe fs_customer__orders").fetchall()]
 
 

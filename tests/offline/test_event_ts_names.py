@@ -27,6 +27,7 @@ from sqlglot import exp
 from featurestore.generate import view_spec
 from featurestore.sql_render import render_as_of_join
 from featurestore.training import build_training_set
+from tests.conftest import write_dbt_project
 from tests.offline.test_training_hardening import ENTITIES, VIEW
 
 T = dt.datetime(2026, 1, 2)
@@ -50,7 +51,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "feature_defs").mkdir()
     (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
     (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
-    (tmp_path / "dbt_project.yml").write_text("name: names\n")
+    write_dbt_project(tmp_path, "names")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create table history as select i % 3 + 1 as user_id, timestamp "
                     "'2026-01-01' + to_hours(i) as feature_ts, i as f1 from range(30) r(i)")

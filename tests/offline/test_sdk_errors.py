@@ -18,6 +18,7 @@ import pytest
 
 from featurestore.apps.sdk import FeatureStore
 from featurestore.errors import FeatureStoreError, RequestError, SpineError
+from tests.conftest import write_dbt_project
 
 ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
 VIEW = """name: history
@@ -45,7 +46,7 @@ def fs(tmp_path, monkeypatch) -> FeatureStore:
     (tmp_path / "feature_defs").mkdir()
     (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
     (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
-    (tmp_path / "dbt_project.yml").write_text("name: sdk_errors\n")
+    write_dbt_project(tmp_path, "sdk_errors")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create table history as select i % 5 + 1 as user_id, timestamp "
                     "'2026-01-01' + to_minutes(i) as feature_ts, i as f1 from range(20) r(i)")

@@ -33,6 +33,7 @@ PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "feature_defs", "models", "m
 def environment(base: Path, endpoint: str, table: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith("FEATURESTORE_")},
             "FEATURESTORE_LANDING_DIR": str(base / "landing"),
+            "FEATURESTORE_INGEST_SETTLE": "0",  # files here are written whole before a cycle
             "FEATURESTORE_DUCKDB_PATH": str(base / "warehouse" / "demo.duckdb"),
             "DBT_TARGET_PATH": str(base / "target"),
             "FEATURESTORE_SERVING_LOG_DIR": str(base / "serving_log"),

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from featurestore.dialects.spark import Spark
 from featurestore.dtypes import sql_literal
 from featurestore.project import Project
+from tests.conftest import write_dbt_project
 from tests.core.test_contract_text import sql_text
 from tests.hostile_text import CANARY_VALUE, kept_text, yaml_quoted
 
@@ -68,7 +69,7 @@ def text_project(tmp_path_factory, spark, spark_dir):
     (root / "feature_defs").mkdir()
     (root / "feature_defs" / "entities.yml").write_text(ENTITIES)
     (root / "feature_defs" / "spark_text.yml").write_text(VIEW)
-    (root / "dbt_project.yml").write_text("name: spark_text\n")
+    write_dbt_project(root, "spark_text")
     _write_rows(spark, [(1, T, "web")])
     return root
 

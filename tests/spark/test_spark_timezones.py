@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from featurestore.dialects.spark import Spark, session_config
+from featurestore.dialects.spark import Spark
 from featurestore.project import Project
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, write_dbt_project
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -61,7 +61,7 @@ def _write_project(root) -> None:
     (root / "feature_defs").mkdir(parents=True)
     (root / "feature_defs" / "entities.yml").write_text(ENTITIES)
     (root / "feature_defs" / "tz_view.yml").write_text(VIEW)
-    (root / "dbt_project.yml").write_text("name: tz_project\n")
+    write_dbt_project(root, "tz_project")
 
 
 def _spine(aware: bool) -> pa.Table:
@@ -123,9 +123,9 @@ def spark_in_zone(request, spark, spark_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FEATURESTORE_TARGET", "spark")
     monkeypatch.setenv("FEATURESTORE_SPARK_DIR", str(spark_dir))
     # the session as another starter configured it: featurestore's settings, another zone
-    monkeypatch.setattr(Spark, "config", lambda self, settings: {
-        **session_config(settings.spark_dir, settings.spark_driver_memory),
-        "spark.sql.session.timeZone": zone})
+    profile_config = Spark.config
+    monkeypatch.setattr(Spark, "config", lambda self, target: {
+        **profile_config(self, target), "spark.sql.session.timeZone": zone})
     yield Project(root)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
 

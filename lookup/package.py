@@ -1,8 +1,8 @@
 """Build the Lambda zip: our code, the registry snapshot, and nothing Lambda already has.
 
 The Python 3.11 Lambda runtime ships boto3 and botocore; everything else the handler
-imports is in the zip: the core modules of ``featurestore`` and its ``online`` and
-``lookup`` packages (sources only; the CLI, the sync, the gates and the dialects stay
+imports is in the zip: the core modules of ``featurestore`` and its ``contracts``,
+``online`` and ``lookup`` packages (sources only; the CLI, the sync, the gates and the dialects stay
 out), the catalog baked to ``featurestore/lookup/registry.json`` (so the cold start
 parses no YAML), and PyYAML's pure-Python modules, which ``featurestore.contracts``
 imports (its compiled accelerator is left out: it would be built for this machine, not
@@ -25,7 +25,8 @@ from pathlib import Path
 from featurestore.contracts import Catalog
 from featurestore.lookup.registry_snapshot import build_snapshot
 
-PACKAGES = ("featurestore", "featurestore.online", "featurestore.lookup")  # not recursive
+PACKAGES = ("featurestore", "featurestore.contracts", "featurestore.online",
+            "featurestore.lookup")  # not recursive
 HANDLER = "featurestore.lookup.handler.handler"
 RUNTIME = (3, 11)  # deploy/template.yaml: Runtime python3.11
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)  # the same sources give the same zip

@@ -68,7 +68,8 @@ def test_package_lambda_command_writes_the_zip(tmp_path):
         names = set(archive.namelist())
         snapshot = json.loads(archive.read("featurestore/lookup/registry.json"))
     assert {"featurestore/lookup/handler.py", "featurestore/lookup/service.py",
-            "featurestore/contracts.py", "featurestore/online/items.py",
+            "featurestore/contracts/__init__.py", "featurestore/contracts/load.py",
+            "featurestore/online/items.py",
             "featurestore/settings.py", "yaml/__init__.py"} <= names
     assert not [n for n in names if n.endswith(".so")]
     # the Lambda needs neither the CLI nor the sync, the gates or the warehouse dialects

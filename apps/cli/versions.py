@@ -83,7 +83,7 @@ def backfill_command(ctx, view_name, version, history_from, full_refresh, no_gat
       featurestore backfill user_transactions --version 2 --from 2026-04-01 --local
     """
     from featurestore.apps.cli.online import ProgressBars
-    from featurestore.apps.rollout import backfill
+    from featurestore.apps.versions import backfill
 
     project = get_project(ctx, local=local)
     announce_store(project)
@@ -126,9 +126,9 @@ def compare_command(ctx, view_name, version, to_version, as_of, live_window, ser
       featurestore compare user_transactions --from 1 --to 2
       featurestore compare user_transactions --from 1 --to 2 --live 24h
     """
-    from featurestore.apps.rollout import compare
+    from featurestore.apps.versions import compare
+    from featurestore.apps.versions.comparison import render
     from featurestore.errors import GateFailed
-    from featurestore.gates.compare import render
 
     project = get_project(ctx)
     from featurestore.apps.cli.shared import parse_as_of
@@ -171,7 +171,7 @@ def promote_command(ctx, view_name, version, reason, force, local, as_json):
     Example:
       featurestore promote user_transactions --version 2 --reason "24h window" --local
     """
-    from featurestore.apps.rollout import promote
+    from featurestore.apps.versions import promote
 
     project = get_project(ctx, local=local)
     announce_store(project)
@@ -206,7 +206,7 @@ def rollback_command(ctx, view_name, reason, local, as_json):
     Example:
       featurestore rollback user_transactions --reason "v2 skews on live traffic" --local
     """
-    from featurestore.apps.rollout import rollback
+    from featurestore.apps.versions import rollback
 
     project = get_project(ctx, local=local)
     announce_store(project)
@@ -252,15 +252,15 @@ def retire_command(ctx, view_name, version, reason, force, pinned_within, scan, 
     Example:
       featurestore retire user_transactions --version 1 --reason "v2 promoted" --local
     """
-    from featurestore.apps import rollout
+    from featurestore.apps import versions
 
     project = get_project(ctx, local=local)
     if drop_offline:
-        relation = rollout.drop_offline(project, view_name, version)
+        relation = versions.drop_offline(project, view_name, version)
         click.echo(f"dropped {relation} ({view_name} v{version}, retired).")
         return
     announce_store(project)
-    result = rollout.retire(project, view_name, version, reason=reason, force=force,
+    result = versions.retire(project, view_name, version, reason=reason, force=force,
                     pinned_within=_duration(pinned_within), scan=scan,
                     batch_keys=batch_keys, say=say)
     if as_json:
@@ -291,7 +291,7 @@ def versions_command(ctx, view_name, local, as_json):
     Example:
       featurestore versions user_transactions --local
     """
-    from featurestore.apps.rollout import status
+    from featurestore.apps.versions import status
 
     project = get_project(ctx, local=local)
     announce_store(project)

@@ -120,7 +120,7 @@ def test_a_bad_shadow_is_a_400_naming_it(shadow_app, shadow, message):
 
 
 def test_compare_live_judges_the_logged_pairs(shadow_app):
-    from featurestore.gates.compare import compare_live
+    from featurestore.apps.versions.comparison import compare_live
 
     app, folder, made = shadow_app
     for user in (1, 2, 2):

@@ -79,8 +79,8 @@ def test_killed_backfill_and_retire_converge_on_rerun(world):
     result = world.cli("promote", VIEW, "--version", "2", "--reason", "v2")
     assert result.exit_code == 0, result.output
     # retire refuses v1 until twice the lookups' refresh interval (100 ms here) has passed
-    # since the pointer moved away from it (rollout.retire)
-    from featurestore.apps.rollout import Store
+    # since the pointer moved away from it (apps/versions/retire.py)
+    from featurestore.apps.versions import Store
 
     moved_at_us = Store.open(world.project).pointer(VIEW).changed_at_us
     grace_us = 2 * world.project.settings.lookup.version_refresh_ms * 1000

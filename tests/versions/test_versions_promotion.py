@@ -22,7 +22,7 @@ def post(url: str, keys: list[int]) -> dict:
 
 
 def test_no_answer_mixes_versions_during_promotions(world):
-    from featurestore.apps.rollout import promote, rollback
+    from featurestore.apps.versions import promote, rollback
 
     world.add_version_2()
     for args in (("build",), ("apply",), ("backfill", VIEW, "--version", "2")):

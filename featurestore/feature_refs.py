@@ -2,7 +2,9 @@
 one place.
 
 Training sets (CLI and SDK), the lookup endpoint and the SDK's online reads all name
-features the same way, so they all go through ``resolve``: one spelling, one set of
+features the same way, so they all go through ``resolve``; the lookup's API keys
+(``shadow``), the serving-log readers and the catalog parse with ``FeatureRef.parse``
+too, so a pinned ``view@v2:feature`` means the same everywhere: one spelling, one set of
 error messages (naming the unknown view, version or feature, the closest match, and the
 choices), whatever the caller.
 
@@ -20,6 +22,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from featurestore.contracts import MAX_VERSION, Catalog, Entity, Feature, FeatureView, suggest
+from featurestore.contracts.rules import IDENTIFIER
 from featurestore.errors import RequestError
 
 # view[@vN][:feature]; the names themselves are checked against the catalog
@@ -59,6 +62,18 @@ class FeatureRef:
 
     def __str__(self) -> str:
         return f"{self.view_text}:{self.feature}" if self.feature else self.view_text
+
+
+def parse_view_version(text: str) -> FeatureRef:
+    """Exactly ``view@vN``, written as ``str`` writes it back (no spaces, no feature, a
+    view named as contracts name views): a shadow version in an API key's settings, which
+    is checked before any catalog is at hand. RequestError naming the text otherwise."""
+    ref = FeatureRef.parse(text)
+    if ref.version is None or ref.feature is not None or str(ref) != text \
+            or not IDENTIFIER.fullmatch(ref.view):
+        raise RequestError(f"`{_cut(text)}`: name a view version, like "
+                           "`user_transactions@v2`")
+    return ref
 
 
 def _cut(text: str) -> str:

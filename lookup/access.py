@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,11 +36,22 @@ from pathlib import Path
 
 from featurestore.contracts import SENSITIVITIES
 from featurestore.errors import ProjectError, RequestError
+from featurestore.feature_refs import parse_view_version
 
 log = logging.getLogger("featurestore.lookup.access")
 HEADER = "x-api-key"
 ANONYMOUS_LEVELS = frozenset({"public", "internal"})
-_SHADOW = re.compile(r"[a-z][a-z0-9_]*@v[1-9][0-9]{0,9}")
+
+
+def _is_view_version(text: object) -> bool:
+    """Whether ``text`` is exactly ``view@vN`` (feature_refs.py, the one parser)."""
+    if not isinstance(text, str):
+        return False
+    try:
+        parse_view_version(text)
+    except RequestError:
+        return False
+    return True
 
 
 def hash_key(key: str) -> str:
@@ -124,8 +134,7 @@ class AccessPolicy:
                 raise ProjectError(f"{where}, field `views`: expected a list of view names "
                                    "or [\"*\"]")
             shadow = entry.get("shadow", [])
-            if not isinstance(shadow, list) or not all(
-                    isinstance(v, str) and _SHADOW.fullmatch(v) for v in shadow):
+            if not isinstance(shadow, list) or not all(_is_view_version(v) for v in shadow):
                 raise ProjectError(f"{where}, field `shadow`: expected a list of view "
                                    "versions like [\"user_transactions@v2\"]")
             name = str(entry.get("name") or f"key-{index}")

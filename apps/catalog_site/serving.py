@@ -6,7 +6,9 @@ the catalog describes the endpoint as it is now, and only the files of those day
 opened. pii features are never in the clear in the log (they sit under ``pii``, as an
 HMAC at most) and are never read here. Lines that degraded to defaults (DynamoDB did not
 answer) count as requests and in the status mix, but their values are left out of the
-distributions, as the skew gate leaves them out.
+distributions, as the skew gate leaves them out. A reference pinned to a version
+(``view@v2:feature``) counts for its view like any other; its values are kept under the
+reference as written, apart from the served version's ``view:feature``.
 
 A line that is not a serving-log line is skipped and reported (file and line number);
 the rest of the log still counts.
@@ -20,6 +22,9 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from featurestore.errors import RequestError
+from featurestore.feature_refs import FeatureRef
 
 VALUES_PER_FEATURE = 50_000  # a uniform sample (reservoir) beyond this
 SHOWN_BAD_LINES = 5
@@ -133,6 +138,15 @@ def read_serving_log(folder: Path | None, views: dict, window: dt.timedelta,
     return records
 
 
+def _view_of(ref: object) -> str | None:
+    """The view a served reference names, pinned (``view@v2:feature``) or not; None for
+    a key that is no reference (the line is still counted for the other views)."""
+    try:
+        return FeatureRef.parse(str(ref)).view
+    except RequestError:
+        return None
+
+
 def _count(records: ServingRecords, views: dict, served: dt.datetime, record: dict,
            sampler: random.Random, seen: Counter) -> None:
     degraded = record.get("degraded") is True
@@ -140,7 +154,7 @@ def _count(records: ServingRecords, views: dict, served: dt.datetime, record: di
     model = record.get("model")
     touched: set[str] = set()
     for ref, answer in record["features"].items():
-        name, _, feature = str(ref).partition(":")
+        name = _view_of(ref)
         if name not in views or not isinstance(answer, dict):
             continue
         stats = records.views.get(name)

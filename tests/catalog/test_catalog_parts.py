@@ -152,6 +152,30 @@ def test_the_serving_log_window_and_its_bad_lines(tmp_path):
     assert records.values == {"v:f": [3]}  # the degraded line's value is left out
 
 
+def test_a_pinned_reference_counts_in_the_catalog_statistics(tmp_path):
+    """`view@v2:feature` (a pinned lookup) is a request of `view` like `view:feature`;
+    its values stay under the reference as written, apart from the served version's."""
+    folder = tmp_path / "serving_log"
+    folder.mkdir()
+    pinned = {"value": 7, "feature_ts": "2026-05-01T00:00:00Z", "status": "PRESENT"}
+    lines = [
+        _line("2026-05-01T00:00:00Z", latency_ms=2.0),
+        json.dumps({"ts": "2026-05-01T00:00:01Z", "model": "m", "latency_ms": 5.0,
+                    "features": {"v@v2:f": pinned}}),
+        json.dumps({"ts": "2026-05-01T00:00:02Z", "model": "m", "latency_ms": 6.0,
+                    "features": {"v@v2:f": dict(pinned, status="MISSING", value=None),
+                                 "v@vx:f": pinned, "w@v2:f": pinned}}),
+    ]
+    (folder / "serving-20260501.jsonl").write_text("\n".join(lines) + "\n")
+    records = read_serving_log(folder, {"v": _View("v")}, dt.timedelta(days=7))
+    served = records.view("v")
+    assert (records.lines, served.requests) == (3, 3)
+    assert served.statuses == {"PRESENT": 2, "MISSING": 1}
+    assert served.latencies_ms == [2.0, 5.0, 6.0]
+    assert records.values == {"v:f": [3], "v@v2:f": [7, None]}
+    assert list(records.views) == ["v"]  # `v@vx` is no reference, `w` no view of the site
+
+
 def test_an_empty_serving_log_is_a_note_not_an_error(tmp_path):
     records = read_serving_log(tmp_path, {}, dt.timedelta(days=7))
     assert records.notes == [

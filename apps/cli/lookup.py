@@ -20,6 +20,9 @@ from featurestore.apps.cli.shared import (
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes on the one port (pre-forked, each with its own "
+                   "DynamoDB client and cache); 1 serves from this process.")
 @click.option("--cache/--no-cache", default=True, show_default=True,
               help="The in-memory hot-key cache.")
 @click.option("--cache-ttl-ms", default=1000.0, show_default=True,
@@ -34,7 +37,7 @@ from featurestore.apps.cli.shared import (
                    "address; on loopback without keys they are served anyway.")
 @local_option
 @click.pass_context
-def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_read,
+def serve_command(ctx, host, port, workers, cache, cache_ttl_ms, deadline_ms, consistent_read,
                   log_sample, allow_anonymous, local):
     """Serve the lookup endpoint locally (the Lambda handler behind an HTTP server).
 
@@ -44,14 +47,18 @@ def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_
     Local when `featurestore online stop/start` moves it. The feature catalog that
     `featurestore catalog` wrote (target/catalog/) is served at /catalog/.
 
+    With --workers N, N processes answer on the port: SIGTERM (or Ctrl-C) stops them
+    all, a worker that dies is replaced, and one that cannot start stops the server
+    (exit 1). Each keeps its own cache and /metrics.
+
     \b
     Example:
       featurestore serve --local --port 8080
+      featurestore serve --local --port 8080 --workers 4
       curl 'localhost:8080/v1/features/user/42?features=user_transactions:txn_count_7d'
     """
     import dataclasses
 
-    from featurestore.errors import RequestError
     from featurestore.lookup.http_server import make_server
     from featurestore.lookup.local import local_app
 
@@ -60,30 +67,62 @@ def serve_command(ctx, host, port, cache, cache_ttl_ms, deadline_ms, consistent_
     if allow_anonymous:
         project.settings = project.settings.replace(lookup=dataclasses.replace(
             project.settings.lookup, allow_anonymous=True))
+
+    def build_app():
+        return local_app(project, cache=cache, cache_ttl_ms=cache_ttl_ms,
+                         deadline_ms=deadline_ms, consistent_read=consistent_read,
+                         serving_log_sample=log_sample, anonymous_without_keys=loopback,
+                         follow_local=local)
+
     loopback = _is_loopback(host)
-    app = local_app(project, cache=cache, cache_ttl_ms=cache_ttl_ms, deadline_ms=deadline_ms,
-                    consistent_read=consistent_read, serving_log_sample=log_sample,
-                    anonymous_without_keys=loopback, follow_local=local)
-    if app.access.locked:
-        raise RequestError(
-            f"--host {host}: other machines could call this server, and no API key is "
-            "configured. Create one (`featurestore keys create --name NAME --grant "
-            "public,internal`), or serve anonymously on purpose with --allow-anonymous.")
+    app = build_app()
+    _refuse_locked(app, host)
     catalog_dir = project.target_dir / "catalog"
+    if workers > 1:
+        ctx.exit(_serve_fleet(build_app, app, host, port, workers, catalog_dir))
     server = make_server(app, host, port, catalog_dir=catalog_dir)
-    bound_host, bound_port = server.server_address[:2]
-    say(f"access: {app.access.describe()}")
-    say(f"serving {len(app.catalog.views)} feature views on http://{bound_host}:{bound_port}"
-        " (OpenAPI at /openapi.json); Ctrl-C stops")
-    say(f"catalog: http://{bound_host}:{bound_port}/catalog/ ("
-        + ("from " if (catalog_dir / "index.html").exists() else "not built yet: run "
-           "`featurestore catalog` to write ") + f"{catalog_dir})")
+    _announce(app, server.server_address, catalog_dir)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _refuse_locked(app, host: str) -> None:
+    from featurestore.errors import RequestError
+
+    if app.access.locked:
+        raise RequestError(
+            f"--host {host}: other machines could call this server, and no API key is "
+            "configured. Create one (`featurestore keys create --name NAME --grant "
+            "public,internal`), or serve anonymously on purpose with --allow-anonymous.")
+
+
+def _serve_fleet(build_app, app, host: str, port: int, workers: int, catalog_dir) -> int:
+    """``serve --workers N``: bind once, fork the workers (each builds its own app, so its
+    own DynamoDB client), supervise them (lookup/workers.py); the exit status."""
+    from featurestore.lookup.http_server import make_server
+    from featurestore.lookup.workers import Fleet, listen
+
+    listener = listen(host, port)
+    _announce(app, listener.getsockname(), catalog_dir)
+
+    def serve(sock):
+        return make_server(build_app(), catalog_dir=catalog_dir, listener=sock)
+
+    return Fleet(listener, workers, serve, say).run()
+
+
+def _announce(app, address, catalog_dir) -> None:
+    bound_host, bound_port = address[:2]
+    say(f"access: {app.access.describe()}")
+    say(f"serving {len(app.catalog.views)} feature views on http://{bound_host}:{bound_port}"
+        " (OpenAPI at /openapi.json); Ctrl-C stops")
+    say(f"catalog: http://{bound_host}:{bound_port}/catalog/ ("
+        + ("from " if (catalog_dir / "index.html").exists() else "not built yet: run "
+           "`featurestore catalog` to write ") + f"{catalog_dir})")
 
 
 def _is_loopback(host: str) -> bool:

@@ -52,6 +52,9 @@ NOT_RUN = {
         "tests/online/test_loop.py and tests/offline/test_ingest.py run them",
     "featurestore serve --local    # the Lambda handler behind a local HTTP server, on :8080":
         "a server that runs until stopped; tests/lookup/ serve the same handler over HTTP",
+    "featurestore serve --local --port 8080 --workers 4":
+        "a server that runs until stopped; tests/lookup/test_serve_workers.py runs `serve "
+        "--workers` and stops it",
     "featurestore gate --suite skew --training-set warehouse/demo/training_set.parquet":
         "needs a serving log of lookup traffic; tests/gates/test_parity_skew.py runs it",
 }

@@ -2,6 +2,7 @@
 
     python bench/lookup.py                # 60 s per scenario
     python bench/lookup.py --seconds 10   # a quick run
+    python bench/lookup.py --only fleet --workers 1,2,4   # throughput (bench/lookup_fleet.py)
 
 What runs: a DynamoDB Local of its own (in memory), seeded with USERS users x 3 views
 (7 + 7 + 6 = 20 features); the lookup server (``lookup.http_server``, the Lambda handler
@@ -19,6 +20,13 @@ closed-loop client on one keep-alive connection (one request in flight at a time
    ``rollback`` write it) while a client keeps asking, and the time from the write's
    acknowledgement to the first answer of the new version is measured, PROMOTIONS times.
 
+6. throughput (``bench/lookup_fleet.py``, its docstring says how): requests per second
+   with p50 and p99 of ``featurestore serve --workers N`` for each N of ``--workers``, at
+   1 key and at 100 keys; the same of the Lambda handler invoked in process (the
+   per-container ceiling); the cache's hit rate on a Zipf key stream.
+
+The machine's load average is printed with the figures, before and after the run.
+
 Targets (2-core machine): single-key p99 < 5 ms; 100-key batch p99 <= 1.15 x the raw
 floor of the same run; in-process warm lookup() p99 < 0.2 ms; single-key p99 with a
 shadow within noise of the same run without; promotion visible within the lookup's
@@ -28,7 +36,6 @@ refresh interval (FEATURESTORE_LOOKUP_VERSION_REFRESH_MS, 1 s) plus one request.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import random
@@ -38,104 +45,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from lookup_data import (  # bench/, beside this script
+    HOT_USERS,
+    PROMOTIONS,
+    USERS,
+    VIEWS,
+    line,
+    percentiles,
+    seed,
+    write_project,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-USERS = 2_000
-HOT_USERS = 200
-VIEWS = {  # name -> [(feature, dtype)]
-    "bench_activity": [("count_1h", "int64"), ("count_7d", "int64"), ("count_30d", "int64"),
-                       ("sum_1h", "float64"), ("sum_7d", "float64"), ("sum_30d", "float64"),
-                       ("last_amount", "float64")],
-    "bench_profile": [("country", "string"), ("channel", "string"), ("is_verified", "bool"),
-                      ("kyc_level", "int64"), ("signed_up_at", "timestamp"),
-                      ("segment", "string"), ("tenure_days", "int64")],
-    "bench_risk": [("score", "float64"), ("flags", "int64"), ("is_blocked", "bool"),
-                   ("last_review_at", "timestamp"), ("reviewer", "string"),
-                   ("disputes_90d", "int64")],
-}
-DEFAULTS = {"int64": "0", "float64": "0.0", "bool": "false"}
-PROMOTIONS = 20
-# bench_activity's v2: the 1-hour features become 24-hour ones, and a 7-day maximum is new
-ACTIVITY_V2 = """versions:
-  - version: 1
-    changes: The first version.
-  - version: 2
-    changes: The 1-hour window becomes 24 hours; max_7d is new.
-    drop: [count_1h, sum_1h]
-    add:
-      - {name: count_24h, dtype: int64, default: 0, sensitivity: internal, description: c.}
-      - {name: sum_24h, dtype: float64, default: 0.0, sensitivity: internal, description: s.}
-      - {name: max_7d, dtype: float64, sensitivity: internal, description: m.}
-"""
-ACTIVITY_V2_FEATURES = [("count_7d", "int64"), ("count_30d", "int64"), ("sum_7d", "float64"),
-                        ("sum_30d", "float64"), ("last_amount", "float64"),
-                        ("count_24h", "int64"), ("sum_24h", "float64"), ("max_7d", "float64")]
-
-
-def write_project(folder: Path) -> None:
-    """A throwaway project: three user views with 20 features in all."""
-    defs = folder / "feature_defs"
-    defs.mkdir(parents=True)
-    (folder / "dbt_project.yml").write_text("name: bench\n")
-    (defs / "entities.yml").write_text(
-        "entities:\n  - name: user\n    join_keys:\n      - {name: user_id, dtype: int64}\n"
-        "    description: A customer.\n")
-    for view, features in VIEWS.items():
-        lines = [f"name: {view}", "version: 1", "entity: user", f"source: fs_{view}",
-                 "timestamp: feature_ts", "ttl: 30d", "freshness_slo: 1h", "owner: bench",
-                 "description: Benchmark view.", "features:"]
-        for name, dtype in features:
-            lines += [f"  - name: {name}", f"    dtype: {dtype}", "    sensitivity: internal",
-                      f"    description: {name}."]
-            if dtype in DEFAULTS:
-                lines.append(f"    default: {DEFAULTS[dtype]}")
-        extra = ACTIVITY_V2 if view == "bench_activity" else ""
-        (defs / f"{view}.yml").write_text("\n".join(lines) + "\n" + extra)
-
-
-def value_for(dtype: str, rng: random.Random, now: dt.datetime):
-    if dtype == "int64":
-        return rng.randint(0, 1000)
-    if dtype == "float64":
-        return round(rng.uniform(0, 5000), 2)
-    if dtype == "bool":
-        return rng.random() < 0.5
-    if dtype == "timestamp":
-        return now - dt.timedelta(days=rng.randint(1, 900))
-    return rng.choice(["DE", "FR", "US", "web", "ios", "gold", "silver", "ana", "bo"])
-
-
-def seed(client, table: str, catalog) -> None:
-    from featurestore.online.items import encode_item, to_epoch_micros
-
-    rng = random.Random(7)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    written = to_epoch_micros(now)
-    batch = []
-    for user_id in range(USERS):
-        for view_name, features in VIEWS.items():
-            view = catalog.views[view_name]
-            row = {"user_id": user_id, "feature_ts": now - dt.timedelta(minutes=10)}
-            row.update({name: value_for(dtype, rng, now) for name, dtype in features})
-            batch.append({"PutRequest": {"Item": encode_item(view, row, written)}})
-            if view_name == "bench_activity":  # its v2 item too (the shadow, the promotion)
-                v2 = catalog.view_version(view_name, 2)
-                row2 = {"user_id": user_id, "feature_ts": row["feature_ts"]}
-                row2.update({n: value_for(d, rng, now) for n, d in ACTIVITY_V2_FEATURES})
-                batch.append({"PutRequest": {"Item": encode_item(v2, row2, written)}})
-            if len(batch) >= 24:
-                _write(client, table, batch)
-                batch = []
-    if batch:
-        _write(client, table, batch)
-
-
-def _write(client, table: str, batch: list) -> None:
-    pending = {table: batch}
-    while pending:
-        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
 
 # -- the server, in a child process --------------------------------------------------------
 def serve_child(project: str, endpoint: str, table: str, cache: bool, port_file: str) -> None:
@@ -170,15 +92,6 @@ def start_server(project: Path, endpoint: str, table: str, cache: bool):
 
 
 # -- measuring -----------------------------------------------------------------------------
-def percentiles(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    return {"n": len(ordered), "p50": at(0.50), "p99": at(0.99), "p999": at(0.999)}
-
-
 def closed_loop(seconds: float, call) -> dict:
     """Call ``call()`` back to back for ``seconds``; latency percentiles in ms, and rps."""
     for _ in range(50):  # warm the connection and the JIT of DynamoDB Local
@@ -266,127 +179,93 @@ def promotion_visibility(port: int, client, table: str, rng) -> list[tuple[float
     return seen
 
 
-def line(label: str, r: dict) -> str:
-    return (f"{label:<46} p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  p99.9 "
-            f"{r['p999']:7.2f} ms  {r['rps']:8.0f} req/s  (n={r['n']})")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=60.0, help="per scenario")
-    parser.add_argument("--endpoint", help="an already running DynamoDB (default: start one)")
-    args = parser.parse_args()
-
+def latency(seconds: float, endpoint: str, client, table: str, catalog, project: Path,
+            children: list) -> tuple[dict, dict]:
+    """Scenarios 1 to 5 of the module docstring: (results by name, in-process lookup())."""
     from featurestore.lookup import service
     from featurestore.lookup.cache import TTLCache
-    from featurestore.online.client import ensure_table
-    from featurestore.online.config import OnlineConfig
-    from featurestore.online.local import LocalDynamoDB
     from featurestore.online.reader import DynamoReader
-    from featurestore.project import Project
 
-    local = None
-    endpoint = args.endpoint
-    if not endpoint:
-        local = LocalDynamoDB(ROOT)
-        endpoint = local.start()
-    children = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            project = Path(tmp)
-            write_project(project)
-            catalog = Project(project).catalog()
-            table = "bench_lookup"
-            client = OnlineConfig(endpoint=endpoint).client(max_pool_connections=32)
-            ensure_table(client, table)
-            print(f"seeding {USERS} users x {len(VIEWS)} views ...", file=sys.stderr)
-            t0 = time.perf_counter()
-            seed(client, table, catalog)
-            print(f"seeded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    refs = ",".join(f"{v}:{f}" for v, feats in VIEWS.items() for f, _ in feats)
+    batch_refs = [f"bench_activity:{f}" for f, _ in VIEWS["bench_activity"]]
+    rng = random.Random(1)
+    results = {}
 
-            refs = ",".join(f"{v}:{f}" for v, feats in VIEWS.items() for f, _ in feats)
-            batch_refs = [f"bench_activity:{f}" for f, _ in VIEWS["bench_activity"]]
-            rng = random.Random(1)
-            results = {}
+    def raw_single():
+        user_id = rng.randrange(USERS)
+        client.batch_get_item(RequestItems={table: {"Keys": [
+            {"pk": {"S": f"user#{user_id}"}, "sk": {"S": f"{v}#v1"}} for v in VIEWS]}})
 
-            def raw_single():
-                user_id = rng.randrange(USERS)
-                client.batch_get_item(RequestItems={table: {"Keys": [
-                    {"pk": {"S": f"user#{user_id}"}, "sk": {"S": f"{v}#v1"}} for v in VIEWS]}})
+    def raw_batch():
+        start = rng.randrange(USERS - 100)
+        client.batch_get_item(RequestItems={table: {"Keys": [
+            {"pk": {"S": f"user#{i}"}, "sk": {"S": "bench_activity#v1"}}
+            for i in range(start, start + 100)]}})
 
-            def raw_batch():
-                start = rng.randrange(USERS - 100)
-                client.batch_get_item(RequestItems={table: {"Keys": [
-                    {"pk": {"S": f"user#{i}"}, "sk": {"S": "bench_activity#v1"}}
-                    for i in range(start, start + 100)]}})
+    # 0. in-process lookup() on a warm cache, before any load heats the machine
+    time.sleep(2)
+    cache = TTLCache(ttl_s=3600)
+    reader = DynamoReader(client, table, deadline_s=1.0)
+    requests = [service.entity_request(catalog, "user", [{"user_id": 5}], refs)]
+    service.lookup(requests, reader, cache=cache)
+    samples = []
+    for _ in range(200_000):
+        t = time.perf_counter()
+        service.lookup(requests, reader, cache=cache)
+        samples.append(time.perf_counter() - t)
+    inproc = percentiles(samples)
+    inproc["rps"] = len(samples) / sum(samples)
 
-            # 0. in-process lookup() on a warm cache, before any load heats the machine
-            time.sleep(2)
-            cache = TTLCache(ttl_s=3600)
-            reader = DynamoReader(client, table, deadline_s=1.0)
-            requests = [service.entity_request(catalog, "user", [{"user_id": 5}], refs)]
-            service.lookup(requests, reader, cache=cache)
-            samples = []
-            for _ in range(200_000):
-                t = time.perf_counter()
-                service.lookup(requests, reader, cache=cache)
-                samples.append(time.perf_counter() - t)
-            inproc = percentiles(samples)
-            inproc["rps"] = len(samples) / sum(samples)
+    for cache_on in (False, True):
+        child, port = start_server(project, endpoint, table, cache_on)
+        children.append(child)
+        users = HOT_USERS if cache_on else USERS
+        single = http_caller(port, "GET", lambda u=users: (
+            f"/v1/features/user/{rng.randrange(u)}?features={refs}"))
+        hot_batch = json.dumps({"entity": "user", "features": batch_refs,
+                                "keys": [{"user_id": i} for i in range(100)]})
 
-            for cache_on in (False, True):
-                child, port = start_server(project, endpoint, table, cache_on)
-                children.append(child)
-                users = HOT_USERS if cache_on else USERS
-                single = http_caller(port, "GET", lambda u=users: (
-                    f"/v1/features/user/{rng.randrange(u)}?features={refs}"))
-                hot_batch = json.dumps({"entity": "user", "features": batch_refs,
-                                        "keys": [{"user_id": i} for i in range(100)]})
+        def batch_body(cache_on=cache_on, hot=hot_batch):
+            if cache_on:
+                return hot
+            start = rng.randrange(USERS - 100)
+            return json.dumps({"entity": "user", "features": batch_refs, "keys": [
+                {"user_id": i} for i in range(start, start + 100)]})
 
-                def batch_body(cache_on=cache_on, hot=hot_batch):
-                    if cache_on:
-                        return hot
-                    start = rng.randrange(USERS - 100)
-                    return json.dumps({"entity": "user", "features": batch_refs, "keys": [
-                        {"user_id": i} for i in range(start, start + 100)]})
+        batch = http_caller(port, "POST", lambda: "/v1/features/retrieve", batch_body)
+        if cache_on:
+            print("single key, cache warm ...", file=sys.stderr)
+            results["single_warm"] = closed_loop(seconds, single)
+            print("100-key batch, cache warm ...", file=sys.stderr)
+            results["batch_warm"] = closed_loop(seconds, batch)
+        else:
+            print("single key, cache cold, interleaved with the raw floor ...",
+                  file=sys.stderr)
+            results["single_cold"], results["raw_single"] = interleaved(
+                seconds, single, raw_single)
+            print("100-key batch, cache cold, interleaved with the raw floor ...",
+                  file=sys.stderr)
+            results["batch_cold"], results["raw_batch"] = interleaved(
+                seconds, batch, raw_batch)
+            # 5. feature versions, after the figures above (on fresh connections)
+            print("single key, cache cold, with and without a shadow version ...",
+                  file=sys.stderr)
+            plain = http_caller(port, "GET", lambda: (
+                f"/v1/features/user/{rng.randrange(USERS)}?features={refs}"))
+            shadowed = http_caller(port, "GET", lambda: (
+                f"/v1/features/user/{rng.randrange(USERS)}?features={refs}"
+                "&shadow=bench_activity@v2"))
+            results["plain"], results["shadowed"] = interleaved(
+                seconds, plain, shadowed)
+            print(f"promotion visibility, {PROMOTIONS} flips ...", file=sys.stderr)
+            results["visible"] = promotion_visibility(port, client, table, rng)
+        child.terminate()
+        child.wait()
+    return results, inproc
 
-                batch = http_caller(port, "POST", lambda: "/v1/features/retrieve", batch_body)
-                if cache_on:
-                    print("single key, cache warm ...", file=sys.stderr)
-                    results["single_warm"] = closed_loop(args.seconds, single)
-                    print("100-key batch, cache warm ...", file=sys.stderr)
-                    results["batch_warm"] = closed_loop(args.seconds, batch)
-                else:
-                    print("single key, cache cold, interleaved with the raw floor ...",
-                          file=sys.stderr)
-                    results["single_cold"], results["raw_single"] = interleaved(
-                        args.seconds, single, raw_single)
-                    print("100-key batch, cache cold, interleaved with the raw floor ...",
-                          file=sys.stderr)
-                    results["batch_cold"], results["raw_batch"] = interleaved(
-                        args.seconds, batch, raw_batch)
-                    # 5. feature versions, after the figures above (on fresh connections)
-                    print("single key, cache cold, with and without a shadow version ...",
-                          file=sys.stderr)
-                    plain = http_caller(port, "GET", lambda: (
-                        f"/v1/features/user/{rng.randrange(USERS)}?features={refs}"))
-                    shadowed = http_caller(port, "GET", lambda: (
-                        f"/v1/features/user/{rng.randrange(USERS)}?features={refs}"
-                        "&shadow=bench_activity@v2"))
-                    results["plain"], results["shadowed"] = interleaved(
-                        args.seconds, plain, shadowed)
-                    print(f"promotion visibility, {PROMOTIONS} flips ...", file=sys.stderr)
-                    results["visible"] = promotion_visibility(port, client, table, rng)
-                child.terminate()
-                child.wait()
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-        if local:
-            local.stop()
 
-    print(f"\nlookup benchmark: {args.seconds:.0f} s per scenario, 1 closed-loop client, "
+def report(seconds: float, results: dict, inproc: dict) -> None:
+    print(f"\nlookup benchmark: {seconds:.0f} s per scenario, 1 closed-loop client, "
           "server + DynamoDB Local on this machine")
     print(line("single key, 20 features / 3 views, cache cold", results["single_cold"]))
     print(line("single key, 20 features / 3 views, cache warm", results["single_warm"]))
@@ -413,6 +292,72 @@ def main() -> None:
           f"{results['plain']['p99']:.2f} ms without")
     print(f"  promotion visible <= 1 s + one request: max {visible[-1] * 1000:.0f} ms "
           f"({before[-1] * 1000:.0f} ms before the answering request began)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="per scenario")
+    parser.add_argument("--endpoint", help="an already running DynamoDB (default: start one)")
+    parser.add_argument("--only", choices=("latency", "fleet"),
+                        help="only the latency scenarios, or only the throughput ones")
+    parser.add_argument("--workers", default="1,2,4",
+                        help="the worker counts of `serve --workers N` to measure")
+    args = parser.parse_args()
+
+    from featurestore.online.client import ensure_table
+    from featurestore.online.config import OnlineConfig
+    from featurestore.online.local import LocalDynamoDB
+    from featurestore.project import Project
+
+    loads = [load_average()]
+    local = None
+    endpoint = args.endpoint
+    if not endpoint:
+        local = LocalDynamoDB(ROOT)
+        endpoint = local.start()
+    children = []
+    results = inproc = fleet = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            write_project(project)
+            catalog = Project(project).catalog()
+            table = "bench_lookup"
+            client = OnlineConfig(endpoint=endpoint).client(max_pool_connections=32)
+            ensure_table(client, table)
+            print(f"seeding {USERS} users x {len(VIEWS)} views ...", file=sys.stderr)
+            t0 = time.perf_counter()
+            seed(client, table, catalog)
+            print(f"seeded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            if args.only != "fleet":
+                results, inproc = latency(args.seconds, endpoint, client, table, catalog,
+                                          project, children)
+            if args.only != "latency":
+                from lookup_fleet import run as fleet_run
+
+                fleet = fleet_run(args.seconds, [int(n) for n in args.workers.split(",")],
+                                  endpoint, table, project, catalog)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+        if local:
+            local.stop()
+    loads.append(load_average())
+    print(f"\nload average (1, 5, 15 min) before: {loads[0]}; after: {loads[1]}")
+    if results is not None:
+        report(args.seconds, results, inproc)
+    if fleet is not None:
+        print()
+        print("\n".join(fleet))
+
+
+def load_average() -> str:
+    """The machine's load (``uptime``'s three figures): every figure is printed beside
+    it, since the machine may be shared."""
+    import os
+
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ cache and its own metrics; the serving log is shared, each line appended under a
 The parent only supervises:
 
 - **SIGTERM or SIGINT** (Ctrl-C) stops every worker (SIGTERM, then SIGKILL for one that
-  has not exited after ``STOP_GRACE_S``), reaps them all, and exits 0. Requests in flight
-  are cut off: the lookup keeps no state a request could leave half-done.
+  has not exited after ``STOP_GRACE_S``) and reaps them all. Requests in flight are cut
+  off: the lookup keeps no state a request could leave half-done. The CLI then exits as
+  every command does: 143 after SIGTERM, 0 after Ctrl-C.
 - **A worker that dies after it started serving is replaced** (by a signal such as the
   OOM killer's SIGKILL, or a crash), and the parent says so on stderr. A worker that
   dies **before** it is ready (its app could not be built) stops the whole server with
@@ -82,10 +83,12 @@ class Fleet:
         self.serve = serve
         self.note = note
         self.workers: dict[int, _Worker] = {}
+        self.stopped_by: int | None = None  # the signal that stopped the fleet, if one did
 
     def run(self) -> int:
-        """Start the workers, replace those that die, stop them all on SIGTERM or SIGINT;
-        the exit status: 0 when stopped, 1 when a worker failed to start."""
+        """Start the workers, replace those that die, stop them all on SIGTERM or SIGINT
+        (``stopped_by`` then names it); the exit status: 0 when stopped, 1 when a worker
+        failed to start."""
         previous = {signum: signal.signal(signum, _raise_stop) for signum in _STOP_SIGNALS}
         status = 0
         try:
@@ -106,8 +109,8 @@ class Fleet:
                 replacement = self._start()
                 self.note(f"worker pid {pid} {_describe(wait_status)}; started pid "
                           f"{replacement} in its place")
-        except _Stop:
-            pass
+        except _Stop as stop:
+            self.stopped_by = stop.args[0]
         finally:
             self._stop_all()
             for signum, handler in previous.items():

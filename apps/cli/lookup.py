@@ -103,6 +103,8 @@ def _refuse_locked(app, host: str) -> None:
 def _serve_fleet(build_app, app, host: str, port: int, workers: int, catalog_dir) -> int:
     """``serve --workers N``: bind once, fork the workers (each builds its own app, so its
     own DynamoDB client), supervise them (lookup/workers.py); the exit status."""
+    import signal
+
     from featurestore.lookup.http_server import make_server
     from featurestore.lookup.workers import Fleet, listen
 
@@ -112,7 +114,11 @@ def _serve_fleet(build_app, app, host: str, port: int, workers: int, catalog_dir
     def serve(sock):
         return make_server(build_app(), catalog_dir=catalog_dir, listener=sock)
 
-    return Fleet(listener, workers, serve, say).run()
+    fleet = Fleet(listener, workers, serve, say)
+    status = fleet.run()
+    if fleet.stopped_by == signal.SIGTERM:  # exit as every command does after SIGTERM
+        signal.raise_signal(signal.SIGTERM)
+    return status
 
 
 def _announce(app, address, catalog_dir) -> None:

@@ -146,10 +146,20 @@ def test_sigterm_stops_every_worker_and_leaves_none(served):
     server = served(3)
     server.ask(42)
     server.process.send_signal(signal.SIGTERM)
-    assert server.process.wait(timeout=120) == 0
+    assert server.process.wait(timeout=120) == 143  # as every command stopped by SIGTERM
+    wait_until(lambda: "Error: stopped by SIGTERM; nothing half-written was left behind."
+               in server.lines, "the CLI's line about SIGTERM")
     assert [pid for pid in server.pids if alive(pid)] == []
     with pytest.raises(ConnectionRefusedError):
         http.client.HTTPConnection("127.0.0.1", server.port, timeout=60).connect()
+
+
+def test_ctrl_c_stops_every_worker_and_exits_0(served):
+    server = served(2)
+    server.answers_from_each()
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=120) == 0
+    assert [pid for pid in server.pids if alive(pid)] == []
 
 
 def test_a_killed_worker_is_replaced(served):
@@ -165,7 +175,7 @@ def test_a_killed_worker_is_replaced(served):
     assert server.workers() == server.pids - {victim} | {replacement}
     wait_until(lambda: server.ask(42)[0] == replacement, "an answer from the new worker")
     server.process.send_signal(signal.SIGTERM)
-    assert server.process.wait(timeout=120) == 0
+    assert server.process.wait(timeout=120) == 143
     assert not alive(replacement)
 
 

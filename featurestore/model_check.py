@@ -48,28 +48,62 @@ def missing_models(project: Project, catalog: Catalog) -> list[str]:
     return problems
 
 
-def _expected_columns(view: FeatureView) -> list[tuple[str, str, str]]:
-    """(column, dtype, what it is) for every column the contract promises."""
+def _expected_columns(view: FeatureView,
+                      features: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """(column, dtype, what it is) for every column the contract promises (of the
+    features, only those named in ``features`` when given)."""
     columns = [(k.name, k.dtype, "join key") for k in view.entity.join_keys]
     columns.append((view.timestamp, "timestamp", "timestamp"))
     if view.created_timestamp:
         columns.append((view.created_timestamp, "timestamp", "created timestamp"))
-    columns.extend((f.name, f.dtype, "feature") for f in view.features)
+    columns.extend((f.name, f.dtype, "feature") for f in view.features
+                   if features is None or f.name in features)
     return columns
 
 
+def _where(view: FeatureView) -> str:
+    return f"{view.path}, view `{view.name}`" + (
+        f" (version {view.version})" if view.multi_version else "")
+
+
+def missing_columns(view: FeatureView, actual: dict[str, str], relation: str,
+                    features: list[str] | None = None) -> str | None:
+    """Whether the built relation has the contract's columns: the one check of it, for
+    ``featurestore validate`` and ``build``, the training set and the sync alike. None,
+    or the sentence naming the contract, the relation, the missing columns and the fix.
+    Names are compared without case (a warehouse may fold them)."""
+    present = {name.lower() for name in actual}
+    missing = [column for column, _, _ in _expected_columns(view, features)
+               if column.lower() not in present]
+    if not missing:
+        return None
+    return (f"{_where(view)}: {relation} has no column(s) {', '.join(missing)} that the "
+            f"contract names (its columns: {', '.join(actual)}). Add them to model "
+            f"`{view.source}` or fix the contract, then rebuild: `featurestore build`.")
+
+
+def require_columns(warehouse: Warehouse, view: FeatureView, relation: str,
+                    features: list[str] | None = None) -> dict[str, str]:
+    """The built relation's columns (name -> warehouse type), once ``missing_columns``
+    finds none missing; else a WarehouseError with its sentence."""
+    actual = warehouse.columns(relation)
+    problem = missing_columns(view, actual, relation, features)
+    if problem:
+        raise WarehouseError(problem)
+    return actual
+
+
 def column_problems(view: FeatureView, actual: dict[str, str], relation: str) -> list[str]:
-    """Disagreements between a view's contract and its built relation's columns."""
+    """Disagreements between a view's contract and its built relation's columns: the
+    missing ones (``missing_columns``), then each column of a type its dtype refuses."""
+    missing = missing_columns(view, actual, relation)
+    problems = [missing] if missing else []
     lowered = {name.lower(): dtype for name, dtype in actual.items()}
-    problems = []
     for column, dtype, what in _expected_columns(view):
         found = lowered.get(column.lower())
-        where = f"{view.path}, {what} `{column}`" + (
-            f" (version {view.version})" if view.multi_version else "")
-        if found is None:
-            problems.append(f"{where}: no such column in {relation} (its columns: "
-                            f"{', '.join(actual)}). Add it to model `{view.source}`.")
-        elif not accepts(dtype, found):
+        if found is not None and not accepts(dtype, found):
+            where = f"{view.path}, {what} `{column}`" + (
+                f" (version {view.version})" if view.multi_version else "")
             problems.append(f"{where}: column has type {found} in {relation}, which does not "
                             f"hold a {dtype}. Cast it in model `{view.source}` to "
                             f"{DTYPES[dtype].duckdb}.")

@@ -70,6 +70,7 @@ def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> li
     """The macro specs of the chosen views, checked against the built relations: each
     names its relation, the features asked for, and its timezone-aware columns."""
     from featurestore.generate import view_spec
+    from featurestore.model_check import require_columns
 
     specs = []
     for view, features in chosen:
@@ -77,17 +78,11 @@ def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> li
         spec["relation"] = warehouse.view_relation(view)
         wanted = {f.name for f in features}
         spec["features"] = [f for f in spec["features"] if f["name"] in wanted]
-        have = {name.lower(): kind for name, kind in warehouse.columns(spec["relation"]).items()}
+        actual = require_columns(warehouse, view, spec["relation"], list(wanted))
+        have = {name.lower(): kind for name, kind in actual.items()}
         needed = [*view.keys, view.timestamp, *(f["name"] for f in spec["features"])]
         if view.created_timestamp:
             needed.append(view.created_timestamp)
-        missing = [name for name in needed if name.lower() not in have]
-        if missing:
-            raise WarehouseError(
-                f"{spec['relation']} (view `{view.name}`) has no column(s) "
-                f"{', '.join(missing)}; the model and {view.path} disagree. Fix the model or "
-                "the contract, then rebuild: `featurestore build`."
-            )
         spec["utc_columns"] = [name for name in needed
                                if warehouse.dialect.is_tz_type(have[name.lower()])]
         specs.append(spec)

@@ -43,6 +43,7 @@ from featurestore.errors import (
     StoreUnavailable,
     WarehouseError,
 )
+from featurestore.model_check import require_columns
 from featurestore.online.client import require_table, store_errors, store_id
 from featurestore.online.items import encode_item, view_sk
 from featurestore.online.writer import Counters, Writer
@@ -112,19 +113,6 @@ class SyncResult:
                 + (f"; full because {self.reason}" if self.reason else ""))
 
 
-def check_columns(warehouse: Warehouse, view: FeatureView, relation: str) -> None:
-    present = {c.lower() for c in warehouse.columns(relation)}
-    needed = [*view.keys, view.timestamp, *([view.created_timestamp]
-              if view.created_timestamp else []), *view.feature_names]
-    missing = [c for c in needed if c.lower() not in present]
-    if missing:
-        raise WarehouseError(
-            f"view `{view.name}` ({view.path}): relation {relation} lacks the column(s) "
-            f"{', '.join(missing)} that the contract names. Rebuild the model "
-            "(`featurestore build`) or fix the contract."
-        )
-
-
 def full_load_reason(previous: sync_state.SyncState, view: FeatureView,
                      options: SyncOptions) -> str:
     """Why this run cannot be incremental, as far as the warehouse tells ("" if it can)."""
@@ -158,7 +146,7 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     options = options or SyncOptions()
     as_of = options.as_of or utc_naive()
     relation = warehouse.view_relation(view)
-    check_columns(warehouse, view, relation)
+    require_columns(warehouse, view, relation)
     if store is None:
         with store_errors(client, table):
             where = f"DynamoDB at {client.meta.endpoint_url}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,12 +33,14 @@ from pathlib import Path
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import utc_naive
 from featurestore.errors import ProjectError
+from featurestore.serving_log_reader import SkippedLines, log_files, read_lines
 
 BINS = 10
 SMOOTHING = 1.0  # Laplace's add-one: every bin counts one more value on each side
 DEFAULT_WINDOW_SECONDS = 7 * 86_400
 SUITE = "skew"
 NUMERIC = ("int64", "float64", "timestamp")
+log = logging.getLogger("featurestore.gates")
 
 
 @dataclass
@@ -135,44 +138,39 @@ def load_training(path: Path, views: list[FeatureView], inputs: SkewInputs) -> s
 
 
 def serving_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
+    """The serving log's files at ``path`` (featurestore/serving_log_reader.py); a path
+    that is neither a file nor a folder is a ProjectError saying what to pass."""
+    if not path.exists():
         raise ProjectError(f"{path}: no serving log there. Pass the folder or file the lookup "
                            "writes (--serving-log), by default warehouse/serving_log/.")
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json"))
+    return log_files(path)
 
 
 def serving_records(path: Path, start: dt.datetime, end: dt.datetime, *,
-                    containing: str | None = None) -> Iterator[dict]:
+                    containing: str | None = None,
+                    skipped: SkippedLines | None = None) -> Iterator[dict]:
     """The serving log's lines served within [start, end], parsed, less the degraded ones
     (their values are defaults: they say nothing of what DynamoDB holds). A line whose
-    text lacks ``containing`` is skipped unparsed; a line that is not JSON with an
-    ISO-8601 ``ts`` is a ProjectError naming its file and line."""
-    for file in serving_files(path):
-        with file.open() as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip() or (containing is not None and containing not in line):
-                    continue
-                try:
-                    record = json.loads(line)
-                    served_at = utc_naive(dt.datetime.fromisoformat(
-                        record["ts"].replace("Z", "+00:00")))
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    raise ProjectError(f"{file}:{number}: not a serving log line (JSON with an "
-                                       "ISO-8601 `ts` and `features`)") from None
-                if start <= served_at <= end and record.get("degraded") is not True:
-                    yield record
+    text lacks ``containing`` is skipped unparsed. A line that is not a serving-log line
+    is skipped and counted in ``skipped``; without one, a warning says how many were."""
+    bad = skipped if skipped is not None else SkippedLines()
+    for served_at, record in read_lines(serving_files(path), bad, containing=containing):
+        if start <= served_at <= end and record.get("degraded") is not True:
+            yield record
+    if skipped is None and bad.count:
+        log.warning(bad.note())
 
 
 def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
-                 start: dt.datetime, end: dt.datetime) -> int:
-    """Served values per "view:feature" within [start, end]; returns the lines read."""
+                 start: dt.datetime, end: dt.datetime,
+                 skipped: SkippedLines | None = None) -> int:
+    """Served values per "view:feature" within [start, end]; returns the lines read (the
+    bad ones are counted in ``skipped``, as ``serving_records`` says)."""
     dtypes = {f"{v.name}:{f.name}": f.dtype for v in views for f in v.features}
     lines = 0
-    for record in serving_records(path, start, end):
+    for record in serving_records(path, start, end, skipped=skipped):
         lines += 1
-        for ref, answer in (record.get("features") or {}).items():
+        for ref, answer in record["features"].items():
             dtype = dtypes.get(ref)
             if dtype is None:
                 continue
@@ -189,13 +187,16 @@ def load_skew_inputs(project, views: list[FeatureView], options) -> SkewInputs:
         inputs.notes.append("skew: skipped, no --training-set given")
         return inputs
     judged = load_training(Path(options.training_set), views, inputs)
-    log = Path(options.serving_log or project.settings.serving_log_dir)
+    log_path = Path(options.serving_log or project.settings.serving_log_dir)
     end = utc_naive(options.as_of)
     window = options.serving_window_seconds or DEFAULT_WINDOW_SECONDS
-    lines = load_serving(log, [v for v in views if v.name in judged], inputs,
-                         end - dt.timedelta(seconds=window), end)
-    inputs.notes.append(f"skew: {lines} serving log lines from {log} in the "
+    skipped = SkippedLines()
+    lines = load_serving(log_path, [v for v in views if v.name in judged], inputs,
+                         end - dt.timedelta(seconds=window), end, skipped)
+    inputs.notes.append(f"skew: {lines} serving log lines from {log_path} in the "
                         f"{window // 3600} h up to {end.isoformat(timespec='seconds')}")
+    if skipped.count:
+        inputs.notes.append(skipped.note())
     return inputs
 
 

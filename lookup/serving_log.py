@@ -54,6 +54,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from featurestore.serving_log_reader import file_name, log_files
+
 try:  # a lock between the lookup appending and `featurestore forget` rewriting a file
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX: no lock
@@ -151,7 +153,7 @@ class ServingLog:
             folder.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, day: str) -> Path:
-        return self.folder / f"serving-{day}.jsonl"
+        return self.folder / file_name(day)
 
     def record(self, request_id: str, model: str | None, requests, outcome,
                latency_ms: float | None = None) -> int:
@@ -194,7 +196,8 @@ class ForgottenLines:
 
 def forget_entity(folder: Path, entity: str, key: dict) -> ForgottenLines:
     """Remove every line of ``entity`` ``key`` (typed, as the lookup echoes it) from the
-    serving log files in ``folder``; the other lines stay, in order.
+    serving log files in ``folder`` (the files its readers read: nested ones too,
+    featurestore/serving_log_reader.py); the other lines stay, in order.
 
     Each file is rewritten beside itself and moved over the old one while holding the
     file's lock, so a running ``featurestore serve`` that appends meanwhile waits, then
@@ -205,7 +208,7 @@ def forget_entity(folder: Path, entity: str, key: dict) -> ForgottenLines:
         return report
     wanted = capped_key(key)
     marker = f'"entity":{json.dumps(entity)}'  # lines are compact JSON
-    for path in sorted(folder.glob("serving-*.jsonl")):
+    for path in log_files(folder):
         with open(path, "r+", encoding="utf-8", errors="surrogateescape") as original:
             if fcntl is not None:
                 fcntl.flock(original, fcntl.LOCK_EX)

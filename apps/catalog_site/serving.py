@@ -10,14 +10,15 @@ distributions, as the skew gate leaves them out. A reference pinned to a version
 (``view@v2:feature``) counts for its view like any other; its values are kept under the
 reference as written, apart from the served version's ``view:feature``.
 
-A line that is not a serving-log line is skipped and reported (file and line number);
-the rest of the log still counts.
+The files and the lines are read by featurestore/serving_log_reader.py, the skew gate's
+reader too: the folder's ``*.jsonl`` and ``*.json`` files, nested ones included; a line
+that is not a serving-log line is skipped and counted in a note naming the first ones
+(file and line number), and the rest of the log still counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,9 +26,9 @@ from pathlib import Path
 
 from featurestore.errors import RequestError
 from featurestore.feature_refs import FeatureRef
+from featurestore.serving_log_reader import SkippedLines, day_of, log_files, read_lines
 
 VALUES_PER_FEATURE = 50_000  # a uniform sample (reservoir) beyond this
-SHOWN_BAD_LINES = 5
 
 
 @dataclass
@@ -62,24 +63,6 @@ class ServingRecords:
         return self.views.get(name)
 
 
-def _day_of(path: Path) -> dt.date | None:
-    stem = path.stem.removeprefix("serving-")
-    try:
-        return dt.datetime.strptime(stem, "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
-def _moment(text) -> dt.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
 def read_serving_log(folder: Path | None, views: dict, window: dt.timedelta,
                      seed: int = 0) -> ServingRecords:
     """The last ``window`` of the log in ``folder``; ``views``: name -> FeatureView."""
@@ -88,41 +71,23 @@ def read_serving_log(folder: Path | None, views: dict, window: dt.timedelta,
         records.notes.append("no local serving log is configured (FEATURESTORE_SERVING_LOG_"
                              "DIR); the online sections show no requests.")
         return records
-    files = sorted(p for p in folder.glob("*.jsonl") if p.is_file()) if folder.is_dir() else []
+    files = log_files(folder)
     if not files:
         records.notes.append(f"{folder}: the serving log is empty (no serving-*.jsonl file); "
                              "the online sections show no requests. `featurestore serve` "
                              "writes it.")
         return records
-    days = [d for d in (_day_of(p) for p in files) if d is not None]
+    days = [d for d in (day_of(p) for p in files) if d is not None]
     if days:  # only the files of the window's days (and any not named by day)
         newest = max(days)
         oldest = newest - dt.timedelta(days=window.days + 1)
-        files = [p for p in files if (_day_of(p) or newest) >= oldest]
-    parsed: list[tuple[dt.datetime, dict]] = []
-    bad: list[str] = []
-    for path in files:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
-                served = _moment(record.get("ts")) if isinstance(record, dict) else None
-                if served is None or not isinstance(record.get("features"), dict):
-                    bad.append(f"{path}:{number}")
-                    continue
-                parsed.append((served, record))
-    if bad:
-        shown = ", ".join(bad[:SHOWN_BAD_LINES])
-        more = f" and {len(bad) - SHOWN_BAD_LINES} more" if len(bad) > SHOWN_BAD_LINES else ""
-        records.notes.append(f"serving log: {len(bad)} line(s) are not serving-log lines "
-                             f"(JSON with an ISO-8601 `ts` and `features`) and were skipped: "
-                             f"{shown}{more}.")
+        files = [p for p in files if (day_of(p) or newest) >= oldest]
+    bad = SkippedLines()
+    parsed = list(read_lines(files, bad))
+    if bad.count:
+        records.notes.append(bad.note())
     if not parsed:
-        if not bad:
+        if not bad.count:
             records.notes.append(f"{folder}: the serving log has no lines; the online "
                                  "sections show no requests.")
         return records

@@ -176,6 +176,22 @@ def test_a_pinned_reference_counts_in_the_catalog_statistics(tmp_path):
     assert list(records.views) == ["v"]  # `v@vx` is no reference, `w` no view of the site
 
 
+def test_the_serving_log_is_read_in_nested_folders_as_the_skew_gate_reads_it(tmp_path):
+    folder = tmp_path / "serving_log"
+    nested = folder / "exported" / "2026" / "05"
+    nested.mkdir(parents=True)
+    (folder / "serving-20260501.jsonl").write_text(_line("2026-05-01T00:00:00Z") + "\n")
+    (nested / "part-0001.json").write_text(
+        _line("2026-04-30T00:00:00Z") + "\n" + "not json\n" * 6)
+    records = read_serving_log(folder, {"v": _View("v")}, dt.timedelta(days=7))
+    assert (records.lines, records.view("v").requests) == (2, 2)
+    assert records.notes == [
+        f"serving log: 6 line(s) are not serving-log lines (JSON with an ISO-8601 `ts` and "
+        f"`features`) and were skipped: {nested}/part-0001.json:2, "
+        f"{nested}/part-0001.json:3, {nested}/part-0001.json:4, {nested}/part-0001.json:5, "
+        f"{nested}/part-0001.json:6 and 1 more."]
+
+
 def test_an_empty_serving_log_is_a_note_not_an_error(tmp_path):
     records = read_serving_log(tmp_path, {}, dt.timedelta(days=7))
     assert records.notes == [

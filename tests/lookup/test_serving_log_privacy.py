@@ -193,3 +193,15 @@ def test_forget_matches_a_cut_key(catalog, tmp_path):
     assert (gone.lines, [line["key"]["device_id"] for line in lines(tmp_path)]) == (
         1, ["short"])
     assert forget_entity(tmp_path / "nothing", "user", {"user_id": 1}).lines == 0
+
+
+def test_forget_reaches_the_files_the_readers_read_nested_ones_too(tmp_path):
+    nested = tmp_path / "exported" / "2026"
+    nested.mkdir(parents=True)
+    line = {"ts": "2026-05-01T00:00:00Z", "entity": "user", "features": {}}
+    text = "".join(json.dumps({**line, "key": {"user_id": n}}, separators=(",", ":")) + "\n"
+                   for n in (1, 2))
+    (nested / "part-0001.json").write_text(text)
+    gone = forget_entity(tmp_path, "user", {"user_id": 2})
+    assert (gone.lines, gone.files) == (1, [nested / "part-0001.json"])
+    assert (nested / "part-0001.json").read_text() == text.splitlines(keepends=True)[0]

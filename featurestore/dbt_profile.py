@@ -31,12 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from featurestore.dialects import Dialect, for_target
+from featurestore.dialects import NAMES, Dialect, for_target
 from featurestore.dialects.base import Change
 from featurestore.errors import MissingExtraError, ProjectError
 
-TYPES = ("duckdb", "snowflake", "spark")
-_EXTRAS = {"snowflake": ("dbt-snowflake", "snowflake"), "spark": ("dbt-spark", "spark")}
 _CACHE: dict[tuple, DbtTarget] = {}
 
 
@@ -79,9 +77,7 @@ class DbtTarget:
     @property
     def duckdb_path(self) -> Path | None:
         """The DuckDB file (None on another warehouse), relative paths from the root."""
-        if self.type != "duckdb":
-            return None
-        return self.path(self.credentials.path)
+        return self.dialect.warehouse_file(self)
 
     @property
     def local_dir(self) -> Path:
@@ -235,10 +231,10 @@ def _render(raw: dict, name: str, target: str | None, path: Path) -> tuple[str, 
     output = dict(output)
     output.pop("threads", None)  # dbt's, not a credential
     kind = output.get("type")
-    if kind not in TYPES:
+    if kind not in NAMES:
         raise ProjectError(
             f"{path}, target `{target_name}` of profile `{name}`: type `{kind}`. "
-            f"featurestore runs on {', '.join(TYPES)}; pick one of those targets with "
+            f"featurestore runs on {', '.join(NAMES)}; pick one of those targets with "
             "--target or DBT_TARGET.")
     return str(target_name), output
 
@@ -247,12 +243,12 @@ def _credentials(output: dict, name: str, target_name: str, path: Path):
     from dbt.config.profile import Profile
 
     kind = output["type"]
-    if kind in _EXTRAS:
+    dialect = for_target(kind)
+    if dialect.extra is not None:
         try:
             __import__(f"dbt.adapters.{kind}")
         except ImportError:
-            package, extra = _EXTRAS[kind]
-            raise MissingExtraError(package, extra,
+            raise MissingExtraError(dialect.dbt_package, dialect.extra,
                                     f"The {kind} target `{target_name}`") from None
     with _dbt_errors(path):
         return Profile._credentials_from_profile(dict(output), name, target_name)

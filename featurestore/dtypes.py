@@ -1,8 +1,12 @@
 """The feature dtypes a contract may declare, and what each means in every system.
 
 A dtype is the promise a feature makes to its consumers: training sets (Arrow/Parquet),
-the warehouse (DuckDB, Snowflake) and DynamoDB items. Keeping the mapping in one table
-means a new system is one new column here, not a hunt through the code.
+the warehouse and DynamoDB items. Here: which Python values it holds, which warehouse
+column types hold it (by their names, whichever warehouse reports them), and the one SQL
+spelling of its type and its values that every warehouse reads alike, for generated
+files. What differs per warehouse (the type it stores a dtype as, its string literals
+and their escapes, which timestamps carry a zone) is an attribute or a method of the
+warehouse's dialect (featurestore/dialects/), never a branch here.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DType:
     name: str
-    duckdb: str
-    snowflake: str
+    # the SQL type every warehouse reads (DuckDB, Snowflake and Spark alike), for
+    # generated SQL; a warehouse's own name for it is ``Dialect.type_name``
+    portable: str
     # warehouse column types (upper case, without parameters) accepted for this dtype
     accepts: frozenset[str]
 
 
-# Timezone-aware timestamp types, per warehouse: DuckDB's TIMESTAMP WITH TIME ZONE (alias
-# TIMESTAMPTZ), Snowflake's TIMESTAMP_TZ and TIMESTAMP_LTZ (and their spelled-out aliases).
+# The names warehouses give timezone-aware timestamp types, aliases included (each
+# dialect's own are its ``tz_timestamp_types``; tests/core/test_dialect_facts.py checks
+# they are all here).
 TZ_TIMESTAMP_TYPES = frozenset({
     "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ",
     "TIMESTAMP_TZ", "TIMESTAMP_LTZ", "TIMESTAMPLTZ", "TIMESTAMP WITH LOCAL TIME ZONE",
@@ -33,8 +39,7 @@ DTYPES: dict[str, DType] = {
     for d in (
         DType(
             "int64",
-            "BIGINT",
-            "NUMBER(38,0)",
+            "bigint",
             frozenset(
                 {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
                  "UINTEGER", "USMALLINT", "UTINYINT", "NUMBER", "INT"}
@@ -42,16 +47,14 @@ DTYPES: dict[str, DType] = {
         ),
         DType(
             "float64",
-            "DOUBLE",
-            "FLOAT",
+            "double",
             frozenset({"DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMBER", "NUMERIC"}),
         ),
-        DType("string", "VARCHAR", "VARCHAR", frozenset({"VARCHAR", "TEXT", "STRING"})),
-        DType("bool", "BOOLEAN", "BOOLEAN", frozenset({"BOOLEAN", "BOOL"})),
+        DType("string", "string", frozenset({"VARCHAR", "TEXT", "STRING"})),
+        DType("bool", "boolean", frozenset({"BOOLEAN", "BOOL"})),
         DType(
             "timestamp",
-            "TIMESTAMP",
-            "TIMESTAMP_NTZ",
+            "timestamp",
             # naive columns hold UTC; timezone-aware ones are read as their UTC instant
             frozenset({"TIMESTAMP", "TIMESTAMP_NTZ", "DATETIME", "TIMESTAMP_NS",
                        "TIMESTAMP_MS", "TIMESTAMP_S", *TZ_TIMESTAMP_TYPES}),

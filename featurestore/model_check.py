@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from featurestore.contracts import Catalog, FeatureView
+from featurestore.dialects import Dialect
 from featurestore.dtypes import DTYPES, accepts
 from featurestore.errors import ValidationFailed, WarehouseError
 from featurestore.project import Project
@@ -93,20 +94,24 @@ def require_columns(warehouse: Warehouse, view: FeatureView, relation: str,
     return actual
 
 
-def column_problems(view: FeatureView, actual: dict[str, str], relation: str) -> list[str]:
+def column_problems(view: FeatureView, actual: dict[str, str], relation: str,
+                    dialect: Dialect | None = None) -> list[str]:
     """Disagreements between a view's contract and its built relation's columns: the
-    missing ones (``missing_columns``), then each column of a type its dtype refuses."""
+    missing ones (``missing_columns``), then each column of a type its dtype refuses,
+    with the type to cast it to (the warehouse's own name for it, given its ``dialect``;
+    else the spelling every warehouse reads)."""
     missing = missing_columns(view, actual, relation)
     problems = [missing] if missing else []
     lowered = {name.lower(): dtype for name, dtype in actual.items()}
     for column, dtype, what in _expected_columns(view):
         found = lowered.get(column.lower())
         if found is not None and not accepts(dtype, found):
+            cast_to = dialect.type_name(dtype) if dialect else DTYPES[dtype].portable.upper()
             where = f"{view.path}, {what} `{column}`" + (
                 f" (version {view.version})" if view.multi_version else "")
             problems.append(f"{where}: column has type {found} in {relation}, which does not "
                             f"hold a {dtype}. Cast it in model `{view.source}` to "
-                            f"{DTYPES[dtype].duckdb}.")
+                            f"{cast_to}.")
     return problems
 
 
@@ -124,7 +129,7 @@ def check_built_models(project: Project, catalog: Catalog) -> tuple[list[str], l
             except WarehouseError:
                 notes.append(f"{view.label}: {relation} not built yet; column check skipped")
                 continue
-            problems.extend(column_problems(view, actual, relation))
+            problems.extend(column_problems(view, actual, relation, warehouse.dialect))
     return problems, notes
 
 

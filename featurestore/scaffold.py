@@ -100,7 +100,7 @@ def scaffold_view(project: Project, view: str, entity_name: str, from_model: str
         if path.exists():
             raise ProjectError(f"{path.relative_to(project.root)} already exists; pick another "
                                "name or edit it.")
-    columns = [f"cast(null as {DTYPES[k.dtype].duckdb.lower()}) as {k.name}"
+    columns = [f"cast(null as {DTYPES[k.dtype].portable}) as {k.name}"
                for k in entity.join_keys]
     columns += ["cast(null as timestamp) as feature_ts",
                 "cast(null as timestamp) as loaded_at",

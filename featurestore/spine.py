@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 EVENT_TS = "event_ts"
-# characters DuckDB's file readers take as a glob pattern, not as part of the name
-GLOB_CHARACTERS = frozenset("*?[]{}")
 SPINE_RELATION = "featurestore_spine"
 RESERVED_PREFIX = "_fs_"  # the as-of join's own columns (macros/as_of_join.sql)
 _KEY_CASTS = {"int64": "an integer (BIGINT)", "string": "text (VARCHAR)"}
@@ -57,9 +55,9 @@ def read_spine_table(path: Path) -> pa.Table:
     """A spine file read into Arrow (for warehouses that cannot read local files)."""
     import pyarrow as pa
 
-    Dialect.spine_format(path)
+    fmt = Dialect.spine_format(path)
     try:
-        if path.suffix.lower() == ".csv":
+        if fmt == "csv":
             import pyarrow.csv as pv
 
             return pv.read_csv(path)
@@ -227,10 +225,7 @@ def _open(warehouse, spine: object) -> tuple[str, Path | None, pa.Table | None, 
         except OSError as exc:
             raise SpineError(source, f"cannot be read ({exc.strerror}); check the file's "
                              "permissions, or copy it somewhere this process can read") from None
-        # a name with glob characters is read literally, through Arrow: DuckDB would
-        # read the files the pattern matches, while the manifest hashes this one
-        if not GLOB_CHARACTERS & set(str(path)):
-            relation = warehouse.dialect.file_relation(path)
+        relation = warehouse.dialect.file_relation(path)
         if relation is None:
             table = read_spine_table(path)
     else:

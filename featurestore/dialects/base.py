@@ -1,9 +1,11 @@
 """What every warehouse does the same way, and the hooks where one differs.
 
-One object per warehouse, as sqlglot has one class per dialect: ``DuckDB`` and
-``Snowflake`` override what differs (connecting, quoting, streaming, exporting a
-training set, loading a spine) and inherit the rest, so no ``if target == ...`` branch
-is spread across modules. ``Warehouse`` (featurestore/warehouse.py) holds one of these.
+One object per warehouse, as sqlglot has one class per dialect: ``DuckDB``,
+``Snowflake`` and ``Spark`` override what differs (connecting, quoting, type names,
+string literals and their escapes, streaming, exporting a training set, reading a spine
+file) and inherit the rest, so no ``if target == ...`` branch is spread across modules.
+``Warehouse`` (featurestore/warehouse.py) holds one of these; ``for_target``
+(featurestore/dialects/__init__.py) picks it by the dbt adapter's type.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from featurestore.dtypes import sql_literal
+from featurestore.dtypes import DTYPES, sql_literal
 from featurestore.errors import SpineError
 
 if TYPE_CHECKING:
@@ -45,6 +47,16 @@ def jinja_literal(text: str) -> str:
 
 # a spine file's suffix -> its format
 SPINE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+# characters a warehouse's file reader takes as a glob pattern, not as part of the name
+GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def reads_as_pattern(path: Path) -> bool:
+    """Whether a file reader would read ``path`` as a glob pattern (the files it matches,
+    while the training set's manifest hashes this one): such a file is read through
+    Arrow instead."""
+    return bool(GLOB_CHARACTERS & set(str(path)))
+
 
 @dataclass(frozen=True)
 class Change:
@@ -85,11 +97,17 @@ class Change:
 class Dialect:
     """A warehouse featurestore can run on. Subclasses set ``name`` and connect."""
 
-    name = "default"
+    name = "default"  # the dbt adapter's type (a profile target's ``type:``)
+    # the dbt adapter's package and featurestore's extra that installs it (None: a core
+    # dependency)
+    dbt_package: str | None = None
+    extra: str | None = None
     # the macro bodies (duckdb__ / snowflake__ / default__) featurestore renders for it
     macro_dialect = "default"
     # warehouse type names (upper case, without parameters) of timezone-aware timestamps
     tz_timestamp_types: frozenset[str] = frozenset()
+    # dtype -> the column type the warehouse stores it as (the portable one if unnamed)
+    type_names: dict[str, str] = {}
 
     # -- connecting ----------------------------------------------------------------------
     def profile_changes(self, credentials, settings: Settings, root: Path,
@@ -152,7 +170,15 @@ class Dialect:
         """The qualified schema of featurestore's own tables."""
         return schema
 
+    def warehouse_file(self, target) -> Path | None:
+        """The local file that is the warehouse (None: a warehouse elsewhere)."""
+        return None
+
     # -- values --------------------------------------------------------------------------
+    def type_name(self, dtype: str) -> str:
+        """The column type this warehouse stores ``dtype`` as: ``TIMESTAMP_NTZ``."""
+        return self.type_names.get(dtype) or DTYPES[dtype].portable.upper()
+
     def literal(self, dtype: str, value: object) -> str:
         """A contract value (a default, an allowed value) as this warehouse's SQL literal
         (strings through ``string_literal``, timestamps through ``timestamp_literal``)."""
@@ -229,7 +255,8 @@ class Dialect:
 
     def file_relation(self, path: Path) -> str | None:
         """SQL that reads a local spine file in place, where the warehouse can (else None:
-        the file is read into Arrow here and loaded with ``load_arrow``)."""
+        the file is read into Arrow here and loaded with ``load_arrow``, as is a path the
+        reader would take as a pattern, ``reads_as_pattern``)."""
         return None
 
     def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],

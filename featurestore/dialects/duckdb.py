@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from featurestore.dialects.base import Change, Dialect, jinja_literal, quote
+from featurestore.dialects.base import Change, Dialect, jinja_literal, quote, reads_as_pattern
 from featurestore.errors import ProjectError, WarehouseError, WarehouseUnreachable
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # md:, s3://; not a one-letter drive
@@ -26,8 +26,12 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # md:, s3://; not a one-letter 
 
 class DuckDB(Dialect):
     name = "duckdb"
+    dbt_package = "dbt-duckdb"
     macro_dialect = "duckdb"
     tz_timestamp_types = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
+    # https://duckdb.org/docs/stable/sql/data_types/overview
+    type_names = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR",
+                  "bool": "BOOLEAN", "timestamp": "TIMESTAMP"}
     # a spine file's format -> the table function that reads it in place
     file_readers = {"parquet": "read_parquet", "csv": "read_csv"}
 
@@ -67,6 +71,10 @@ class DuckDB(Dialect):
         # carriage returns are noise
         connection.execute(f"set enable_progress_bar = {str(sys.stderr.isatty()).lower()}")
         return connection
+
+    def warehouse_file(self, target) -> Path:
+        """The profile's ``path``, relative paths from the project folder."""
+        return target.path(target.credentials.path)
 
     def exists(self, target) -> bool:
         return target.duckdb_path.exists()
@@ -126,7 +134,9 @@ class DuckDB(Dialect):
     def drop_arrow(self, warehouse, name: str) -> None:
         warehouse.connection.unregister(name)
 
-    def file_relation(self, path: Path) -> str:
+    def file_relation(self, path: Path) -> str | None:
+        if reads_as_pattern(path):
+            return None
         reader = self.file_readers[self.spine_format(path)]
         return f"{reader}({self.string_literal(str(path))})"
 

@@ -34,8 +34,16 @@ _TYPE_NAMES = ("FIXED", "REAL", "TEXT", "DATE", "TIMESTAMP", "VARIANT", "TIMESTA
 
 class Snowflake(Dialect):
     name = "snowflake"
+    dbt_package = "dbt-snowflake"
+    extra = "snowflake"
     macro_dialect = "snowflake"
-    tz_timestamp_types = frozenset({"TIMESTAMP_TZ", "TIMESTAMP_LTZ"})
+    # https://docs.snowflake.com/en/sql-reference/data-types-datetime (with the aliases
+    # the connector reports: TIMESTAMPLTZ, TIMESTAMP WITH LOCAL TIME ZONE)
+    tz_timestamp_types = frozenset({"TIMESTAMP_TZ", "TIMESTAMP_LTZ", "TIMESTAMPLTZ",
+                                    "TIMESTAMP WITH LOCAL TIME ZONE"})
+    # what dbt-snowflake creates for each dtype's values
+    type_names = {"int64": "NUMBER(38,0)", "float64": "FLOAT", "string": "VARCHAR",
+                  "bool": "BOOLEAN", "timestamp": "TIMESTAMP_NTZ"}
 
     def profile_changes(self, credentials, settings, root: Path, where: str) -> list[Change]:
         """The SNOWFLAKE_* variables set, over the profile's fields they differ from. The

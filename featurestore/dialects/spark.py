@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurestore.dialects import spark_profile
-from featurestore.dialects.base import Dialect
+from featurestore.dialects.base import Dialect, reads_as_pattern
 from featurestore.dialects.spark_profile import session_config
 from featurestore.errors import MissingExtraError, WarehouseError, WarehouseUnreachable
 
@@ -156,8 +156,13 @@ class SparkConnection:
 
 class Spark(Dialect):
     name = "spark"
+    dbt_package = "dbt-spark"
+    extra = "spark"
     macro_dialect = "spark"
     tz_timestamp_types = frozenset({"TIMESTAMP", "TIMESTAMP_LTZ"})
+    # https://spark.apache.org/docs/latest/sql-ref-datatypes.html
+    type_names = {"int64": "BIGINT", "float64": "DOUBLE", "string": "STRING",
+                  "bool": "BOOLEAN", "timestamp": "TIMESTAMP_NTZ"}
 
     # -- connecting ----------------------------------------------------------------------
     def profile_changes(self, credentials, settings, root: Path, where: str):
@@ -279,7 +284,7 @@ class Spark(Dialect):
 
     def file_relation(self, path: Path) -> str | None:
         """A Parquet spine is read in place by Spark (no trip through this process)."""
-        if path.suffix.lower() != ".parquet":
+        if self.spine_format(path) != "parquet" or reads_as_pattern(path):
             return None
         return f"parquet.{quote(str(path.resolve()))}"
 

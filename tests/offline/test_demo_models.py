@@ -8,7 +8,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from featurestore.dtypes import DTYPES
+from featurestore.dialects.duckdb import DuckDB
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +29,11 @@ def test_feature_models_have_exactly_the_contract_columns(demo_project, con):
     got, expected = {}, {}
     for view in catalog.views.values():
         got[view.name] = [(r[0], r[1]) for r in con.execute(f"describe {view.source}").fetchall()]
-        columns = [(k.name, DTYPES[k.dtype].duckdb) for k in view.entity.join_keys]
+        columns = [(k.name, DuckDB.type_names[k.dtype]) for k in view.entity.join_keys]
         columns.append((view.timestamp, "TIMESTAMP"))
         if view.created_timestamp:
             columns.append((view.created_timestamp, "TIMESTAMP"))
-        columns += [(f.name, DTYPES[f.dtype].duckdb) for f in view.features]
+        columns += [(f.name, DuckDB.type_names[f.dtype]) for f in view.features]
         expected[view.name] = columns
     assert got == expected
 

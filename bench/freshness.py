@@ -46,7 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from featurestore.demo_data import generate, stream  # noqa: E402
+from featurestore.demo_data import generate  # noqa: E402
+from featurestore.demo_stream import stream  # noqa: E402
 from featurestore.online.client import ensure_table  # noqa: E402
 from featurestore.online.config import OnlineConfig  # noqa: E402
 from featurestore.online.local import LocalDynamoDB  # noqa: E402

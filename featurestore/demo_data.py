@@ -9,13 +9,15 @@ settings, so the same (users, days, seed, end) gives byte-identical files: a tes
 benchmark can name its data by those four numbers.
 
 All timestamps are naive UTC with microsecond precision, like the warehouse stores them.
+``generate`` is one function on purpose: its numbered steps draw from the generator in
+the order that makes the files, and read best top to bottom (the size rule's one
+allowance, tests/core/test_sizes.py). New events after the history: demo_stream.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from featurestore.dtypes import utc_naive
@@ -27,7 +29,7 @@ HISTORY_FILE = "history.parquet"
 
 _COUNTRY_NAMES = ["US", "GB", "DE", "FR", "ES", "NL", "BR", "IN", "NG", "CA"]
 _COUNTRY_WEIGHTS = [0.34, 0.12, 0.1, 0.08, 0.06, 0.05, 0.08, 0.07, 0.04, 0.06]
-_CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "ES": "EUR", "NL": "EUR",
+CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "ES": "EUR", "NL": "EUR",
              "BR": "BRL", "IN": "INR", "NG": "NGN", "CA": "CAD"}
 _CHANNELS = ["web", "ios", "android", "partner"]
 _CHANNEL_WEIGHTS = [0.35, 0.3, 0.3, 0.05]
@@ -55,7 +57,7 @@ def default_end() -> dt.datetime:
     return now.replace(minute=0, second=0, microsecond=0)
 
 
-def _us(moment: dt.datetime) -> int:
+def epoch_us(moment: dt.datetime) -> int:
     return int((moment - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1))
 
 
@@ -93,7 +95,7 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    end_us = _us(end)
+    end_us = epoch_us(end)
     start_us = end_us - days * US_PER_DAY
     tables: dict[str, pa.Table] = {}
 
@@ -112,7 +114,7 @@ def generate(
     countries = np.array(_COUNTRY_NAMES)
     tables["users"] = pa.table({
         "user_id": user_id,
-        "signed_up_at": _ts(signup_us),
+        "signed_up_at": timestamps(signup_us),
         "country": pa.array(countries[country_idx]),
         "signup_channel": pa.array(np.array(_CHANNELS)[channel_idx]),
         "email_domain": pa.array(np.array(_EMAIL_DOMAINS)[email_idx]),
@@ -155,11 +157,11 @@ def generate(
     kyc, upd_country = kyc[landed], upd_country[landed]
     tables["profile_updates"] = pa.table({
         "user_id": upd_user,
-        "updated_at": _ts(upd_us),
+        "updated_at": timestamps(upd_us),
         "country": pa.array(countries[upd_country]),
         "is_verified": pa.array(kyc >= 1),
         "kyc_level": pa.array(kyc.astype(np.int32)),
-        "loaded_at": _ts(upd_loaded),
+        "loaded_at": timestamps(upd_loaded),
     })
     say(f"profile_updates: {len(upd_user):,}")
 
@@ -193,7 +195,7 @@ def generate(
     tables["devices"] = pa.table({
         "device_id": pa.array(_device_ids(dev_number)),
         "user_id": dev_user,
-        "first_seen_at": _ts(dev_first_us),
+        "first_seen_at": timestamps(dev_first_us),
     })
     say(f"devices: {len(dev_user):,}")
 
@@ -235,7 +237,7 @@ def generate(
         merchant[order], device_no[order], amount[order], is_ring[order], ring_pick[order])
     n = len(t_user)
     transaction_id = np.arange(1, n + 1, dtype=np.int64)
-    currency = np.array([_CURRENCY[c] for c in _COUNTRY_NAMES])[merchant_country[merchant]]
+    currency = np.array([CURRENCY[c] for c in _COUNTRY_NAMES])[merchant_country[merchant]]
     tables["transactions"] = pa.table({
         "transaction_id": transaction_id,
         "user_id": t_user,
@@ -243,8 +245,8 @@ def generate(
         "device_id": pa.array(_device_ids(device_no)),
         "amount": amount,
         "currency": pa.array(currency),
-        "transacted_at": _ts(t_us),
-        "loaded_at": _ts(loaded_us),
+        "transacted_at": timestamps(t_us),
+        "loaded_at": timestamps(loaded_us),
     })
     say(f"transactions: {n:,}")
 
@@ -260,9 +262,9 @@ def generate(
     cb_order = cb_order[np.argsort(filed_us[cb_order], kind="stable")]
     tables["chargebacks"] = pa.table({
         "transaction_id": transaction_id[cb_order],
-        "filed_at": _ts(filed_us[cb_order]),
+        "filed_at": timestamps(filed_us[cb_order]),
         "reason": pa.array(np.array(_REASONS)[reason[cb_order]]),
-        "loaded_at": _ts(cb_loaded[cb_order]),
+        "loaded_at": timestamps(cb_loaded[cb_order]),
     })
     say(f"chargebacks: {len(cb_order):,}")
 
@@ -279,20 +281,20 @@ def generate(
         "transaction_id": transaction_id[rf_order],
         "user_id": t_user[rf_order],
         "amount": np.maximum(np.round(amount[rf_order] * share[rf_order], 2), 0.01),
-        "refunded_at": _ts(refunded_us[rf_order]),
-        "loaded_at": _ts(refund_loaded[rf_order]),
+        "refunded_at": timestamps(refunded_us[rf_order]),
+        "loaded_at": timestamps(refund_loaded[rf_order]),
     })
     say(f"refunds: {len(rf_order):,}")
 
     rows = {}
     for name in TABLES:
-        _write(tables[name], out / name / HISTORY_FILE)
+        write_parquet(tables[name], out / name / HISTORY_FILE)
         rows[name] = tables[name].num_rows
     say(f"wrote {len(TABLES)} Parquet files to {out}/<table>/{HISTORY_FILE}")
     return rows
 
 
-def _ts(values_us):
+def timestamps(values_us):
     import pyarrow as pa
 
     return pa.array(values_us, type=pa.timestamp("us"))
@@ -322,7 +324,7 @@ def _carry_forward(groups, values, changed):
     return values[index]
 
 
-def _write(table, path: Path) -> None:
+def write_parquet(table, path: Path) -> None:
     """Fixed writer settings, and a rename at the end, so files are whole and identical."""
     import pyarrow.parquet as pq
 
@@ -331,117 +333,3 @@ def _write(table, path: Path) -> None:
     pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000,
                    write_statistics=True, use_dictionary=True)
     partial.replace(path)
-
-
-# -- a stream of new events ------------------------------------------------------------------
-STREAM_STATE = ".stream-state.json"  # hidden: ingest skips it
-
-
-@dataclass
-class StreamStats:
-    files: int = 0
-    events: int = 0
-    late: int = 0
-    duplicates: int = 0
-
-
-def stream(landing: Path | str, *, rate: float = 200.0, every: float = 5.0,
-           duration: float | None = None, late_share: float = 0.05,
-           duplicate_share: float = 0.01, seed: int = 42, now=None,
-           stop: Callable[[], bool] = lambda: False,
-           progress: Callable[[str], None] | None = None) -> StreamStats:
-    """Keep dropping small Parquet files of new transactions into the landing folder.
-
-    Every ``every`` seconds, a file of about ``rate * every`` events of the history's
-    users, devices and merchants: most just happened, ``late_share`` of them happened
-    hours to days ago (late data), and ``duplicate_share`` repeat an event already sent,
-    exactly (a retried upload). Files carry no ``loaded_at``: ingest stamps it. Ids
-    continue after the last one sent (kept in a hidden state file), so several runs
-    never reuse one. Stops after ``duration`` seconds, or when ``stop()`` says so.
-    """
-    import json
-    import time
-
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if rate <= 0 or every <= 0:
-        raise RequestError(f"--rate and --every must be positive, got {rate} and {every}")
-    if not 0 <= late_share <= 1 or not 0 <= duplicate_share <= 1:
-        raise RequestError("--late and --duplicates are shares from 0 to 1")
-    landing = Path(landing)
-    say = progress or (lambda _line: None)
-    try:
-        devices = pq.read_table(landing / "devices" / HISTORY_FILE,
-                                columns=["device_id", "user_id"])
-        merchants = pq.read_table(landing / "merchants" / HISTORY_FILE,
-                                  columns=["merchant_id", "country"])
-    except (OSError, pa.ArrowException):
-        raise RequestError(f"{landing}: no demo history to stream from; write it first with "
-                           "`featurestore demo-data`") from None
-    folder = landing / "transactions"
-    state_path = folder / STREAM_STATE
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if "next_id" not in state:
-        import pyarrow.compute as pc
-
-        history = pq.read_table(folder / HISTORY_FILE, columns=["transaction_id"])
-        state["next_id"] = int(pc.max(history.column(0)).as_py() or 0) + 1
-    rng = np.random.default_rng([seed, state["next_id"]])
-    device_user = devices.column("user_id").to_numpy()
-    device_id = np.array(devices.column("device_id").to_pylist())
-    merchant_id = merchants.column("merchant_id").to_numpy()
-    currency = np.array([_CURRENCY.get(c, "USD")
-                         for c in merchants.column("country").to_pylist()])
-    clock = now or (lambda: utc_naive())
-    stats = StreamStats()
-    sent: list[dict] = []
-    started = time.monotonic()
-    while not stop() and (duration is None or time.monotonic() - started < duration):
-        tick = time.monotonic()
-        n = int(rng.poisson(rate * every))
-        moment_us = _us(clock())
-        pick = rng.integers(0, len(device_id), n)
-        shop = rng.integers(0, len(merchant_id), n)
-        late = rng.random(n) < late_share
-        behind_s = np.where(late, rng.integers(3_600, 3 * 86_400, n),
-                            rng.exponential(3.0, n).astype(np.int64))
-        first_id = state["next_id"]
-        rows = {
-            "transaction_id": np.arange(first_id, first_id + n, dtype=np.int64),
-            "user_id": device_user[pick],
-            "merchant_id": merchant_id[shop],
-            "device_id": device_id[pick],
-            "amount": np.round(rng.lognormal(np.log(40.0), 0.8, n), 2),
-            "currency": currency[shop],
-            "transacted_at": moment_us - behind_s * US_PER_SECOND,
-        }
-        state["next_id"] += n
-        batch = [dict(zip(rows, values, strict=True)) for values in zip(*rows.values(),
-                                                                        strict=True)]
-        repeats = [sent[i] for i in rng.integers(0, len(sent), int(rng.binomial(
-            n, duplicate_share)))] if sent and n else []
-        sent = (sent + batch)[-10_000:]
-        table = pa.table({
-            "transaction_id": pa.array([r["transaction_id"] for r in batch + repeats],
-                                       pa.int64()),
-            "user_id": pa.array([r["user_id"] for r in batch + repeats], pa.int64()),
-            "merchant_id": pa.array([r["merchant_id"] for r in batch + repeats], pa.int64()),
-            "device_id": pa.array([str(r["device_id"]) for r in batch + repeats]),
-            "amount": pa.array([float(r["amount"]) for r in batch + repeats]),
-            "currency": pa.array([str(r["currency"]) for r in batch + repeats]),
-            "transacted_at": _ts([int(r["transacted_at"]) for r in batch + repeats]),
-        })
-        # the first id in the name: unique across runs, and in the order events were sent
-        name = f"stream-{moment_us}-{first_id:012d}.parquet"
-        _write(table, folder / name)
-        state_path.write_text(json.dumps(state))
-        stats.files += 1
-        stats.events += table.num_rows
-        stats.late += int(late.sum())
-        stats.duplicates += len(repeats)
-        say(f"{name}: {table.num_rows} events ({int(late.sum())} late, {len(repeats)} "
-            "repeated)")
-        time.sleep(max(0.0, every - (time.monotonic() - tick)))
-    return stats

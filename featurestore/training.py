@@ -7,17 +7,14 @@ the Parquet file itself (``COPY (...) TO``), so a training set never passes thro
 Python memory; Snowflake streams it back as Arrow batches into the file. The SDK asks
 for the rows in memory instead, as one Arrow table.
 
-The manifest beside the file records what is needed to reproduce and trace it: the
-spine's hash, each view's contract version and hash, the hash of the SQL that computed
-each view and of the join itself, and per feature how many values are null and how
-many are defaults. Files are written under a temporary name and renamed at the end: a
-failure leaves no half file that a training job could mistake for a whole one.
+The manifest beside the file records what is needed to reproduce and trace it
+(featurestore/training_manifest.py). Files are written under a temporary name and
+renamed at the end: a failure leaves no half file that a training job could mistake for
+a whole one.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -26,14 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurestore.contracts import Feature, FeatureView
-from featurestore.errors import RequestError, SpineError, WarehouseError
+from featurestore.errors import RequestError, SpineError
 from featurestore.project import Project
 from featurestore.spine import EVENT_TS, Spine, load_spine
+from featurestore.training_manifest import (
+    build_manifest,
+    counts,
+    manifest_path,
+    record,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-MANIFEST_SUFFIX = ".manifest.json"
 
 
 @dataclass
@@ -43,27 +44,6 @@ class TrainingSet:
     manifest: dict
     table: pa.Table | None = None
     path: Path | None = None
-
-
-def manifest_path(out_path: Path | str) -> Path:
-    out = Path(out_path)
-    return out.with_name(out.name + MANIFEST_SUFFIX)
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _view_sql(project: Project, view: FeatureView) -> dict:
-    """Hash of the SQL that computed the view: compiled if dbt compiled it, else raw."""
-    node = project.model_node(view.source, view.model_version)
-    if node is None:
-        return {"sql_sha256": None, "sql_source": "none: no dbt manifest lists the model; "
-                "run `featurestore build`"}
-    for field in ("compiled_code", "raw_code"):
-        if node.get(field):
-            return {"sql_sha256": _sha256(node[field]), "sql_source": field}
-    return {"sql_sha256": None, "sql_source": "none: the dbt manifest holds no SQL for it"}
 
 
 def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> list[dict]:
@@ -127,34 +107,6 @@ def _check_out(project: Project, spine: object, out: Path) -> None:
                            "path this process can write")
 
 
-def _parquet_counts(path: Path, columns: list[str]) -> tuple[int, dict[str, int]]:
-    """Row count and null count per column, from the Parquet footer: no data is read.
-
-    Read with DuckDB (always installed, already loaded), not pyarrow, whose import alone
-    costs a tenth of a second of every CLI run; a file without statistics is counted.
-    """
-    import duckdb
-
-    with duckdb.connect() as connection:
-        (rows,) = connection.execute("select num_rows from parquet_file_metadata(?)",
-                                     [str(path)]).fetchone()
-        stats = dict(connection.execute(
-            "select path_in_schema, case when count(*) = count(stats_null_count) "
-            "then sum(stats_null_count) end from parquet_metadata(?) group by all",
-            [str(path)]).fetchall())
-        if all(stats.get(name) is not None for name in columns):
-            return int(rows), {name: int(stats[name]) for name in columns}
-        select = ", ".join(f'count(*) - count("{c.replace(chr(34), chr(34) * 2)}")'
-                           for c in columns)
-        counted = connection.execute(f"select {select} from read_parquet(?)",
-                                     [str(path)]).fetchone()
-    return int(rows), dict(zip(columns, (int(n) for n in counted), strict=True))
-
-
-def _table_counts(table: pa.Table, columns: list[str]) -> tuple[int, dict[str, int]]:
-    return table.num_rows, {name: table.column(name).null_count for name in columns}
-
-
 def build_training_set(
     project: Project,
     spine: object,
@@ -212,14 +164,11 @@ def build_training_set(
             specs, sql, names, table = _join(project, warehouse, checked, chosen,
                                              known_at_event, None if in_memory else partial,
                                              say)
-        rows, nulls = _counts(table, partial, names[len(checked.columns):])
+        rows, nulls = counts(table, partial, names[len(checked.columns):])
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
-        manifest = _manifest(project, chosen, specs, checked, sql, known_at_event, rows,
-                             nulls, out_path, pinned)
-        for entry in manifest["views"]:
-            if entry["name"] in retired_pins:  # only then: other manifests are unchanged
-                entry["retired"] = retired_pins[entry["name"]]
-        _record(project, manifest, say)
+        manifest = build_manifest(project, chosen, specs, checked, sql, known_at_event, rows,
+                                  nulls, out_path, pinned, retired_pins)
+        record(project, manifest, say)
         if partial is not None:
             partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
             partial.replace(out_path)
@@ -274,18 +223,6 @@ def _partial_paths(project: Project, spine: object,
     manifest = manifest_path(out_path)
     return (out_path.with_name(f".{out_path.name}.partial-{os.getpid()}"),
             manifest.with_name(f".{manifest.name}.partial-{os.getpid()}"))
-
-
-def _counts(table, partial: Path | None, counted: list[str]) -> tuple[int, dict[str, int]]:
-    """Rows and null counts of the result (in memory, or in the file Spark or DuckDB
-    wrote); a result kept in memory is also written to ``partial`` when asked."""
-    if table is None:
-        return _parquet_counts(partial, counted)
-    if partial is not None:
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, partial)
-    return _table_counts(table, counted)
 
 
 def _registry_versions(project: Project, catalog) -> tuple[dict[str, int], dict]:
@@ -353,55 +290,3 @@ def _one_version_per_view(found) -> None:
                 f"--features names two versions of `{view.name}` (v{seen[view.name]} and "
                 f"v{view.version}); a training set holds one version of a view (its columns "
                 f"are `{view.name}__<feature>`). Build one training set per version.")
-
-
-def _record(project: Project, manifest: dict, say: Callable[[str], None]) -> None:
-    """Keep which view versions the training set read in the registry
-    (``featurestore.training_sets``), for ``featurestore retire``; a warehouse that
-    cannot be written now is said, and noted in the manifest, not a failure."""
-    from featurestore.version_log import record_training_set
-    from featurestore.warehouse import Warehouse
-
-    try:
-        with Warehouse(project) as warehouse:
-            record_training_set(warehouse, manifest)
-        manifest["registry"] = "recorded in featurestore.training_sets"
-    except WarehouseError as exc:
-        manifest["registry"] = f"not recorded: {exc}"
-        say(f"warning: the training set's views were not recorded in the registry ({exc}); "
-            "`featurestore retire` will not see its pins")
-
-
-def _manifest(project: Project, chosen, specs: list[dict], spine: Spine, join_sql: str,
-              known_at_event: bool, rows: int, nulls: dict[str, int],
-              out_path: Path | None, pinned: dict[str, bool] | None = None) -> dict:
-    from importlib.metadata import version
-
-    manifest = {
-        "featurestore_version": version("featurestore"),
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "output": {"path": str(out_path) if out_path else None, "rows": rows},
-        "spine": spine.to_manifest(),
-        "known_at_event": known_at_event,
-        "join_sql_sha256": _sha256(join_sql),
-        "views": [],
-    }
-    for (view, _), spec in zip(chosen, specs, strict=True):
-        defaulted = nulls[f"{view.name}__feature_ts"]
-        manifest["views"].append({
-            "name": view.name,
-            "version": view.version,
-            # asked as view@vN: the model trained on it needs that version online too
-            "pinned": bool((pinned or {}).get(view.name)),
-            "contract_hash": view.contract_hash(),
-            "relation": spec["relation"],
-            **_view_sql(project, view),
-            "defaulted_rows": defaulted,
-            "features": [
-                {"name": f["name"], "column": f"{view.name}__{f['name']}",
-                 "dtype": f["dtype"], "null_count": nulls[f"{view.name}__{f['name']}"],
-                 "default_count": defaulted}
-                for f in spec["features"]
-            ],
-        })
-    return manifest

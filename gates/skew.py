@@ -34,6 +34,7 @@ from featurestore.contracts import FeatureView
 from featurestore.dtypes import utc_naive
 from featurestore.errors import ProjectError
 from featurestore.serving_log_reader import SkippedLines, log_files, read_lines
+from featurestore.training_manifest import manifest_path
 
 BINS = 10
 SMOOTHING = 1.0  # Laplace's add-one: every bin counts one more value on each side
@@ -92,7 +93,7 @@ def population_stability_index(expected: list, actual: list, numeric: bool) -> f
 
 
 def _read_manifest(path: Path) -> dict:
-    manifest_file = path.with_name(path.name + ".manifest.json")
+    manifest_file = manifest_path(path)
     if not path.exists():
         raise ProjectError(f"{path}: no such training set. Write one with "
                            "`featurestore training-set`, or pass its path to --training-set.")

@@ -2,7 +2,7 @@
 for the distribution plots, a sample of their values.
 
 ``featurestore training-set`` writes ``<file>.manifest.json`` beside each Parquet file
-(featurestore/training.py). The catalog looks for manifests in the folder that holds the
+(featurestore/training_manifest.py). The catalog looks for manifests in the folder that holds the
 warehouse (``warehouse/`` by default, where the demo writes its training set; its landing,
 raw and DynamoDB folders excepted), in the project folder itself (not below it), and in
 any file or folder given to ``featurestore catalog --training-set``. A manifest that
@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from featurestore.training import MANIFEST_SUFFIX
+from featurestore.training_manifest import MANIFEST_SUFFIX
 
 SAMPLE_ROWS = 200_000  # per training set, read for the distribution plots
 SKIPPED_FOLDERS = {"landing", "dynamodb", "serving_log", "_quarantine", "raw", "target",

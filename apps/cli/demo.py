@@ -61,7 +61,7 @@ def demo_data_command(ctx, users: int, days: int, seed: int, end, out: str | Non
       featurestore demo-data --stream --rate 200 --every 5s --for 10m
     """
     from featurestore.demo_data import generate
-    from featurestore.demo_data import stream as stream_events
+    from featurestore.demo_stream import stream as stream_events
 
     if out is None:
         out = str(get_project(ctx).settings.landing_dir)

@@ -140,7 +140,7 @@ def test_cli_refuses_zero_users(tmp_path):
 def test_the_stream_drops_new_late_and_repeated_events_after_the_history(small):
     import pyarrow.parquet as pq
 
-    from featurestore.demo_data import stream
+    from featurestore.demo_stream import stream
 
     out, _ = small
     now = dt.datetime(2026, 5, 2, 12)

@@ -19,7 +19,8 @@ import sys
 import duckdb
 import pytest
 
-from featurestore.demo_data import generate, stream
+from featurestore.demo_data import generate
+from featurestore.demo_stream import stream
 from featurestore.online.client import ensure_table
 from featurestore.online.config import OnlineConfig
 from tests.conftest import REPO_ROOT

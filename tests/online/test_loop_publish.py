@@ -21,7 +21,7 @@ import json
 
 import pytest
 
-from featurestore.demo_data import stream
+from featurestore.demo_stream import stream
 from tests.online.loop_world import copy_project, make_world
 
 pytestmark = pytest.mark.slow

@@ -123,7 +123,7 @@ def run_dbt(project: Project, args: list[str], target_path: Path | str | None = 
         try:
             result = dbtRunner().invoke([*full, "--profiles-dir", str(profiles)])
         finally:
-            _release_duckdb()
+            warehouse.dialect.release_dbt()
     command = " ".join(["dbt", *args])
     if result.exception is not None:
         raise ProjectError(f"`{command}` could not run: {result.exception}")
@@ -201,24 +201,6 @@ def packages_to_install(project: Project) -> str | None:
         return (f"{' and '.join(changed)} changed since `dbt deps` filled {folder.name}/: "
                 "running `dbt deps`")
     return None
-
-
-def _release_duckdb() -> None:
-    """Close the DuckDB file dbt-duckdb keeps open after a run.
-
-    dbt-duckdb holds one connection per process for reuse; while it is open, this
-    process cannot open the same file read-only (for a training set, a sync), and no
-    other process can open it at all.
-    """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # the Snowflake-only install
-        return
-    with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
-        DuckDBConnectionManager._ENV = None
-        if environment is not None:
-            environment.close()
 
 
 def _selects(args: list[str]) -> bool:

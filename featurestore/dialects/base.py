@@ -131,6 +131,10 @@ class Dialect:
     def describe(self, target) -> str:
         return self.name
 
+    def release_dbt(self) -> None:
+        """Let go of what the dbt adapter keeps open in this process after a run, so
+        featurestore (and other processes) can open the warehouse next."""
+
     # -- statements ----------------------------------------------------------------------
     def execute(self, connection, sql: str, params):
         cursor = connection.cursor()

@@ -85,6 +85,23 @@ class DuckDB(Dialect):
     def describe(self, target) -> str:
         return f"DuckDB at {target.duckdb_path}"
 
+    def release_dbt(self) -> None:
+        """Close the DuckDB file dbt-duckdb keeps open after a run.
+
+        dbt-duckdb holds one connection per process for reuse; while it is open, this
+        process cannot open the same file read-only (for a training set, a sync), and no
+        other process can open it at all.
+        """
+        try:
+            from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        except ImportError:  # the Snowflake-only install
+            return
+        with DuckDBConnectionManager._LOCK:
+            environment = DuckDBConnectionManager._ENV
+            DuckDBConnectionManager._ENV = None
+            if environment is not None:
+                environment.close()
+
     def execute(self, connection, sql: str, params):
         return connection.execute(sql, params or [])
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from featurestore import training
+from featurestore import training, training_manifest
 from featurestore.apps.cli import cli
 from featurestore.errors import SpineError
 
@@ -187,7 +187,7 @@ def test_failure_after_the_join_leaves_no_half_file(demo_env, spine, tmp_path, m
         assert path.exists()  # the join did write its temporary file
         raise OSError("disk full")
 
-    monkeypatch.setattr(training, "_parquet_counts", broken)
+    monkeypatch.setattr(training_manifest, "_parquet_counts", broken)
     with pytest.raises(OSError, match="disk full"):
         training.build_training_set(demo_env.project, spine, FEATURES, out=out)
     assert out.read_bytes() == b"the previous training set"

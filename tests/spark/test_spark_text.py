@@ -192,3 +192,23 @@ def test_a_gated_sync_publishes_what_passes_and_holds_back_what_does_not(
             "expectation = 'values(channel)' order by run_at", ["spark_text"])
     assert [passed for passed, _ in recorded] == [True, False]
     assert "web'; --" in recorded[1][1]
+
+
+@pytest.mark.parametrize("name", ["spine.parquet", "spine.pq", "spine[1].parquet",
+                                  "spine{a,b}.parquet"])
+def test_a_spine_file_is_read_as_itself_whatever_its_name(on_spark, tmp_path, name):
+    """A Parquet spine Spark reads in place (``Spark.file_relation``), unless its name
+    holds a character Spark's file reader takes as a glob pattern: then through Arrow,
+    so the rows are this file's, as the manifest's hash says."""
+    import pyarrow.parquet as pq
+
+    from featurestore.spine import file_sha256
+    from featurestore.training import build_training_set
+
+    spine = pa.table({"user_id": [1, 2], "event_ts": pa.array([T, T], pa.timestamp("us"))})
+    pq.write_table(spine, tmp_path / name)
+    decoy = pa.table({"user_id": [9], "event_ts": pa.array([T], pa.timestamp("us"))})
+    pq.write_table(decoy, tmp_path / "spine1.parquet")  # what `spine[1]` would match
+    result = build_training_set(on_spark, tmp_path / name, "spark_text")
+    assert sorted(r["user_id"] for r in result.table.to_pylist()) == [1, 2]
+    assert result.manifest["spine"]["sha256"] == file_sha256(tmp_path / name)

@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/gates.py
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/capacity.py
 
 # Mutation testing of the status rule, the freshness gate and the write condition, in a clone
 # of the last commit with its own venv: cosmic-ray rewrites the files it mutates in place,

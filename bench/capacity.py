@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # bench/lookup_fleet.py imports lookup_data beside it
 
 from bench.capacity_inputs import LIMITS, MEASURED, PRICES, WORKLOAD  # noqa: E402
 
@@ -89,20 +90,13 @@ def hot_item_reads(requests_per_s: float, head_share: float, containers: int,
     return min(uncached, containers / cache_ttl_s)
 
 
-def zipf_ranks(rng: random.Random, count: int, exponent: float, n: int) -> list[int]:
-    """``count`` ranks of Zipf(``exponent``) over 1..n, by inverting the continuous CDF."""
-    if exponent == 1.0:
-        return [min(n, int(math.exp(rng.random() * math.log(n + 1)))) for _ in range(count)]
-    a = 1.0 - exponent
-    top = (n + 1) ** a - 1.0
-    return [min(n, max(1, int((rng.random() * top + 1.0) ** (1.0 / a)))) for _ in range(count)]
-
-
 def cache_hit_rate(exponent: float, requests_per_s: float, entities: int,
                    seconds: float = 10.0) -> float:
     """The lookup's own cache (lookup/cache.py, its defaults: 100,000 entries, 1 s TTL) fed
     a Zipf key stream at ``requests_per_s`` reaching one container, on a simulated clock:
-    the share of reads it answers."""
+    the share of reads it answers. bench/lookup.py's figure is per request of 3 items at
+    100 to 10,000 requests a second; this one is per item, at a Lambda container's rate."""
+    from bench.lookup_fleet import zipf_ranks  # the same key stream as bench/lookup.py's
     from featurestore.contracts import Feature
     from featurestore.lookup.cache import TTLCache
 

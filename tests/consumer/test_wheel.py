@@ -117,9 +117,13 @@ def test_wheel_installs_one_package_with_its_macros(wheel_venv, tmp_path):
     probe = (
         "import importlib.resources, importlib.util, json, sysconfig, featurestore\n"
         "macros = importlib.resources.files('featurestore.macros')\n"
+        "def sql(d, at=''):\n"
+        "  for p in d.iterdir():\n"
+        "    yield from sql(p, at + p.name + '/') if p.is_dir() else (\n"
+        "      [at + p.name] if p.name.endswith('.sql') else [])\n"
         "print(json.dumps({'site': sysconfig.get_paths()['purelib'],\n"
         "  'featurestore': featurestore.__file__, 'macros': str(macros),\n"
-        "  'sql': sorted(p.name for p in macros.iterdir() if p.name.endswith('.sql')),\n"
+        "  'sql': sorted(sql(macros)),\n"
         "  'top': {n: importlib.util.find_spec(n) is not None\n"
         "          for n in ('sync', 'lookup', 'gates', 'macros')}}))\n"
     )
@@ -129,7 +133,13 @@ def test_wheel_installs_one_package_with_its_macros(wheel_venv, tmp_path):
     assert site.is_relative_to(venv)
     assert Path(found["featurestore"]) == site / "featurestore" / "__init__.py"
     assert Path(found["macros"]) == site / "featurestore" / "macros"
-    assert {"as_of_join.sql", "feature_timeline.sql", "rolling_windows.sql"} <= set(
+    # every macro file of the tree, in its folder, but the demo's generated contracts
+    tree = REPO_ROOT / "macros"
+    assert found["sql"] == sorted(
+        str(path.relative_to(tree)) for path in tree.rglob("*.sql")
+        if path.relative_to(tree).parts[0] != "generated")
+    assert {"point_in_time/as_of_join.sql", "point_in_time/feature_timeline.sql",
+            "rolling_windows/rolling_windows.sql", "sql/featurestore_utc_naive.sql"} <= set(
         found["sql"])
     assert found["top"] == {"sync": False, "lookup": False, "gates": False, "macros": False}
     top_level = {path.name for path in site.iterdir()}

@@ -26,6 +26,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from featurestore import sql_render
 from featurestore.contracts import load_catalog, text_problem
 from featurestore.dialects import for_target
 from featurestore.dialects.base import Dialect
@@ -154,17 +155,13 @@ def call_macro(source: str, name: str, *args, **kwargs):
     return str(output)
 
 
-LITERALS_MACROS = (REPO_ROOT / "macros" / "featurestore_literals.sql").read_text() + (
-    REPO_ROOT / "macros" / "spark" / "featurestore_spark_dispatch.sql").read_text()
 WAREHOUSES = ("duckdb", "snowflake", "spark")
 
 
 def jinja_literal(value: object, dialect: str) -> str:
-    """What the generic tests' ``featurestore_literal`` writes on ``dialect``'s adapter."""
-    body = {"duckdb": "default__featurestore_literal",
-            "snowflake": "snowflake__featurestore_literal",
-            "spark": "spark__featurestore_literal"}[dialect]
-    return call_macro(LITERALS_MACROS, body, value)
+    """What the generic tests' ``featurestore_literal`` writes on ``dialect``'s adapter
+    (dbt's dispatch, as featurestore/sql_render.py does it)."""
+    return sql_render.dispatch(dialect, "featurestore_literal")(value)
 
 
 # -- the properties ------------------------------------------------------------------

@@ -22,6 +22,9 @@ from tests.offline.ingest_support import shop  # noqa: F401  (the ingest tests' 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "pit_project"
 SPLIT = "-- @@featurestore-split@@"
+# A Snowflake profile for compiling only (fakesnow answers if dbt connects).
+SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "acct", "SNOWFLAKE_USER": "u", "SNOWFLAKE_PASSWORD": "p",
+                 "SNOWFLAKE_DATABASE": "DB", "SNOWFLAKE_SCHEMA": "FS"}
 
 
 def fixture_contracts() -> dict:
@@ -69,9 +72,20 @@ class DbtProject:
              "--quiet"]
         )
 
-    def compile_inline(self, pieces: list[str]) -> list[str]:
-        """Compile several Jinja snippets with one `dbt compile --inline`; their SQL."""
-        result = self.invoke("compile", "--inline", f"\n{SPLIT}\n".join(pieces))
+    def compile_inline(self, pieces: list[str], target: str = "duckdb") -> list[str]:
+        """Compile several Jinja snippets with one `dbt compile --inline`; their SQL.
+
+        ``target`` "snowflake" compiles on dbt-snowflake's adapter (its dispatch picks
+        the ``snowflake__`` macros), through fakesnow: nothing reaches a real account."""
+        args = ["compile", "--inline", f"\n{SPLIT}\n".join(pieces)]
+        if target == "snowflake":
+            fakesnow = pytest.importorskip("fakesnow")
+            with fakesnow.patch(), pytest.MonkeyPatch.context() as patch:
+                for name, value in SNOWFLAKE_ENV.items():
+                    patch.setenv(name, value)
+                result = self.invoke(*args, "--target", "snowflake", "--no-populate-cache")
+        else:
+            result = self.invoke(*args)
         if not result.success:
             raise AssertionError(f"dbt compile --inline failed: {result.exception}")
         compiled = result.result.results[0].node.compiled_code

@@ -1,61 +1,32 @@
-"""rolling_windows outside dbt: its bodies rendered with plain Jinja, and the brute force.
+"""rolling_windows outside dbt: its bodies rendered by featurestore/sql_render.py, and
+the brute force.
 
-The bodies in ``macros/rolling_windows.sql`` are plain Jinja (the public macro alone needs
-dbt: ``return``, ``adapter``, ``this``), so the property tests render the very text dbt
-compiles and run it on an in-memory DuckDB: thousands of builds in the time of a few dbt
-runs. ``test_rolling_windows.py`` and ``test_rolling_incremental.py`` also build through
-dbt once, which keeps this renderer honest.
+The bodies need no dbt context (the public macro alone reads ``this``, ``var`` and
+``is_incremental()``), so the property tests render the very text dbt compiles, with
+dbt's dispatch, and run it on an in-memory DuckDB: thousands of builds in the time of
+a few dbt runs. ``test_rolling_windows.py`` and ``test_rolling_incremental.py`` also
+build through dbt once, which keeps this renderer honest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
+from featurestore.errors import ProjectError
+from featurestore.sql_render import render_rolling_windows
 
 ROOT = Path(__file__).resolve().parents[2]
-MACRO_FILES = ("featurestore_helpers.sql", "rolling_windows.sql")
-# body -> (macro, dialect of its helpers): every body the project ships that runs on DuckDB
-BODIES = {
-    "duckdb": ("featurestore_rolling_prefix_sql", "duckdb"),
-    "default": ("featurestore_rolling_range_sql", "default"),
-}
-RENDERERS = {**BODIES, "snowflake": ("featurestore_rolling_range_sql", "snowflake")}
+# body -> the dialect whose dispatch picks it: every body the project ships that runs on
+# DuckDB (DuckDB's prefix sums; the RANGE frames of every other adapter, with the
+# portable helpers)
+BODIES = {"duckdb": "duckdb", "default": "default"}
+RENDERERS = {**BODIES, "snowflake": "snowflake"}
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class CompilerError(Exception):
-    """What ``exceptions.raise_compiler_error`` raises here."""
-
-
-class _Exceptions:
-    @staticmethod
-    def raise_compiler_error(message):
-        raise CompilerError(message)
-
-
-class _Namespace:
-    module = None
-
-    def __getattr__(self, name):
-        return getattr(self.module, name)
-
-
-@functools.lru_cache(maxsize=4)
-def macro_module(files: tuple[str, ...] = MACRO_FILES):
-    """The macros of ``files`` (under macros/) as one plain-Jinja module, each macro's
-    ``featurestore.<name>`` calls resolved within it."""
-    source = "\n".join((ROOT / "macros" / name).read_text() for name in files)
-    env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined,
-                             loader=jinja2.DictLoader({"macros": source}))
-    namespace = _Namespace()
-    env.globals.update(featurestore=namespace, exceptions=_Exceptions())
-    namespace.module = env.get_template("macros").module
-    return namespace.module
+# What a macro's `exceptions.raise_compiler_error` raises outside dbt.
+CompilerError = ProjectError
 
 
 def render(body: str, relation: str, partition_by: list[str], event_ts: str,
@@ -65,13 +36,10 @@ def render(body: str, relation: str, partition_by: list[str], event_ts: str,
            too_late: str = "skip", sum_scale: int = 12) -> str:
     """The SQL of ``rolling_windows(...)`` as ``body`` (duckdb, default, snowflake) renders it;
     ``previous``: the table of an incremental run (dbt passes ``this``)."""
-    module = macro_module()
-    spec: dict = {}
-    module.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates,
-                                     loaded_at, list(last_values), feature_ts,
-                                     previous or False, allowed_lateness, too_late, sum_scale)
-    macro, dialect = RENDERERS[body]
-    return str(getattr(module, macro)(spec, dialect))
+    return render_rolling_windows(
+        RENDERERS[body], relation, partition_by, event_ts, aggregates, loaded_at=loaded_at,
+        last_values=last_values, feature_ts=feature_ts, previous=previous,
+        allowed_lateness=allowed_lateness, too_late=too_late, sum_scale=sum_scale)
 
 
 def duration(text: str) -> dt.timedelta:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 
+from featurestore import sql_render
 from featurestore.errors import ProjectError
 from featurestore.sql_render import render_as_of_join, render_feature_timeline
 
@@ -108,6 +109,8 @@ def test_accepted_range_bounds_are_inclusive_unless_told_otherwise(pit_build):
 
 @pytest.mark.parametrize("known_at_event", [False, True])
 def test_sql_render_equals_dbt_compile(pit_project, known_at_event):
+    """Each body as dbt compiles it on its adapter (the portable one called by name on
+    DuckDB's, its corrections step apart) is the text sql_render gives."""
     contracts = fixture_contracts()
     specs = [
         dict(contracts["pit_user_txn"], relation="main.fs_rows_a"),
@@ -115,22 +118,25 @@ def test_sql_render_equals_dbt_compile(pit_project, known_at_event):
     ]
     flag = "true" if known_at_event else "false"
     join_args = ("'main.spine'", jinja_data(specs), "'event_ts'", flag)
-    pieces = [
+    on_duckdb = pit_project.compile_inline([
         jinja_call("as_of_join_specs", *join_args),  # dispatches to duckdb__ here
-        jinja_call("snowflake__as_of_join_specs", *join_args),
         jinja_call("default__as_of_join_specs", *join_args),
         jinja_call("feature_timeline", "'main.fs_rows_a'", jinja_data(specs[0])),
-        jinja_call("snowflake__feature_timeline", "'main.fs_rows_b'", jinja_data(specs[1])),
-        jinja_call("default__feature_timeline", "'main.fs_rows_a'", jinja_data(specs[0])),
-    ]
-    compiled = pit_project.compile_inline(pieces)
+        jinja_call("default__featurestore_timeline_latest_version", jinja_data(specs[0])),
+    ])
+    on_snowflake = pit_project.compile_inline([
+        jinja_call("as_of_join_specs", *join_args),  # dispatches to snowflake__ there
+        jinja_call("feature_timeline", "'main.fs_rows_b'", jinja_data(specs[1])),
+    ], target="snowflake")
+    compiled = [on_duckdb[0], on_snowflake[0], on_duckdb[1], on_duckdb[2], on_snowflake[1],
+                on_duckdb[3]]
     rendered = [
         render_as_of_join("duckdb", "main.spine", specs, "event_ts", known_at_event),
         render_as_of_join("snowflake", "main.spine", specs, "event_ts", known_at_event),
         render_as_of_join("default", "main.spine", specs, "event_ts", known_at_event),
         render_feature_timeline("duckdb", "main.fs_rows_a", specs[0]),
         render_feature_timeline("snowflake", "main.fs_rows_b", specs[1]),
-        render_feature_timeline("default", "main.fs_rows_a", specs[0]),
+        sql_render.dispatch("default", "featurestore_timeline_latest_version")(specs[0]),
     ]
 
     def norm(sql: str) -> str:
@@ -138,6 +144,7 @@ def test_sql_render_equals_dbt_compile(pit_project, known_at_event):
 
     assert [norm(c) for c in compiled] == [norm(r) for r in rendered]
     assert "asof left join" in norm(compiled[0]) and "match_condition" in norm(compiled[1])
+    assert "not exists" in norm(compiled[5]) and "qualify" in norm(compiled[3])
 
 
 @pytest.mark.parametrize(("snippet", "message"), [

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from featurestore.sql_render import _body
+from featurestore import sql_render
 
 from .conftest import jinja_call, jinja_data
 from .pit_reference import as_of_join_any_zone, assert_same_rows
@@ -68,7 +68,7 @@ def join_sql(body: str, scenario: str, spine_aware: bool, aware_views: frozenset
     """The body's SQL for these forms, runnable on DuckDB (plain-Jinja rendering)."""
     specs, known = SCENARIOS[scenario]
     specs = [with_utc_columns(spec, spec["name"] in aware_views) for spec in specs]
-    sql = str(_body(body, "as_of_join_specs", None)(
+    sql = str(sql_render.dispatch(body, "as_of_join_specs")(
         "tz_spine", specs, event_ts="event_ts", known_at_event=known, spine_utc=spine_aware))
     return snowflake_asof_to_duckdb(sql) if body == "snowflake" else sql
 
@@ -79,16 +79,21 @@ def _norm(sql: str) -> str:
 
 def test_dbt_compiles_the_timezone_bodies_as_the_plain_rendering(pit_project):
     """Aware spine and aware views, through dbt: the public dispatcher with an explicit
-    spine_utc=true (a spine given by name), and each body directly."""
+    spine_utc=true (a spine given by name) on DuckDB and on Snowflake, and the portable
+    body by name on DuckDB (its helpers are DuckDB's there)."""
     specs, known = SCENARIOS["two_views_multi_key_known_at_event"]
     specs = [with_utc_columns(spec, True) for spec in specs]
     args = ("'tz_spine'", jinja_data(specs), "'event_ts'", "true", "spine_utc=true")
-    pieces = [jinja_call("as_of_join_specs", *args),
-              jinja_call("snowflake__as_of_join_specs", *args),
-              jinja_call("default__as_of_join_specs", *args)]
-    compiled = pit_project.compile_inline(pieces)
-    for body, sql in zip(BODIES, compiled, strict=True):
-        rendered = _body(body, "as_of_join_specs", None)(
+    on_duckdb = pit_project.compile_inline([jinja_call("as_of_join_specs", *args),
+                                            jinja_call("default__as_of_join_specs", *args)])
+    on_snowflake = pit_project.compile_inline([jinja_call("as_of_join_specs", *args)],
+                                              target="snowflake")
+    compiled = [on_duckdb[0], on_snowflake[0], on_duckdb[1]]
+    bodies = [sql_render.dispatch("duckdb", "as_of_join_specs"),
+              sql_render.dispatch("snowflake", "as_of_join_specs"),
+              sql_render.macro("duckdb", "default__as_of_join_specs")]
+    for body, macro, sql in zip(BODIES, bodies, compiled, strict=True):
+        rendered = macro(
             "tz_spine", specs, event_ts="event_ts", known_at_event=known, spine_utc=True)
         assert _norm(str(rendered)) == _norm(sql), body
     assert "exclude (_fs_event_ts)" in compiled[0]

@@ -317,9 +317,7 @@ def test_incremental_models_through_dbt(tmp_path):
 
     shutil.copy(ROOT / "dbt_project.yml", tmp_path / "dbt_project.yml")
     shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
-    (tmp_path / "macros").mkdir()
-    for name in ("featurestore_helpers.sql", "rolling_windows.sql"):
-        shutil.copy(ROOT / "macros" / name, tmp_path / "macros")
+    shutil.copytree(ROOT / "macros", tmp_path / "macros")
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "rw_incremental.sql").write_text(
         MODEL % {"aggregates": AGGREGATES, "last": LAST})

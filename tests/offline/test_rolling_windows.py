@@ -21,7 +21,6 @@ from featurestore.project import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 T = dt.datetime.fromisoformat
-MACRO_FILES = ("featurestore_helpers.sql", "rolling_windows.sql")
 
 # k, ts, amount, loaded_at, id
 EVENTS = [
@@ -103,9 +102,7 @@ def windows_table(tmp_path_factory) -> list[tuple]:
     root = tmp_path_factory.mktemp("rolling")
     shutil.copy(ROOT / "dbt_project.yml", root / "dbt_project.yml")
     shutil.copy(ROOT / "profiles.yml", root / "profiles.yml")
-    (root / "macros").mkdir()
-    for name in MACRO_FILES:
-        shutil.copy(ROOT / "macros" / name, root / "macros")
+    shutil.copytree(ROOT / "macros", root / "macros")
     (root / "seeds").mkdir()
     lines = ["k,ts,amount,loaded_at,id"] + [",".join(map(str, e)) for e in EVENTS]
     (root / "seeds" / "rw_events.csv").write_text("\n".join(lines) + "\n")
@@ -177,9 +174,7 @@ def test_late_event_marks_every_later_row_as_new(windows_table):
 def test_bad_window_stops_compilation(tmp_path):
     shutil.copy(ROOT / "dbt_project.yml", tmp_path / "dbt_project.yml")
     shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
-    (tmp_path / "macros").mkdir()
-    for name in MACRO_FILES:
-        shutil.copy(ROOT / "macros" / name, tmp_path / "macros")
+    shutil.copytree(ROOT / "macros", tmp_path / "macros")
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "bad.sql").write_text(
         "{{ rolling_windows('x', ['k'], 'ts', [{'name': 'n', 'agg': 'count', 'expr': 'id', "

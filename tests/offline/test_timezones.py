@@ -17,11 +17,12 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from featurestore import sql_render
 from featurestore.dtypes import accepts
 from featurestore.model_check import column_problems
 from featurestore.online.items import encode_item, to_epoch_micros
 from featurestore.project import Project
-from featurestore.sql_render import _body, render_as_of_join, render_feature_timeline
+from featurestore.sql_render import render_as_of_join, render_feature_timeline
 
 from .conftest import ROOT, jinja_call
 from .test_pit_property import snowflake_asof_to_duckdb
@@ -41,7 +42,7 @@ def cte(tree: exp.Expression, name: str) -> exp.Expression:
 
 
 def snowflake_join(specs, known_at_event=False, spine_utc=False) -> str:
-    return str(_body("snowflake", "as_of_join_specs", None)(
+    return str(sql_render.dispatch("snowflake", "as_of_join_specs")(
         "ANALYTICS.ML.SPINE", specs, event_ts="event_ts", known_at_event=known_at_event,
         spine_utc=spine_utc))
 
@@ -132,9 +133,9 @@ def test_snowflake_body_with_time_zones_gives_the_duckdb_rows():
          (base + dt.timedelta(minutes=m + 5)).astimezone(KOLKATA), m, m / 2]
         for m in (-60, 0, 59, 61, 150)])
     spec = dict(AWARE_ONE_KEY, relation="rows")
-    duckdb_sql = _body("duckdb", "as_of_join_specs", None)(
+    duckdb_sql = sql_render.dispatch("duckdb", "as_of_join_specs")(
         "spine", [spec], event_ts="event_ts", known_at_event=True, spine_utc=True)
-    snowflake_sql = snowflake_asof_to_duckdb(_body("snowflake", "as_of_join_specs", None)(
+    snowflake_sql = snowflake_asof_to_duckdb(sql_render.dispatch("snowflake", "as_of_join_specs")(
         "spine", [spec], event_ts="event_ts", known_at_event=True, spine_utc=True))
     expected = con.execute(str(duckdb_sql)).fetchall()
     assert Counter(con.execute(snowflake_sql).fetchall()) == Counter(expected)

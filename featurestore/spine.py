@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 EVENT_TS = "event_ts"
 SPINE_RELATION = "featurestore_spine"
-RESERVED_PREFIX = "_fs_"  # the as-of join's own columns (macros/as_of_join.sql)
+RESERVED_PREFIX = "_fs_"  # the as-of join's own columns (macros/point_in_time/)
 _KEY_CASTS = {"int64": "an integer (BIGINT)", "string": "text (VARCHAR)"}
 
 

@@ -67,33 +67,10 @@
             {%- do minmax.append([aggregate['input'], aggregate['agg']]) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for last in last_values -%}
-        {%- for field in ['name', 'expr', 'order_by'] -%}
-            {%- if last is not mapping or not last.get(field) -%}
-                {{ exceptions.raise_compiler_error(
-                    "rolling_windows: last value " ~ last ~ " is missing `" ~ field
-                    ~ "`; each needs name, expr and order_by.") }}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {%- if sum_scale is not number or sum_scale < 0 or sum_scale > 30 or sum_scale != sum_scale | int -%}
-        {{ exceptions.raise_compiler_error(
-            "rolling_windows: `sum_scale` must be a whole number of decimal places from 0 "
-            ~ "to 30, not " ~ sum_scale ~ ".") }}
-    {%- endif -%}
-    {%- if too_late not in ['skip', 'fail'] -%}
-        {{ exceptions.raise_compiler_error(
-            "rolling_windows: `too_late` must be 'skip' or 'fail', not " ~ too_late ~ ".") }}
-    {%- endif -%}
+    {%- do featurestore.featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at) -%}
     {%- set lateness_us = none -%}
     {%- if allowed_lateness is not none and allowed_lateness is not false -%}
         {%- set lateness_us = featurestore.featurestore_duration_us(allowed_lateness, 'allowed_lateness') | trim | int -%}
-    {%- endif -%}
-    {%- if previous is not none and previous is not false and not loaded_at -%}
-        {{ exceptions.raise_compiler_error(
-            "rolling_windows: an incremental run needs `loaded_at`: the watermark is the "
-            ~ "model's max(loaded_at). Pass loaded_at='<column>' or materialize the model "
-            ~ "as a table.") }}
     {%- endif -%}
     {%- do spec.update({
         'relation': relation, 'keys': partition_by | list, 'event_ts': event_ts,

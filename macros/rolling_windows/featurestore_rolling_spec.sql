@@ -1,6 +1,6 @@
 {#-
-  The arguments, checked, as one spec (filled into `spec`: plain Jinja cannot return a
-  value, so the caller passes an empty dict). Windows become microseconds; equal input
+  The arguments, checked, as one spec (filled into `spec`, an empty dict the caller
+  passes). Windows become microseconds; equal input
   expressions share one column, so count, sum and avg of `amount` read it once.
     keys, relation, event_ts, loaded_at, feature_ts, last_values, sum_scale
     inputs        distinct aggregate expressions; input i is column _rw_in_<i>

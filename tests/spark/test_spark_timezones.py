@@ -191,7 +191,6 @@ def test_dbt_as_of_join_on_spark_reads_spark_timestamps_as_instants(
     the warehouse (featurestore_is_tz_type), compares it by its instant in a New York
     session, and keeps it aware, <view>__feature_ts too."""
     from featurestore.contracts import load_catalog
-    from featurestore.dbt_runner import run_dbt
     from featurestore.generate import contracts_macro
 
     root = tmp_path / "tz_dbt"
@@ -217,10 +216,15 @@ def test_dbt_as_of_join_on_spark_reads_spark_timestamps_as_instants(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FEATURESTORE_TARGET", "spark")
     monkeypatch.setenv("FEATURESTORE_SPARK_DIR", str(spark_dir))
+    # the team's own `dbt build`, with its own profile: featurestore's run_dbt would set
+    # the UTC session featurestore requires, and this test is about another zone
+    from dbt.cli.main import dbtRunner
+
+    where = ["--project-dir", str(root), "--profiles-dir", str(root)]
     try:
-        project = Project(root)
-        run_dbt(project, ["deps"])
-        run_dbt(project, ["build", "--log-path", str(tmp_path / "logs")])
+        for command in (["deps"], ["build", "--log-path", str(tmp_path / "logs")]):
+            result = dbtRunner().invoke([*command, *where])
+            assert result.success, result.exception
         assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"
         table = spark.table("tz_dbt.tz_training").toArrow()
     finally:

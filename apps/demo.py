@@ -146,7 +146,7 @@ def run_online(project, steps: Steps) -> dict:
     from featurestore.gates.runner import GateOptions, run_gates
     from featurestore.lookup.http_server import BackgroundServer
     from featurestore.lookup.local import local_app
-    from featurestore.online.client import drop_table, ensure_table
+    from featurestore.online.dynamodb import DynamoDBStore
     from featurestore.online.local import read_running, start_detached
     from featurestore.sync.run import online_views, sync_views
     from featurestore.sync.worker import SyncOptions
@@ -164,10 +164,10 @@ def run_online(project, steps: Steps) -> dict:
     # The demo regenerated every event, so the previous run's items are from another
     # world: some carry a newer feature_ts, which the conditional sync would (rightly)
     # refuse to overwrite. Start the demo's table afresh instead.
-    client = online.client()
-    if drop_table(client, online.table):
+    store = DynamoDBStore.open(online)
+    if store.drop_table():
         steps.note(f"dropped the previous demo's table {online.table}")
-    ensure_table(client, online.table)
+    store.ensure_table()
 
     steps("Sync: freshness and quality gates, then the latest values into DynamoDB")
     run = sync_views(project, online_views(project.catalog()), SyncOptions(full_refresh=True))

@@ -50,8 +50,9 @@ from featurestore.demo_data import generate  # noqa: E402
 from featurestore.demo_stream import stream  # noqa: E402
 from featurestore.online.client import ensure_table  # noqa: E402
 from featurestore.online.config import OnlineConfig  # noqa: E402
+from featurestore.online.dynamodb import DynamoDBStore  # noqa: E402
 from featurestore.online.local import LocalDynamoDB  # noqa: E402
-from featurestore.online.reader import DynamoReader  # noqa: E402
+from featurestore.online.retry import LOOKUP_RETRY  # noqa: E402
 
 CLI = [sys.executable, "-c", "from featurestore.apps.cli import main; main()",
        "--project-dir", str(ROOT)]
@@ -98,7 +99,7 @@ class Prober:
     """Follows landed files and measures when the lookup first answers with each sampled
     event; runs on its own thread until ``stop`` is set and nothing is pending."""
 
-    def __init__(self, folder: Path, catalog, reader: DynamoReader):
+    def __init__(self, folder: Path, catalog, reader: DynamoDBStore):
         self.folder = folder
         self.catalog = catalog
         self.reader = reader
@@ -217,8 +218,8 @@ def parity(env: dict, catalog, client) -> dict[str, tuple[int, int, int]]:
     out = {}
     with Warehouse(project, read_only=True) as warehouse:
         for view in VIEWS:
-            report = parity_metrics(warehouse, client, TABLE, catalog.views[view],
-                                    sample=10**9)
+            report = parity_metrics(warehouse, DynamoDBStore.over(client, TABLE),
+                                    catalog.views[view], sample=10**9)
             out[view] = (report.sampled, len(report.missing), len(report.mismatches))
             for line in report.detail_lines()[1:6]:
                 say(f"  {line}")
@@ -260,8 +261,8 @@ def main() -> None:
         with open(log_path, "w") as log:
             loop = subprocess.Popen([*CLI, "run", "--every", f"{args.every}s"], env=env,
                                     stdout=log, stderr=subprocess.STDOUT)
-        reader = DynamoReader(OnlineConfig(endpoint=endpoint).client(), TABLE,
-                              deadline_s=2.0)
+        reader = DynamoDBStore.over(OnlineConfig(endpoint=endpoint).client(), TABLE,
+                                    deadline_s=2.0, retry=LOOKUP_RETRY)
         prober = Prober(base / "landing" / "transactions", catalog, reader)
         prober.thread.start()
         say(f"streaming {args.rate:.0f} events/s for {args.minutes:g} min, the loop every "

@@ -65,13 +65,13 @@ def serve_child(project: str, endpoint: str, table: str, cache: bool, port_file:
     from featurestore.lookup.handler import LookupApp
     from featurestore.lookup.http_server import make_server
     from featurestore.online.config import OnlineConfig
-    from featurestore.online.reader import DynamoReader
+    from featurestore.online.dynamodb import DynamoDBStore
     from featurestore.project import Project
 
     catalog = Project(Path(project)).catalog()
-    client = OnlineConfig(endpoint=endpoint).client(
-        connect_timeout=0.2, read_timeout=0.5, max_attempts=1, max_pool_connections=32)
-    app = LookupApp(catalog, DynamoReader(client, table, deadline_s=0.5),
+    store = DynamoDBStore.for_lookup(OnlineConfig(endpoint=endpoint, table=table),
+                                     deadline_s=0.5)
+    app = LookupApp(catalog, store,
                     cache=TTLCache(ttl_s=3600) if cache else None, serving_log=None)
     server = make_server(app, "127.0.0.1", 0)
     Path(port_file).write_text(str(server.server_address[1]))
@@ -150,7 +150,10 @@ def promotion_visibility(port: int, client, table: str, rng) -> list[tuple[float
     back to back; per flip, the seconds from the pointer write's acknowledgement to the
     first answer that names the new version, and that answer's own time (the request
     that found the pointers older than the interval read them before answering)."""
-    from featurestore.online.serving import Pointer, read_pointers, write_pointer
+    from featurestore.online.dynamodb import DynamoDBStore
+    from featurestore.online.serving import Pointer
+
+    store = DynamoDBStore.over(client, table)
 
     connection = http.client.HTTPConnection("127.0.0.1", port)
 
@@ -164,8 +167,8 @@ def promotion_visibility(port: int, client, table: str, rng) -> list[tuple[float
     seen = []
     for flip in range(PROMOTIONS):
         target = 2 if flip % 2 == 0 else 1
-        current = read_pointers(client, table, ["bench_activity"])["bench_activity"]
-        write_pointer(client, table, Pointer(
+        current = store.read_pointers(["bench_activity"])["bench_activity"]
+        store.write_pointer(Pointer(
             "bench_activity", target, 3 - target, frozenset(), f"bench-{flip}", "promote",
             target, time.time_ns() // 1000, "bench", "benchmark"), current)
         written = time.perf_counter()
@@ -184,7 +187,8 @@ def latency(seconds: float, endpoint: str, client, table: str, catalog, project:
     """Scenarios 1 to 5 of the module docstring: (results by name, in-process lookup())."""
     from featurestore.lookup import service
     from featurestore.lookup.cache import TTLCache
-    from featurestore.online.reader import DynamoReader
+    from featurestore.online.dynamodb import DynamoDBStore
+    from featurestore.online.retry import LOOKUP_RETRY
 
     refs = ",".join(f"{v}:{f}" for v, feats in VIEWS.items() for f, _ in feats)
     batch_refs = [f"bench_activity:{f}" for f, _ in VIEWS["bench_activity"]]
@@ -205,7 +209,7 @@ def latency(seconds: float, endpoint: str, client, table: str, catalog, project:
     # 0. in-process lookup() on a warm cache, before any load heats the machine
     time.sleep(2)
     cache = TTLCache(ttl_s=3600)
-    reader = DynamoReader(client, table, deadline_s=1.0)
+    reader = DynamoDBStore.over(client, table, deadline_s=1.0, retry=LOOKUP_RETRY)
     requests = [service.entity_request(catalog, "user", [{"user_id": 5}], refs)]
     service.lookup(requests, reader, cache=cache)
     samples = []

@@ -63,6 +63,7 @@ from featurestore.contracts import Entity, Feature, FeatureView, JoinKey  # noqa
 from featurestore.dtypes import utc_naive  # noqa: E402
 from featurestore.online.client import ensure_table  # noqa: E402
 from featurestore.online.config import OnlineConfig  # noqa: E402
+from featurestore.online.dynamodb import DynamoDBStore  # noqa: E402
 from featurestore.online.items import encode_item  # noqa: E402
 from featurestore.online.local import LocalDynamoDB  # noqa: E402
 from featurestore.online.writer import Writer  # noqa: E402
@@ -267,10 +268,11 @@ def in_process(args) -> None:
           f"{args.threads} writer threads", flush=True)
     t0 = (utc_naive() - dt.timedelta(days=1)).replace(microsecond=0)
     with tempfile.TemporaryDirectory() as tmp, LocalDynamoDB(ROOT) as endpoint:
-        client = OnlineConfig(endpoint=endpoint).client(  # as sync_views makes it
-            max_attempts=1, max_pool_connections=args.threads + 4, validate_params=False)
+        store = DynamoDBStore.for_sync(  # as sync_views opens it
+            OnlineConfig(endpoint=endpoint, table="bench_online"), threads=args.threads)
+        client = store.client  # the ceiling: plain BatchWriteItem of prepared items
         ensure_table(client, "bench_ceiling")
-        ensure_table(client, "bench_online")
+        store.ensure_table()
         write_dbt_project(Path(tmp), "bench_sync")
         project = Project(Path(tmp))
         with Warehouse(project) as warehouse:
@@ -282,13 +284,13 @@ def in_process(args) -> None:
                   f"({args.ceiling_items:,} items)", flush=True)
 
             options = SyncOptions(threads=args.threads, lookback=dt.timedelta(0))
-            first, wall = timed(sync_view, warehouse, client, "bench_online", VIEW, options)
+            first, wall = timed(sync_view, warehouse, store, VIEW, options)
             print(f"first sync: {first.summary()}", flush=True)
             print(f"  -> {first.rows_per_second:,.0f} items/s = "
                   f"{first.rows_per_second / top:.0%} of the ceiling; whole call {wall:.2f} s",
                   flush=True)
 
-            full, wall = timed(sync_view, warehouse, client, "bench_online", VIEW,
+            full, wall = timed(sync_view, warehouse, store, VIEW,
                                SyncOptions(threads=args.threads, full_refresh=True,
                                            lookback=dt.timedelta(0)))
             print(f"full refresh, nothing changed (verify and repair): {full.summary()}",
@@ -301,7 +303,7 @@ def in_process(args) -> None:
             # what --full-refresh did before, in this run and under this load: every
             # latest row rewritten conditionally, stored items not read
             started = time.perf_counter()
-            rewrite = Writer(client, "bench_online", threads=args.threads)
+            rewrite = store.writer(threads=args.threads)
             plan = ReadPlan(as_of=utc_naive(), watermark=None, previous_as_of=None)
             for rows in read_latest(warehouse, VIEW, "fs_bench", plan):
                 rewrite.submit([encode_item(VIEW, row, time.time_ns() // 1000)
@@ -319,7 +321,7 @@ def in_process(args) -> None:
                 "now()::timestamp, " + ", ".join(f"f{i} + 1" for i in range(FEATURES)) +
                 f" from fs_bench where user_id % 100 = 0 and feature_ts = timestamp '{t0}'"
             )
-            incremental, wall = timed(sync_view, warehouse, client, "bench_online", VIEW,
+            incremental, wall = timed(sync_view, warehouse, store, VIEW,
                                       options)
             print(f"incremental (1% = {changed:,} entities changed): {incremental.summary()}",
                   flush=True)

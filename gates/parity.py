@@ -2,8 +2,10 @@
 
 A sample of entities (deterministic, by key hash; all of them when there are fewer than
 the sample size) is read from the warehouse as the sync would publish it (newest row
-with ``feature_ts`` <= now, ties to the row landed last) and from DynamoDB with
-BatchGetItem in chunks of 100; every feature value and ``feature_ts`` is compared.
+with ``feature_ts`` <= now, ties to the row landed last) and from the online store
+(``OnlineStore.get``, consistent, in chunks of 100 within the store's deadline: 10 s a
+chunk for a store opened by a command); every feature value and ``feature_ts`` is
+compared.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from featurestore.errors import StoreUnavailable
 from featurestore.gates.freshness import utc_column
 from featurestore.gates.quality import resolve_columns
 from featurestore.online.items import decode_item, entity_pk, view_sk
+from featurestore.online.store import OnlineStore
 
-READ_DEADLINE_S = 10.0  # per chunk of 100 keys: a gate can wait longer than a lookup
+CHUNK = 100  # keys per read: one BatchGetItem
 SHOWN_MISMATCHES = 20
 
 
@@ -91,29 +94,27 @@ def _same(dtype: str, offline: object, online: object) -> bool:
     return offline == online
 
 
-def read_items(client, table: str, view: FeatureView, pks: list[str],
+def read_items(store: OnlineStore, view: FeatureView, pks: list[str],
                threads: int = 4) -> dict[str, dict]:
-    """pk -> item for every key found: the online layer's reader (BatchGetItem in chunks of
-    100, UnprocessedKeys retried with backoff), strongly consistent, a few chunks in
-    parallel."""
-    from featurestore.online.reader import BATCH_LIMIT, DynamoReader
-
-    reader = DynamoReader(client, table, deadline_s=READ_DEADLINE_S, consistent_read=True,
-                          base_backoff_s=0.05)
+    """pk -> item for every key found: the online store's reads (BatchGetItem in chunks of
+    100, UnprocessedKeys retried within its deadline), strongly consistent, a few chunks
+    in parallel."""
     sk = view_sk(view)
-    chunks = [pks[i:i + BATCH_LIMIT] for i in range(0, len(pks), BATCH_LIMIT)]
+    chunks = [pks[i:i + CHUNK] for i in range(0, len(pks), CHUNK)]
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             answers = list(pool.map(
-                lambda chunk: reader.get([(pk, sk) for pk in chunk], view.feature_names),
+                lambda chunk: store.get([(pk, sk) for pk in chunk], view.feature_names,
+                                        consistent=True),
                 chunks))
     except StoreUnavailable as exc:
-        raise StoreUnavailable(f"table {table}: reading items for the parity gate failed "
-                               f"({exc}). Is DynamoDB reachable and the table synced?") from None
+        raise StoreUnavailable(f"table {store.table}: reading items for the parity gate "
+                               f"failed ({exc}). Is DynamoDB reachable and the table "
+                               "synced?") from None
     return {pk: item for answer in answers for (pk, _sk), item in answer.items()}
 
 
-def parity_metrics(warehouse, client, table: str, view: FeatureView, sample: int,
+def parity_metrics(warehouse, store: OnlineStore, view: FeatureView, sample: int,
                    as_of: dt.datetime | None = None) -> ParityReport:
     report = ParityReport(view.label)
     reference = utc_naive(as_of)
@@ -122,7 +123,7 @@ def parity_metrics(warehouse, client, table: str, view: FeatureView, sample: int
     report.sampled = len(rows)
     sk = view_sk(view)
     pks = [entity_pk(view.entity, {k: row[k] for k in view.keys}) for row in rows]
-    items = read_items(client, table, view, pks)
+    items = read_items(store, view, pks)
     for pk, row in zip(pks, rows, strict=True):
         item = items.get(pk)
         if item is None:

@@ -144,13 +144,13 @@ def _record(warehouse, run: GateRun, options: GateOptions) -> None:
 
 @dataclass
 class _Inputs:
-    """What the suites read besides the warehouse: the skew inputs, the DynamoDB client."""
+    """What the suites read besides the warehouse: the skew inputs, the online store."""
 
     project: object
     warehouse: object
     options: GateOptions
     skew: object = None
-    client: object = None
+    store: object = None  # the online store, opened by the first parity check
 
     def metrics(self, suite: str, view: FeatureView, run: GateRun) -> tuple[list, dict | None]:
         """(checks, metrics) of one suite on one view; no metrics: nothing to validate."""
@@ -165,11 +165,10 @@ class _Inputs:
                 return [], None
             from featurestore.gates.parity import parity_metrics
 
-            online = self.project.settings.online
             try:
-                if self.client is None:
-                    self.client = parity_client(online)
-                report = parity_metrics(self.warehouse, self.client, online.table, view,
+                if self.store is None:
+                    self.store = parity_store(self.project.settings.online)
+                report = parity_metrics(self.warehouse, self.store, view,
                                         self.options.parity_sample, self.options.as_of)
             except StoreUnavailable as exc:
                 if not self.options.skip_unreachable:
@@ -191,15 +190,10 @@ class _Inputs:
         return insufficient_results(self.skew, view, checks)
 
 
-def parity_client(online):
-    """A DynamoDB client for the parity suite; StoreUnavailable at once when the store is
+def parity_store(online):
+    """The online store for the parity suite; StoreUnavailable at once when the store is
     AWS and no credentials are found (botocore would look for them again at every
     request, each time through the instance metadata service, for a minute in all)."""
-    if online.is_aws:
-        import boto3
+    from featurestore.online.dynamodb import DynamoDBStore
 
-        if boto3.Session(region_name=online.region).get_credentials() is None:
-            raise StoreUnavailable(
-                f"{online.where()}: no AWS credentials found. Pass --local for the DynamoDB "
-                "Local that `featurestore online start` runs, or set AWS credentials")
-    return online.client()
+    return DynamoDBStore.open(online, require_credentials=True)

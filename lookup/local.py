@@ -12,9 +12,10 @@ Three things differ from Lambda, all decided here:
   call it. On any other address it needs keys, or anonymous access asked for by name
   (``--allow-anonymous`` or FEATURESTORE_ALLOW_ANONYMOUS=true).
 - **Following DynamoDB Local** (``--local``). ``featurestore online stop`` and ``start``
-  may bring the project's DynamoDB Local back on another port; the app then reads the
-  state file that ``start`` writes and moves to the new endpoint, instead of serving
-  defaults until it is restarted itself.
+  may bring the project's DynamoDB Local back on another port; the app's store
+  (``FollowingStore``, given to the app once, when it is built) then reads the state
+  file that ``start`` writes and moves to the new endpoint, features and serving
+  pointers alike, instead of serving defaults until it is restarted itself.
 - **Reloading the contracts.** When a serving pointer names a version the app's contracts
   lack (v2 declared and promoted while ``serve`` ran), the app reads ``feature_defs/``
   again, once, and serves it (``lookup/versions.py``); a Lambda cannot, and answers 503.
@@ -45,8 +46,8 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
     from featurestore.lookup.access import AccessPolicy
     from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
     from featurestore.lookup.serving_log import ServingLog
+    from featurestore.online.dynamodb import DynamoDBStore
     from featurestore.online.local import state_file
-    from featurestore.online.reader import DynamoReader
 
     def contracts():
         # Through the snapshot, so that local serving sees exactly what a package would.
@@ -61,56 +62,63 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
     serving_log = (ServingLog(sample_rate=serving_log_sample, folder=settings.serving_log_dir,
                               pii_key=lookup.serving_log_hmac_key)
                    if log_serving else None)
-    app = LookupApp.from_settings(
+
+    def store_at(online) -> DynamoDBStore:
+        return DynamoDBStore.for_lookup(online, deadline_s=deadline_ms / 1000,
+                                        consistent_read=consistent_read)
+
+    store = store_at(settings.online)
+    if follow_local:
+        store = FollowingStore(store, settings.online.endpoint,
+                               state_file(project.warehouse_dir),
+                               lambda endpoint: store_at(settings.online.replace(
+                                   endpoint=endpoint)))
+    return LookupApp.from_settings(
         settings.replace(lookup=lookup, in_lambda=False), catalog=catalog,
-        built_at=built_at, serving_log=serving_log, reload=contracts,
+        built_at=built_at, serving_log=serving_log, reload=contracts, store=store,
         access=AccessPolicy.from_settings(lookup, project.root / "api_keys.json",
                                           anonymous_without_keys=anonymous_without_keys))
-    if follow_local:
-        def reader_at(endpoint: str) -> DynamoReader:
-            return DynamoReader.within_deadline(
-                settings.online.replace(endpoint=endpoint), deadline_s=deadline_ms / 1000,
-                consistent_read=consistent_read, max_pool_connections=32)
-
-        app.reader = FollowingReader(app.reader, settings.online.endpoint,
-                                     state_file(project.warehouse_dir), reader_at)
-    return app
 
 
-class FollowingReader:
-    """A reader of the project's DynamoDB Local that follows it to a new endpoint.
+class FollowingStore:
+    """The project's DynamoDB Local, followed to a new endpoint: an ``OnlineStore`` that
+    reads through the store at the endpoint the state file names.
 
     When a read fails as unreachable, the state file of ``featurestore online start`` is
     read again (only when it changed since last read: one ``stat`` per failing request);
-    if it names another endpoint, the reader moves there and the read is tried once more.
+    if it names another endpoint, the store there takes over and the read is tried once
+    more. Everything else an online store does goes to the current store as it is.
     """
 
-    def __init__(self, reader, endpoint: str | None, state_path: Path, reader_at):
-        self.reader = reader
+    def __init__(self, store, endpoint: str | None, state_path: Path, store_at):
+        self.store = store
         self.endpoint = endpoint
         self.state_path = state_path
-        self.reader_at = reader_at  # endpoint -> a reader of it
+        self.store_at = store_at  # endpoint -> the store there
         self._seen: int | None = None
         self._lock = threading.Lock()
 
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
     def get(self, keys, attributes, **options):
         try:
-            return self.reader.get(keys, attributes, **options)
+            return self.store.get(keys, attributes, **options)
         except StoreUnavailable:
             if not self.moved():
                 raise
-        return self.reader.get(keys, attributes, **options)
+        return self.store.get(keys, attributes, **options)
 
     def ping(self) -> None:
         try:
-            return self.reader.ping()
+            return self.store.ping()
         except StoreUnavailable:
             if not self.moved():
                 raise
-        return self.reader.ping()
+        return self.store.ping()
 
     def moved(self) -> bool:
-        """Whether the state file now names another endpoint (and the reader moved)."""
+        """Whether the state file now names another endpoint (and the store moved)."""
         try:
             stamp = self.state_path.stat().st_mtime_ns
         except OSError:  # stopped, not started again yet
@@ -125,7 +133,7 @@ class FollowingReader:
                 return False
             if not isinstance(endpoint, str) or endpoint == self.endpoint:
                 return False
-            self.reader, self.endpoint = self.reader_at(endpoint), endpoint
+            self.store, self.endpoint = self.store_at(endpoint), endpoint
             return True
 
 
@@ -145,7 +153,7 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
     snapshot = app.versions.snapshot()
     requests = [service.entity_request(snapshot.catalog, entity, keys, features,
                                        snapshot=snapshot)]
-    outcome = service.lookup(requests, app.reader, now=now)
+    outcome = service.lookup(requests, app.store, now=now)
     body = service.response_body(requests, outcome, single=False)
     if outcome.degraded:
         body["error"] = outcome.error

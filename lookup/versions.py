@@ -35,6 +35,7 @@ from typing import NamedTuple
 from featurestore.contracts import Catalog
 from featurestore.errors import FeatureStoreError, StoreUnavailable, VersionUnavailable
 from featurestore.online.serving import ATTRIBUTES, POINTER_PK, Pointer, decode_pointer
+from featurestore.online.store import OnlineStore
 
 log = logging.getLogger("featurestore.lookup")
 DEFAULT_REFRESH_S = 1.0
@@ -63,9 +64,13 @@ Reload = Callable[[], tuple[Catalog, str]]  # -> (the contracts again, when they
 
 class ServedVersions:
     """The serving pointers of a catalog's views, refreshed on demand, and the catalog
-    itself (replaced when ``reload`` brings a version a pointer names)."""
+    itself (replaced when ``reload`` brings a version a pointer names).
 
-    def __init__(self, catalog: Catalog, store, refresh_s: float = DEFAULT_REFRESH_S,
+    The pointers are read through the lookup's own store (``OnlineStore.get``, within its
+    deadline, consistent), the store the app was built with."""
+
+    def __init__(self, catalog: Catalog, store: OnlineStore,
+                 refresh_s: float = DEFAULT_REFRESH_S,
                  clock=time.monotonic, *, reload: Reload | None = None, built_at: str = ""):
         self.catalog = catalog
         self.built_at = built_at

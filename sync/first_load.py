@@ -1,7 +1,7 @@
 """The claim that lets a first load use plain BatchWriteItem without risking a regression.
 
 BatchWriteItem is twice as fast as conditional transactions on DynamoDB Local (figures in
-``sync/writer.py``) but cannot carry a condition, so it is safe only where no stored value
+``online/writer.py``) but cannot carry a condition, so it is safe only where no stored value
 can be newer: a view version nobody has written yet. A marker item per view version
 records that::
 
@@ -23,23 +23,29 @@ records that::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
 import uuid
 
-from featurestore.errors import OnlineStoreError
-from featurestore.online.retry import is_unreachable
+from featurestore.errors import OnlineStoreError, StoreUnavailable
+from featurestore.online.store import MARKER_PK, OnlineStore
 
-MARKER_PK = "_featurestore#sync"
 DEFAULT_LEASE_SECONDS = 60
 UNREAD = object()  # acquire(marker=...): the caller has not read the marker
 
 
+def marker_name(sk: str) -> str:
+    """The first-load marker's name (its sort key under ``MARKER_PK``) of the view version
+    whose sort key is ``sk``."""
+    return f"_first_load#{sk}"
+
+
 def marker_key(sk: str) -> dict:
     """The key of the first-load marker of the view version whose sort key is ``sk``."""
-    return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_first_load#{sk}"}}
+    return {"pk": {"S": MARKER_PK}, "sk": {"S": marker_name(sk)}}
 
 
 def new_owner() -> str:
@@ -63,58 +69,46 @@ def _owner_is_dead(owner: str) -> bool:
 class FirstLoadClaim:
     """Decides, per run and view version, whether the run may write unconditionally."""
 
-    def __init__(self, client, table: str, sk: str, owner: str,
+    def __init__(self, store: OnlineStore, sk: str, owner: str,
                  lease_seconds: int = DEFAULT_LEASE_SECONDS):
-        self.client, self.table, self.sk, self.owner = client, table, sk, owner
+        self.store, self.sk, self.owner = store, sk, owner
+        self.name = marker_name(sk)
         self.lease_seconds = lease_seconds
         self.unconditional = False
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
         self._released = False
 
-    @property
-    def key(self) -> dict:
-        return marker_key(self.sk)
+    def _fields(self, state: str, lease_until: int) -> dict:
+        return {"state": state, "owner": self.owner, "lease_until": lease_until}
 
     def acquire(self, allow_unconditional: bool = True, marker=UNREAD) -> bool:
         """True when this run owns a first load and may use BatchWriteItem.
 
-        ``marker``: the marker item as the caller has just read it (a consistent read;
-        None: there is none), which saves the two requests that would find it here. The
+        ``marker``: the marker's fields as the caller has just read them (a consistent
+        read; None: there is none), which saves the request that would find it here. The
         claim itself is still the conditional put: a marker read as missing is created
         only if it is still missing.
         """
-        from botocore.exceptions import ClientError
-
         if allow_unconditional and (marker is UNREAD or marker is None):
-            try:
-                self.client.put_item(
-                    TableName=self.table,
-                    Item={**self.key, "state": {"S": "loading"}, "owner": {"S": self.owner},
-                          "lease_until": {"N": str(int(time.time()) + self.lease_seconds)}},
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-                marker = UNREAD  # created meanwhile: read it
-            else:
+            lease = int(time.time()) + self.lease_seconds
+            if self.store.put_marker(self.name, self._fields("loading", lease), absent=True):
                 self.unconditional = True
                 self._renewer = threading.Thread(target=self._renew, daemon=True,
                                                  name="fs-sync-lease")
                 self._renewer.start()
                 return True
+            marker = UNREAD  # created meanwhile: read it
         self._check_no_live_loader(marker)
         return False
 
     def _check_no_live_loader(self, marker=UNREAD) -> None:
         if marker is UNREAD:
-            marker = self.client.get_item(TableName=self.table, Key=self.key,
-                                          ConsistentRead=True).get("Item")
-        if not marker or marker["state"]["S"] != "loading":
+            marker = self.store.read_markers([self.name]).get(self.name)
+        if not marker or marker["state"] != "loading":
             return
-        owner = marker["owner"]["S"]
-        lease_until = int(marker["lease_until"]["N"])
+        owner = marker["owner"]
+        lease_until = int(marker["lease_until"])
         if lease_until > time.time() and not _owner_is_dead(owner):
             raise OnlineStoreError(
                 f"view version {self.sk} is being loaded for the first time by {owner} "
@@ -122,32 +116,19 @@ class FirstLoadClaim:
                 "wait for that sync to finish, then run `featurestore sync` again."
             )
         # The loader died: from now on this view version is written conditionally only.
-        self.client.put_item(
-            TableName=self.table,
-            Item={**self.key, "state": {"S": "loaded"}, "owner": {"S": self.owner},
-                  "lease_until": {"N": "0"}},
-        )
+        self.store.put_marker(self.name, self._fields("loaded", 0))
 
     def _renew(self) -> None:
-        from botocore.exceptions import ClientError
-
         while not self._stop.wait(self.lease_seconds / 3):
+            lease = int(time.time()) + self.lease_seconds
             try:
-                self.client.update_item(
-                    TableName=self.table, Key=self.key,
-                    UpdateExpression="SET lease_until = :until",
-                    ConditionExpression="#o = :me",
-                    ExpressionAttributeNames={"#o": "owner"},
-                    ExpressionAttributeValues={
-                        ":until": {"N": str(int(time.time()) + self.lease_seconds)},
-                        ":me": {"S": self.owner},
-                    },
-                )
-            except ClientError:
-                return  # taken over: the release below will refuse to mark it loaded
-            except Exception as exc:  # no answer: try again next time, the writes will tell
-                if not is_unreachable(exc):
-                    raise
+                if not self.store.put_marker(self.name, self._fields("loading", lease),
+                                             expect={"owner": self.owner}):
+                    return  # taken over: the release below will refuse to mark it loaded
+            except StoreUnavailable:  # no answer: try again next time, the writes will tell
+                continue
+            except OnlineStoreError:
+                return  # refused: as a takeover, the release will tell
 
     def release(self, completed: bool) -> None:
         """After every write is acknowledged: mark loaded (or leave it for a takeover).
@@ -157,8 +138,6 @@ class FirstLoadClaim:
         keeps the marker as it was, and the lease runs out by itself (or its owner is seen
         dead), so the failure the run is reporting is not hidden behind a second one.
         """
-        from botocore.exceptions import ClientError
-
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
@@ -167,30 +146,14 @@ class FirstLoadClaim:
             return
         self._released = True
         if not completed:
-            try:
-                self._put_marker(completed=False)
-            except Exception as exc:
-                if not (isinstance(exc, ClientError) or is_unreachable(exc)):
-                    raise
+            with contextlib.suppress(OnlineStoreError):  # StoreUnavailable included
+                self.store.put_marker(self.name, self._fields("loading", 1),
+                                      expect={"owner": self.owner})
             return
-        try:
-            self._put_marker(completed=True)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        if not self.store.put_marker(self.name, self._fields("loaded", 0),
+                                     expect={"owner": self.owner}):
             raise OnlineStoreError(
                 f"view version {self.sk}: another sync took over this first load while "
                 "it ran (its lease expired); run `featurestore sync` again to be sure "
                 "every value is the newest."
-            ) from None
-
-    def _put_marker(self, completed: bool) -> None:
-        self.client.put_item(
-            TableName=self.table,
-            Item={**self.key, "state": {"S": "loaded" if completed else "loading"},
-                  "owner": {"S": self.owner},
-                  "lease_until": {"N": "0" if completed else "1"}},
-            ConditionExpression="#o = :me",
-            ExpressionAttributeNames={"#o": "owner"},
-            ExpressionAttributeValues={":me": {"S": self.owner}},
-        )
+            )

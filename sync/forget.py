@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from featurestore.contracts import Catalog
 from featurestore.errors import ContractError, OnlineStoreError
 from featurestore.online.items import coerce_key_value, entity_pk
-from featurestore.sync.first_load import MARKER_PK
+from featurestore.online.store import MARKER_PK, OnlineStore
 from featurestore.warehouse import Warehouse
 
 
@@ -60,22 +60,13 @@ def parse_key(catalog: Catalog, entity_name: str, values: tuple[str, ...]) -> di
             for k, v in zip(entity.join_keys, values, strict=True)}
 
 
-def delete_online(client, table: str, pk: str) -> list[str]:
-    """Delete every item under ``pk``; returns their sort keys."""
+def delete_online(store: OnlineStore, pk: str) -> list[str]:
+    """Delete every item under ``pk`` (in batches); returns their sort keys."""
     if pk.startswith(MARKER_PK):
         raise OnlineStoreError(f"{pk!r} is featurestore's own bookkeeping, not an entity")
-    deleted: list[str] = []
-    request = {"TableName": table, "KeyConditionExpression": "pk = :pk",
-               "ExpressionAttributeValues": {":pk": {"S": pk}},
-               "ProjectionExpression": "pk, sk", "ConsistentRead": True}
-    while True:
-        page = client.query(**request)
-        for item in page.get("Items", []):
-            client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
-            deleted.append(item["sk"]["S"])
-        if "LastEvaluatedKey" not in page:
-            return sorted(deleted)
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    deleted = store.entity_items(pk)
+    store.delete_items([(pk, sk) for sk in deleted])
+    return sorted(deleted)
 
 
 def _literal(value) -> str:
@@ -102,11 +93,11 @@ def offline_rows(warehouse: Warehouse, catalog: Catalog, entity_name: str,
     return found
 
 
-def forget(warehouse: Warehouse | None, client, table: str, catalog: Catalog,
+def forget(warehouse: Warehouse | None, store: OnlineStore, catalog: Catalog,
            entity_name: str, values: tuple[str, ...]) -> ForgetReport:
     key = parse_key(catalog, entity_name, values)
     pk = entity_pk(catalog.entities[entity_name], key)
-    report = ForgetReport(pk, delete_online(client, table, pk), key=key)
+    report = ForgetReport(pk, delete_online(store, pk), key=key)
     if warehouse is not None:
         report.offline = offline_rows(warehouse, catalog, entity_name, key)
     return report

@@ -22,7 +22,8 @@ import logging
 
 from featurestore import version_log
 from featurestore.online.items import to_epoch_micros
-from featurestore.online.serving import Pointer, PointerChanged, read_pointers, write_pointer
+from featurestore.online.serving import Pointer, PointerChanged
+from featurestore.online.store import OnlineStore
 
 log = logging.getLogger("featurestore.sync")
 POINTER_ACTIONS = ("promote", "rollback", "retire_started")
@@ -49,11 +50,10 @@ def registry_pointer(events: list[version_log.VersionEvent], view: str) -> Point
         forced=change.forced if change else False)
 
 
-def ensure_pointer(warehouse, client, table: str, view: str) -> Pointer | None:
-    """Write ``view``'s pointer from the registry when ``table`` has none; the pointer
-    written (None: the table had one, or none is needed). Boto3 errors propagate (the
-    caller wraps them in ``store_errors``)."""
-    stored = read_pointers(client, table, [view])[view]
+def ensure_pointer(warehouse, store: OnlineStore, view: str) -> Pointer | None:
+    """Write ``view``'s pointer from the registry when ``store`` has none; the pointer
+    written (None: the table had one, or none is needed)."""
+    stored = store.read_pointers([view])[view]
     if stored.event_id is not None:
         return None
     wanted = registry_pointer(version_log.events(warehouse, view), view)
@@ -62,11 +62,11 @@ def ensure_pointer(warehouse, client, table: str, view: str) -> Pointer | None:
     if wanted.event_id is None:  # retired in an older log that has no retire_started
         wanted = dataclasses.replace(wanted, event_id="registry")
     try:
-        write_pointer(client, table, wanted, stored)
+        store.write_pointer(wanted, stored)
     except PointerChanged:  # another sync or a promotion wrote it first: theirs stands
         return None
     log.warning("table %s had no serving pointer for %s: wrote the registry's (serves %s, "
-                "retired %s)", table, view,
+                "retired %s)", store.table, view,
                 f"v{wanted.served}" if wanted.served is not None else "the base version",
                 ", ".join(f"v{v}" for v in sorted(wanted.retired)) or "none")
     return wanted

@@ -1,9 +1,10 @@
 """Deleting one version's online items, in batches, resumably.
 
 The keys to delete are the version's entities in its warehouse relation (the sync wrote
-one item per entity of it), read in key order and deleted with BatchWriteItem, 25 keys a
-request, unprocessed ones retried. After each batch of keys is acknowledged, a cursor
-item records the last key done::
+one item per entity of it), read in key order and deleted through the online store's
+``delete_items`` (BatchWriteItem, 25 keys a request, unprocessed ones retried per its
+retry policy). After each batch of keys is acknowledged, a cursor marker records the
+last key done::
 
     pk = "_featurestore#sync"   sk = "_retire#<view>#v<version>"
     cursor (S, the last key as JSON), deleted (N)
@@ -21,21 +22,18 @@ are not found by key; DynamoDB's TTL (``expires_at``) removes them, or ``--scan`
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from featurestore.contracts import FeatureView
 from featurestore.dtypes import sql_literal
-from featurestore.errors import OnlineStoreError, WarehouseError, WarehouseUnreachable
+from featurestore.errors import WarehouseError, WarehouseUnreachable
 from featurestore.online.items import entity_pk, view_sk
-from featurestore.online.retry import backoff_delay
-from featurestore.sync.first_load import MARKER_PK
-from featurestore.sync.first_load import marker_key as first_load_key
-from featurestore.sync.state import marker_key as synced_key
+from featurestore.online.store import OnlineStore
+from featurestore.sync.first_load import marker_name as first_load_name
+from featurestore.sync.state import marker_name as synced_name
 
 BATCH_KEYS = 500  # keys per cursor step
-WRITE_LIMIT = 25  # BatchWriteItem's maximum
 
 
 @dataclass
@@ -45,39 +43,20 @@ class RetireProgress:
     scanned: bool = False
 
 
-def cursor_key(view: FeatureView) -> dict:
-    return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_retire#{view_sk(view)}"}}
+def cursor_name(view: FeatureView) -> str:
+    """The retirement cursor's marker name of ``view`` (one version)."""
+    return f"_retire#{view_sk(view)}"
 
 
-def _read_cursor(client, table: str, view: FeatureView) -> tuple[list | None, int]:
-    item = client.get_item(TableName=table, Key=cursor_key(view),
-                           ConsistentRead=True).get("Item")
-    if not item:
+def _read_cursor(store: OnlineStore, view: FeatureView) -> tuple[list | None, int]:
+    fields = store.read_markers([cursor_name(view)]).get(cursor_name(view))
+    if not fields:
         return None, 0
-    return json.loads(item["cursor"]["S"]), int(item["deleted"]["N"])
+    return json.loads(fields["cursor"]), int(fields["deleted"])
 
 
-def _write_cursor(client, table: str, view: FeatureView, key: list, deleted: int) -> None:
-    client.put_item(TableName=table, Item={**cursor_key(view), "cursor": {
-        "S": json.dumps(key)}, "deleted": {"N": str(deleted)}})
-
-
-def _delete(client, table: str, keys: list[dict]) -> None:
-    """BatchWriteItem DeleteRequests, 25 at a time, unprocessed ones retried."""
-    for start in range(0, len(keys), WRITE_LIMIT):
-        pending = {table: [{"DeleteRequest": {"Key": key}}
-                           for key in keys[start:start + WRITE_LIMIT]]}
-        attempt = 0
-        while pending:
-            answer = client.batch_write_item(RequestItems=pending)
-            pending = answer.get("UnprocessedItems") or {}
-            if pending:
-                if attempt >= 12:
-                    raise OnlineStoreError(
-                        f"DynamoDB kept {len(pending[table])} deletes unprocessed; run "
-                        "`featurestore retire` again, it resumes where this one stopped")
-                time.sleep(backoff_delay(attempt, 0.05, 5.0))
-                attempt += 1
+def _write_cursor(store: OnlineStore, view: FeatureView, key: list, deleted: int) -> None:
+    store.put_marker(cursor_name(view), {"cursor": json.dumps(key), "deleted": deleted})
 
 
 def _after(warehouse, view: FeatureView, cursor: list | None) -> str:
@@ -95,14 +74,14 @@ def _after(warehouse, view: FeatureView, cursor: list | None) -> str:
     return " or ".join(f"({term})" for term in terms)
 
 
-def delete_version_items(warehouse, client, table: str, view: FeatureView, *,
+def delete_version_items(warehouse, store: OnlineStore, view: FeatureView, *,
                          scan: bool = False, batch_keys: int = BATCH_KEYS,
                          progress: Callable[[RetireProgress], None] | None = None,
                          ) -> RetireProgress:
-    """Delete every online item of ``view`` (one version) from ``table``; resumes from
+    """Delete every online item of ``view`` (one version) from ``store``; resumes from
     the cursor a killed run left. ``scan``: find the items by a Scan of the table (also
     those of entities no longer in the relation) instead of by the relation's keys."""
-    cursor, deleted = _read_cursor(client, table, view)
+    cursor, deleted = _read_cursor(store, view)
     done = RetireProgress(deleted, json.dumps(cursor) if cursor is not None else None)
     relation = warehouse.view_relation(view)
     if not scan:
@@ -114,7 +93,7 @@ def delete_version_items(warehouse, client, table: str, view: FeatureView, *,
             scan = True  # the relation is gone: find the items in the table itself
     if scan:
         done.scanned = True
-        _delete_scanned(client, table, view, done, progress)
+        _delete_scanned(store, view, done, progress)
     else:
         col = warehouse.column
         keys = ", ".join(col(k) for k in view.keys)
@@ -124,42 +103,31 @@ def delete_version_items(warehouse, client, table: str, view: FeatureView, *,
         for batch in warehouse.stream_batches(sql, batch_size=batch_keys):
             pending.extend(batch.to_pylist())
             while len(pending) >= batch_keys:
-                _step(client, table, view, pending[:batch_keys], done, progress)
+                _step(store, view, pending[:batch_keys], done, progress)
                 pending = pending[batch_keys:]
         if pending:
-            _step(client, table, view, pending, done, progress)
-    client.delete_item(TableName=table, Key=synced_key(view_sk(view)))
-    client.delete_item(TableName=table, Key=first_load_key(view_sk(view)))
-    client.delete_item(TableName=table, Key=cursor_key(view))
+            _step(store, view, pending, done, progress)
+    store.delete_markers([synced_name(view_sk(view)), first_load_name(view_sk(view)),
+                          cursor_name(view)])
     return done
 
 
-def _step(client, table: str, view: FeatureView, rows: list[dict], done: RetireProgress,
+def _step(store: OnlineStore, view: FeatureView, rows: list[dict], done: RetireProgress,
           progress) -> None:
     sk = view_sk(view)
-    _delete(client, table, [{"pk": {"S": entity_pk(view.entity, row)}, "sk": {"S": sk}}
-                            for row in rows])
+    store.delete_items([(entity_pk(view.entity, row), sk) for row in rows])
     done.deleted += len(rows)
     last = rows[-1]
-    _write_cursor(client, table, view, [last[k] for k in view.keys], done.deleted)
+    _write_cursor(store, view, [last[k] for k in view.keys], done.deleted)
     if progress is not None:
         progress(done)
 
 
-def _delete_scanned(client, table: str, view: FeatureView, done: RetireProgress,
+def _delete_scanned(store: OnlineStore, view: FeatureView, done: RetireProgress,
                     progress) -> None:
-    sk = view_sk(view)
-    request = {"TableName": table, "FilterExpression": "sk = :sk",
-               "ExpressionAttributeValues": {":sk": {"S": sk}},
-               "ProjectionExpression": "pk, sk", "ConsistentRead": True}
-    while True:
-        page = client.scan(**request)
-        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in page.get("Items", [])]
+    for keys in store.version_items(view_sk(view)):
         if keys:
-            _delete(client, table, keys)
+            store.delete_items(keys)
             done.deleted += len(keys)
             if progress is not None:
                 progress(done)
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

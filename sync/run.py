@@ -28,7 +28,7 @@ from featurestore.errors import (
     SyncIncomplete,
     Unreachable,
 )
-from featurestore.online.client import require_table, store_id
+from featurestore.online.dynamodb import DynamoDBStore
 from featurestore.project import Project
 from featurestore.sync.worker import SyncOptions, SyncResult, sync_view
 from featurestore.warehouse import Warehouse
@@ -133,10 +133,8 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
     from featurestore.gates.publish import ScreenOptions, screen_for_publish
 
     reporter = reporter or SyncReporter()
-    online = project.settings.online
-    client = online.client(max_attempts=1, max_pool_connections=options.threads + 4,
-                           validate_params=False)  # items are checked by online/items.py
-    store = store_id(client, require_table(client, online.table, online.where()))
+    store = DynamoDBStore.for_sync(project.settings.online, threads=options.threads)
+    store_id = store.store_id()
     replay = options.as_of is not None  # a past time's verdicts are not the state's
     if options.as_of is None:
         options.as_of = utc_naive()
@@ -156,11 +154,11 @@ def sync_views(project: Project, views: list[FeatureView], options: SyncOptions,
             result = None
             try:
                 result = sync_view(
-                    warehouse, client, online.table, view, options,
+                    warehouse, store, view, options,
                     progress=lambda rows, counters, view=view: reporter.view_progress(
                         view, rows, counters),
                     on_plan=lambda count, view=view: reporter.view_started(view, count),
-                    store=store)
+                    store_id=store_id)
             except Unreachable:
                 raise  # every later view would fail the same way
             except FeatureStoreError as exc:

@@ -7,7 +7,7 @@ after DynamoDB has acknowledged every write of the run: a crash leaves the old w
 and the next run simply reads the same rows again (the conditional writes make that safe).
 
 A watermark says what one table holds, so a row belongs to one store: ``online_store`` is
-``<endpoint URL> <table ARN>`` (featurestore/online/client.py ``store_id``), which names
+``<endpoint URL> <table ARN>`` (the online store's ``store_id``), which names
 the endpoint or region, the account and the table. A new table, another region or account,
 or a second DynamoDB Local finds no row of its own, and its first run is a full load.
 
@@ -41,15 +41,13 @@ no table has a marker for it, so its first run under a store is a full load all 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import weakref
 from dataclasses import dataclass
 
-from featurestore.errors import OnlineStoreError, WarehouseError
+from featurestore.errors import WarehouseError
 from featurestore.online.items import from_epoch_micros, to_epoch_micros
-from featurestore.online.retry import backoff_delay
+from featurestore.online.store import MARKER_PK, OnlineStore
 from featurestore.sync import first_load
-from featurestore.sync.first_load import MARKER_PK
 from featurestore.warehouse import Warehouse
 
 TABLE = "sync_state"
@@ -176,35 +174,29 @@ def reset(warehouse: Warehouse, view_name: str, view_version: int,
 
 
 # -- the table's own record: the sync marker ---------------------------------------------
+def marker_name(view_sk: str) -> str:
+    """The sync marker's name (its sort key under ``MARKER_PK``)."""
+    return f"_synced#{view_sk}"
+
+
 def marker_key(view_sk: str) -> dict:
-    return {"pk": {"S": MARKER_PK}, "sk": {"S": f"_synced#{view_sk}"}}
+    return {"pk": {"S": MARKER_PK}, "sk": {"S": marker_name(view_sk)}}
 
 
-def read_markers(client, table: str, view_sk: str) -> tuple[dict | None, dict | None]:
+def read_markers(store: OnlineStore, view_sk: str) -> tuple[dict | None, dict | None]:
     """The view version's first-load marker and sync marker (None where missing), in one
-    consistent BatchGetItem: the two things a run must know about the table first."""
-    keys = [first_load.marker_key(view_sk), marker_key(view_sk)]
-    found: dict[str, dict] = {}
-    request = {table: {"Keys": keys, "ConsistentRead": True}}
-    for attempt in range(10):
-        answer = client.batch_get_item(RequestItems=request)
-        for item in answer.get("Responses", {}).get(table, []):
-            found[item["sk"]["S"]] = item
-        request = answer.get("UnprocessedKeys") or {}
-        if not request:
-            return tuple(found.get(key["sk"]["S"]) for key in keys)
-        time.sleep(backoff_delay(attempt))
-    raise OnlineStoreError(f"table {table}: DynamoDB left the sync markers of {view_sk} "
-                           "unread after 10 attempts (throttling); run the sync again.")
+    consistent read: the two things a run must know about the table first."""
+    names = [first_load.marker_name(view_sk), marker_name(view_sk)]
+    found = store.read_markers(names)
+    return found.get(names[0]), found.get(names[1])
 
 
-def write_marker(client, table: str, view_sk: str, state: SyncState) -> None:
+def write_marker(store: OnlineStore, view_sk: str, state: SyncState) -> None:
     """Record in the table that it holds every row up to ``state.watermark``."""
-    item = {**marker_key(view_sk), "run_id": {"S": state.run_id},
-            "as_of": {"N": str(to_epoch_micros(state.last_as_of))}}
+    fields = {"run_id": state.run_id, "as_of": to_epoch_micros(state.last_as_of)}
     if state.watermark is not None:
-        item["watermark"] = {"N": str(to_epoch_micros(state.watermark))}
-    client.put_item(TableName=table, Item=item)
+        fields["watermark"] = to_epoch_micros(state.watermark)
+    store.put_marker(marker_name(view_sk), fields)
 
 
 def missing_from_table(marker: dict | None, state: SyncState) -> str:
@@ -215,10 +207,9 @@ def missing_from_table(marker: dict | None, state: SyncState) -> str:
                 "wiped table)")
     if state.watermark is None:
         return ""
-    if "watermark" not in marker or (int(marker["watermark"]["N"])
-                                     < to_epoch_micros(state.watermark)):
+    if "watermark" not in marker or marker["watermark"] < to_epoch_micros(state.watermark):
         held = ("none" if "watermark" not in marker
-                else from_epoch_micros(int(marker["watermark"]["N"])).isoformat(" "))
+                else from_epoch_micros(marker["watermark"]).isoformat(" "))
         return (f"the table's sync marker is at watermark {held}, older than the state's "
                 f"{state.watermark.isoformat(' ')} (a table restored from a backup?)")
     return ""

@@ -44,9 +44,9 @@ from featurestore.errors import (
     WarehouseError,
 )
 from featurestore.model_check import require_columns
-from featurestore.online.client import require_table, store_errors, store_id
 from featurestore.online.items import encode_item, view_sk
-from featurestore.online.writer import Counters, Writer
+from featurestore.online.store import OnlineStore
+from featurestore.online.writer import Counters
 from featurestore.sync import state as sync_state
 from featurestore.sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
 from featurestore.sync.pointer import ensure_pointer
@@ -134,57 +134,69 @@ def no_horizon_reason(previous: sync_state.SyncState) -> str:
     return ""
 
 
-def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
+@dataclass
+class _Plan:
+    """What a run reads, decided before it writes anything."""
+
+    reason: str  # why a full load ("" when incremental)
+    read: ReadPlan
+    high_water: dt.datetime | None  # the next watermark, read before the rows
+    horizon: dt.datetime | None  # max(feature_ts) of the rows it may publish
+
+
+def _plan(warehouse: Warehouse, view: FeatureView, relation: str, previous, claimed,
+          synced, options: SyncOptions, as_of: dt.datetime, on_plan) -> _Plan:
+    """Full or incremental, the read plan, and the watermark and horizon to record."""
+    reason = (full_load_reason(previous, view, options)
+              or sync_state.missing_from_table(synced, previous)
+              or no_horizon_reason(previous))
+    plan = ReadPlan(as_of=as_of, watermark=None if reason else previous.watermark,
+                    previous_as_of=None if reason else previous.last_as_of,
+                    lookback=options.lookback,
+                    previous_horizon=None if reason else previous.horizon)
+    high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
+    high_water = warehouse.fetch_all(high_water_query)[0][0] if high_water_query else None
+    horizon = warehouse.fetch_all(horizon_sql(view, relation, as_of, warehouse.dialect))[0][0]
+    if on_plan is not None:
+        plan_sql = latest_rows_sql(view, relation, plan, warehouse.dialect)
+        on_plan(warehouse.fetch_all(f"select count(*) from ({plan_sql}) as rows_to_sync")[0][0])
+    return _Plan(reason, plan, high_water, horizon)
+
+
+def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
               options: SyncOptions | None = None,
               progress: Callable[[int, Counters], None] | None = None,
               on_plan: Callable[[int], None] | None = None, *,
-              store: str | None = None) -> SyncResult:
+              store_id: str | None = None) -> SyncResult:
     """Publish one view version; raises (watermark unchanged) if any write is not settled.
 
-    ``store`` is the table's ``store_id``; without it, the table is described here.
+    ``store_id`` is the table's ``store.store_id()``; without it, it is asked here.
     """
     options = options or SyncOptions()
     as_of = options.as_of or utc_naive()
     relation = warehouse.view_relation(view)
     require_columns(warehouse, view, relation)
-    if store is None:
-        with store_errors(client, table):
-            where = f"DynamoDB at {client.meta.endpoint_url}"
-            store = store_id(client, require_table(client, table, where))
-    previous = sync_state.load(warehouse, view.name, view.version, store)
-    run_id = uuid.uuid4().hex[:12]
-    running = sync_state.SyncState(**{**previous.__dict__, "run_id": run_id, "status": "running",
-                                      "started_at": utc_naive(), "message": ""})
+    store_id = store_id or store.store_id()
+    previous = sync_state.load(warehouse, view.name, view.version, store_id)
+    running = sync_state.SyncState(**{**previous.__dict__, "run_id": uuid.uuid4().hex[:12],
+                                      "status": "running", "started_at": utc_naive(),
+                                      "message": ""})
     sync_state.save(warehouse, running)
-
-    claim = FirstLoadClaim(client, table, view_sk(view), new_owner(), options.lease_seconds)
-    writer = Writer(client, table, threads=options.threads)
+    sk = view_sk(view)
+    claim = FirstLoadClaim(store, sk, new_owner(), options.lease_seconds)
+    writer = store.writer(threads=options.threads)
     rows_read = 0
     try:
-        with store_errors(client, table):
+        with store.errors():
             # a table without this view's serving pointer gets the registry's first, so
             # a lookup there never serves a version the registry retired (sync/pointer.py)
-            ensure_pointer(warehouse, client, table, view.name)
-            claimed, synced = sync_state.read_markers(client, table, view_sk(view))
-            reason = (full_load_reason(previous, view, options)
-                      or sync_state.missing_from_table(synced, previous)
-                      or no_horizon_reason(previous))
-            plan = ReadPlan(as_of=as_of, watermark=None if reason else previous.watermark,
-                            previous_as_of=None if reason else previous.last_as_of,
-                            lookback=options.lookback,
-                            previous_horizon=None if reason else previous.horizon)
-            high_water_query = high_water_sql(view, relation, as_of, warehouse.dialect)
-            high_water = (warehouse.fetch_all(high_water_query)[0][0] if high_water_query
-                          else None)
-            horizon = warehouse.fetch_all(
-                horizon_sql(view, relation, as_of, warehouse.dialect))[0][0]
-            if on_plan is not None:
-                plan_sql = latest_rows_sql(view, relation, plan, warehouse.dialect)
-                on_plan(warehouse.fetch_all(
-                    f"select count(*) from ({plan_sql}) as rows_to_sync")[0][0])
+            ensure_pointer(warehouse, store, view.name)
+            claimed, synced = sync_state.read_markers(store, sk)
+            plan = _plan(warehouse, view, relation, previous, claimed, synced, options, as_of,
+                         on_plan)
             started = time.perf_counter()
             claim.acquire(allow_unconditional=options.allow_first_load, marker=claimed)
-            for rows in read_latest(warehouse, view, relation, plan, options.batch_size):
+            for rows in read_latest(warehouse, view, relation, plan.read, options.batch_size):
                 written_at = time.time_ns() // 1_000
                 items = [encode_item(view, row, written_at) for row in rows]  # all, first
                 writer.submit(items, conditional=not claim.unconditional,
@@ -195,19 +207,10 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
             writer.wait()
             writer.close()
             claim.release(completed=True)
-            done = sync_state.SyncState(
-                view_name=view.name, view_version=view.version, online_store=store,
-                watermark=high_water if high_water is not None else previous.watermark,
-                last_as_of=as_of, run_id=run_id, status="ok", started_at=running.started_at,
-                finished_at=utc_naive(), rows_read=rows_read,
-                rows_written=writer.counters.written, rows_skipped=writer.counters.skipped,
-                rows_retried=writer.counters.retried,
-                horizon=horizon if horizon is not None else previous.horizon,
-                rows_unchanged=writer.counters.unchanged,
-            )
-            if rows_read or reason or done.watermark != previous.watermark:
+            done = _done(running, previous, plan, store_id, rows_read, writer.counters)
+            if rows_read or plan.reason or done.watermark != previous.watermark:
                 # (a run that found nothing new leaves the marker that confirmed it)
-                sync_state.write_marker(client, table, view_sk(view), done)
+                sync_state.write_marker(store, sk, done)
     except BaseException as exc:
         writer.close(cancel=True)  # every writer thread has ended when this returns
         claim.release(completed=False)  # best effort; joins the lease renewer
@@ -219,9 +222,25 @@ def sync_view(warehouse: Warehouse, client, table: str, view: FeatureView,
     sync_state.save(warehouse, done)
     mode = ("first load (BatchWriteItem)" if claim.unconditional
             else "conditional (TransactWriteItems)")
-    return SyncResult(view.name, view.version, mode, plan.full, rows_read, done.rows_written,
-                      done.rows_skipped, done.rows_retried, seconds, done.watermark, reason,
-                      done.rows_unchanged)
+    return SyncResult(view.name, view.version, mode, plan.read.full, rows_read,
+                      done.rows_written, done.rows_skipped, done.rows_retried, seconds,
+                      done.watermark, plan.reason, done.rows_unchanged)
+
+
+def _done(running: sync_state.SyncState, previous: sync_state.SyncState, plan: _Plan,
+          store_id: str, rows_read: int, counters: Counters) -> sync_state.SyncState:
+    """The state a run that succeeded records."""
+    return sync_state.SyncState(
+        view_name=running.view_name, view_version=running.view_version,
+        online_store=store_id,
+        watermark=plan.high_water if plan.high_water is not None else previous.watermark,
+        last_as_of=plan.read.as_of, run_id=running.run_id, status="ok",
+        started_at=running.started_at, finished_at=utc_naive(), rows_read=rows_read,
+        rows_written=counters.written, rows_skipped=counters.skipped,
+        rows_retried=counters.retried,
+        horizon=plan.horizon if plan.horizon is not None else previous.horizon,
+        rows_unchanged=counters.unchanged,
+    )
 
 
 def _failed(warehouse: Warehouse, view: FeatureView, running: sync_state.SyncState,

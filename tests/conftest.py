@@ -53,6 +53,17 @@ def dynamodb_table(dynamodb_local, request):
     client.delete_table(TableName=name)
 
 
+@pytest.fixture
+def online_store(dynamodb_table):
+    """The real online store (``DynamoDBStore``) over the fresh, empty ``dynamodb_table``:
+    what a test hands the lookup, the sync or a gate (tests/online_stores.py has the
+    faults to inject around it)."""
+    from tests.online_stores import store_for
+
+    client, name = dynamodb_table
+    return store_for(client, name)
+
+
 # -- the demo warehouse (owned with featurestore/demo_data.py) ---------------------------
 DEMO_USERS, DEMO_DAYS, DEMO_SEED = 200, 30, 7
 DEMO_END = "2026-05-01T00:00:00"

@@ -98,7 +98,7 @@ def online_status(ctx: click.Context, local: bool, as_json: bool) -> None:
       featurestore online status --local --json
     """
     from featurestore.errors import OnlineStoreError
-    from featurestore.online.client import require_table
+    from featurestore.online.dynamodb import DynamoDBStore
     from featurestore.sync import state as sync_state
     from featurestore.warehouse import Warehouse
 
@@ -107,7 +107,7 @@ def online_status(ctx: click.Context, local: bool, as_json: bool) -> None:
     announce_store(project)
     table = {"name": online.table, "exists": True, "problem": None}
     try:
-        require_table(online.client(), online.table, online.where())
+        DynamoDBStore.open(online).require_table()
     except OnlineStoreError as exc:
         table.update(exists=False, problem=str(exc))
     states = None
@@ -152,12 +152,12 @@ def online_init(ctx: click.Context, local: bool) -> None:
     Example:
       featurestore online init --local
     """
-    from featurestore.online.client import ensure_table
+    from featurestore.online.dynamodb import DynamoDBStore
 
     project = get_project(ctx, local=local)
     online = project.settings.online
     announce_store(project)
-    created = ensure_table(online.client(), online.table)
+    created = DynamoDBStore.open(online).ensure_table()
     verb = "created" if created else "already exists, key schema checked"
     click.echo(f"table {online.table} {verb}.")
 
@@ -307,7 +307,7 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
       featurestore forget --local user_device 42 d-0001234
       featurestore forget --local user 42 --json
     """
-    from featurestore.online.client import require_table
+    from featurestore.online.dynamodb import DynamoDBStore
     from featurestore.sync.forget import forget, parse_key
     from featurestore.warehouse import Warehouse
 
@@ -316,11 +316,11 @@ def forget_command(ctx: click.Context, entity: str, key: tuple[str, ...], local:
     announce_store(project)
     catalog = project.catalog()
     parse_key(catalog, entity, key)  # a bad key is named before any store is asked
-    client = online.client()
-    require_table(client, online.table, online.where())
+    store = DynamoDBStore.open(online)
+    store.require_table()
     warehouse = Warehouse(project, read_only=True) if Warehouse.exists(project) else None
     try:
-        report = forget(warehouse, client, online.table, catalog, entity, key)
+        report = forget(warehouse, store, catalog, entity, key)
     finally:
         if warehouse is not None:
             warehouse.close()

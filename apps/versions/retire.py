@@ -51,7 +51,6 @@ def retire(project: Project, view_name: str, version: int, *, reason: str | None
     """Delete ``version``'s online items and mark it retired; refused while it is served,
     was served within the lookup's refresh bound, or was pinned by a training set
     recorded within ``pinned_within`` (``force``: that last check only)."""
-    from featurestore.online.client import store_errors
     from featurestore.sync.retire import delete_version_items
     from featurestore.warehouse import Warehouse
 
@@ -84,9 +83,9 @@ def retire(project: Project, view_name: str, version: int, *, reason: str | None
         def progress(state) -> None:
             say(f"retire {view_name} v{version}: {state.deleted:,} item(s) deleted")
 
-        with store_errors(store.client, store.table):
-            state = delete_version_items(warehouse, store.client, store.table, view,
-                                         scan=scan, batch_keys=batch_keys, progress=progress)
+        with store.online.errors():
+            state = delete_version_items(warehouse, store.online, view, scan=scan,
+                                         batch_keys=batch_keys, progress=progress)
         version_log.record(warehouse, VersionEvent(
             view_name, version, "retired", who, reason, None, store.store_id,
             bool(forced_over), {"deleted": state.deleted, "resumed_from": state.resumed_from,

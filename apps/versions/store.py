@@ -23,26 +23,18 @@ from featurestore.version_log import VersionEvent
 class Store:
     """The project's online store, opened once per command."""
 
-    client: object
-    table: str
+    online: object  # the OnlineStore (online/store.py)
     store_id: str
 
     @classmethod
     def open(cls, project: Project) -> Store:
-        from featurestore.online.client import require_table, store_errors, store_id
+        from featurestore.online.dynamodb import DynamoDBStore
 
-        online = project.settings.online
-        client = online.client()
-        with store_errors(client, online.table):
-            description = require_table(client, online.table, online.where())
-        return cls(client, online.table, store_id(client, description))
+        online = DynamoDBStore.open(project.settings.online)
+        return cls(online, online.store_id())
 
     def pointer(self, view: str):
-        from featurestore.online.client import store_errors
-        from featurestore.online.serving import read_pointers
-
-        with store_errors(self.client, self.table):
-            return read_pointers(self.client, self.table, [view])[view]
+        return self.online.read_pointers([view])[view]
 
 
 def reconcile(warehouse, store: Store, pointer) -> None:
@@ -80,12 +72,10 @@ def served_version(project: Project, view_name: str, pointer) -> int:
 def change_pointer(store: Store, pointer, expected) -> None:
     """Write ``pointer`` if the stored one is still ``expected``; else an error that says
     another command won and nothing changed."""
-    from featurestore.online.client import store_errors
-    from featurestore.online.serving import PointerChanged, write_pointer
+    from featurestore.online.serving import PointerChanged
 
     try:
-        with store_errors(store.client, store.table):
-            write_pointer(store.client, store.table, pointer, expected)
+        store.online.write_pointer(pointer, expected)
     except PointerChanged:
         raise OnlineStoreError(
             f"view `{pointer.view}`: another promotion, rollback or retirement changed the "
@@ -96,12 +86,10 @@ def change_pointer(store: Store, pointer, expected) -> None:
 
 def is_synced(store: Store, view: FeatureView) -> bool:
     """Whether a sync of ``view``'s version to this store ever finished (its marker)."""
-    from featurestore.online.client import store_errors
     from featurestore.online.items import view_sk
     from featurestore.sync.state import read_markers
 
-    with store_errors(store.client, store.table):
-        _, synced = read_markers(store.client, store.table, view_sk(view))
+    _, synced = read_markers(store.online, view_sk(view))
     return synced is not None
 
 

@@ -1,8 +1,9 @@
 """The feature table: its key schema, creating it, checking it, dropping it.
 
-Clients come from ``OnlineConfig.client()`` (featurestore/online/config.py). botocore is
-imported only inside the functions, so the CLI's help and the Lambda's cold start do not
-pay for it.
+Called through ``DynamoDBStore`` (``online/dynamodb.py``: ``require_table``,
+``ensure_table``, ``drop_table``, ``store_id``, ``errors``), on the client the store holds
+(``OnlineConfig.client()``). botocore is imported only inside the functions, so the CLI's
+help and the Lambda's cold start do not pay for it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ ATTRIBUTES = [
     {"AttributeName": "sk", "AttributeType": "S"},
 ]
 TTL_ATTRIBUTE = "expires_at"
+NO_CREDENTIALS = ("no AWS credentials found for DynamoDB (the boto3 chain: AWS_PROFILE, "
+                  "AWS_ACCESS_KEY_ID, ~/.aws). Configure them, or pass --local to use the "
+                  "DynamoDB Local that `featurestore online start` runs.")
 
 
 def describe_table(client, table_name: str) -> dict | None:
@@ -31,11 +35,7 @@ def describe_table(client, table_name: str) -> dict | None:
     try:
         return client.describe_table(TableName=table_name)["Table"]
     except NoCredentialsError:
-        raise OnlineStoreError(
-            "no AWS credentials found for DynamoDB (the boto3 chain: AWS_PROFILE, "
-            "AWS_ACCESS_KEY_ID, ~/.aws). Configure them, or pass --local to use the "
-            "DynamoDB Local that `featurestore online start` runs."
-        ) from None
+        raise OnlineStoreError(NO_CREDENTIALS) from None
     except BotoCoreError as exc:
         raise StoreUnavailable(
             f"DynamoDB is not reachable at {client.meta.endpoint_url} ({exc}). Start it "
@@ -88,11 +88,7 @@ def store_errors(client, table_name: str) -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise OnlineStoreError(
-            "no AWS credentials found for DynamoDB (the boto3 chain: AWS_PROFILE, "
-            "AWS_ACCESS_KEY_ID, ~/.aws). Configure them, or pass --local to use the "
-            "DynamoDB Local that `featurestore online start` runs."
-        ) from None
+        raise OnlineStoreError(NO_CREDENTIALS) from None
     except ClientError as exc:
         raise OnlineStoreError(f"table {table_name}: DynamoDB refused a request ({exc})"
                                ) from None

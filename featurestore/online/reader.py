@@ -1,5 +1,8 @@
 """Reading items from DynamoDB within a deadline: BatchGetItem, projection, retries.
 
+The reads of ``DynamoDBStore.get`` and ``ping`` (``online/dynamodb.py``); a store opened
+``for_lookup`` gives its reader a client that cannot outlast the deadline.
+
 A lookup has a latency budget, so the reader owns the retry policy instead of botocore
 (clients are made with one attempt and tight timeouts): throttling, transient network
 errors and ``UnprocessedKeys`` are retried with jittered exponential backoff until the
@@ -16,7 +19,6 @@ from __future__ import annotations
 import time
 
 from featurestore.errors import StoreUnavailable
-from featurestore.online.config import OnlineConfig
 from featurestore.online.retry import RETRYABLE_CODES, backoff_delay
 
 BATCH_LIMIT = 100  # BatchGetItem's maximum number of keys per call
@@ -35,17 +37,6 @@ def cannot_connect(exc: BaseException) -> bool:
 
 class DynamoReader:
     """Batch reads of ``(pk, sk)`` items from one table, bounded by ``deadline_s``."""
-
-    @classmethod
-    def within_deadline(cls, config: OnlineConfig, *, deadline_s: float,
-                        consistent_read: bool = False,
-                        max_pool_connections: int = 16) -> DynamoReader:
-        """A reader whose client cannot outlast the deadline: one attempt, connect within
-        0.2 s, read within the deadline; the reader does its own retries."""
-        client = config.client(connect_timeout=min(deadline_s, 0.2), read_timeout=deadline_s,
-                               max_attempts=1, max_pool_connections=max_pool_connections)
-        return cls(client, config.table, deadline_s=deadline_s,
-                   consistent_read=consistent_read)
 
     def __init__(self, client, table: str, *, deadline_s: float = 0.25,
                  consistent_read: bool = False, base_backoff_s: float = 0.002):

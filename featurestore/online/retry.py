@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 # Error codes of a whole request that a later identical request may not get.
 RETRYABLE_CODES = frozenset({
@@ -30,6 +31,31 @@ UNREACHABLE_SECONDS = 5.0
 # Cancellation reasons of one item in a TransactWriteItems that a retry may clear.
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError",
                                "ProvisionedThroughputExceeded", "None"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy of the online store: how many times an answer that says
+    "later" is retried, the backoff's first step and cap, and how long a store that does
+    not answer at all is tried before ``StoreUnavailable``.
+
+    Every DynamoDB request of ``online/dynamodb.py`` follows it: the writer threads, the
+    marker, pointer and delete batches (UnprocessedKeys and UnprocessedItems included).
+    The lookup's reads keep its shape under a deadline instead of a number of attempts
+    (``online/reader.py``), with a step small enough for a budget of milliseconds.
+    """
+
+    max_attempts: int = 10
+    base_delay: float = 0.05
+    max_delay: float = 5.0
+    unreachable_seconds: float = UNREACHABLE_SECONDS
+
+    def delay(self, attempt: int) -> float:
+        """The pause before retry number ``attempt`` (0 first): full jitter."""
+        return backoff_delay(attempt, self.base_delay, self.max_delay)
+
+
+LOOKUP_RETRY = RetryPolicy(base_delay=0.002)  # within a deadline of a few hundred ms
 
 
 def backoff_delay(attempt: int, base: float = 0.05, cap: float = 5.0,

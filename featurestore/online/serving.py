@@ -22,7 +22,9 @@ reads these items with a consistent read at most once per refresh interval
 (``FEATURESTORE_LOOKUP_VERSION_REFRESH_MS``, default 1 s) and answers each request from one
 snapshot of them: a promotion is visible to every lookup that starts more than one
 interval after it, and no answer mixes two versions of one view. Low-level attribute
-format, no boto3 import: the lookup's cold start stays small.
+format, no boto3 import: the lookup's cold start stays small. The reads and the
+conditional write are the online store's (``read_pointers``, ``write_pointer``:
+``online/dynamodb.py``).
 """
 
 from __future__ import annotations
@@ -100,39 +102,5 @@ def encode_pointer(pointer: Pointer) -> dict:
     return item
 
 
-def read_pointers(client, table: str, views: list[str]) -> dict[str, Pointer]:
-    """The pointers of ``views`` (a consistent read; views without an item get an empty
-    pointer). For commands, with a boto3 client; the lookup reads through its reader."""
-    found: dict[str, dict] = {}
-    for start in range(0, len(views), 100):
-        pending = {table: {"Keys": [pointer_key(v) for v in views[start:start + 100]],
-                           "ConsistentRead": True}}
-        while pending:
-            answer = client.batch_get_item(RequestItems=pending)
-            for item in answer.get("Responses", {}).get(table, ()):
-                found[item["sk"]["S"]] = item
-            pending = answer.get("UnprocessedKeys") or {}
-    return {view: decode_pointer(view, found.get(view)) for view in views}
-
-
 class PointerChanged(Exception):
     """Another command changed the pointer since it was read."""
-
-
-def write_pointer(client, table: str, pointer: Pointer, expected: Pointer) -> None:
-    """Store ``pointer`` if the item is still what ``expected`` read; PointerChanged if
-    another promotion, rollback or retirement got there first."""
-    from botocore.exceptions import ClientError
-
-    if expected.event_id is None:
-        condition, values = "attribute_not_exists(pk)", {}
-    else:
-        condition, values = "event_id = :expected", {":expected": {"S": expected.event_id}}
-    try:
-        client.put_item(TableName=table, Item=encode_pointer(pointer),
-                        ConditionExpression=condition,
-                        **({"ExpressionAttributeValues": values} if values else {}))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise PointerChanged(pointer.view) from None
-        raise

@@ -46,7 +46,10 @@ than on DynamoDB's own check, so it is not used for runs that can meet stored va
 
 The plain BatchWriteItem path (``write_batch``) cannot carry a condition; the worker uses
 it only for the first load of a view version into DynamoDB, claimed through a marker item
-(see ``featurestore/sync/first_load.py``), where there is no stored value to regress.
+(see ``sync/first_load.py``), where there is no stored value to regress.
+
+The writer is part of the DynamoDB implementation of the online store: the sync gets one
+from ``DynamoDBStore.writer`` (``online/dynamodb.py``), never builds it from a client.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ from featurestore.online.condition import (
 from featurestore.online.raw_reads import install as install_raw_reads
 from featurestore.online.retry import (
     RETRYABLE_CODES,
-    UNREACHABLE_SECONDS,
+    RetryPolicy,
     backoff_delay,
     is_unreachable,
 )
@@ -76,6 +79,7 @@ from featurestore.online.retry import (
 TRANSACT_LIMIT = 100
 BATCH_LIMIT = 25
 GET_LIMIT = 100  # BatchGetItem's keys per request
+DEFAULT_RETRY = RetryPolicy()
 
 
 class Counters:
@@ -110,16 +114,14 @@ class Writer:
     request has used up its own retries.
     """
 
-    def __init__(self, client, table: str, *, threads: int = 8, max_attempts: int = 10,
-                 base_delay: float = 0.05, max_delay: float = 5.0, in_flight: int | None = None,
-                 unreachable_seconds: float = UNREACHABLE_SECONDS):
+    def __init__(self, client, table: str, *, threads: int = 8,
+                 retry: RetryPolicy = DEFAULT_RETRY, in_flight: int | None = None):
         self.client = client
         install_raw_reads(client)  # BatchGetItem answers without botocore's shape walk
         self.table = table
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.unreachable_seconds = unreachable_seconds
+        self.retry = retry
+        self.max_attempts = retry.max_attempts
+        self.unreachable_seconds = retry.unreachable_seconds
         self.counters = Counters()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fs-sync-writer")
         # Bounded hand-off: the reader waits instead of queueing the whole table in memory.
@@ -207,7 +209,7 @@ class Writer:
                 last_code = exc.response.get("Error", {}).get("Code") or ""
                 if last_code not in RETRYABLE_CODES:
                     raise self._refused(exc, items, "a read") from None
-                self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+                self._pause(self.retry.delay(attempt))
                 continue
             for item in answer.get("Responses", {}).get(self.table, []):
                 found[item_key(item)] = item
@@ -215,7 +217,7 @@ class Writer:
             if not request:
                 return found
             last_code = "UnprocessedKeys"
-            self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+            self._pause(self.retry.delay(attempt))
         raise OnlineStoreError(
             f"DynamoDB left keys of table {self.table} unread after {self.max_attempts} "
             f"attempts (last answer: {last_code}); first item {describe(items[0])}. "
@@ -250,7 +252,7 @@ class Writer:
                     self.counters.add(retried=len(pending))
                 else:
                     raise self._refused(exc, pending) from None
-                self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+                self._pause(self.retry.delay(attempt))
                 continue
             self.counters.add(written=len(pending))
             return
@@ -276,7 +278,7 @@ class Writer:
                 if last_code not in RETRYABLE_CODES:
                     raise self._refused(exc, [p["PutRequest"]["Item"] for p in pending]) from None
                 self.counters.add(retried=len(pending))
-                self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+                self._pause(self.retry.delay(attempt))
                 continue
             unprocessed = answer.get("UnprocessedItems", {}).get(self.table, [])
             self.counters.add(written=len(pending) - len(unprocessed))
@@ -285,7 +287,7 @@ class Writer:
             pending = unprocessed
             last_code = "UnprocessedItems"
             self.counters.add(retried=len(pending))
-            self._pause(backoff_delay(attempt, self.base_delay, self.max_delay))
+            self._pause(self.retry.delay(attempt))
         raise OnlineStoreError(
             f"DynamoDB left {len(pending)} items of table {self.table} unprocessed after "
             f"{self.max_attempts} attempts (last answer: {last_code}); run `featurestore "
@@ -315,7 +317,7 @@ class Writer:
                     raise StoreUnavailable(
                         unreachable_message(self.client, self.table, exc)) from None
                 self.counters.add(retried=count)
-                self._pause(backoff_delay(attempt, self.base_delay, 1.0))
+                self._pause(backoff_delay(attempt, self.retry.base_delay, 1.0))
                 attempt += 1
                 continue
             self._silent_since = None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from featurestore.online.items import encode_item, to_epoch_micros
+from tests.online_stores import store_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FEATURE_DEFS = REPO_ROOT / "feature_defs"
@@ -28,10 +29,11 @@ def seed(client, table: str, view, rows: list[dict], written_at: dt.datetime = N
 
 def make_app(catalog, client, table, **options):
     from featurestore.lookup.handler import LookupApp
-    from featurestore.online.reader import DynamoReader
+    from featurestore.online.retry import LOOKUP_RETRY
 
     deadline = options.pop("deadline_s", 2.0)
-    return LookupApp(catalog, DynamoReader(client, table, deadline_s=deadline), **options)
+    return LookupApp(catalog, store_for(client, table, deadline_s=deadline, retry=LOOKUP_RETRY),
+                     **options)
 
 
 @dataclass

@@ -18,9 +18,8 @@ from featurestore.lookup.handler import LookupApp
 from featurestore.lookup.http_server import BackgroundServer
 from featurestore.online.config import OnlineConfig
 from featurestore.online.local import free_port
-from featurestore.online.reader import DynamoReader
 from tests.lookup.lookup_testkit import NOW, REPO_ROOT, call, make_app, seed
-from tests.lookup.test_openapi import EmptyStore
+from tests.online_stores import store_for
 from tests.waiting import wait_until
 
 F = "user_transactions:txn_count_7d"
@@ -29,12 +28,12 @@ KEYS = json.dumps({"keys": [{"name": "fraud-model", "sha256": hash_key("s3cret")
 
 
 @pytest.fixture
-def server(catalog):
+def server(catalog, online_store):
     """``server(**limits) -> (host, port)``: a locked endpoint over an empty store."""
     started = []
 
     def start(**limits):
-        app = LookupApp(catalog, EmptyStore(), access=AccessPolicy.from_config(KEYS, "keys"))
+        app = LookupApp(catalog, online_store, access=AccessPolicy.from_config(KEYS, "keys"))
         background = BackgroundServer(app, **limits)
         started.append(background)
         background.__enter__()
@@ -270,7 +269,7 @@ def test_a_refused_connection_degrades_at_once_not_at_the_deadline(catalog):
     calls = []
     closed.meta.events.register("before-call.dynamodb.BatchGetItem",
                                 lambda **_: calls.append("BatchGetItem"))
-    reader = DynamoReader(closed, "t", deadline_s=60.0)
+    reader = store_for(closed, "fs_t", deadline_s=60.0)
     with pytest.raises(StoreUnavailable, match="^DynamoDB is unreachable: Could not connect"):
         reader.get([("user#1", "user_transactions#v1")], ["txn_count_7d"])
     assert calls == ["BatchGetItem"]

@@ -20,7 +20,7 @@ from featurestore.lookup.access import AccessPolicy, hash_key
 from featurestore.lookup.handler import LookupApp
 from featurestore.settings import Settings
 from tests.lookup.lookup_testkit import REPO_ROOT
-from tests.lookup.test_openapi import EmptyStore, handle
+from tests.lookup.test_openapi import handle
 
 F = "user_transactions:txn_count_7d"
 KEYS = json.dumps({"keys": [
@@ -32,10 +32,11 @@ KEYS = json.dumps({"keys": [
 LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "featurestore-lookup"}
 
 
-def app_of(catalog, environ: dict) -> LookupApp:
-    """The app as the handler builds it at a cold start, from these variables only."""
+def app_of(catalog, environ: dict, store=None) -> LookupApp:
+    """The app as the handler builds it at a cold start, from these variables only
+    (``store``: a DynamoDB Local table instead of AWS, for what reads it)."""
     return LookupApp.from_settings(Settings.from_env(environ=environ), catalog=catalog,
-                                   serving_log=None)
+                                   serving_log=None, store=store)
 
 
 def status(app, target: str, key: str | None = None) -> int:
@@ -43,8 +44,8 @@ def status(app, target: str, key: str | None = None) -> int:
 
 
 # -- deployed: fail closed ---------------------------------------------------------------
-def test_deployed_without_keys_refuses_every_feature_request(catalog, caplog):
-    app = app_of(catalog, LAMBDA)
+def test_deployed_without_keys_refuses_every_feature_request(catalog, caplog, online_store):
+    app = app_of(catalog, LAMBDA, online_store)
     assert "every feature request is refused with 401" in caplog.text
     answer = handle(app, "GET", f"/v1/features/user/1?features={F}")
     assert (answer["statusCode"], json.loads(answer["body"])) == (401, {
@@ -52,7 +53,6 @@ def test_deployed_without_keys_refuses_every_feature_request(catalog, caplog):
         "message": "missing API key: send it in the `x-api-key` header"})
     assert status(app, "/v1/feature-views") == 401
     assert status(app, f"/v1/features/user/1?features={F}", key="anything") == 401
-    app.reader = EmptyStore()  # no DynamoDB here: the health check reads nothing
     assert status(app, "/openapi.json") == 200 and status(app, "/healthz") == 200
 
 
@@ -61,17 +61,16 @@ def test_the_handler_outside_lambda_is_closed_too_without_keys(catalog):
 
 
 @pytest.mark.parametrize("value", ["true", "1", "on"])
-def test_anonymous_access_is_turned_on_by_name(catalog, value):
-    app = app_of(catalog, {**LAMBDA, "FEATURESTORE_ALLOW_ANONYMOUS": value})
-    app.reader = EmptyStore()
+def test_anonymous_access_is_turned_on_by_name(catalog, value, online_store):
+    app = app_of(catalog, {**LAMBDA, "FEATURESTORE_ALLOW_ANONYMOUS": value}, online_store)
     assert status(app, f"/v1/features/user/1?features={F}") == 200
     assert status(app, "/v1/features/user/1?features=user_profile:email_domain") == 403
 
 
-def test_with_keys_and_anonymous_on_a_missing_key_is_anonymous_a_wrong_one_is_not(catalog):
+def test_with_keys_and_anonymous_on_a_missing_key_is_anonymous_a_wrong_one_is_not(
+        catalog, online_store):
     app = app_of(catalog, {**LAMBDA, "FEATURESTORE_API_KEYS": KEYS,
-                           "FEATURESTORE_ALLOW_ANONYMOUS": "true"})
-    app.reader = EmptyStore()
+                           "FEATURESTORE_ALLOW_ANONYMOUS": "true"}, online_store)
     assert status(app, f"/v1/features/user/1?features={F}") == 200
     assert status(app, f"/v1/features/user/1?features={F}", key="guess") == 401
     assert status(app, "/v1/features/user/1?features=user_profile:email_domain",
@@ -136,7 +135,8 @@ def create(project_dir, *args):
                                     *args], obj={})
 
 
-def test_keys_create_prints_the_key_once_and_keeps_only_its_digest(project_dir, catalog):
+def test_keys_create_prints_the_key_once_and_keeps_only_its_digest(project_dir, catalog,
+                                                                   online_store):
     result = create(project_dir, "--name", "fraud-model", "--grant", "public,internal")
     assert result.exit_code == 0, result.output
     key = result.stdout.strip()
@@ -160,7 +160,7 @@ def test_keys_create_prints_the_key_once_and_keeps_only_its_digest(project_dir, 
     assert (growth.name, growth.sensitivities, growth.views) == (
         "growth", {"public", "pii"}, {"user_profile", "user_transactions"})
     # what serve reads: the key works there
-    app = LookupApp(catalog, EmptyStore(), access=AccessPolicy.from_settings(
+    app = LookupApp(catalog, online_store, access=AccessPolicy.from_settings(
         Settings.from_env(project_dir, environ={}).lookup, path))
     assert status(app, f"/v1/features/user/1?features={F}", key=key) == 200
     assert status(app, f"/v1/features/user/1?features={F}") == 401
@@ -202,8 +202,8 @@ def catalog_seen(app, key: str | None) -> dict[str, list[str]]:
             for v in json.loads(answer["body"])["feature_views"]}
 
 
-def test_the_catalog_lists_only_what_the_key_is_granted(catalog):
-    locked = LookupApp(catalog, EmptyStore(), access=AccessPolicy.from_config(KEYS, "keys"))
+def test_the_catalog_lists_only_what_the_key_is_granted(catalog, online_store):
+    locked = LookupApp(catalog, online_store, access=AccessPolicy.from_config(KEYS, "keys"))
     growth = catalog_seen(locked, "s3cret-growth")
     assert list(growth) == ["user_profile"]
     assert "email_domain" in growth["user_profile"]
@@ -213,15 +213,15 @@ def test_the_catalog_lists_only_what_the_key_is_granted(catalog):
     assert "email_domain" not in fraud["user_profile"]
     assert fraud["user_profile"] == [f.name for f in catalog.views["user_profile"].features
                                      if f.sensitivity != "pii"]
-    anonymous = catalog_seen(LookupApp(catalog, EmptyStore()), None)
+    anonymous = catalog_seen(LookupApp(catalog, online_store), None)
     assert anonymous == fraud
     assert catalog_seen(locked, "s3cret-growth") == growth  # kept per key, same answer
 
 
-def test_a_view_with_nothing_the_key_may_read_is_left_out(catalog):
+def test_a_view_with_nothing_the_key_may_read_is_left_out(catalog, online_store):
     only_public = json.dumps({"keys": [{"name": "p", "sha256": hash_key("p"),
                                         "sensitivities": ["public"], "views": ["*"]}]})
-    app = LookupApp(catalog, EmptyStore(), access=AccessPolicy.from_config(only_public, "k"))
+    app = LookupApp(catalog, online_store, access=AccessPolicy.from_config(only_public, "k"))
     seen = catalog_seen(app, "p")
     public = {name: [f.name for f in view.features if f.sensitivity == "public"]
               for name, view in catalog.views.items()}

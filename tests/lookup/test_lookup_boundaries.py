@@ -14,19 +14,12 @@ import pytest
 from featurestore.lookup import service
 from featurestore.online.items import encode_item, to_epoch_micros
 from tests.lookup.lookup_testkit import NOW
+from tests.online_stores import store_for
 
 US = dt.timedelta(microseconds=1)
 SLO = dt.timedelta(hours=1)  # user_transactions: freshness_slo 1h, ttl 30d
 TTL = dt.timedelta(days=30)
 F = "user_transactions:txn_count_7d"
-
-
-class OneItem:
-    def __init__(self, item: dict):
-        self.item = item
-
-    def get(self, keys, attributes, **options):
-        return {(self.item["pk"]["S"], self.item["sk"]["S"]): self.item}
 
 
 @pytest.mark.parametrize(("age", "status", "value"), [
@@ -39,14 +32,16 @@ class OneItem:
     (dt.timedelta(0), "PRESENT", 7),
     (-US, "PRESENT", 7),  # a feature_ts ahead of this clock
 ])
-def test_status_at_and_around_each_bound(catalog, age, status, value):
+def test_status_at_and_around_each_bound(catalog, dynamodb_table, age, status, value):
+    client, table = dynamodb_table
     view = catalog.views["user_transactions"]
     assert (view.freshness_slo_seconds, view.ttl_seconds) == (3600, 30 * 86400)
     feature_ts = NOW - age
     item = encode_item(view, {"user_id": 1, "feature_ts": feature_ts, "txn_count_7d": 7},
                        to_epoch_micros(NOW))
     requests = [service.entity_request(catalog, "user", [{"user_id": 1}], [F])]
-    outcome = service.lookup(requests, OneItem(item), now=NOW)
+    client.put_item(TableName=table, Item=item)
+    outcome = service.lookup(requests, store_for(client, table), now=NOW)
     answer = outcome.results[0][0]["features"][F]
     assert (answer["status"], answer["value"]) == (status, value)
     assert answer["age_seconds"] == (age // US) // 1_000_000  # floored: -1 µs is -1 s

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from featurestore.apps.cli import cli
 from featurestore.lookup import service
-from featurestore.online.reader import DynamoReader
 from tests.lookup.lookup_testkit import REPO_ROOT, seed
+from tests.online_stores import store_for
 
 
 def test_lookup_command_prints_the_vector(dynamodb_local, dynamodb_table, catalog,
@@ -98,7 +98,7 @@ def test_unprocessed_keys_are_retried_not_dropped(dynamodb_table, catalog):
     rows = [{"user_id": i, "feature_ts": dt.datetime(2026, 5, 22), "country": "DE",
              "email_domain": big} for i in range(60)]  # 60 x 380 kB: about 23 MB
     seed(client, table, view, rows)
-    reader = DynamoReader(client, table, deadline_s=30.0)
+    reader = store_for(client, table, deadline_s=30.0)
     requests = [service.entity_request(catalog, "user", [{"user_id": i} for i in range(60)],
                                        ["user_profile:email_domain", "user_profile:country"])]
     outcome = service.lookup(requests, reader, now=dt.datetime(2026, 5, 22, 1))

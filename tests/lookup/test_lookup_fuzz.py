@@ -4,9 +4,9 @@ A property test (hypothesis) throws events at ``LookupApp.handle``: any path, qu
 headers and body, plausible requests with hostile values (keys of every JSON type, texts
 that are not digits, keys longer than DynamoDB holds, lone surrogates, base64 that is not
 UTF-8) and odd types in the event itself (None, numbers, lists where objects belong).
-Every answer must be JSON that the OpenAPI document allows for it, and the store is one
-that checks what DynamoDB would refuse: a request it sees must be one DynamoDB accepts,
-so a bad request can never degrade.
+Every answer must be JSON that the OpenAPI document allows for it, and the store is
+DynamoDB Local itself, which refuses what DynamoDB would refuse: a request that reaches
+it must be one DynamoDB accepts, so a bad request can never degrade.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from featurestore.lookup import openapi
 from featurestore.lookup.access import AccessPolicy, hash_key
 from featurestore.lookup.handler import ROUTER, LookupApp, read_event
 from featurestore.lookup.routes import ERRORS, ROUTES
-from featurestore.lookup.service import MAX_PK_BYTES
 from tests.lookup.lookup_testkit import call, make_app
 from tests.lookup.test_openapi import validator
+from tests.online_stores import FaultyStore, store_for
 
 F = "user_transactions:txn_count_7d"
 KEY = "s3cret-fraud"
@@ -34,33 +34,21 @@ SPEC = json.loads(openapi.document_text())
 OPERATIONS = {(route.method, route.path): route for route in ROUTES}
 
 
-class DynamoDBRules:
-    """A store that holds nothing and fails the test on a read DynamoDB would refuse.
-    ``reads`` counts the reads of feature items (the serving pointers, read once per
-    refresh interval whatever the request holds, are read consistently)."""
-
-    def __init__(self):
-        self.reads = 0
-
-    def get(self, keys, attributes, **options):
-        self.reads += not options.get("consistent")
-        assert 0 < len(keys) <= 100
-        assert len(set(keys)) == len(keys), "duplicate keys: DynamoDB refuses the batch"
-        for pk, sk in keys:
-            assert isinstance(pk, str) and 0 < len(pk.encode()) <= MAX_PK_BYTES, pk[:80]
-            assert isinstance(sk, str) and 0 < len(sk.encode()) <= 1024
-        return {}
-
-    def ping(self):
-        return None
-
-
 @pytest.fixture(scope="module")
-def apps(catalog):
-    """An anonymous endpoint and one with API keys, over the same rule-checking store."""
-    return (LookupApp(catalog, DynamoDBRules(), serving_log=None),
-            LookupApp(catalog, DynamoDBRules(), serving_log=None,
-                      access=AccessPolicy.from_config(KEYS, "keys")))
+def apps(catalog, dynamodb_local):
+    """An anonymous endpoint and one with API keys, over the real store of an empty
+    DynamoDB Local table, counting the reads that reach it: DynamoDB refuses a read it
+    cannot serve (a duplicate key, a partition key over 2,048 bytes), which would
+    degrade the answer, so a bad request that got through to the store fails the test."""
+    from featurestore.online.client import ensure_table
+    from featurestore.online.config import OnlineConfig
+
+    client = OnlineConfig(endpoint=dynamodb_local).client()
+    ensure_table(client, "fs_fuzz", ttl=False)
+    yield (LookupApp(catalog, FaultyStore(store_for(client, "fs_fuzz")), serving_log=None),
+           LookupApp(catalog, FaultyStore(store_for(client, "fs_fuzz")), serving_log=None,
+                     access=AccessPolicy.from_config(KEYS, "keys")))
+    client.delete_table(TableName="fs_fuzz")
 
 
 # -- what events are made of ---------------------------------------------------------------
@@ -220,7 +208,7 @@ def documented_statuses(event) -> tuple[str | None, set[int]]:
 
 
 def check(app: LookupApp, event) -> dict:
-    reads_before = app.reader.reads
+    reads_before = app.store.reads
     answer = app.handle(event)  # never raises: that is the first property
     assert set(answer) == {"statusCode", "headers", "body", "isBase64Encoded"}
     code = answer["statusCode"]
@@ -241,7 +229,7 @@ def check(app: LookupApp, event) -> dict:
         schema = SPEC["components"]["schemas"]["Error"]
         assert body["error"] == ERRORS[code]
         assert body["message"] and len(body["message"]) < 2100
-        assert app.reader.reads == reads_before, "a refused request read DynamoDB"
+        assert app.store.reads == reads_before, "a refused request read DynamoDB"
     errors = list(validator(SPEC, schema).iter_errors(body))
     assert not errors, (code, body, errors[0].message)
     return body

@@ -15,8 +15,8 @@ import pytest
 from featurestore.generate import view_spec
 from featurestore.lookup import service
 from featurestore.online.items import encode_item, entity_pk, view_sk
-from featurestore.online.reader import DynamoReader
 from featurestore.sql_render import render_as_of_join
+from tests.online_stores import store_for
 
 T0 = dt.datetime(2026, 5, 1, 10, 0, 0)
 T1 = dt.datetime(2026, 5, 3, 10, 0, 0)
@@ -85,7 +85,7 @@ def training_rows(connection, catalog) -> list[dict]:
 
 def test_online_vector_equals_training_row(warehouse, catalog, dynamodb_table):
     client, table = dynamodb_table
-    reader = DynamoReader(client, table, deadline_s=2.0)
+    reader = store_for(client, table, deadline_s=2.0)
     rows = training_rows(warehouse, catalog)
     assert len(rows) == len(SPINE)
     statuses = set()

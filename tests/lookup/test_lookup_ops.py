@@ -14,6 +14,7 @@ from featurestore.online.client import ensure_table
 from featurestore.online.config import OnlineConfig
 from featurestore.online.local import LocalDynamoDB
 from tests.lookup.lookup_testkit import NOW, REPO_ROOT, call, make_app, seed
+from tests.online_stores import FaultyStore, down, store_for
 from tests.waiting import wait_until
 
 F = "user_transactions:txn_count_7d"
@@ -73,11 +74,10 @@ def test_killing_dynamodb_mid_run_degrades_to_defaults(catalog, serve):
 
 
 def test_a_missing_table_degrades_instead_of_failing(dynamodb_local, catalog):
-    from featurestore.online.reader import DynamoReader
 
     client = OnlineConfig(endpoint=dynamodb_local).client(max_attempts=1)
     requests = [service.entity_request(catalog, "user", [{"user_id": 1}], [F])]
-    outcome = service.lookup(requests, DynamoReader(client, "no_such_table"), now=NOW)
+    outcome = service.lookup(requests, store_for(client, "no_such_table"), now=NOW)
     assert outcome.degraded is True
     assert outcome.error.startswith("DynamoDB refused the read: ResourceNotFoundException")
 
@@ -131,16 +131,13 @@ def test_cache_is_bounded_and_keyed_by_features(catalog):
     assert (cache.hits, cache.misses) == (1, 2)
 
 
-def test_cache_serves_hits_while_dynamodb_is_down(catalog):
-    class DownStore:
-        def get(self, keys, attributes, **options):
-            raise service.StoreUnavailable("down")
-
+def test_cache_serves_hits_while_dynamodb_is_down(catalog, online_store):
     cache = TTLCache(ttl_s=60)
     plan = service.entity_request(catalog, "user", [{"user_id": 1}], [F])
     cache.put((plan.pks[0], plan.views[0].sk), plan.views[0].features,
               (service.to_epoch_micros(dt.datetime(2026, 5, 22, 17)), {"txn_count_7d": 9}))
-    outcome = service.lookup([plan], DownStore(), now=NOW, cache=cache)
+    outcome = service.lookup([plan], FaultyStore(online_store, get_error=down("down")),
+                             now=NOW, cache=cache)
     assert outcome.degraded is False
     assert outcome.results[0][0]["features"][F]["value"] == 9
 

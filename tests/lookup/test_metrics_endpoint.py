@@ -13,7 +13,6 @@ from featurestore.lookup.access import AccessPolicy, hash_key
 from featurestore.lookup.handler import LookupApp
 from featurestore.lookup.metrics import Metrics
 from tests.lookup.lookup_testkit import call
-from tests.lookup.test_openapi import EmptyStore
 
 KEYS = json.dumps({"keys": [
     {"name": "ops", "sha256": hash_key("k-ops"), "sensitivities": ["public", "internal"],
@@ -30,8 +29,8 @@ FAMILIES = ("featurestore_lookup_requests_total", "featurestore_lookup_latency_s
 
 
 @pytest.fixture
-def keyed_url(catalog, serve):
-    return serve(LookupApp(catalog, EmptyStore(), access=AccessPolicy.from_config(KEYS, "k")))
+def keyed_url(catalog, serve, online_store):
+    return serve(LookupApp(catalog, online_store, access=AccessPolicy.from_config(KEYS, "k")))
 
 
 @pytest.mark.parametrize(("key", "status", "message"), [
@@ -49,12 +48,13 @@ def test_metrics_need_a_key_granted_internal_on_every_view(keyed_url, key, statu
     assert "featurestore_lookup" not in json.dumps(answer.body)
 
 
-def test_metrics_with_an_operations_key_or_anonymous_on_loopback(keyed_url, catalog, serve):
+def test_metrics_with_an_operations_key_or_anonymous_on_loopback(keyed_url, catalog, serve,
+                                                                 online_store):
     answer = call(keyed_url, "/metrics", headers={"x-api-key": "k-ops"})
     assert answer.status == 200
     assert answer.headers["content-type"] == "text/plain; version=1.0.0; charset=utf-8"
     # no key configured, anonymous access (featurestore serve on loopback): as before
-    anonymous = serve(LookupApp(catalog, EmptyStore(), access=AccessPolicy(None)))
+    anonymous = serve(LookupApp(catalog, online_store, access=AccessPolicy(None)))
     assert call(anonymous, "/metrics").status == 200
     refused = call(anonymous, "/metrics", method="POST", body="{}")
     assert (refused.status, refused.body["message"]) == (405, "/metrics answers GET, not POST")

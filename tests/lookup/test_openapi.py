@@ -37,6 +37,7 @@ from tests.lookup.lookup_testkit import (
     make_app,
     seed,
 )
+from tests.online_stores import FaultyStore, down
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 KEYS = json.dumps({"keys": [{"name": "fraud-model", "sha256": hash_key("s3cret-fraud"),
@@ -99,16 +100,9 @@ def handle(app: LookupApp, method: str, target: str, body: object = None,
     return app.handle(to_event(method, target, headers or {}, data))
 
 
-class EmptyStore:
-    """A DynamoDB with no items: enough for routing (every value DEFAULT or MISSING)."""
-
-    def get(self, keys, attributes, **options):
-        return {}
-
-
 @pytest.fixture
-def app(catalog):
-    return LookupApp(catalog, EmptyStore())
+def app(catalog, online_store):
+    return LookupApp(catalog, online_store)
 
 
 def example_target(path: str, operation: dict) -> str:
@@ -231,8 +225,8 @@ def test_methods_not_in_the_document_are_405(spec, app):
                                             f"not {method}")
 
 
-def test_only_documented_secured_operations_ask_for_a_key(spec, catalog):
-    locked = LookupApp(catalog, EmptyStore(), access=AccessPolicy.from_config(KEYS, "keys"))
+def test_only_documented_secured_operations_ask_for_a_key(spec, catalog, online_store):
+    locked = LookupApp(catalog, online_store, access=AccessPolicy.from_config(KEYS, "keys"))
     for path, method, operation in operations(spec):
         target = example_target(path, operation)
         answer = handle(locked, method, target, example_bodies(operation)[0])
@@ -314,17 +308,10 @@ def test_real_answers_validate_against_the_document(spec, live_app):
                                                             "merchant_risk"}
 
 
-def test_a_store_that_does_not_answer_keeps_healthz_200_and_readyz_503(spec, catalog):
-    from featurestore.errors import StoreUnavailable
-
-    class Down:
-        def get(self, keys, attributes):
-            raise StoreUnavailable("DynamoDB is unreachable: refused")
-
-        def ping(self):
-            raise StoreUnavailable("DynamoDB is unreachable: refused")
-
-    app = LookupApp(catalog, Down(), built_at="2026-05-01T00:00:00Z")
+def test_a_store_that_does_not_answer_keeps_healthz_200_and_readyz_503(spec, catalog,
+                                                                       online_store):
+    app = LookupApp(catalog, FaultyStore(online_store, get_error=down(), ping_error=down()),
+                    built_at="2026-05-01T00:00:00Z")
     health = handle(app, "GET", "/healthz")
     assert health["statusCode"] == 200
     assert check_answer(spec, "GET", "/healthz", health) == {
@@ -339,12 +326,9 @@ def test_a_store_that_does_not_answer_keeps_healthz_200_and_readyz_503(spec, cat
         "message": "the online store cannot be read: DynamoDB is unreachable: refused"}
 
 
-def test_a_500_has_the_documented_error_body(spec, catalog):
-    class Broken:
-        def get(self, keys, attributes, **options):
-            raise RuntimeError("boom")
-
-    answer = handle(LookupApp(catalog, Broken()), "GET", f"/v1/features/user/1?features={F}")
+def test_a_500_has_the_documented_error_body(spec, catalog, online_store):
+    broken = FaultyStore(online_store, get_error=RuntimeError("boom"))
+    answer = handle(LookupApp(catalog, broken), "GET", f"/v1/features/user/1?features={F}")
     assert answer["statusCode"] == 500
     assert check_answer(spec, "GET", "/v1/features/user/1", answer)["error"] == \
         "internal_error"

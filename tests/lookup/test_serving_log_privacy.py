@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore.apps.cli import cli
-from featurestore.errors import StoreUnavailable
 from featurestore.gates import skew
 from featurestore.lookup import service
 from featurestore.lookup.handler import LookupApp
@@ -21,20 +20,22 @@ from featurestore.lookup.serving_log import ServingLog, forget_entity
 from featurestore.online.items import encode_item, to_epoch_micros
 from featurestore.settings import Settings
 from tests.lookup.lookup_testkit import NOW, REPO_ROOT, seed
+from tests.online_stores import FaultyStore, down, store_for
 
 PROFILE = ["user_profile:country", "user_profile:email_domain", "user_profile:kyc_level"]
 
 
-class Items:
-    """A store of fixed items, or one that does not answer (``down``)."""
+@pytest.fixture
+def stored(dynamodb_table):
+    """``stored(items)``: the items put into a fresh table of DynamoDB Local, and the real
+    store over it."""
+    client, table = dynamodb_table
 
-    def __init__(self, items: dict, down: bool = False):
-        self.items, self.down = items, down
-
-    def get(self, keys, attributes, **options):
-        if self.down:
-            raise StoreUnavailable("DynamoDB is unreachable: test")
-        return {k: self.items[k] for k in keys if k in self.items}
+    def put(items: dict):
+        for item in items.values():
+            client.put_item(TableName=table, Item=item)
+        return store_for(client, table)
+    return put
 
 
 def profiles(catalog, users: range) -> dict:
@@ -55,8 +56,8 @@ def lines(folder) -> list[dict]:
             for line in path.read_text().splitlines()]
 
 
-def test_pii_values_are_left_out_without_a_secret(catalog, tmp_path):
-    served(catalog, ServingLog(folder=tmp_path), Items(profiles(catalog, range(3))), range(3))
+def test_pii_values_are_left_out_without_a_secret(catalog, tmp_path, stored):
+    served(catalog, ServingLog(folder=tmp_path), stored(profiles(catalog, range(3))), range(3))
     text = "".join(p.read_text() for p in tmp_path.iterdir())
     assert "example.com" not in text
     first = lines(tmp_path)[0]
@@ -66,22 +67,22 @@ def test_pii_values_are_left_out_without_a_secret(catalog, tmp_path):
     assert "degraded" not in first
 
 
-def test_pii_values_are_a_keyed_hash_with_a_secret(catalog, tmp_path):
+def test_pii_values_are_a_keyed_hash_with_a_secret(catalog, tmp_path, stored):
     served(catalog, ServingLog(folder=tmp_path, pii_key="s3cret"),
-           Items(profiles(catalog, range(2))), range(2))
+           stored(profiles(catalog, range(2))), range(2))
     digest = hmac.new(b"s3cret", b'"user1.example.com"', hashlib.sha256).hexdigest()
     assert lines(tmp_path)[1]["pii"]["user_profile:email_domain"] == {
         "value_hmac": digest, "feature_ts": "2026-05-20T00:00:00Z", "status": "PRESENT"}
     assert "example.com" not in "".join(p.read_text() for p in tmp_path.iterdir())
 
 
-def test_in_lambda_the_secret_comes_from_the_settings(catalog, capsys):
+def test_in_lambda_the_secret_comes_from_the_settings(catalog, capsys, stored):
     app = LookupApp.from_settings(Settings.from_env(environ={
         "AWS_LAMBDA_FUNCTION_NAME": "f", "FEATURESTORE_ALLOW_ANONYMOUS": "true",
         "FEATURESTORE_API_KEYS": json.dumps({"keys": [{"name": "g", "sha256": hashlib.sha256(
             b"k").hexdigest(), "sensitivities": ["internal", "pii"]}]}),
-        "FEATURESTORE_SERVING_LOG_HMAC_KEY": "s3cret"}), catalog=catalog)
-    app.reader = Items(profiles(catalog, range(2)))
+        "FEATURESTORE_SERVING_LOG_HMAC_KEY": "s3cret"}), catalog=catalog,
+        store=stored(profiles(catalog, range(2))))
     answer = app.handle({"rawPath": "/v1/features/user/1", "headers": {"x-api-key": "k"},
                          "queryStringParameters": {"features": ",".join(PROFILE)}})
     assert answer["statusCode"] == 200
@@ -93,11 +94,14 @@ def test_in_lambda_the_secret_comes_from_the_settings(catalog, capsys):
         b"s3cret", b'"user1.example.com"', hashlib.sha256).hexdigest()
 
 
-def test_degraded_answers_are_marked_and_the_skew_gate_skips_them(catalog, tmp_path):
+def test_degraded_answers_are_marked_and_the_skew_gate_skips_them(catalog, tmp_path, stored):
     log = ServingLog(folder=tmp_path)
     items = profiles(catalog, range(40))
-    served(catalog, log, Items(items), range(40))  # kyc_level 0, 1, 2 ...: a third each
-    served(catalog, log, Items(items, down=True), range(40, 100))  # defaults: kyc_level 0
+    store = stored(items)
+    served(catalog, log, store, range(40))  # kyc_level 0, 1, 2 ...: a third each
+    # a store that does not answer: defaults, kyc_level 0
+    served(catalog, log, FaultyStore(store, get_error=down("DynamoDB is unreachable: test")),
+           range(40, 100))
     written = lines(tmp_path)
     assert [line.get("degraded") for line in written] == [None] * 40 + [True] * 60
     assert {f["status"] for line in written[40:] for f in line["features"].values()} == {
@@ -124,13 +128,13 @@ def test_degraded_answers_are_marked_and_the_skew_gate_skips_them(catalog, tmp_p
     assert not [name for name in metrics if "email_domain" in name]
 
 
-def test_long_key_values_are_cut_in_the_log(catalog, tmp_path):
+def test_long_key_values_are_cut_in_the_log(catalog, tmp_path, stored):
     device = "d" * 2000
     requests = [service.entity_request(catalog, "user_device",
                                        [{"user_id": 1, "device_id": device}],
                                        ["device_seen_before"])]
     ServingLog(folder=tmp_path).record("r", None, requests,
-                                       service.lookup(requests, Items({}), now=NOW))
+                                       service.lookup(requests, stored({}), now=NOW))
     (line,) = lines(tmp_path)
     assert line["key"] == {"user_id": 1, "device_id": "d" * 128 + "…"}
     assert len(json.dumps(line)) < 1000
@@ -147,17 +151,17 @@ def project_dir(tmp_path):
 
 
 def test_forget_removes_the_entitys_serving_log_lines(catalog, project_dir, dynamodb_local,
-                                                      dynamodb_table, tmp_path):
+                                                      dynamodb_table, tmp_path, stored):
     client, table = dynamodb_table
     seed(client, table, catalog.views["user_transactions"], [
         {"user_id": 2, "feature_ts": dt.datetime(2026, 5, 22, 17), "txn_count_7d": 1}])
     folder = tmp_path / "serving_log"
     log = ServingLog(folder=folder)
-    served(catalog, log, Items({}), range(1, 4), refs=["user_transactions:txn_count_7d"])
-    served(catalog, log, Items({}), range(2, 3), refs=["user_profile:country"])
+    served(catalog, log, stored({}), range(1, 4), refs=["user_transactions:txn_count_7d"])
+    served(catalog, log, stored({}), range(2, 3), refs=["user_profile:country"])
     merchant = [service.entity_request(catalog, "merchant", [{"merchant_id": 2}],
                                        ["merchant_risk"])]
-    log.record("r2", None, merchant, service.lookup(merchant, Items({}), now=NOW))
+    log.record("r2", None, merchant, service.lookup(merchant, stored({}), now=NOW))
     before = lines(folder)
     result = CliRunner().invoke(cli, ["--project-dir", str(project_dir), "forget", "user",
                                       "2"], env={
@@ -177,18 +181,18 @@ def test_forget_removes_the_entitys_serving_log_lines(catalog, project_dir, dyna
         "subscription to S3): delete the lines with \"entity\":\"user\" and "
         "\"key\":{\"user_id\":2} there."]
     # a line served after the forget goes on in the same file
-    served(catalog, log, Items({}), range(5, 6), refs=["user_transactions:txn_count_7d"])
+    served(catalog, log, stored({}), range(5, 6), refs=["user_transactions:txn_count_7d"])
     assert lines(folder)[-1]["key"] == {"user_id": 5}
 
 
-def test_forget_matches_a_cut_key(catalog, tmp_path):
+def test_forget_matches_a_cut_key(catalog, tmp_path, stored):
     long_id = "é" * 300
     requests = [service.entity_request(catalog, "user_device",
                                        [{"user_id": 1, "device_id": long_id},
                                         {"user_id": 1, "device_id": "short"}],
                                        ["device_seen_before"])]
     ServingLog(folder=tmp_path).record("r", None, requests,
-                                       service.lookup(requests, Items({}), now=NOW))
+                                       service.lookup(requests, stored({}), now=NOW))
     gone = forget_entity(tmp_path, "user_device", {"user_id": 1, "device_id": long_id})
     assert (gone.lines, [line["key"]["device_id"] for line in lines(tmp_path)]) == (
         1, ["short"])

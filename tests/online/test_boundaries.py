@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from featurestore.online.items import encode_item, view_sk
-from featurestore.online.writer import Writer
 from featurestore.project import Project
 from featurestore.sync import state as sync_state
 from featurestore.sync.reader import ReadPlan, high_water_sql, read_latest
@@ -37,6 +36,7 @@ from tests.online.conftest import (
     insert_txns,
     txn_row,
 )
+from tests.online_stores import store_for
 
 US = dt.timedelta(microseconds=1)
 HOUR = dt.timedelta(hours=1)
@@ -53,7 +53,7 @@ def test_a_row_at_exactly_as_of_is_published_and_one_microsecond_later_is_not(
             txn_row(2, AS_OF + US, AS_OF, scale=3),  # one microsecond late: not yet
             txn_row(3, AS_OF + US, T0, scale=4),  # its only row, not yet
         ])
-        result = sync_view(warehouse, client, table, TXNS,
+        result = sync_view(warehouse, store_for(client, table), TXNS,
                            SyncOptions(as_of=AS_OF, lookback=dt.timedelta(0)))
         state = sync_state.load(warehouse, TXNS.name, TXNS.version)
     online = dynamodb_items(client, table, TXNS)
@@ -149,13 +149,14 @@ def test_a_row_landed_exactly_at_the_watermark_minus_lookback_is_not_reread(
     lookback = dt.timedelta(minutes=10)
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, [txn_row(u, T0, T0 + HOUR) for u in (1, 2, 3)])
-        sync_view(warehouse, client, table, TXNS, SyncOptions(as_of=AS_OF, lookback=lookback))
+        sync_view(warehouse, store_for(client, table), TXNS,
+                  SyncOptions(as_of=AS_OF, lookback=lookback))
         watermark = sync_state.load(warehouse, TXNS.name, TXNS.version).watermark
         assert watermark == T0 + HOUR
         # at the data horizon (T0), not past it: only their landing can bring them
         insert_txns(warehouse, [txn_row(4, T0, watermark - lookback),
                                 txn_row(5, T0, watermark - lookback + US)])
-        result = sync_view(warehouse, client, table, TXNS,
+        result = sync_view(warehouse, store_for(client, table), TXNS,
                            SyncOptions(as_of=AS_OF, lookback=lookback))
     # users 1-3 landed at the watermark itself (within the lookback), 5 just inside it
     assert (result.full, result.rows_read) == (False, 4)
@@ -181,7 +182,7 @@ def test_a_conditional_write_lands_unless_the_stored_value_is_newer(dynamodb_tab
 
     if stored is not None:
         client.put_item(TableName=table, Item=item(stored, 1.0))
-    writer = Writer(client, table, threads=1)
+    writer = store_for(client, table).writer(threads=1)
     writer.write_conditional([item(incoming, 2.0)])
     writer.close()
     lands = stored is None or stored <= incoming

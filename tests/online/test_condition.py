@@ -16,8 +16,8 @@ from featurestore.online.condition import (
     settle_cancelled,
 )
 from featurestore.online.items import encode_item
-from featurestore.online.writer import Writer
 from tests.online.conftest import T0, TXNS
+from tests.online_stores import store_for
 
 _users = itertools.count(9_000_000)
 
@@ -93,7 +93,7 @@ def test_one_stale_item_does_not_stop_the_others_of_its_transaction(dynamodb_tab
                                   "last_txn_amount": amount}, 1)
 
     client.put_item(TableName=table, Item=row(users[1], 30, 9.0))  # newer than the write
-    writer = Writer(client, table, threads=1)
+    writer = store_for(client, table).writer(threads=1)
     writer.write_conditional([row(u, 10, 1.0) for u in users])
     writer.close()
     assert (writer.counters.written, writer.counters.skipped) == (2, 1)

@@ -16,44 +16,24 @@ from featurestore.sync.worker import SyncOptions, sync_view
 from featurestore.warehouse import Warehouse
 from tests.conftest import REPO_ROOT
 from tests.online.conftest import AS_OF, T0, TXNS, assert_online_equals_warehouse, txn_row
+from tests.online_stores import store_for
 from tests.waiting import wait_until
 
 ENTITIES = 3_000
 
 WORKER = textwrap.dedent("""
-    import datetime as dt, pathlib, sys, threading
+    import datetime as dt, sys
     from featurestore.online.config import OnlineConfig
     from featurestore.project import Project
     from featurestore.warehouse import Warehouse
     from featurestore.sync.worker import SyncOptions, sync_view
     from tests.online.conftest import TXNS
+    from tests.online_stores import PausingClient, store_for
     root, endpoint, table, as_of, paused = sys.argv[1:6]
 
-    class PausingClient:
-        \"\"\"The real client until 500 items are written; then every write waits for
-        ever. One write in flight at a time, so when `paused` appears nothing is on
-        its way to DynamoDB: the kill lands mid-run, and the count is final.\"\"\"
-
-        def __init__(self, client):
-            self._client, self._lock, self._written = client, threading.Lock(), 0
-
-        def __getattr__(self, name):
-            return getattr(self._client, name)
-
-        def batch_write_item(self, **request):
-            with self._lock:
-                if self._written >= 500:
-                    pathlib.Path(paused).touch()
-                    threading.Event().wait()
-                answer = self._client.batch_write_item(**request)
-                sent = sum(len(items) for items in request["RequestItems"].values())
-                left = sum(len(items) for items in answer.get("UnprocessedItems", {}).values())
-                self._written += sent - left
-                return answer
-
     with Warehouse(Project(root)) as warehouse:
-        client = PausingClient(OnlineConfig(endpoint=endpoint).client())
-        sync_view(warehouse, client, table, TXNS,
+        client = PausingClient(OnlineConfig(endpoint=endpoint).client(), paused)
+        sync_view(warehouse, store_for(client, table), TXNS,
                   SyncOptions(as_of=dt.datetime.fromisoformat(as_of), threads=2,
                               batch_size=200, lookback=dt.timedelta(0)))
 """)
@@ -97,7 +77,7 @@ def test_sigkill_mid_sync_then_rerun_equals_warehouse(online_project, dynamodb_t
             [txn_row(u, T0 + dt.timedelta(hours=5), T0 + dt.timedelta(hours=6), scale=7)
              for u in (1, 2, ENTITIES)],
         )
-        rerun = sync_view(warehouse, client, table, TXNS,
+        rerun = sync_view(warehouse, store_for(client, table), TXNS,
                           SyncOptions(as_of=AS_OF, lookback=dt.timedelta(0)))
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
         state = sync_state.load(warehouse, "user_transactions", 1)

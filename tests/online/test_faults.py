@@ -42,6 +42,7 @@ from tests.online.conftest import (
     insert_txns,
     txn_row,
 )
+from tests.online_stores import store_for
 
 TABLE = "fs_faults"
 ROWS = 20_000
@@ -157,7 +158,7 @@ def test_store_dies_mid_write_of_conditional_puts(online_project, doomed_store, 
     throttling."""
     _seed(online_project)
     client = OnlineConfig(endpoint=doomed_store.endpoint).client()
-    claim = FirstLoadClaim(client, TABLE, view_sk(TXNS), "elsewhere:1:x")
+    claim = FirstLoadClaim(store_for(client, TABLE), view_sk(TXNS), "elsewhere:1:x")
     claim.acquire()
     claim.release(completed=True)  # a loaded view version: every write is conditional
     _kill_when(monkeypatch, "view_progress", doomed_store)

@@ -21,6 +21,7 @@ from tests.online.conftest import (
     insert_txns,
     txn_row,
 )
+from tests.online_stores import store_for
 
 
 def _seed(project, client, table) -> None:
@@ -29,7 +30,7 @@ def _seed(project, client, table) -> None:
         warehouse.execute("insert into fs_user__profile values (2, ?, ?, 'FR', 'web', true, 2, "
                           "?, 'example.com')", [T0, T0, T0])
         for view in (TXNS, PROFILE):
-            sync_view(warehouse, client, table, view,
+            sync_view(warehouse, store_for(client, table), view,
                       SyncOptions(as_of=AS_OF, lookback=dt.timedelta(0)))
 
 

@@ -23,6 +23,7 @@ from tests.online.conftest import (
     txn_row,
     warehouse_latest,
 )
+from tests.online_stores import store_for
 
 HOUR = dt.timedelta(hours=1)
 
@@ -43,7 +44,7 @@ def test_full_sync_equals_warehouse_latest(online_project, dynamodb_table):
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        result = sync_view(warehouse, client, table, TXNS, options())
+        result = sync_view(warehouse, store_for(client, table), TXNS, options())
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
         state = sync_state.load(warehouse, "user_transactions", 1)
     assert len(online) == 40
@@ -62,11 +63,11 @@ def test_incremental_sync_rewrites_only_changed_entities(online_project, dynamod
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         before = dynamodb_items(client, table, TXNS)
         landed = T0 + 10 * HOUR
         insert_txns(warehouse, [txn_row(u, T0 + 5 * HOUR, landed, scale=9) for u in (3, 17)])
-        result = sync_view(warehouse, client, table, TXNS, options())
+        result = sync_view(warehouse, store_for(client, table), TXNS, options())
         after = assert_online_equals_warehouse(warehouse, client, table, TXNS)
         state = sync_state.load(warehouse, "user_transactions", 1)
     rewritten = {pk for pk in after if after[pk][2] != before[pk][2]}
@@ -86,11 +87,11 @@ def test_late_row_with_old_feature_ts_reaches_dynamodb(online_project, dynamodb_
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, [txn_row(1, T0, T0 + dt.timedelta(minutes=5)),
                                 txn_row(2, T0 + 8 * HOUR, T0 + 8 * HOUR)])
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         # user 1's row at T0+2h (before user 2's T0+8h, so before any event-time mark)
         # lands only now, at T0+20h
         insert_txns(warehouse, [txn_row(1, T0 + 2 * HOUR, T0 + 20 * HOUR, scale=5)])
-        result = sync_view(warehouse, client, table, TXNS, options())
+        result = sync_view(warehouse, store_for(client, table), TXNS, options())
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
     assert online["user#1"][0] == T0 + 2 * HOUR
     assert online["user#1"][1]["last_txn_amount"] == 7.75 * 5
@@ -104,15 +105,15 @@ def test_lookback_rereads_rows_landed_just_before_the_watermark(online_project,
         # user 5's row at T0+8h is the data horizon
         insert_txns(warehouse, [*history(users=range(1, 6)),
                                 txn_row(5, T0 + 8 * HOUR, T0 + 8 * HOUR, scale=2)])
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         # a load whose clock ran 3 minutes behind: landed "before" the watermark, and
         # before the horizon in event time
         watermark = sync_state.load(warehouse, "user_transactions", 1).watermark
         insert_txns(warehouse, [txn_row(4, T0 + 6 * HOUR, watermark - dt.timedelta(minutes=3),
                                         scale=4)])
-        missed = sync_view(warehouse, client, table, TXNS, options())
+        missed = sync_view(warehouse, store_for(client, table), TXNS, options())
         assert missed.rows_read == 0
-        caught = sync_view(warehouse, client, table, TXNS,
+        caught = sync_view(warehouse, store_for(client, table), TXNS,
                            options(lookback=dt.timedelta(minutes=10)))
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
     # the late row, and user 5 whose row landed at the watermark itself (unchanged)
@@ -126,17 +127,17 @@ def test_replay_of_an_older_run_never_regresses(online_project, dynamodb_table):
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
         warehouse.execute("create table snapshot as select * from fs_user__transactions")
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         insert_txns(warehouse, [txn_row(u, T0 + 7 * HOUR, T0 + 9 * HOUR, scale=3)
                                 for u in range(1, 11)])
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         newer = warehouse_latest(warehouse, TXNS)
         # The warehouse goes back to the old state (a restored backup, a backfill rebuilt
         # from older data) and the old run is replayed from scratch.
         warehouse.execute("delete from fs_user__transactions")
         warehouse.execute("insert into fs_user__transactions select * from snapshot")
         sync_state.reset(warehouse, "user_transactions", 1, None)
-        replay = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
+        replay = sync_view(warehouse, store_for(client, table), TXNS, options(full_refresh=True))
     online = dynamodb_items(client, table, TXNS)
     assert {pk: (ts, values) for pk, (ts, values, _) in online.items()} == newer
     # 30 items already held the snapshot's rows (unchanged, not written); 10 were newer
@@ -151,9 +152,9 @@ def test_full_refresh_rewrites_values_recomputed_at_the_same_feature_ts(online_p
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history(users=range(1, 4)))
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         warehouse.execute("update fs_user__transactions set last_txn_amount = 1.5")
-        result = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
+        result = sync_view(warehouse, store_for(client, table), TXNS, options(full_refresh=True))
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
     assert {values["last_txn_amount"] for _, values, _ in online.values()} == {1.5}
     assert (result.written, result.skipped) == (3, 0)
@@ -164,11 +165,11 @@ def test_future_rows_wait_until_they_come_due(online_project, dynamodb_table):
     future = AS_OF + dt.timedelta(days=2)
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, [txn_row(1, T0, T0), txn_row(1, future, T0, scale=2)])
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         assert dynamodb_items(client, table, TXNS)["user#1"][0] == T0
         # two days on, nothing new landed, but the future row is due now
         later = AS_OF + dt.timedelta(days=3)
-        result = sync_view(warehouse, client, table, TXNS, options(as_of=later))
+        result = sync_view(warehouse, store_for(client, table), TXNS, options(as_of=later))
         assert_online_equals_warehouse(warehouse, client, table, TXNS, as_of=later)
     assert dynamodb_items(client, table, TXNS)["user#1"][0] == future
     assert result.rows_read == 1
@@ -197,7 +198,7 @@ def test_bad_float_is_named_and_nothing_is_synced(online_project, dynamodb_table
         warehouse.execute(f"update fs_user__transactions set {column} = {value} "
                           "where user_id = 7")
         with pytest.raises(BadValueError) as error:
-            sync_view(warehouse, client, table, TXNS, options())
+            sync_view(warehouse, store_for(client, table), TXNS, options())
         state = sync_state.load(warehouse, "user_transactions", 1)
     assert str(error.value) == message
     assert dynamodb_items(client, table, TXNS) == {}
@@ -213,7 +214,7 @@ def test_string_where_the_contract_says_float(online_project, dynamodb_table):
                           "type varchar")
         insert_txns(warehouse, [txn_row(5, T0, T0)])
         with pytest.raises(BadValueError) as error:
-            sync_view(warehouse, client, table, TXNS, options())
+            sync_view(warehouse, store_for(client, table), TXNS, options())
     assert str(error.value).startswith(
         "view `user_transactions`, entity user_id=5, feature `last_txn_amount`: '7.75' is "
         "not a number (the contract says float64)."
@@ -228,7 +229,7 @@ def test_item_over_400_kb_names_the_largest_feature(online_project, dynamodb_tab
             "timestamp '2020-01-01 00:00:00', repeat('x', 410000))", [T0, T0]
         )
         with pytest.raises(BadValueError) as error:
-            sync_view(warehouse, client, table, PROFILE, options())
+            sync_view(warehouse, store_for(client, table), PROFILE, options())
         assert sync_state.load(warehouse, "user_profile", 1).watermark is None
     assert str(error.value).startswith(
         "view `user_profile`, entity user_id=9, feature `email_domain`: the item is 410,"
@@ -244,7 +245,7 @@ def test_bad_value_in_a_later_batch_keeps_the_watermark(online_project, dynamodb
         warehouse.execute("update fs_user__transactions set last_txn_amount = 'nan'::double "
                           "where user_id = 30")
         with pytest.raises(BadValueError, match="user_id=30"):
-            sync_view(warehouse, client, table, TXNS, options(batch_size=10))
+            sync_view(warehouse, store_for(client, table), TXNS, options(batch_size=10))
         state = sync_state.load(warehouse, "user_transactions", 1)
         expected = warehouse_latest(warehouse, TXNS)
     assert state.watermark is None
@@ -257,13 +258,13 @@ def test_bad_value_in_a_later_batch_keeps_the_watermark(online_project, dynamodb
 
 def test_a_live_first_load_blocks_a_concurrent_sync(online_project, dynamodb_table):
     client, table = dynamodb_table
-    loader = FirstLoadClaim(client, table, view_sk(TXNS), "otherhost:1:abc", 60)
+    loader = FirstLoadClaim(store_for(client, table), view_sk(TXNS), "otherhost:1:abc", 60)
     assert loader.acquire() is True
     try:
         with Warehouse(online_project) as warehouse:
             insert_txns(warehouse, history(users=range(1, 3)))
             with pytest.raises(OnlineStoreError) as error:
-                sync_view(warehouse, client, table, TXNS, options())
+                sync_view(warehouse, store_for(client, table), TXNS, options())
     finally:
         loader.release(completed=True)
     assert str(error.value).startswith(

@@ -23,6 +23,7 @@ from tests.online.conftest import (
     insert_txns,
     txn_row,
 )
+from tests.online_stores import store_for
 
 HOUR = dt.timedelta(hours=1)
 US = dt.timedelta(microseconds=1)
@@ -48,10 +49,10 @@ def test_a_second_full_refresh_with_no_change_writes_nothing(online_project, dyn
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
-        first = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
+        sync_view(warehouse, store_for(client, table), TXNS, options())
+        first = sync_view(warehouse, store_for(client, table), TXNS, options(full_refresh=True))
         written_at = {pk: at for pk, (_, _, at) in dynamodb_items(client, table, TXNS).items()}
-        second = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
+        second = sync_view(warehouse, store_for(client, table), TXNS, options(full_refresh=True))
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
         state = sync_state.load(warehouse, TXNS.name, TXNS.version)
     for result in (first, second):
@@ -66,13 +67,13 @@ def test_a_value_edited_behind_the_stores_back_is_repaired_and_counted(online_pr
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         client.update_item(TableName=table, Key=key(3), UpdateExpression="SET txn_count_7d = :v",
                            ExpressionAttributeValues={":v": {"N": "999"}})
         client.update_item(TableName=table, Key=key(4), UpdateExpression="SET stray = :v",
                            ExpressionAttributeValues={":v": {"S": "left by a script"}})
         client.update_item(TableName=table, Key=key(5), UpdateExpression="REMOVE expires_at")
-        result = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
+        result = sync_view(warehouse, store_for(client, table), TXNS, options(full_refresh=True))
         assert_online_equals_warehouse(warehouse, client, table, TXNS)
     stored = client.get_item(TableName=table, Key=key(4), ConsistentRead=True)["Item"]
     assert "stray" not in stored
@@ -89,10 +90,10 @@ def test_a_repair_never_regresses_a_newer_item(online_project, dynamodb_table):
     newer = to_epoch_micros(T0 + 5 * HOUR)
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         client.update_item(TableName=table, Key=key(7), UpdateExpression="SET feature_ts = :v",
                            ExpressionAttributeValues={":v": {"N": str(newer)}})
-        result = sync_view(warehouse, client, table, TXNS, options(full_refresh=True))
+        result = sync_view(warehouse, store_for(client, table), TXNS, options(full_refresh=True))
     stored = client.get_item(TableName=table, Key=key(7), ConsistentRead=True)["Item"]
     assert int(stored["feature_ts"]["N"]) == newer
     assert (result.written, result.skipped, result.unchanged, result.differed) == (0, 1, 19, 1)
@@ -104,10 +105,10 @@ def test_an_incremental_sync_skips_entities_whose_item_holds_their_row(online_pr
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         landed = T0 + 10 * HOUR
         insert_txns(warehouse, [txn_row(2, T0 + 3 * HOUR, landed, scale=4)])
-        result = sync_view(warehouse, client, table, TXNS,
+        result = sync_view(warehouse, store_for(client, table), TXNS,
                            options(lookback=landed - (T0 + HOUR)))
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
     assert online["user#2"][0] == T0 + 3 * HOUR
@@ -123,11 +124,11 @@ def test_rows_past_their_ttl_are_not_written(online_project, dynamodb_table):
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, [txn_row(1, at_ttl, at_ttl), txn_row(2, past_ttl, past_ttl),
                                 txn_row(3, T0, T0)])
-        first = sync_view(warehouse, client, table, TXNS, options())
+        first = sync_view(warehouse, store_for(client, table), TXNS, options())
         assert sorted(dynamodb_items(client, table, TXNS)) == ["user#1", "user#3"]
         # two hours on, user 1's row is past its TTL: not read, not written; its item
         # stays until DynamoDB's TTL deletes it (the lookup serves it as EXPIRED)
-        full = sync_view(warehouse, client, table, TXNS,
+        full = sync_view(warehouse, store_for(client, table), TXNS,
                          options(full_refresh=True, as_of=AS_OF + 2 * HOUR))
         online = dynamodb_items(client, table, TXNS)
     assert (first.rows_read, first.written) == (2, 2)

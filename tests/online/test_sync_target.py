@@ -31,6 +31,7 @@ from tests.online.conftest import (
     insert_txns,
     txn_row,
 )
+from tests.online_stores import store_for
 
 HOUR = dt.timedelta(hours=1)
 USERS = 40
@@ -65,8 +66,8 @@ def test_a_new_table_gets_a_full_load(online_project, dynamodb_table, dynamodb_l
     try:
         with Warehouse(online_project) as warehouse:
             insert_txns(warehouse, history())
-            sync_view(warehouse, client, first, TXNS, options())
-            result = sync_view(warehouse, client, second, TXNS, options())
+            sync_view(warehouse, store_for(client, first), TXNS, options())
+            result = sync_view(warehouse, store_for(client, second), TXNS, options())
             assert_online_equals_warehouse(warehouse, client, second, TXNS)
             states = sync_state.load_all(warehouse)
     finally:
@@ -82,12 +83,12 @@ def test_a_table_dropped_and_created_again_gets_a_full_load(online_project, dyna
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         drop_table(client, table)  # a wiped store under the same name
         ensure_table(client, table, ttl=False)
-        result = sync_view(warehouse, client, table, TXNS, options())
+        result = sync_view(warehouse, store_for(client, table), TXNS, options())
         assert_online_equals_warehouse(warehouse, client, table, TXNS)
-        again = sync_view(warehouse, client, table, TXNS, options())
+        again = sync_view(warehouse, store_for(client, table), TXNS, options())
     assert (result.full, result.reason, result.rows_read) == (True, NO_MARKER, USERS)
     assert result.mode == "first load (BatchWriteItem)"
     assert "; full because the table has no sync marker" in result.summary()
@@ -105,12 +106,12 @@ def test_a_run_that_finds_nothing_new_leaves_the_marker(online_project, dynamodb
 
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         first = marker()
-        idle = sync_view(warehouse, client, table, TXNS, options())
+        idle = sync_view(warehouse, store_for(client, table), TXNS, options())
         assert marker() == first
         insert_txns(warehouse, later_rows([5]))
-        busy = sync_view(warehouse, client, table, TXNS, options())
+        busy = sync_view(warehouse, store_for(client, table), TXNS, options())
         state = sync_state.load(warehouse, TXNS.name, TXNS.version)
     assert (idle.full, idle.rows_read, busy.full, busy.rows_read) == (False, 0, False, 1)
     assert marker()["run_id"] == {"S": state.run_id}
@@ -125,12 +126,12 @@ def test_a_second_dynamodb_local_keeps_its_own_state(online_project, dynamodb_ta
         ensure_table(other, table, ttl=False)  # the same table name, another store
         with Warehouse(online_project) as warehouse:
             insert_txns(warehouse, history())
-            sync_view(warehouse, client, table, TXNS, options())
-            switched = sync_view(warehouse, other, table, TXNS, options())
+            sync_view(warehouse, store_for(client, table), TXNS, options())
+            switched = sync_view(warehouse, store_for(other, table), TXNS, options())
             assert_online_equals_warehouse(warehouse, other, table, TXNS)
             insert_txns(warehouse, later_rows([3, 17]))
-            back = sync_view(warehouse, client, table, TXNS, options())
-            forth = sync_view(warehouse, other, table, TXNS, options())
+            back = sync_view(warehouse, store_for(client, table), TXNS, options())
+            forth = sync_view(warehouse, store_for(other, table), TXNS, options())
             for store in (client, other):
                 assert_online_equals_warehouse(warehouse, store, table, TXNS)
             states = {s.online_store: s for s in sync_state.load_all(warehouse)}
@@ -147,17 +148,17 @@ def test_a_table_restored_from_an_older_backup_gets_a_full_load(online_project,
     client, table = dynamodb_table
     with Warehouse(online_project) as warehouse:
         insert_txns(warehouse, history())
-        sync_view(warehouse, client, table, TXNS, options())
+        sync_view(warehouse, store_for(client, table), TXNS, options())
         backup = client.scan(TableName=table, ConsistentRead=True)["Items"]
         insert_txns(warehouse, later_rows(range(1, 11)))
-        assert sync_view(warehouse, client, table, TXNS, options()).written == 10
+        assert sync_view(warehouse, store_for(client, table), TXNS, options()).written == 10
         # the table is restored from the backup taken after the first run
         drop_table(client, table)
         ensure_table(client, table, ttl=False)
         for start in range(0, len(backup), 25):
             client.batch_write_item(RequestItems={table: [
                 {"PutRequest": {"Item": item}} for item in backup[start:start + 25]]})
-        result = sync_view(warehouse, client, table, TXNS, options())
+        result = sync_view(warehouse, store_for(client, table), TXNS, options())
         online = assert_online_equals_warehouse(warehouse, client, table, TXNS)
     assert result.full is True
     assert result.reason == (
@@ -191,7 +192,7 @@ def test_a_state_row_from_before_the_store_was_recorded(online_project, dynamodb
         warehouse.execute(
             f"insert into {state_table} values ('user_transactions', 1, ?, ?, 'old', 'ok', "
             "?, ?, 40, 40, 0, 0, '')", [T0 + 24 * HOUR, AS_OF, T0, T0])
-        result = sync_view(warehouse, client, table, TXNS, options())
+        result = sync_view(warehouse, store_for(client, table), TXNS, options())
         assert_online_equals_warehouse(warehouse, client, table, TXNS)
         columns = list(warehouse.columns(state_table))
         rows = warehouse.fetch_all(f"select view_name, online_store, status from {state_table}")
@@ -265,7 +266,7 @@ def test_sync_view_names_a_missing_table_and_its_store(online_project, dynamodb_
 
     client = OnlineConfig(endpoint=dynamodb_local).client()
     with Warehouse(online_project) as warehouse, pytest.raises(OnlineStoreError) as error:
-        sync_view(warehouse, client, "fs_never_created", TXNS, options())
+        sync_view(warehouse, store_for(client, "fs_never_created"), TXNS, options())
     assert str(error.value) == (
         f"the feature table `fs_never_created` does not exist at DynamoDB at {dynamodb_local}. "
         "Create it: `featurestore online init`.")

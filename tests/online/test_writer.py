@@ -12,8 +12,10 @@ from featurestore.errors import StoreUnavailable
 from featurestore.online.config import OnlineConfig
 from featurestore.online.items import encode_item
 from featurestore.online.local import free_port
-from featurestore.online.writer import Writer, backoff_delay
+from featurestore.online.retry import RetryPolicy
+from featurestore.online.writer import backoff_delay
 from tests.online.conftest import T0, TXNS, dynamodb_items
+from tests.online_stores import UnprocessingClient, store_for
 
 
 def test_backoff_is_exponential_with_full_jitter_and_capped():
@@ -23,28 +25,12 @@ def test_backoff_is_exponential_with_full_jitter_and_capped():
     assert backoff_delay(3, 0.05, 1.0, rng=lambda low, high: low) == 0.0
 
 
-class UnprocessingClient:
-    """A real DynamoDB client that, like a throttled table, leaves items unprocessed."""
-
-    def __init__(self, client, leave: int, times: int):
-        self.client, self.leave, self.times = client, leave, times
-
-    def batch_write_item(self, RequestItems):  # noqa: N803 (boto3's spelling)
-        (table, requests), = RequestItems.items()
-        if self.times > 0:
-            self.times -= 1
-            if requests[self.leave:]:
-                self.client.batch_write_item(RequestItems={table: requests[self.leave:]})
-            return {"UnprocessedItems": {table: requests[:self.leave]}}
-        return self.client.batch_write_item(RequestItems=RequestItems)
-
-
 def test_unprocessed_items_are_retried_until_written(dynamodb_table):
     client, table = dynamodb_table
     items = [encode_item(TXNS, {"user_id": u, "feature_ts": T0, "last_txn_amount": 1.0}, 1)
              for u in range(1, 11)]
-    writer = Writer(UnprocessingClient(client, leave=4, times=2), table, threads=1,
-                    base_delay=0.001)
+    writer = store_for(UnprocessingClient(client, leave=4, times=2), table,
+                       retry=RetryPolicy(base_delay=0.001)).writer(threads=1)
     writer.submit(items, conditional=False)
     writer.wait()
     writer.close()
@@ -60,7 +46,7 @@ def test_writer_gives_up_on_a_refused_connection_within_seconds():
     client = OnlineConfig(endpoint=endpoint).client(max_attempts=1)
     items = [encode_item(TXNS, {"user_id": u, "feature_ts": T0}, 1) for u in range(1, 1001)]
     for conditional in (True, False):
-        writer = Writer(client, "fs_nowhere", threads=2)
+        writer = store_for(client, "fs_nowhere").writer(threads=2)
         started = time.monotonic()
         with pytest.raises(StoreUnavailable) as error:
             writer.submit(items, conditional=conditional)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from featurestore.project import Project
+from tests.online_stores import store_for
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -100,7 +101,6 @@ def test_a_spark_built_view_syncs_into_dynamodb_local_and_is_looked_up(
     import datetime as dt
 
     from featurestore.lookup import service
-    from featurestore.online.reader import DynamoReader
     from featurestore.sync.run import online_views, sync_views
     from featurestore.sync.worker import SyncOptions
     from tests.conftest import DEMO_END
@@ -122,7 +122,7 @@ def test_a_spark_built_view_syncs_into_dynamodb_local_and_is_looked_up(
         args=[as_of, oldest]).collect())}
     assert [r.written for r in run.results] == [len(latest)] and len(latest) > 50
 
-    reader = DynamoReader(client, table, deadline_s=5.0)
+    reader = store_for(client, table, deadline_s=5.0)
     users = sorted(latest)[:20]
     requests = [service.entity_request(catalog, "user", [{"user_id": u} for u in users],
                                        ["user_transactions"])]

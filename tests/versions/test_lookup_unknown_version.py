@@ -15,9 +15,9 @@ from featurestore.lookup.handler import LookupApp
 from featurestore.lookup.metrics import Metrics
 from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
 from featurestore.online.items import encode_item, to_epoch_micros
-from featurestore.online.reader import DynamoReader
-from featurestore.online.serving import Pointer, write_pointer
+from featurestore.online.serving import Pointer
 from tests.core.conftest import project  # noqa: F401  (the fixture)
+from tests.online_stores import store_for
 from tests.versions.test_shadow import event
 from tests.versions.test_version_contracts import add_v2
 
@@ -41,15 +41,15 @@ def deployed(project, dynamodb_table):  # noqa: F811
     client.put_item(TableName=table, Item=encode_item(catalog.view_version(VIEW, 2), {
         "user_id": 1, "feature_ts": TS, "txn_count_7d": 5, "txn_count_24h": 3}, written))
     emf = io.StringIO()
-    app = LookupApp(bundled, DynamoReader(client, table, deadline_s=2.0), serving_log=None,
+    app = LookupApp(bundled, store_for(client, table, deadline_s=2.0), serving_log=None,
                     metrics=Metrics(emf_stream=emf), clock=lambda: NOW)
     return app, client, table, emf
 
 
 def promote(client, table, served: int, retired=frozenset()) -> None:
-    write_pointer(client, table, Pointer(VIEW, served, 1, frozenset(retired), "e-1", "promote",
-                                         served, to_epoch_micros(NOW), "alice", "24h"),
-                  Pointer(VIEW))
+    store_for(client, table).write_pointer(
+        Pointer(VIEW, served, 1, frozenset(retired), "e-1", "promote", served,
+                to_epoch_micros(NOW), "alice", "24h"), Pointer(VIEW))
 
 
 def get(app, features: str) -> tuple[int, dict]:
@@ -173,7 +173,7 @@ def test_a_local_lookup_reloads_once_and_again_after_the_retry_interval(project,
         "user_id": 1, "feature_ts": TS, "txn_count_7d": 5, "txn_count_24h": 3},
         to_epoch_micros(NOW)))
     contracts = [before]  # what a reload finds: v1 only until the contract is edited
-    app = LookupApp(before, DynamoReader(client, table, deadline_s=2.0), serving_log=None,
+    app = LookupApp(before, store_for(client, table, deadline_s=2.0), serving_log=None,
                     clock=lambda: NOW, reload=lambda: (contracts[0], "reloaded"))
     now = [100.0]
     app.versions.clock = lambda: now[0]

@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
-from featurestore.online.serving import Pointer, read_pointers, write_pointer
+from featurestore.online.serving import Pointer
 from featurestore.sync.pointer import ensure_pointer, registry_pointer
 from featurestore.version_log import VersionEvent
 from tests.core.conftest import project  # noqa: F401  (the fixture)
+from tests.online_stores import store_for
 
 VIEW = "user_transactions"
 T0 = dt.datetime(2026, 5, 1, 12, 0, 0)
@@ -55,15 +56,16 @@ def test_a_table_without_a_pointer_gets_the_registry_one_once(project, dynamodb_
     with Warehouse(project) as warehouse:
         for event in log(("promote", 2, 1), ("retire_started", 1, 2)):
             version_log.record(warehouse, event)
-        written = ensure_pointer(warehouse, client, table, VIEW)
+        written = ensure_pointer(warehouse, store_for(client, table), VIEW)
         assert written == Pointer(VIEW, 2, 1, frozenset({1}), "e1", "retire_started", 1,
                                   micros(1), "user1", "why 1")
-        assert read_pointers(client, table, [VIEW])[VIEW] == written
+        assert store_for(client, table).read_pointers([VIEW])[VIEW] == written
         # a later promotion moves the pointer on; the next sync leaves it alone
         moved = Pointer(VIEW, 3, 2, frozenset({1}), "e9", "promote", 3, micros(9), "bob", "v3")
-        write_pointer(client, table, moved, written)
-        assert ensure_pointer(warehouse, client, table, VIEW) is None
-        assert read_pointers(client, table, [VIEW])[VIEW] == moved
+        store_for(client, table).write_pointer(moved, written)
+        assert ensure_pointer(warehouse, store_for(client, table), VIEW) is None
+        assert store_for(client, table).read_pointers([VIEW])[VIEW] == moved
         # a view the registry never promoted nor retired gets none
-        assert ensure_pointer(warehouse, client, table, "merchant_risk") is None
-        assert read_pointers(client, table, ["merchant_risk"])["merchant_risk"].event_id is None
+        assert ensure_pointer(warehouse, store_for(client, table), "merchant_risk") is None
+        others = store_for(client, table).read_pointers(["merchant_risk"])
+        assert others["merchant_risk"].event_id is None

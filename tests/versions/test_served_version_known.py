@@ -15,6 +15,7 @@ import urllib.error
 
 import pytest
 
+from tests.online_stores import store_for
 from tests.versions.test_versions_scenario import (
     SHARED,
     V1_ONLY,
@@ -119,14 +120,13 @@ def test_a_running_serve_serves_the_version_promoted_after_it_started(world):
 
 def test_a_sync_into_a_new_table_writes_the_registry_pointer_first(world, monkeypatch):
     from featurestore.online.config import OnlineConfig
-    from featurestore.online.serving import read_pointers
 
     promoted = promote_v2_and_retire_v1(world)
     assert ("no Lambda package found (dist/lookup-lambda.zip): a deployed lookup whose "
             "registry snapshot predates v2 answers 503 version_unavailable for "
             "user_transactions until it is redeployed") in promoted
-    old = read_pointers(OnlineConfig(endpoint=world.endpoint).client(), world.table,
-                        [VIEW])[VIEW]
+    old = store_for(OnlineConfig(endpoint=world.endpoint).client(), world.table
+                    ).read_pointers([VIEW])[VIEW]
     new_table = f"{world.table[:180]}_new"
     monkeypatch.setenv("FEATURESTORE_ONLINE_TABLE", new_table)
     world.env["FEATURESTORE_ONLINE_TABLE"] = new_table
@@ -141,18 +141,18 @@ def test_a_sync_into_a_new_table_writes_the_registry_pointer_first(world, monkey
     assert_v2_values(world, body, key)  # not v1 (retired): v2, whose items the sync wrote
 
     client = OnlineConfig(endpoint=world.endpoint).client()
-    pointer = read_pointers(client, new_table, [VIEW])[VIEW]
+    pointer = store_for(client, new_table).read_pointers([VIEW])[VIEW]
     assert (pointer.served, pointer.previous, sorted(pointer.retired)) == (2, 1, [1])
     # the registry's last change, as the old table's pointer holds it
     assert (pointer.event_id, pointer.action, pointer.subject, pointer.changed_by,
             pointer.reason) == (old.event_id, "retire_started", 1, "alice", "v2 live")
     # views never promoted nor retired get no pointer: their base version is served
-    others = read_pointers(client, new_table, ["user_profile"])["user_profile"]
+    others = store_for(client, new_table).read_pointers(["user_profile"])["user_profile"]
     assert others.event_id is None
 
     # a second sync finds the pointer and leaves it as it is
     ok(world, "sync", "--no-gate")
-    assert read_pointers(client, new_table, [VIEW])[VIEW] == pointer
+    assert store_for(client, new_table).read_pointers([VIEW])[VIEW] == pointer
 
 
 def test_a_training_set_pinned_to_a_retired_version_is_refused_unless_allowed(world):

@@ -13,23 +13,13 @@ from featurestore.lookup.access import AccessPolicy, hash_key
 from featurestore.lookup.handler import LookupApp
 from featurestore.lookup.serving_log import ServingLog
 from featurestore.online.items import encode_item, to_epoch_micros
-from featurestore.online.reader import DynamoReader
 from tests.core.conftest import project  # noqa: F401  (the fixture)
+from tests.online_stores import FaultyStore, store_for
 from tests.versions.test_version_contracts import add_v2
 
 VIEW = "user_transactions"
 NOW = dt.datetime(2026, 5, 22, 18, 0, 0)
 TS = NOW - dt.timedelta(minutes=5)
-
-
-class CountingReader(DynamoReader):
-    """A DynamoReader that counts its BatchGetItem calls."""
-
-    calls = 0
-
-    def get(self, keys, attributes, **options):
-        type(self).calls += 1
-        return super().get(keys, attributes, **options)
 
 
 def event(path: str, query: dict, headers: dict | None = None) -> dict:
@@ -63,8 +53,9 @@ def shadow_app(project, dynamodb_table, tmp_path):  # noqa: F811
         {"name": "plain", "sha256": hash_key("k-plain"), "sensitivities": ["internal"],
          "views": ["*"]}]}), "test keys")
     log = ServingLog(sample_rate=1.0, folder=tmp_path / "log")
-    CountingReader.calls = 0
-    app = LookupApp(catalog, CountingReader(client, table, deadline_s=2.0), access=access,
+    # the real store, counting its reads
+    app = LookupApp(catalog, FaultyStore(store_for(client, table, deadline_s=2.0)),
+                    access=access,
                     serving_log=log, clock=lambda: NOW)
     return app, tmp_path / "log", project
 
@@ -83,7 +74,7 @@ def test_a_shadow_is_read_in_the_same_batch_and_only_logged(shadow_app):
     assert body["results"][0]["features"][f"{VIEW}:txn_count_7d"]["value"] == 9
     assert body["versions"] == {VIEW: 1} and "shadow" not in answer["body"]
     pointer_reads = app.versions.reads
-    assert CountingReader.calls == 1 + pointer_reads  # served and shadow: one BatchGetItem
+    assert app.store.calls == 1 + pointer_reads  # served and shadow: one BatchGetItem
     (line,) = lines(folder)
     assert line["features"][f"{VIEW}:txn_count_7d"]["value"] == 9
     assert line["shadow"] == {f"{VIEW}@v2:txn_count_7d": {

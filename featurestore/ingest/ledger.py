@@ -79,13 +79,15 @@ class Loaded:
     file_id: str | None
 
 
-def loaded_files(warehouse, ledger: str) -> dict[tuple[str, str], list[Loaded]]:
-    """(table, file name) -> its loads: a file is known by its name and content, not by
-    where the landing folder is mounted today."""
+def loaded_files(warehouse, ledger: str, status: str = "loaded",
+                 ) -> dict[tuple[str, str], list[Loaded]]:
+    """(table, file name) -> its loads (``status`` 'unloaded': those taken out again): a
+    file is known by its name and content, not by where the landing folder is mounted
+    today."""
     found: dict[tuple[str, str], list[Loaded]] = {}
     for row in warehouse.fetch_all(
             f"select source || '.' || source_table, name, sha256, rows, ingested_at, file_id "
-            f"from {ledger} where status = 'loaded' order by ingested_at"):
+            f"from {ledger} where status = ? order by ingested_at", [status]):
         loaded = Loaded(*row)
         found.setdefault((loaded.table, loaded.name), []).append(loaded)
     return found

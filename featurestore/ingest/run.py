@@ -3,8 +3,9 @@
 For each file in a table's folder, in name order: a link out of the folder is refused
 unread; a CSV or JSON lines file still within its settle time waits for a later run; the
 bytes are read and hashed, and a file already loaded (same table, name and hash) is
-skipped; a known name with new content is refused (a name is loaded once: land a
-correction under a new name, or ``--unload`` the old one first); then the rows are read
+skipped, and so is one ``--unload`` took out (the same name and hash: an unload stands
+while the file stays in the folder); a known name with new content is refused (a name is
+loaded once: land a correction under a new name, or ``--unload`` the old one first); then the rows are read
 (formats.py), checked (checks.py) and inserted with their ledger line in one transaction,
 ``loaded_at`` assigned within the run's window (watermark.py). A refused file moves to
 the quarantine with its reason, and the others load on.
@@ -85,6 +86,7 @@ class _Run:
     now: dt.datetime
     settle: float
     loaded: dict
+    unloaded: dict  # what `--unload` took out: that content is not loaded again
 
 
 def ingest(project: Project, *, tables: list[str] | None = None,
@@ -115,7 +117,8 @@ def ingest(project: Project, *, tables: list[str] | None = None,
             progress(line)
         run = _Run(warehouse, book, report.run_id, window, now,
                    project.settings.ingest_settle if settle is None else settle,
-                   ledger.loaded_files(warehouse, book))
+                   ledger.loaded_files(warehouse, book),
+                   ledger.loaded_files(warehouse, book, status="unloaded"))
         for table in chosen:
             for landed in landed_files(table):
                 result = _ingest_file(run, table, landed)
@@ -154,6 +157,9 @@ def _ingest_file(run: _Run, table: RawTable, landed: Landed) -> FileResult:
     loads = run.loaded.get((table.label, landed.name), [])
     if any(load.sha256 == digest for load in loads):
         return FileResult(table.label, landed.path, "skipped")
+    if any(load.sha256 == digest for load in run.unloaded.get((table.label, landed.name), [])):
+        # taken out with --unload and still in the folder: the operator's word stands
+        return FileResult(table.label, landed.path, "skipped", message="unloaded")
     if loads:
         return _refuse(run, table, landed, digest, _known_name(table, landed, loads[-1]))
     try:

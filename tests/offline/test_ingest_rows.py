@@ -150,6 +150,27 @@ def test_unload_takes_a_files_rows_out_and_records_it(shop):
                                  "\"shop\".featurestore.ingested_files, status 'loaded').\n")
 
 
+def test_an_unloaded_file_left_in_the_landing_folder_is_not_loaded_again(shop):
+    """The soak's finding: the operator unloads a file the contract refused (the README's
+    fix), the file stays where it landed, and the next ingest (the next cycle) put its
+    rows back. The same content under that name stays out; new content of that name is a
+    correction and loads."""
+    folder = shop.root / "landing" / "orders"
+    pq.write_table(orders(1, 3), folder / "a.parquet")
+    pq.write_table(orders(4, 2), folder / "b.parquet")
+    ingest(shop)
+    unload_file(shop, "a.parquet")
+    report = ingest(shop)
+    assert [(f.path.rsplit("/", 1)[-1], f.status, f.message) for f in report.files] == [
+        ("a.parquet", "skipped", "unloaded"), ("b.parquet", "skipped", "")]
+    assert [r[0] for r in raw_rows(shop)] == [4, 5]
+    assert ledger_lines(shop) == [("orders", "a.parquet", 3, "unloaded"),
+                                  ("orders", "b.parquet", 2, "loaded")]
+    pq.write_table(orders(7, 1), folder / "a.parquet")  # a correction under the name
+    assert ingest(shop).count("loaded") == 1
+    assert [r[0] for r in raw_rows(shop)] == [4, 5, 7]
+
+
 def test_unload_names_the_incremental_models_to_rebuild():
     manifest = {
         "sources": {"source.p.demo.txns": {"source_name": "demo", "name": "txns"}},

@@ -58,6 +58,14 @@ class Checker:
         self.record.violations.extend(found)
         return found
 
+    def final(self) -> list[str]:
+        """The lookups made after the last cycle's check."""
+        found: list[str] = []
+        self.lookups(found)
+        found = [f"after the last cycle: {problem}" for problem in found]
+        self.record.violations.extend(found)
+        return found
+
     # -- 1. raw -----------------------------------------------------------------------------
     def due(self, landed: LandedFile, cycle: CycleRecord) -> str:
         """'yes', 'no' or 'maybe': whether ingest must have taken the file by the end of

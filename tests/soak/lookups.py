@@ -48,4 +48,5 @@ class Lookups(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join(timeout=60)
+        if self.is_alive():
+            self.join(timeout=180)

@@ -88,6 +88,10 @@ class Soak:
             self.say(f"cycle {number}: exit {cycle.returncode} in {cycle.seconds:.1f}s; "
                      f"{', '.join(cycle.faults) or 'good file only'}"
                      + (f"; {len(problems)} violation(s): {problems}" if problems else ""))
+        self.lookups.stop()  # the lookups since the last cycle's check are judged too
+        final = self.checker.final()
+        if final:
+            self.say(f"after the last cycle: {len(final)} violation(s): {final}")
         figures = self.record.figures()
         figures["seconds"] = round(time.monotonic() - started, 1)
         return figures

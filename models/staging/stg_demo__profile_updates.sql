@@ -1,7 +1,13 @@
 with
 
+-- a file may repeat an update (a retried upload): keep its first landing (within one
+-- load, the values decide, so that every build keeps the same row)
 source as (
     select * from {{ source('demo', 'profile_updates') }}
+    qualify row_number() over (
+        partition by user_id, updated_at
+        order by loaded_at, kyc_level, country, is_verified
+    ) = 1
 ),
 
 final as (

@@ -243,3 +243,29 @@ def test_a_killed_cycle_s_files_are_built_and_listed_by_the_next_cycle(tmp_path,
                      "feature_ts = ?", [newest["user_id"], newest["transacted_at"]]) == [(1,)]
     item = world.item(f"user#{newest['user_id']}", TXNS_SK)
     assert item["feature_ts"] == {"N": str(_micros(newest["transacted_at"]))}
+
+
+def test_a_profile_update_landed_twice_is_built_once_and_later_updates_publish(
+        tmp_path, dynamodb_local):
+    """The soak's finding: a retried upload of a profile update (the same rows under a
+    second name) failed the staging model's one-row-per-update test in every later
+    cycle, so no profile update reached the view or the online store again."""
+    world = make_world(tmp_path / "world", dynamodb_local)
+    assert world.featurestore("run", "--once").returncode == 0
+    user_id = world.sql("select min(user_id) from fs_user__profile")[0][0]
+    updated_at = _now() - dt.timedelta(minutes=1)
+    _land_profile(world, "upload.csv", user_id, updated_at, 2)
+    folder = world.base / "landing" / "profile_updates"
+    (folder / "upload-retry.csv").write_bytes((folder / "upload.csv").read_bytes())
+    twice = world.featurestore("run", "--once")
+    assert twice.returncode == 0, twice.stderr[-3000:]
+    assert world.cycles()[-1]["files"] == 2
+    assert world.sql("select count(*) from raw.profile_updates where user_id = ? and "
+                     "updated_at = ?", [user_id, updated_at]) == [(2,)]
+    assert world.sql("select kyc_level from fs_user__profile where user_id = ? and "
+                     "feature_ts = ?", [user_id, updated_at]) == [(2,)]
+    _land_profile(world, "later.csv", user_id, _now() - dt.timedelta(seconds=20), 3)
+    (folder / "later-retry.csv").write_bytes((folder / "later.csv").read_bytes())
+    later = world.featurestore("run", "--once")
+    assert later.returncode == 0, later.stderr[-3000:]
+    assert world.item(f"user#{user_id}", PROFILE_SK)["kyc_level"] == {"N": "3"}

@@ -11,7 +11,7 @@ then DOUBLE), as the macro documents, so the comparison can be exact.
 
 from __future__ import annotations
 
-# staging, as the demo's sources document it: a repeated transaction keeps its first landing
+# staging, as the demo's models document it: a repeated transaction keeps its first landing
 TXNS = """
 txns as (
     select transaction_id, user_id, merchant_id, device_id, amount,
@@ -124,10 +124,15 @@ def user_profile(version: int) -> str:
     extra = (",\n    cast(u.kyc_level = 3 as boolean) as is_fully_verified"
              if version == 2 else "")
     return f"""
-with profile_updates as (
+with first_landings as (
+    select * from w.raw.profile_updates
+    qualify row_number() over (partition by user_id, updated_at
+                               order by loaded_at, kyc_level, country, is_verified) = 1
+),
+profile_updates as (
     select user_id, updated_at, upper(country) as country, is_verified,
            cast(kyc_level as bigint) as kyc_level, loaded_at
-    from w.raw.profile_updates
+    from first_landings
 ),
 users as (
     select user_id, signed_up_at, lower(signup_channel) as signup_channel,

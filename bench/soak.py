@@ -2,7 +2,7 @@
 with faults drawn from a seed and the invariant checker after every cycle (the same soak
 as tests/soak/test_soak.py, which runs 20).
 
-    python bench/soak.py [--cycles 500] [--seed N] [--dir /tmp/featurestore-soak]
+    python bench/soak.py [--cycles 500] [--minutes M] [--seed N] [--dir /tmp/featurestore-soak]
 
 Prints one line per cycle, then the figures: cycles run, faults per kind, exit codes,
 lookups made, invariant violations (0 is the promise), seconds, and the machine (cores,
@@ -36,6 +36,9 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=500)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="Start no cycle after this many minutes (the figures say how "
+                             "many ran).")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/featurestore-soak"))
     args = parser.parse_args()
@@ -48,7 +51,8 @@ def main() -> int:
     soak = Soak(args.dir, seed, args.cycles, say=lambda line: print(line, flush=True))
     setup = time.monotonic() - started
     try:
-        figures = soak.run()
+        figures = soak.run(until=None if args.minutes is None
+                           else started + args.minutes * 60)
     finally:
         soak.close()
     figures.update(setup_seconds=round(setup, 1), machine_before=before,

@@ -75,10 +75,14 @@ class Soak:
         return plan
 
     # -- the run --------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self, until: float | None = None) -> dict:
+        """The cycles, then the figures; ``until`` (a time.monotonic() value): start no
+        cycle after it."""
         self.lookups.start()
         started = time.monotonic()
         for number in range(self.cycles):
+            if until is not None and time.monotonic() >= until:
+                break
             cycle = CycleRecord(number, 0.0)
             self.record.cycles.append(cycle)
             self.before(cycle, self.plan[number])

@@ -52,6 +52,7 @@ class SoakWorld:
     store: object  # featurestore.online.local.LocalDynamoDB
     serve: subprocess.Popen | None = None
     serve_url: str = ""
+    serve_log: object = None
     merchants: list[int] = field(default_factory=list)
 
     @property
@@ -75,9 +76,9 @@ class SoakWorld:
         assert done.returncode == 0, f"featurestore {' '.join(args)}: {done.stderr[-3000:]}"
         return done
 
-    def popen(self, *args: str, stdout=subprocess.DEVNULL) -> subprocess.Popen:
+    def popen(self, *args: str, stderr=subprocess.PIPE) -> subprocess.Popen:
         return subprocess.Popen([*SCRIPT, "--project-dir", str(self.root), *args],
-                                env=self.env, stderr=subprocess.PIPE, stdout=stdout,
+                                env=self.env, stderr=stderr, stdout=subprocess.DEVNULL,
                                 text=True)
 
     # -- DynamoDB Local -------------------------------------------------------------------
@@ -94,12 +95,14 @@ class SoakWorld:
         port = free_port()
         # a deadline far above the machine's worst stall: the soak judges what is served,
         # not latency (a killed store refuses connections, and degrades at once)
+        # its stderr to a file: a pipe nobody reads fills up, and then the server blocks
+        self.serve_log = open(self.base / "serve.log", "w")  # noqa: SIM115
         self.serve = self.popen("serve", "--port", str(port), "--log-sample", "0",
-                                "--deadline-ms", "10000")
+                                "--deadline-ms", "10000", stderr=self.serve_log)
         self.serve_url = f"http://127.0.0.1:{port}"
 
         def answers() -> bool:
-            assert self.serve.poll() is None, self.serve.stderr.read()[-3000:]
+            assert self.serve.poll() is None, (self.base / "serve.log").read_text()[-3000:]
             try:
                 with urllib.request.urlopen(f"{self.serve_url}/healthz", timeout=2) as r:
                     return r.status == 200
@@ -116,6 +119,7 @@ class SoakWorld:
             except subprocess.TimeoutExpired:
                 self.serve.kill()
                 self.serve.wait()
+            self.serve_log.close()
         self.store.stop()
 
     def break_model(self, relation: str) -> Path:

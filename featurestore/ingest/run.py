@@ -5,10 +5,10 @@ unread; a CSV or JSON lines file still within its settle time waits for a later 
 bytes are read and hashed, and a file already loaded (same table, name and hash) is
 skipped, and so is one ``--unload`` took out (the same name and hash: an unload stands
 while the file stays in the folder); a known name with new content is refused (a name is
-loaded once: land a correction under a new name, or ``--unload`` the old one first); then the rows are read
-(formats.py), checked (checks.py) and inserted with their ledger line in one transaction,
-``loaded_at`` assigned within the run's window (watermark.py). A refused file moves to
-the quarantine with its reason, and the others load on.
+loaded once: land a correction under a new name, or ``--unload`` the old one first); then
+the rows are read (formats.py), checked (checks.py) and inserted with their ledger line
+in one transaction, ``loaded_at`` assigned within the run's window (watermark.py). A
+refused file moves to the quarantine with its reason, and the others load on.
 """
 
 from __future__ import annotations

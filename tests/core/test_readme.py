@@ -40,6 +40,9 @@ FENCE = re.compile(r"(?:<!-- (run|write|append):[^>]*-->\s*\n)?^[ \t]*```(\w*)\n
                    re.S | re.M)
 # The first line of each command block that is not run here -> why, and what tests it.
 NOT_RUN = {
+    ".venv/bin/pytest tests/soak                        # 20 cycles; part of make test":
+        "the soak is tests/soak/test_soak.py itself, in `make test`; bench/soak.py is the "
+        "same soak, run for as long as asked",
     "make demo   # the whole pipeline: demo data -> dbt build -> training set -> DynamoDB "
     "Local -> gates -> sync -> lookups":
         "`make test` is this suite; `make demo` is `featurestore demo`, whose steps are the "

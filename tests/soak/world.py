@@ -21,7 +21,7 @@ from tests.conftest import REPO_ROOT
 from tests.online.loop_world import SCRIPT, copy_project, environment
 
 USERS, DAYS = 80, 2
-SETTLE_SECONDS = 3.0  # FEATURESTORE_INGEST_SETTLE for the soak's loop
+SETTLE_SECONDS = 5.0  # FEATURESTORE_INGEST_SETTLE for the soak's loop (the default)
 TABLE = "fs_soak"
 PROFILE_V2 = """
 versions:

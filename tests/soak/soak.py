@@ -149,7 +149,11 @@ class Soak:
         self.later.setdefault(number, []).append(action)
 
     def fix_gate(self, cycle: CycleRecord) -> None:
-        """What the README tells the operator: unload the file, rebuild the model whole."""
+        """What the README tells the operator: unload the file, rebuild the model whole
+        (once the file is loaded: it may have waited a cycle for its settle time)."""
+        if self.gate_file.loaded_in is None:
+            self.fix_at(cycle.number + 1, self.fix_gate)
+            return
         self.world.must("ingest", "--unload", self.gate_file.name, "--table",
                         "demo.profile_updates")
         self.gate_file.unloaded = True

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featurestore.errors import ProjectError
-from featurestore.online.config import DEFAULT_REGION, DEFAULT_TABLE, OnlineConfig
+from featurestore.online.config import DEFAULT_REGION, DEFAULT_TABLE, OnlineConfig, is_loopback
 
 SNOWFLAKE_VARIABLES = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD",
                        "SNOWFLAKE_ROLE", "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE",
@@ -112,9 +112,12 @@ class Settings:
             user=env.text("FEATURESTORE_USER", "") or None,
             online=OnlineConfig(
                 table=env.text("FEATURESTORE_ONLINE_TABLE", DEFAULT_TABLE), endpoint=endpoint,
-                region=region, local=bool(endpoint) and _is_loopback(endpoint),
+                region=region, local=bool(endpoint) and is_loopback(endpoint),
                 aws_credentials=bool(env.text("AWS_ACCESS_KEY_ID", "")
-                                     or env.text("AWS_PROFILE", ""))),
+                                     or env.text("AWS_PROFILE", "")),
+                replica_region=env.text("FEATURESTORE_DYNAMODB_REPLICA_REGION", "") or None,
+                replica_endpoint=env.text("FEATURESTORE_DYNAMODB_REPLICA_ENDPOINT", "")
+                or None),
             lookup=LookupSettings(
                 deadline_ms=env.number("FEATURESTORE_LOOKUP_DEADLINE_MS", 250.0, low=1),
                 consistent_read=env.flag("FEATURESTORE_LOOKUP_CONSISTENT_READ", False),
@@ -170,13 +173,6 @@ class Settings:
     def dbt_environment(self) -> dict[str, str]:
         """The whole environment a dbt run sees: this process's, then ``dbt_env``."""
         return {**self.environment, **self.dbt_env()}
-
-
-def _is_loopback(endpoint: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(endpoint).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class _Environment:

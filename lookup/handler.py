@@ -5,6 +5,7 @@ describes at ``GET /openapi.json``)::
 
     GET  /healthz                              liveness: 200, DynamoDB's state in the body
     GET  /readyz                               readiness: 503 while DynamoDB cannot be read
+                                               (in neither region, with a replica)
     GET  /v1/feature-views                     the catalog the key may read: dtypes, SLOs
     GET  /v1/features/{entity}/{key}?features=view:feature,...
     POST /v1/features/retrieve                 up to 100 keys, several entities at once
@@ -36,11 +37,10 @@ from typing import NamedTuple
 from featurestore.errors import (
     FeatureStoreError,
     RequestError,
-    StoreUnavailable,
     VersionUnavailable,
 )
 from featurestore.logs import configure_lambda
-from featurestore.lookup import service
+from featurestore.lookup import health, service
 from featurestore.lookup.access import HEADER as KEY_HEADER
 from featurestore.lookup.access import AccessPolicy, Grant
 from featurestore.lookup.catalog_body import catalog_document
@@ -59,7 +59,6 @@ from featurestore.lookup.routes import (
     INTERNAL_ERROR,
     MISCONFIGURED,
     ROUTES,
-    UNAVAILABLE,
     VERSION_UNAVAILABLE,
     Router,
 )
@@ -123,6 +122,12 @@ class LookupApp:
     def built_at(self) -> str:
         return self.versions.built_at
 
+    @property
+    def regions(self) -> dict[str, str] | None:
+        """``{"primary": region, "replica": region}`` of a table in two regions (whose
+        answers name the region that gave them), else None."""
+        return getattr(self.store, "regions", None)
+
     @classmethod
     def from_settings(cls, settings: Settings, *, catalog=None, built_at: str = "",
                       serving_log: ServingLog | None | str = "default",
@@ -133,18 +138,19 @@ class LookupApp:
         Without ``catalog``, the registry snapshot (bundled in the Lambda zip, or the file
         FEATURESTORE_REGISTRY names) is the catalog. The default serving log is stdout in
         Lambda (CloudWatch) and FEATURESTORE_SERVING_LOG_DIR locally; None logs nothing.
-        Without ``store``, the settings' DynamoDB, opened for the lookup's deadline.
+        Without ``store``, the settings' DynamoDB, opened for the lookup's deadline (both
+        regions, with a replica: ``online/failover.py``).
         """
         from featurestore.lookup.cache import TTLCache
         from featurestore.lookup.metrics import Metrics
         from featurestore.lookup.registry_snapshot import load_snapshot
-        from featurestore.online.dynamodb import DynamoDBStore
+        from featurestore.online.failover import lookup_store
 
         lookup_settings = settings.lookup
         if catalog is None:
             catalog, built_at = load_snapshot(lookup_settings.registry)
         if store is None:
-            store = DynamoDBStore.for_lookup(
+            store = lookup_store(
                 settings.online, deadline_s=lookup_settings.deadline_ms / 1000,
                 consistent_read=lookup_settings.consistent_read, max_pool_connections=32)
         cache = (TTLCache(lookup_settings.cache_size, lookup_settings.cache_ttl_ms / 1000)
@@ -204,7 +210,8 @@ class LookupApp:
             outcome.status_counts if outcome else None,
             bool(outcome and outcome.degraded),
             (hits_after[0] - hits_before[0], hits_after[1] - hits_before[1]),
-            outcome.newest_us if outcome else None, unavailable=unavailable)
+            outcome.newest_us if outcome else None, unavailable=unavailable,
+            region=outcome.region if outcome else None)
         return {"statusCode": code, "headers": {**JSON_HEADERS, "x-request-id": call_id},
                 "body": text, "isBase64Encoded": False}
 
@@ -249,31 +256,14 @@ class LookupApp:
             Call(event, headers, params, grant, request_id, path))
 
     # -- the operations of routes.ROUTES, by operation id: (status, body, outcome) ---------
-    def _store_problem(self) -> str | None:
-        """Why DynamoDB cannot be read now (one GetItem within the deadline); None if it
-        can."""
-        try:
-            self.store.ping()
-        except StoreUnavailable as exc:
-            return message(f"the online store cannot be read: {exc}")
-        return None
-
     def _healthz(self, call: Call):
         """Liveness: 200 whatever the store does, its state in the body."""
-        problem = self._store_problem()
-        store = {"status": "ok"} if problem is None else {"status": UNAVAILABLE,
-                                                           "message": problem}
-        return 200, {"status": "ok" if problem is None else "degraded",
-                     "views": len(self.catalog.views), "registry_built_at": self.built_at,
-                     "store": store}, None
+        return 200, health.liveness(self.store, len(self.catalog.views), self.built_at), None
 
     def _readyz(self, call: Call):
         """Readiness: 503 while the store cannot be read."""
-        problem = self._store_problem()
-        if problem is not None:
-            return 503, {"error": UNAVAILABLE, "message": problem}, None
-        return 200, {"status": "ready", "views": len(self.catalog.views),
-                     "registry_built_at": self.built_at}, None
+        code, body = health.readiness(self.store, len(self.catalog.views), self.built_at)
+        return code, body, None
 
     def _list_feature_views(self, call: Call):
         grant, catalog = call.grant, self.catalog
@@ -330,7 +320,8 @@ class LookupApp:
             self.serving_log.record(call.request_id, header(call.headers, MODEL_HEADER),
                                     requests, outcome,
                                     latency_ms=(time.perf_counter() - started) * 1000)
-        return 200, service.response_body(requests, outcome, single), outcome
+        return 200, service.response_body(requests, outcome, single,
+                                          regions=self.regions is not None), outcome
 
 
 APP: LookupApp | None = None

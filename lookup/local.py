@@ -46,7 +46,7 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
     from featurestore.lookup.access import AccessPolicy
     from featurestore.lookup.registry_snapshot import build_snapshot, catalog_from_snapshot
     from featurestore.lookup.serving_log import ServingLog
-    from featurestore.online.dynamodb import DynamoDBStore
+    from featurestore.online.failover import lookup_store
     from featurestore.online.local import state_file
 
     def contracts():
@@ -63,9 +63,9 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
                               pii_key=lookup.serving_log_hmac_key)
                    if log_serving else None)
 
-    def store_at(online) -> DynamoDBStore:
-        return DynamoDBStore.for_lookup(online, deadline_s=deadline_ms / 1000,
-                                        consistent_read=consistent_read)
+    def store_at(online):
+        return lookup_store(online, deadline_s=deadline_ms / 1000,
+                            consistent_read=consistent_read)
 
     store = store_at(settings.online)
     if follow_local:
@@ -154,7 +154,8 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
     requests = [service.entity_request(snapshot.catalog, entity, keys, features,
                                        snapshot=snapshot)]
     outcome = service.lookup(requests, app.store, now=now)
-    body = service.response_body(requests, outcome, single=False)
+    body = service.response_body(requests, outcome, single=False,
+                                 regions=app.regions is not None)
     if outcome.degraded:
         body["error"] = outcome.error
     return body

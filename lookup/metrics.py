@@ -1,7 +1,9 @@
 """Lookup metrics: latency, status counts per view, cache hits, degraded responses, the
 lag of each view (how old the newest value this endpoint has served is), and the
 requests refused because a view's serving pointer names a version this endpoint does not
-know or a retired one (``version_unavailable``: a stale deployment, never degraded).
+know or a retired one (``version_unavailable``: a stale deployment, never degraded), and,
+for a table in two regions, the lookups each region answered (``region_answers``: the
+replica's count grows while the primary is down).
 
 Counted in process. In Lambda each invocation prints CloudWatch Embedded Metric Format
 documents to stdout (CloudWatch turns them into metrics, no API call on the hot path);
@@ -36,13 +38,15 @@ class Metrics:
         self.degraded = 0
         self.newest_us: dict[str, int] = {}  # view -> newest feature_ts served, epoch µs
         self.version_unavailable: dict[str, int] = {}  # view -> requests refused (503)
+        self.region_answers: dict[str, int] = {}  # region -> lookups it answered
 
     def observe(self, route: str, code: int, seconds: float, status_counts=None,
                 degraded: bool = False, cache_delta: tuple[int, int] = (0, 0),
                 newest_us: dict[str, int] | None = None, *,
-                unavailable: str | None = None) -> None:
+                unavailable: str | None = None, region: str | None = None) -> None:
         """Count one request; ``unavailable``: the view whose served version it could not
-        serve (``VersionUnavailable``)."""
+        serve (``VersionUnavailable``); ``region``: the region whose items it read, for
+        a table in two regions."""
         with self._lock:
             self.requests[(route, code)] = self.requests.get((route, code), 0) + 1
             index = next((i for i, bound in enumerate(BUCKETS) if seconds <= bound),
@@ -59,10 +63,12 @@ class Metrics:
             if unavailable is not None:
                 self.version_unavailable[unavailable] = \
                     self.version_unavailable.get(unavailable, 0) + 1
+            if region is not None:
+                self.region_answers[region] = self.region_answers.get(region, 0) + 1
         if self.emf_stream is not None:
             self.emf_stream.write(emf_documents(route, code, seconds, status_counts or {},
                                                 degraded, cache_delta, newest_us or {},
-                                                unavailable))
+                                                unavailable, region))
             self.emf_stream.flush()
 
     def prometheus(self, cache=None, now_us: int | None = None) -> tuple[str, str]:
@@ -124,6 +130,12 @@ class Metrics:
             labels=["view"])
         for view, count in sorted(self.version_unavailable.items()):
             unavailable.add_metric([view], count)
+        regions = CounterMetricFamily(
+            "featurestore_lookup_region_answers", "Lookups whose stored values one region "
+            "of a table in two regions answered (the replica's: the primary did not).",
+            labels=["region"])
+        for region, count in sorted(self.region_answers.items()):
+            regions.add_metric([region], count)
         newest = GaugeMetricFamily(
             "featurestore_lookup_newest_feature_ts_seconds", "The newest feature_ts served "
             "per view since the endpoint started, in epoch seconds.", labels=["view"])
@@ -133,7 +145,7 @@ class Metrics:
         for view, ts_us in sorted(self.newest_us.items()):
             newest.add_metric([view], ts_us / 1e6)
             lag.add_metric([view], round((now_us - ts_us) / 1e6, 3))
-        return [requests, latency, values, degraded, unavailable, newest, lag]
+        return [requests, latency, values, degraded, unavailable, regions, newest, lag]
 
 
 def _families_of_cache(hits: int, misses: int) -> list:
@@ -158,11 +170,12 @@ class _Snapshot:
 def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
                   degraded: bool, cache_delta: tuple[int, int],
                   newest_us: dict[str, int] | None = None,
-                  unavailable: str | None = None) -> str:
+                  unavailable: str | None = None, region: str | None = None) -> str:
     """One EMF line for the request, one per view with its value counts per status and
     ``LagSeconds``, the age of the newest value the request served (its maximum over a
     minute in CloudWatch is the view's lag), and ``VersionUnavailable`` (1) for the view
-    a request was refused for because this endpoint cannot serve its version."""
+    a request was refused for because this endpoint cannot serve its version; with two
+    regions, ``RegionAnswers`` (1) under the ``Region`` that answered."""
     now_us = time.time_ns() // 1000
     stamp = now_us // 1000
     request = {
@@ -178,6 +191,12 @@ def emf_documents(route: str, code: int, seconds: float, status_counts: dict,
         "CacheHits": cache_delta[0], "CacheMisses": cache_delta[1],
     }
     lines = [json.dumps(request, separators=(",", ":"))]
+    if region is not None:
+        lines.append(json.dumps({
+            "_aws": {"Timestamp": stamp, "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE, "Dimensions": [["Region"]],
+                "Metrics": [{"Name": "RegionAnswers", "Unit": "Count"}]}]},
+            "Region": region, "RegionAnswers": 1}, separators=(",", ":")))
     per_view: dict[str, dict[str, float]] = {}
     for (view, status), count in status_counts.items():
         per_view.setdefault(view, {})[status] = count

@@ -20,7 +20,10 @@ what it saw in training. For a feature of view V at time ``now``:
 Comparisons use exact microseconds. ``age_seconds`` is the age floored to whole seconds
 (59.9 s is 59); it is negative when an item's feature_ts is ahead of this clock.
 When the store is unreachable or misses its deadline, every value not already in the
-cache gets its default with ``DEFAULT`` and the response says ``"degraded": true``.
+cache gets its default with ``DEFAULT`` and the response says ``"degraded": true``. A
+table in two regions (``online/failover.py``) reads the replica first, and the answer
+names the region that gave the items (``"region"``; null when none was read: every item
+from the cache, or neither region answered).
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ class LookupOutcome:
     shadow_results: list[list[dict]] | None = None
     # view -> the version served, for views with several versions asked without a pin
     versions: dict[str, int] = field(default_factory=dict)
+    # the region whose items were read (a store over two regions says; None: one region,
+    # or nothing read)
+    region: str | None = None
 
 
 def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetime | None = None,
@@ -92,7 +98,7 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
             entries[item_key] = hit
         else:
             to_fetch[item_key] = features
-    degraded, error = False, None
+    degraded, error, region = False, None, None
     if to_fetch:
         attributes = sorted({f.name for features in to_fetch.values() for f in features})
         try:
@@ -100,6 +106,7 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
         except StoreUnavailable as exc:
             degraded, error = True, str(exc)
         else:
+            region = getattr(items, "region", None)
             for item_key, features in to_fetch.items():
                 entry = _decode(features, items.get(item_key))
                 entries[item_key] = entry
@@ -130,7 +137,7 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
         results.append(rows)
         shadow_results.append(shadow_rows)
     return LookupOutcome(results, degraded, counts, error, newest,
-                         shadow_results if any(shadow_results) else None, versions)
+                         shadow_results if any(shadow_results) else None, versions, region)
 
 
 _ABSENT = ("absent",)  # the item does not exist (a cacheable answer)
@@ -176,8 +183,11 @@ def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict,
 
 
 def response_body(requests: list[EntityRequest], outcome: LookupOutcome,
-                  single: bool) -> dict:
+                  single: bool, *, regions: bool = False) -> dict:
     """The JSON body: the README's shape for a GET (``single``), a flat list for a POST.
+
+    ``regions``: the table has two regions, and the body names the one that answered
+    (``"region"``, null when no item was read from either).
 
     ``versions`` names the version served of each view with several versions that was
     asked for without a pin (only then: the answer of a view with one version is as it
@@ -187,6 +197,8 @@ def response_body(requests: list[EntityRequest], outcome: LookupOutcome,
     one result per key, in request order (requests, then keys), each naming its entity.
     """
     extra = {"versions": outcome.versions} if outcome.versions else {}
+    if regions:
+        extra["region"] = outcome.region
     if single:
         return {"entity": requests[0].entity.name, "results": outcome.results[0],
                 "degraded": outcome.degraded, **extra}

@@ -39,6 +39,8 @@ SOURCES = {
     "table": "FEATURESTORE_ONLINE_TABLE",
     "endpoint": "FEATURESTORE_DYNAMODB_ENDPOINT",
     "region": "AWS_REGION (or AWS_DEFAULT_REGION)",
+    "replica_region": "FEATURESTORE_DYNAMODB_REPLICA_REGION",
+    "replica_endpoint": "FEATURESTORE_DYNAMODB_REPLICA_ENDPOINT",
 }
 
 
@@ -90,6 +92,21 @@ class OnlineConfig:
     turns it off: its items are built and checked by ``online/items.py``, and the check
     walked every attribute of every item again (about a tenth of a sync's CPU here)."""
 
+    replica_region: str | None = None
+    """The region of the table's second replica (``FEATURESTORE_DYNAMODB_REPLICA_REGION``),
+    such as ``us-west-2``: the lookup reads it when the primary (``region``) does not
+    answer within its share of the deadline. None: one region. Needed by a replica, and
+    another region than ``region`` (the lookup names the region each answer came from).
+    Only the lookup reads it: the sync, promotions and deletes write the primary alone
+    (the global table replicates them; docs/architecture.md, "A second region", says
+    why)."""
+
+    replica_endpoint: str | None = None
+    """The replica's own endpoint (``FEATURESTORE_DYNAMODB_REPLICA_ENDPOINT``), a URL as
+    ``endpoint`` is: a second DynamoDB Local in tests and demos. None with a
+    ``replica_region``: AWS in that region. Needs ``endpoint`` (a replica on AWS behind a
+    primary that is not would be two different tables) and differs from it."""
+
     def __post_init__(self) -> None:
         if not isinstance(self.table, str) or not TABLE_NAME.fullmatch(self.table):
             raise self._bad("table", self.table, "a DynamoDB table name is 3 to 255 "
@@ -114,14 +131,42 @@ class OnlineConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise self._bad(name, value, "a whole number of at least 1 is needed")
+        if self.replica_region is not None or self.replica_endpoint is not None:
+            self._check_replica()
 
-    def _check_endpoint(self) -> None:
+    def _check_replica(self) -> None:
+        """The replica's fields: a region AWS has (any name behind an endpoint), and a
+        store that is not the primary itself."""
+        if self.replica_endpoint is not None:
+            self._check_endpoint("replica_endpoint")
+            if self.endpoint is None:
+                raise self._bad("replica_endpoint", self.replica_endpoint, "a replica "
+                                "behind an endpoint needs the primary's endpoint too "
+                                "(FEATURESTORE_DYNAMODB_ENDPOINT); unset it to read the "
+                                "replica on AWS in FEATURESTORE_DYNAMODB_REPLICA_REGION")
+            if self.replica_endpoint.rstrip("/") == self.endpoint.rstrip("/"):
+                raise self._bad("replica_endpoint", self.replica_endpoint, "the replica "
+                                "is the primary's endpoint: name the second region's")
+        region = self.replica_region
+        if region is None:
+            raise self._bad("replica_region", region, "a replica needs its region, which "
+                            "the lookup names in its answers. Set it, such as us-west-2")
+        pattern = AWS_REGION if self.replica_endpoint is None else ANY_REGION
+        if not isinstance(region, str) or not pattern.fullmatch(region):
+            raise self._bad("replica_region", region, "a region such as us-west-2 is "
+                            "needed (letters, digits and `-` behind an endpoint)")
+        if region == self.region:
+            raise self._bad("replica_region", region, f"the replica is in the primary's "
+                            f"region ({self.region}): name the second region, or unset it")
+
+    def _check_endpoint(self, field: str = "endpoint") -> None:
+        value = getattr(self, field)
         fix = ("an endpoint is a URL such as http://127.0.0.1:8000 (the one `featurestore "
                "online start` prints). Set it so, or unset it for AWS")
-        if not isinstance(self.endpoint, str):
-            raise self._bad("endpoint", self.endpoint, fix)
+        if not isinstance(value, str):
+            raise self._bad(field, value, fix)
         try:
-            parts = urlsplit(self.endpoint)
+            parts = urlsplit(value)
             port_ok = parts.port is None or 0 < parts.port < 65536
         except ValueError:  # a port that is not a number, or out of range
             port_ok = False
@@ -129,7 +174,7 @@ class OnlineConfig:
         if (parts is None or not port_ok or parts.scheme not in ("http", "https")
                 or not parts.hostname or parts.query or parts.fragment
                 or parts.path not in ("", "/")):
-            raise self._bad("endpoint", self.endpoint, fix)
+            raise self._bad(field, value, fix)
 
     @staticmethod
     def _bad(field: str, value: object, fix: str) -> OnlineStoreError:
@@ -149,8 +194,26 @@ class OnlineConfig:
         return f"{kind} at {self.endpoint}"
 
     def describe(self) -> str:
-        """One line for the user: which store, where, which table."""
-        return f"{self.where()}, table {self.table}"
+        """One line for the user: which store, where, which table (and its replica)."""
+        replica = self.replica()
+        if replica is None:
+            return f"{self.where()}, table {self.table}"
+        region = "" if replica.is_aws else f", region {replica.region}"
+        return f"{self.where()}, table {self.table} (replica: {replica.where()}{region})"
+
+    def replica(self) -> OnlineConfig | None:
+        """The replica's store as a config of its own (the same table, the replica's
+        region and endpoint, no replica of its own); None with one region."""
+        if self.replica_region is None and self.replica_endpoint is None:
+            return None
+        endpoint = self.replica_endpoint
+        return self.replace(endpoint=endpoint, region=self.replica_region,
+                            local=endpoint is not None and is_loopback(endpoint),
+                            replica_region=None, replica_endpoint=None)
+
+    def primary(self) -> OnlineConfig:
+        """This config without its replica: the store every writer uses."""
+        return self.replace(replica_region=None, replica_endpoint=None)
 
     def replace(self, **changes) -> OnlineConfig:
         """A copy with ``changes``, checked again."""
@@ -181,3 +244,9 @@ class OnlineConfig:
             credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         return boto3.client("dynamodb", endpoint_url=config.endpoint,
                             region_name=config.region, config=botocore_config, **credentials)
+
+
+def is_loopback(endpoint: str) -> bool:
+    """Whether ``endpoint`` is on this machine (a DynamoDB Local, said so in messages)."""
+    host = urlsplit(endpoint).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -22,8 +22,10 @@ interface offers is what those callers need, in their words:
   one view version (``version_items``, a scan), and ``delete_items``, 25 keys a request,
   unprocessed ones retried.
 
-``where`` names the store an answer came from, so a store that reads a replica when its
-primary does not answer (another implementation of this interface) can say which.
+``where`` names the store. A store over two regions (``online/failover.py``:
+``FailoverStore``, which reads a replica when its primary does not answer) answers ``get``
+with ``Items``, a dict that also names the region it came from; a store of one region may
+answer a plain dict.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ MARKER_PK = "_featurestore#sync"
 
 Key = tuple[str, str]  # (pk, sk) of an item
 Fields = Mapping[str, str | int]  # a marker's fields: text or whole numbers
+
+
+class Items(dict):
+    """``get``'s answer, ``{(pk, sk): item}``, with the region that gave it (``region``):
+    what the lookup names in its answer when the table has two regions."""
+
+    __slots__ = ("region",)
+
+    def __init__(self, found: Mapping, *, region: str | None = None):
+        super().__init__(found)
+        self.region = region
 
 
 @runtime_checkable

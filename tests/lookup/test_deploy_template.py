@@ -66,3 +66,33 @@ def test_degraded_lookups_page_through_an_alarm(template):
         "get_features", "retrieve_features")}
     assert alarm["AlarmActions"] == {"If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}],
                                             {"Ref": "AWS::NoValue"}]}
+
+
+def test_the_feature_table_is_global_in_two_regions(template):
+    table = template["Resources"]["FeatureTable"]
+    assert table["Type"] == "AWS::DynamoDB::GlobalTable"
+    properties = table["Properties"]
+    # replicas need a stream; both keep point-in-time recovery
+    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    pitr = {"PointInTimeRecoveryEnabled": True}
+    assert properties["Replicas"] == [
+        {"Region": {"Ref": "AWS::Region"}, "PointInTimeRecoverySpecification": pitr},
+        {"If": ["HasReplica", {"Region": {"Ref": "ReplicaRegion"},
+                               "PointInTimeRecoverySpecification": pitr},
+                {"Ref": "AWS::NoValue"}]}]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at",
+                                                     "Enabled": True}
+
+
+def test_the_lookup_reads_the_replica_region_and_only_reads(template):
+    function = template["Resources"]["LookupFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["FEATURESTORE_DYNAMODB_REPLICA_REGION"] == {
+        "Ref": "ReplicaRegion"}
+    statement, = template["Resources"]["LookupFunctionRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+    assert statement["Resource"] == [
+        {"GetAtt": "FeatureTable.Arn"},
+        {"If": ["HasReplica", {"Sub": "arn:${AWS::Partition}:dynamodb:${ReplicaRegion}:"
+                                      "${AWS::AccountId}:table/${FeatureTable}"},
+                {"Ref": "AWS::NoValue"}]}]

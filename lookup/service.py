@@ -21,9 +21,9 @@ Comparisons use exact microseconds. ``age_seconds`` is the age floored to whole 
 (59.9 s is 59); it is negative when an item's feature_ts is ahead of this clock.
 When the store is unreachable or misses its deadline, every value not already in the
 cache gets its default with ``DEFAULT`` and the response says ``"degraded": true``. A
-table in two regions (``online/failover.py``) reads the replica first, and the answer
-names the region that gave the items (``"region"``; null when none was read: every item
-from the cache, or neither region answered).
+table in two regions (``online/failover.py``) reads the replica when the primary does
+not answer, and the answer names the region that gave the items (``"region"``; null
+when none was read: every item from the cache, or neither region answered).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from featurestore.apps.cli.restore import restore_command
 from featurestore.apps.cli.shared import (
     announce_store,
     emit_json,
@@ -32,6 +33,9 @@ def online_group() -> None:
     Example:
       featurestore online start && featurestore online init --local
     """
+
+
+online_group.add_command(restore_command)
 
 
 @online_group.command("start")

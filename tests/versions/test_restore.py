@@ -32,7 +32,7 @@ def items(endpoint: str, table: str) -> dict[tuple[str, str], dict]:
 
 
 def test_a_restored_table_answers_as_the_original(world):
-    from featurestore.apps.rollout import promote
+    from featurestore.apps.versions import promote
     from featurestore.lookup.local import lookup_keys
 
     world.add_version_2()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from featurestore.dialects.expression_sql import ExpressionSql
 from featurestore.dtypes import DTYPES, sql_literal
 from featurestore.errors import SpineError
 
@@ -104,6 +105,8 @@ class Dialect:
     extra: str | None = None
     # the macro bodies (duckdb__ / snowflake__ / default__) featurestore renders for it
     macro_dialect = "default"
+    # how on-demand expressions are spelled here (featurestore/dialects/expression_sql.py)
+    expressions = ExpressionSql()
     # warehouse type names (upper case, without parameters) of timezone-aware timestamps
     tz_timestamp_types: frozenset[str] = frozenset()
     # dtype -> the column type the warehouse stores it as (the portable one if unnamed)

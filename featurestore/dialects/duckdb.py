@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from featurestore.dialects.base import Change, Dialect, jinja_literal, quote, reads_as_pattern
+from featurestore.dialects.expression_sql import DuckDBSql
 from featurestore.errors import ProjectError, WarehouseError, WarehouseUnreachable
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # md:, s3://; not a one-letter drive
@@ -28,6 +29,8 @@ class DuckDB(Dialect):
     name = "duckdb"
     dbt_package = "dbt-duckdb"
     macro_dialect = "duckdb"
+    # how on-demand expressions are spelled here (featurestore/dialects/expression_sql.py)
+    expressions = DuckDBSql()
     tz_timestamp_types = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
     # https://duckdb.org/docs/stable/sql/data_types/overview
     type_names = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from featurestore.dialects.base import Change, Dialect, quote
+from featurestore.dialects.expression_sql import SnowflakeSql
 from featurestore.errors import MissingExtraError, WarehouseError, WarehouseUnreachable
 
 # the override variables and the profile fields they stand for
@@ -37,6 +38,8 @@ class Snowflake(Dialect):
     dbt_package = "dbt-snowflake"
     extra = "snowflake"
     macro_dialect = "snowflake"
+    # how on-demand expressions are spelled here (featurestore/dialects/expression_sql.py)
+    expressions = SnowflakeSql()
     # https://docs.snowflake.com/en/sql-reference/data-types-datetime (with the aliases
     # the connector reports: TIMESTAMPLTZ, TIMESTAMP WITH LOCAL TIME ZONE)
     tz_timestamp_types = frozenset({"TIMESTAMP_TZ", "TIMESTAMP_LTZ", "TIMESTAMPLTZ",

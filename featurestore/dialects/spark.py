@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from featurestore.dialects import spark_profile
 from featurestore.dialects.base import Dialect, reads_as_pattern
+from featurestore.dialects.expression_sql import SparkSql
 from featurestore.dialects.spark_profile import session_config
 from featurestore.errors import MissingExtraError, WarehouseError, WarehouseUnreachable
 
@@ -159,6 +160,8 @@ class Spark(Dialect):
     dbt_package = "dbt-spark"
     extra = "spark"
     macro_dialect = "spark"
+    # how on-demand expressions are spelled here (featurestore/dialects/expression_sql.py)
+    expressions = SparkSql()
     tz_timestamp_types = frozenset({"TIMESTAMP", "TIMESTAMP_LTZ"})
     # https://spark.apache.org/docs/latest/sql-ref-datatypes.html
     type_names = {"int64": "BIGINT", "float64": "DOUBLE", "string": "STRING",

@@ -142,29 +142,32 @@ def _import_ms(module: str) -> float:
     return statistics.median(runs)
 
 
-def _zipped_mb(module: str) -> float:
-    """The module's package, deflated as the Lambda zip would hold it."""
-    import importlib
+def _zipped_mb(distribution: str) -> float:
+    """Every file the installed distribution holds (its native library too), deflated
+    as the Lambda zip would hold it."""
+    import importlib.metadata
     import io
 
-    found = importlib.import_module(module.split(".")[0])
-    folder = Path(found.__file__).parent
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in folder.rglob("*"):
+        for file in importlib.metadata.files(distribution) or []:
+            path = Path(file.locate())
             if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(folder.parent))
+                archive.write(path, str(file))
     return buffer.tell() / 1e6
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--only", choices=["closures", "sqlglot executor", "duckdb embedded"])
     args = parser.parse_args()
     print(f"{len(EXPRESSIONS)} expressions per request, {args.requests} requests")
     candidates = {"closures": closures, "sqlglot executor": sqlglot_executor,
                   "duckdb embedded": duckdb_embedded}
     for name, build in candidates.items():
+        if args.only and name != args.only:
+            continue
         try:
             evaluate = build()
             p50, p99 = _time(evaluate, args.requests if name != "sqlglot executor"
@@ -174,7 +177,7 @@ def main() -> None:
             latency = f"cannot run the subset: {type(exc).__name__}: {str(exc)[:80]}"
         module = IMPORTS[name]
         size = ("(featurestore's own modules)" if name == "closures"
-                else f"{_zipped_mb(module):.1f} MB zipped")
+                else f"{_zipped_mb(module.split('.')[0]):.1f} MB zipped")
         print(f"{name:17} {latency}; import {_import_ms(module):.0f} ms; {size}")
 
 

@@ -60,17 +60,10 @@ class ExpressionSql:
         return f"(case when abs({x}) <= {MAX_FLOAT} then {x} + {self.float_literal(0.0)} end)"
 
     # -- arithmetic --------------------------------------------------------------------
-    def add(self, a, b):
-        return self.finite(f"({a} + {b})")
-
-    def sub(self, a, b):
-        return self.finite(f"({a} - {b})")
-
-    def mul(self, a, b):
-        return self.finite(f"({a} * {b})")
-
-    def div(self, a, b):
-        return self.finite(f"({a} / nullif({b}, {self.float_literal(0.0)}))")
+    def div(self, a, b, *, zero_possible: bool = True):
+        """``a / b``; NULL for a zero divisor (written only where one can occur)."""
+        return f"({a} / nullif({b}, {self.float_literal(0.0)}))" if zero_possible \
+            else f"({a} / {b})"
 
     def neg(self, a):
         return f"(- {a})"
@@ -95,17 +88,20 @@ class ExpressionSql:
     def ceil(self, a):
         return f"ceil({a})"
 
-    def round(self, a, digits: int):
+    def round(self, a, digits: int, guard=None):
+        """Half away from zero, of ``a * 10^digits``, divided back; ``guard`` wraps the
+        scaled value where it can overflow."""
         if not digits:
             return f"round({a})"
         scale = self.float_literal(10.0 ** digits)
-        return self.finite(f"(round({self.finite(f'({a} * {scale})')}) / {scale})")
+        scaled = f"({a} * {scale})"
+        return f"(round({guard(scaled) if guard else scaled}) / {scale})"
 
     def radians(self, a):
         return f"({a} * {TO_RADIANS})"
 
     def degrees(self, a):
-        return self.finite(f"({a} * {TO_DEGREES})")
+        return f"({a} * {TO_DEGREES})"
 
     def least_greatest(self, op: str, args: list[str]) -> str:
         """NULL when any argument is: DuckDB and Spark skip NULLs, Snowflake does not."""

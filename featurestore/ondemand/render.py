@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from featurestore.ondemand import bounds
 from featurestore.ondemand.catalog import SPANS
 from featurestore.ondemand.nodes import FLOAT, Node
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _GUARDS = {"sqrt": "{0} >= 0", "ln": "{0} > 0", "log10": "{0} > 0",
            "asin": "{0} between -1 and 1", "acos": "{0} between -1 and 1"}
+# each guarded function's domain, as an interval (bounds.within)
+_DOMAINS = {"sqrt": (0.0, bounds.MAX), "ln": (5e-324, bounds.MAX),
+            "log10": (5e-324, bounds.MAX), "asin": (-1.0, 1.0), "acos": (-1.0, 1.0)}
+_OVERFLOWING = frozenset({"add", "sub", "mul", "div", "degrees", "exp"})
 
 
 def render(node: Node, dialect, column: Callable[[str], str]) -> str:
@@ -30,6 +35,12 @@ class _Renderer:
         self.column = column
 
     def sql(self, node: Node) -> str:
+        spelled = self._sql(node)
+        if node.op in _OVERFLOWING and bounds.may_overflow(node):
+            return self.sp.finite(spelled)
+        return spelled
+
+    def _sql(self, node: Node) -> str:
         op, sp = node.op, self.sp
         if op == "lit":
             return self.literal(node)
@@ -39,8 +50,12 @@ class _Renderer:
         args = [self.sql(a) for a in node.args]
         if op == "float":
             return sp.to_float(args[0])
-        if op in ("add", "sub", "mul", "div", "neg", "mod", "sign", "floor", "ceil",
-                  "radians", "degrees", "lower", "upper"):
+        if op in ("add", "sub", "mul"):
+            return f"({args[0]} {dict(add='+', sub='-', mul='*')[op]} {args[1]})"
+        if op == "div":
+            return sp.div(*args, zero_possible=bounds.may_be_zero(node.args[1]))
+        if op in ("neg", "mod", "sign", "floor", "ceil", "radians", "degrees", "lower",
+                  "upper"):
             return getattr(sp, op)(*args)
         if op in _COMPARE:
             return f"({args[0]} {_COMPARE[op]} {args[1]})"
@@ -65,18 +80,23 @@ class _Renderer:
     def function(self, node: Node, args: list[str]) -> str:
         op, sp = node.op, self.sp
         if op in _GUARDS:
+            if bounds.within(node.args[0], *_DOMAINS[op]):
+                return sp.fn(op, *args)
             return sp.guarded(_GUARDS[op].format(args[0]), sp.fn(op, *args))
         if op == "power":
             x, y = args
             return sp.finite(sp.guarded(f"not ({x} = 0 and {y} < 0) and ({x} >= 0 or "
                                         f"{y} = floor({y}))", sp.fn(op, x, y)))
         if op == "exp":
-            return sp.finite(sp.fn(op, *args))
+            return sp.fn(op, *args)
         if op in ("abs", "tan", "atan", "atan2", "sin", "cos", "length", "starts_with",
                   "ends_with", "contains"):
             return sp.fn(op, *args)
         if op == "round":
-            return sp.round(args[0], node.value[0] if node.value else 0)
+            digits = node.value[0] if node.value else 0
+            low, high = bounds.bounds(node.args[0])
+            overflow = max(-low, high) * 10.0 ** digits > bounds.SAFE
+            return sp.round(args[0], digits, sp.finite if overflow else None)
         if op in ("least", "greatest"):
             return sp.least_greatest(op, args)
         if op in ("trim", "ltrim", "rtrim"):

@@ -20,3 +20,16 @@ def write_dbt_project(root: Path, name: str, extra: str = "") -> None:
     profile = (REPO_ROOT / "profiles.yml").read_text()
     (root / "profiles.yml").write_text(profile.replace("\nfeaturestore_demo:\n",
                                                        f"\n{name}:\n", 1))
+
+
+def cap_memory(project: Path, limit: str) -> None:
+    """The project copy's DuckDB target with the settings FEATURESTORE_DUCKDB_MEMORY_LIMIT
+    gives it (dbt runs here without featurestore, which would write them itself)."""
+    path = project / "profiles.yml"
+    text = path.read_text()
+    marker = "      threads: 2\n"
+    if marker not in text:
+        raise SystemExit(f"{path}: no `threads: 2` line of the duckdb output to follow")
+    path.write_text(text.replace(marker, marker + "      settings:\n"
+                                 f"        memory_limit: {limit}\n"
+                                 "        preserve_insertion_order: false\n", 1))

@@ -7,6 +7,8 @@ project (macros/, models/, dbt_project.yml, profiles.yml) at a git revision:
 
   before   BEFORE_REV: one RANGE frame per aggregate, table models
   after    the working tree: prefix sums looked up by index, incremental models
+  capped   after with the settings FEATURESTORE_DUCKDB_MEMORY_LIMIT=``--memory-limit``
+           gives a DuckDB target, built in the same run: the times compare under one load
 
 Each case is `dbt run` of the four feature models as a whole process (dbt's start-up
 included), with its wall time, its CPU time (user + system, all threads) and its peak RSS
@@ -25,6 +27,7 @@ deduplicates the whole raw table, which an incremental cycle cannot avoid otherw
     python bench/rolling_windows.py                     # 20,000 users (a few minutes)
     python bench/rolling_windows.py --users 200000      # ten times as many
     python bench/rolling_windows.py --quick             # 2,000 users
+    python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --memory-limit 1GB
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from project_files import cap_memory  # bench/, beside this script
+from rolling_data import land_new_events, same_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 # The last commit with the RANGE-frame body and table-materialized feature models.
@@ -182,46 +188,6 @@ def best(runs: list[dict]) -> dict:
             "models": {m: min(r["models"][m] for r in runs) for m in runs[0]["models"]}}
 
 
-def land_new_events(database: Path, share: float, cycle: int) -> int:
-    """``share`` of the transactions again as new ones: most just after the horizon, 5%
-    hours to days late, 2% exact repeats of landed rows; stamped one minute after the
-    newest loaded_at. Returns the rows landed."""
-    import duckdb
-
-    with duckdb.connect(str(database)) as con:
-        total, newest_id, horizon, newest_load = con.execute(
-            "select count(*), max(transaction_id), max(transacted_at), max(loaded_at) "
-            "from raw.transactions").fetchall()[0]
-        n = max(1, round(total * share))
-        stamp = newest_load + dt.timedelta(minutes=1)
-        con.execute(f"""
-            insert into raw.transactions (transaction_id, user_id, merchant_id,
-                device_id, amount, currency, transacted_at, loaded_at)
-            select
-                {newest_id} + row_number() over (order by transaction_id),
-                user_id, merchant_id, device_id, amount * 1.07, currency,
-                case
-                    when hash(transaction_id, {cycle}) % 100 < 5
-                        then timestamp '{horizon}' - to_microseconds(
-                            cast(3600 + hash(transaction_id, {cycle}, 1) % (3 * 86400)
-                                 as bigint) * 1000000)
-                    else timestamp '{horizon}' + to_microseconds(
-                        cast(hash(transaction_id, {cycle}, 2) % 300000000 as bigint))
-                end,
-                timestamp '{stamp}'
-            from raw.transactions
-            using sample reservoir({n} rows) repeatable ({cycle})
-        """)
-        repeats = max(1, n // 50)
-        con.execute(f"""
-            insert into raw.transactions by name
-            select * replace (timestamp '{stamp}' as loaded_at) from raw.transactions
-            where transaction_id <= {newest_id}
-            using sample reservoir({repeats} rows) repeatable ({cycle + 1000})
-        """)
-    return n + repeats
-
-
 # The staging views that deduplicate (keep a repeated row's first landing), as incremental
 # tables: a run appends the rows landed since its max(loaded_at) whose id it does not hold
 # yet, first landing first. The same rows as the view while loaded_at grows with arrival.
@@ -246,23 +212,6 @@ def incremental_staging(project: Path) -> None:
             raise SystemExit(f"{path}: no `{marker.strip()}` to make incremental")
         path.write_text(STAGING_PROPOSAL.format() + text.replace(
             marker, STAGING_FILTER.format(key=key)))
-
-
-def same_tables(left: Path, right: Path) -> dict[str, tuple[int, int]]:
-    """Per model: (rows, rows that differ in either direction) between two warehouses."""
-    import duckdb
-
-    with duckdb.connect(str(left)) as con:
-        con.execute(f"attach '{right}' as other (read_only)")
-        figures = {}
-        for model in MODELS:
-            rows = con.execute(f"select count(*) from main.{model}").fetchall()[0][0]
-            differ = con.execute(
-                f"select count(*) from ((select * from main.{model} except all "
-                f"select * from other.main.{model}) union all (select * from "
-                f"other.main.{model} except all select * from main.{model}))").fetchall()[0][0]
-            figures[model] = (rows, differ)
-    return figures
 
 
 def show_build(label: str, figures: dict) -> None:
@@ -290,6 +239,8 @@ def main() -> None:
     parser.add_argument("--skip-before", action="store_true")
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in (and reuse the data of) this folder")
+    parser.add_argument("--memory-limit", default=None,
+                        help="also build 'after' capped at this DuckDB memory_limit")
     args = parser.parse_args()
     users = 2_000 if args.quick else args.users
     with tempfile.TemporaryDirectory(prefix="rolling_bench_") as tmp:
@@ -306,11 +257,15 @@ def main() -> None:
               f"(DuckDB, dbt threads 2, {os.cpu_count()} cores)")
         builds = {}
         variants = [("after", None)] + ([] if args.skip_before else [("before", args.before)])
+        variants += [("capped", None)] if args.memory_limit else []
         for label, rev in variants:
             project = checkout(rev, folder / f"project-{label}")
+            if label == "capped":
+                cap_memory(project, args.memory_limit)
             database = folder / f"{label}.duckdb"
             shutil.copy(folder / "base.duckdb", database)
             builds[label] = full_build(project, database, args.repeat)
+            print(f"  ({label} built; load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
         print(f"full build of {', '.join(MODELS)} (best of {args.repeat}):")
         for label, figures in builds.items():
             show_build(label, figures)
@@ -320,6 +275,13 @@ def main() -> None:
                   f"model time, {b['cpu'] / a['cpu']:.1f}x process CPU, "
                   f"{b['wall'] / a['wall']:.1f}x process wall")
 
+        if "capped" in builds:
+            ratios = [builds["capped"][k] / builds["after"][k] for k in ("wall", "cpu",
+                                                                           "peak_rss_mib")]
+            print("  capped: {:.2f}x the wall time, {:.2f}x the CPU, {:.2f}x the peak RSS"
+                  .format(*ratios))
+        if args.cycles == 0:
+            return
         cycles(folder / "project-after", folder / "after.duckdb", builds["after"], args,
                "as shipped (staging views)")
         project = checkout(None, folder / "project-staging")
@@ -379,7 +341,7 @@ def cycles(project: Path, database: Path, full: dict, args, label: str,
     shutil.copy(database, rebuilt)
     refresh = dbt(project, rebuilt, ["run", "--full-refresh", "--select", *select])
     show_build("refresh", refresh)
-    for model, (count, differ) in same_tables(database, rebuilt).items():
+    for model, (count, differ) in same_tables(database, rebuilt, MODELS).items():
         print(f"  {model}: {count:,} rows, {differ} differ from a --full-refresh")
 
 

@@ -23,6 +23,40 @@ from featurestore.dialects.expression_sql import DuckDBSql
 from featurestore.errors import ProjectError, WarehouseError, WarehouseUnreachable
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # md:, s3://; not a one-letter drive
+# what DuckDB's memory_limit reads: a number and a unit (https://duckdb.org/docs/stable/
+# configuration/overview: KB, MB, GB, TB and their KiB... forms)
+_SIZE = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)", re.I)
+
+
+# The target's `settings` that FEATURESTORE_DUCKDB_MEMORY_LIMIT sets (dbt-duckdb runs `SET
+# name = value` for each on every cursor; featurestore's own connection sets these two):
+# the cap, past which DuckDB spills to `<database file>.tmp/` beside the file, and
+# insertion order given up, so that operators need not buffer rows to keep it
+# (https://duckdb.org/docs/stable/guides/performance/how_to_tune_workloads). Measured on
+# the 200,000-user rolling-window build in docs/scale.md.
+MEMORY_SETTINGS = ("memory_limit", "preserve_insertion_order")
+
+
+def memory_changes(credentials, settings) -> list[Change]:
+    """FEATURESTORE_DUCKDB_MEMORY_LIMIT as the target's ``settings.memory_limit`` (for dbt's
+    builds as for featurestore's joins), with ``preserve_insertion_order: false`` unless
+    the profile says otherwise; nothing without the variable."""
+    limit = settings.duckdb_memory_limit
+    if not limit:
+        return []
+    if not _SIZE.fullmatch(limit):
+        raise ProjectError(
+            f"FEATURESTORE_DUCKDB_MEMORY_LIMIT={limit!r} is not a size DuckDB reads: write "
+            "a number and a unit, e.g. FEATURESTORE_DUCKDB_MEMORY_LIMIT=1500MB or 2GB.")
+    given = dict(getattr(credentials, "settings", None) or {})
+    changes = []
+    if str(given.get("memory_limit", "")).strip() != limit:
+        changes.append(Change(("settings", "memory_limit"), jinja_literal(limit), limit,
+                              given.get("memory_limit"),
+                              variable="FEATURESTORE_DUCKDB_MEMORY_LIMIT"))
+    if "preserve_insertion_order" not in given:
+        changes.append(Change(("settings", "preserve_insertion_order"), "false", "false"))
+    return changes
 
 
 class DuckDB(Dialect):
@@ -39,7 +73,12 @@ class DuckDB(Dialect):
     file_readers = {"parquet": "read_parquet", "csv": "read_csv"}
 
     def profile_changes(self, credentials, settings, root: Path, where: str) -> list[Change]:
-        """FEATURESTORE_DUCKDB_PATH over the profile's ``path``, when they differ."""
+        """FEATURESTORE_DUCKDB_PATH over the profile's ``path``, when they differ; with
+        FEATURESTORE_DUCKDB_MEMORY_LIMIT, the memory settings of ``memory_changes``."""
+        return [*self.path_changes(credentials, settings, root, where),
+                *memory_changes(credentials, settings)]
+
+    def path_changes(self, credentials, settings, root: Path, where: str) -> list[Change]:
         path = str(credentials.path or "")
         if path == ":memory:" or not path or _URI.match(path):
             raise ProjectError(
@@ -53,6 +92,8 @@ class DuckDB(Dialect):
                        variable="FEATURESTORE_DUCKDB_PATH")]
 
     def connect(self, target, read_only: bool):
+        """The warehouse file, with the profile's memory settings (MEMORY_SETTINGS) as dbt
+        sets them on its own connection."""
         import duckdb
 
         path = target.duckdb_path
@@ -70,6 +111,9 @@ class DuckDB(Dialect):
                 "run, a sync) may hold it; wait for it to finish."
             ) from None
         connection.execute("set TimeZone = 'UTC'")
+        for name, value in (getattr(target.credentials, "settings", None) or {}).items():
+            if name in MEMORY_SETTINGS:  # only these: the rest may need an extension
+                connection.execute(f"set {name} = {self.string_literal(str(value))}")
         # DuckDB's own progress bar for long queries, on a terminal only: in a CI log its
         # carriage returns are noise
         connection.execute(f"set enable_progress_bar = {str(sys.stderr.isatty()).lower()}")

@@ -23,7 +23,8 @@ from featurestore.settings import Settings
 from tests.conftest import REPO_ROOT
 
 VARIABLES = ("DBT_PROFILES_DIR", "DBT_PROFILE", "DBT_TARGET", "FEATURESTORE_TARGET",
-             "FEATURESTORE_DUCKDB_PATH", "FEATURESTORE_SPARK_DIR",
+             "FEATURESTORE_DUCKDB_PATH", "FEATURESTORE_DUCKDB_MEMORY_LIMIT",
+             "FEATURESTORE_SPARK_DIR",
              "FEATURESTORE_SPARK_DRIVER_MEMORY", "SHOP_TARGET", "QA_PATH", "MY_PASSWORD",
              "SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD", "SNOWFLAKE_ROLE",
              "SNOWFLAKE_WAREHOUSE", "SNOWFLAKE_DATABASE", "SNOWFLAKE_SCHEMA")
@@ -183,6 +184,56 @@ def test_an_override_the_profile_ignores_is_said_and_reaches_dbt(tmp_path, monke
         assert stat.S_IMODE(written.stat().st_mode) == 0o600
         assert folder != root
     assert not folder.exists()
+
+
+def test_a_memory_limit_reaches_dbt_and_featurestores_connection(tmp_path, monkeypatch):
+    from featurestore.warehouse import Warehouse
+
+    root = _project(tmp_path / "shop")
+    monkeypatch.setenv("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "1500MB")
+    target = _target(root)
+    assert target.notes == [
+        "FEATURESTORE_DUCKDB_MEMORY_LIMIT overrides `memory_limit: unset` of target `dev` of "
+        f"profile `shop` ({root}/profiles.yml); dbt and featurestore both use 1500MB."]
+    derived = yaml_load(target.derived_profile)["shop"]["outputs"]["dev"]
+    assert derived["settings"] == {"memory_limit": "1500MB",
+                                   "preserve_insertion_order": "false"}
+    with Warehouse(Project(root)) as warehouse:
+        assert warehouse.fetch_all(
+            "select current_setting('memory_limit'), "
+            "current_setting('preserve_insertion_order')") == [("1.3 GiB", False)]
+
+
+def test_a_memory_limit_the_profile_sets_stands_unless_overridden(tmp_path, monkeypatch):
+    root = _project(tmp_path / "shop", PROFILES.replace(
+        "dev: {type: duckdb, path: acme.duckdb, schema: main}",
+        "dev: {type: duckdb, path: acme.duckdb, schema: main, settings: "
+        "{memory_limit: 2GB, preserve_insertion_order: true}}"))
+    monkeypatch.setenv("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "2GB")
+    assert (_target(root).notes, _target(root).derived_profile) == ([], None)
+    monkeypatch.setenv("FEATURESTORE_DUCKDB_MEMORY_LIMIT", "1GB")
+    target = _target(root)
+    derived = yaml_load(target.derived_profile)["shop"]["outputs"]["dev"]
+    # the profile's own preserve_insertion_order stands; only the limit is overridden
+    assert derived["settings"] == {"memory_limit": "1GB", "preserve_insertion_order": True}
+
+
+def yaml_load(text: str) -> dict:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("limit", ["lots", "1.5", "GB", "2 GB; drop table x", "80%"])
+def test_a_memory_limit_duckdb_cannot_read_is_refused_with_the_fix(tmp_path, monkeypatch,
+                                                                    limit):
+    root = _project(tmp_path / "shop")
+    monkeypatch.setenv("FEATURESTORE_DUCKDB_MEMORY_LIMIT", limit)
+    with pytest.raises(ProjectError) as raised:
+        _target(root)
+    assert str(raised.value) == (
+        f"FEATURESTORE_DUCKDB_MEMORY_LIMIT={limit!r} is not a size DuckDB reads: write a "
+        "number and a unit, e.g. FEATURESTORE_DUCKDB_MEMORY_LIMIT=1500MB or 2GB.")
 
 
 SNOWFLAKE = """\

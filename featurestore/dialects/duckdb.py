@@ -32,8 +32,11 @@ _SIZE = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)", re.I)
 # name = value` for each on every cursor; featurestore's own connection sets these two):
 # the cap, past which DuckDB spills to `<database file>.tmp/` beside the file, and
 # insertion order given up, so that operators need not buffer rows to keep it
-# (https://duckdb.org/docs/stable/guides/performance/how_to_tune_workloads). Measured on
-# the 200,000-user rolling-window build in docs/scale.md.
+# (https://duckdb.org/docs/stable/guides/performance/how_to_tune_workloads). Not
+# temp_directory: dbt-duckdb sets `settings` again on every cursor, and DuckDB refuses to
+# switch the folder once it has spilled ("Cannot switch temporary directory after the
+# current one has been used"), which failed a build here; the default beside the file
+# serves. Measured on the 200,000-user rolling-window build (docs/incremental.md).
 MEMORY_SETTINGS = ("memory_limit", "preserve_insertion_order")
 
 

@@ -151,6 +151,13 @@ def _python_values(column) -> list:
     return column.to_pylist()
 
 
+def batch_rows(batch) -> list[dict]:
+    """An Arrow batch's rows as dicts of Python values, by column name."""
+    names = batch.schema.names
+    return [dict(zip(names, values, strict=True)) for values in zip(
+        *(_python_values(column) for column in batch.columns), strict=True)]
+
+
 def read_latest(warehouse: Warehouse, view: FeatureView, relation: str, plan: ReadPlan,
                 batch_size: int = 5_000):
     """Lists of row dicts of ``batch_size`` rows (the last one shorter).
@@ -163,9 +170,7 @@ def read_latest(warehouse: Warehouse, view: FeatureView, relation: str, plan: Re
     sql = latest_rows_sql(view, relation, plan, warehouse.dialect)
     for batch in warehouse.stream_batches(sql,
                                           batch_size=batch_size):
-        names = batch.schema.names
-        pending.extend(dict(zip(names, values, strict=True)) for values in zip(
-            *(_python_values(column) for column in batch.columns), strict=True))
+        pending.extend(batch_rows(batch))
         while len(pending) >= batch_size:
             yield pending[:batch_size]
             pending = pending[batch_size:]

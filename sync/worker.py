@@ -57,6 +57,7 @@ from featurestore.sync.reader import (
     latest_rows_sql,
     read_latest,
 )
+from featurestore.sync.shard_workers import run_shards
 from featurestore.warehouse import Warehouse
 
 
@@ -69,6 +70,7 @@ class SyncOptions:
     batch_size: int = 5_000
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     allow_first_load: bool = True  # BatchWriteItem for a never-written view version
+    workers: int = 1  # > 1: the rows in key-hash shards, written by this many processes
 
 
 @dataclass
@@ -185,7 +187,13 @@ def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
     sk = view_sk(view)
     claim = FirstLoadClaim(store, sk, new_owner(), options.lease_seconds)
     writer = store.writer(threads=options.threads)
-    rows_read = 0
+    read = [0]  # rows handed to the writers so far, also when the run fails
+
+    def tally(rows: int, counters: Counters) -> None:
+        read[0] += rows
+        if progress is not None:
+            progress(rows, counters)
+
     try:
         with store.errors():
             # a table without this view's serving pointer gets the registry's first, so
@@ -196,25 +204,26 @@ def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
                          on_plan)
             started = time.perf_counter()
             claim.acquire(allow_unconditional=options.allow_first_load, marker=claimed)
-            for rows in read_latest(warehouse, view, relation, plan.read, options.batch_size):
-                written_at = time.time_ns() // 1_000
-                items = [encode_item(view, row, written_at) for row in rows]  # all, first
-                writer.submit(items, conditional=not claim.unconditional,
-                              compare=not claim.unconditional)
-                rows_read += len(rows)
-                if progress is not None:
-                    progress(len(rows), writer.counters)
-            writer.wait()
+            if options.workers > 1:
+                rows_read, counters = run_shards(
+                    warehouse, store, view, relation, plan.read, workers=options.workers,
+                    run_id=running.run_id, unconditional=claim.unconditional,
+                    threads=options.threads, batch_size=options.batch_size,
+                    lease_seconds=options.lease_seconds, progress=tally)
+            else:
+                rows_read = _write_rows(warehouse, view, relation, plan, options, writer,
+                                        claim.unconditional, tally)
+                counters = writer.counters
             writer.close()
             claim.release(completed=True)
-            done = _done(running, previous, plan, store_id, rows_read, writer.counters)
+            done = _done(running, previous, plan, store_id, rows_read, counters)
             if rows_read or plan.reason or done.watermark != previous.watermark:
                 # (a run that found nothing new leaves the marker that confirmed it)
                 sync_state.write_marker(store, sk, done)
     except BaseException as exc:
         writer.close(cancel=True)  # every writer thread has ended when this returns
         claim.release(completed=False)  # best effort; joins the lease renewer
-        final = _failed(warehouse, view, running, rows_read, writer.counters, exc)
+        final = _failed(warehouse, view, running, read[0], writer.counters, exc)
         if final is exc:
             raise
         raise final from None
@@ -225,6 +234,21 @@ def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
     return SyncResult(view.name, view.version, mode, plan.read.full, rows_read,
                       done.rows_written, done.rows_skipped, done.rows_retried, seconds,
                       done.watermark, plan.reason, done.rows_unchanged)
+
+
+def _write_rows(warehouse: Warehouse, view: FeatureView, relation: str, plan: _Plan,
+                options: SyncOptions, writer, unconditional: bool, progress) -> int:
+    """Read the run's rows and write them in this process; the rows read."""
+    rows_read = 0
+    for rows in read_latest(warehouse, view, relation, plan.read, options.batch_size):
+        written_at = time.time_ns() // 1_000
+        items = [encode_item(view, row, written_at) for row in rows]  # all, first
+        writer.submit(items, conditional=not unconditional, compare=not unconditional)
+        rows_read += len(rows)
+        if progress is not None:
+            progress(len(rows), writer.counters)
+    writer.wait()
+    return rows_read
 
 
 def _done(running: sync_state.SyncState, previous: sync_state.SyncState, plan: _Plan,

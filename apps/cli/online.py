@@ -227,6 +227,9 @@ class ProgressBars:
               help="Also re-read rows landed this long before the watermark (late loads).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
               help="Parallel DynamoDB writers.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes, each writing key-hash shards of the rows under a "
+                   "lease (1: this process alone).")
 @click.option("--as-of", help="Publish the latest rows as of this ISO-8601 time instead "
               "of now (a replay of history): later rows are left out, rows past their TTL "
               "at that time are not written, and the gates judge freshness then.")
@@ -235,7 +238,8 @@ class ProgressBars:
 @click.pass_context
 def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: bool,
                  no_gate: bool, publish_refused: str | None, lookback: dt.timedelta,
-                 threads: int, as_of: str | None, local: bool, as_json: bool) -> None:
+                 threads: int, workers: int, as_of: str | None, local: bool,
+                 as_json: bool) -> None:
     """Copy the latest value of each online feature view into DynamoDB.
 
     Incremental from a watermark kept in the warehouse for this table, which the table
@@ -260,7 +264,7 @@ def sync_command(ctx: click.Context, view_names: tuple[str, ...], full_refresh: 
     catalog = project.catalog()
     views = online_views(catalog, view_names, retired=registry_retired(project, catalog))
     options = SyncOptions(full_refresh=full_refresh, lookback=lookback, threads=threads,
-                          as_of=parse_as_of(as_of))
+                          workers=workers, as_of=parse_as_of(as_of))
     if publish_refused is not None and not publish_refused.strip():
         raise click.BadParameter("say why the refused state is published anyway",
                                  param_hint="--publish-refused")

@@ -223,6 +223,42 @@ class Dialect:
         (gates/verdicts.py). ``columns``: every column, quoted, in order."""
         raise NotImplementedError(f"the {self.name} dialect cannot fingerprint a relation")
 
+    # -- a sync in shards ----------------------------------------------------------------
+    def shard_of(self, columns: list[str], shards: int) -> str:
+        """SQL: which of ``shards`` key-hash shards (0 to shards - 1) the row whose keys
+        are ``columns`` (quoted) falls in; the same key always gives the same shard."""
+        # https://docs.snowflake.com/en/sql-reference/functions/hash: a signed 64-bit hash
+        # of its arguments, nulls included; abs() of it is a NUMBER, so it never overflows
+        return f"mod(abs(hash({', '.join(columns)})), {int(shards)})"
+
+    def export_shards(self, warehouse, sql: str, directory: Path, column: str) -> None:
+        """Write the rows of ``sql`` into ``directory/<column>=<shard>/*.parquet`` by
+        their ``column`` (which the files leave out), streamed through Arrow a batch at
+        a time: a warehouse that cannot write local files itself (Snowflake) splits each
+        batch here, and memory holds one batch whatever the size."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        writers: dict[int, pq.ParquetWriter] = {}
+        try:
+            for batch in self.stream_batches(warehouse.connection, sql, None, 100_000):
+                index = batch.schema.get_field_index(column)
+                if index < 0:  # a warehouse that folds names: the last column is the shard
+                    index = batch.num_columns - 1
+                shard_ids, rows = batch.column(index), batch.drop_columns(
+                    [batch.schema.names[index]])
+                for shard in pc.unique(shard_ids).to_pylist():
+                    part = rows.filter(pc.equal(shard_ids, shard))
+                    if shard not in writers:
+                        folder = directory / f"{column}={int(shard)}"
+                        folder.mkdir(parents=True, exist_ok=True)
+                        writers[shard] = pq.ParquetWriter(folder / "data_0.parquet",
+                                                          part.schema)
+                    writers[shard].write_batch(part)
+        finally:
+            for writer in writers.values():
+                writer.close()
+
     # -- training sets -------------------------------------------------------------------
     @contextlib.contextmanager
     def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:

@@ -207,6 +207,18 @@ class DuckDB(Dialect):
         reader = self.file_readers[self.spine_format(path)]
         return f"{reader}({self.string_literal(str(path))})"
 
+    def shard_of(self, columns: list[str], shards: int) -> str:
+        # https://duckdb.org/docs/stable/sql/functions/utility#hashvalue: an unsigned
+        # 64-bit hash of its arguments, nulls included
+        return f"hash({', '.join(columns)}) % {int(shards)}"
+
+    def export_shards(self, warehouse, sql: str, directory: Path, column: str) -> None:
+        # https://duckdb.org/docs/stable/data/partitioning/partitioned_writes: one pass,
+        # a folder per shard, DuckDB's own threads; no row reaches Python
+        target = self.string_literal(str(directory))
+        warehouse.execute(f"copy ({sql}) to {target} (format parquet, partition_by "
+                          f"({quote(column)}), overwrite_or_ignore)").fetchall()
+
     def export_parquet(self, warehouse, sql: str, path: Path, names: list[str],
                        batch_size: int = 0) -> None:
         target = self.string_literal(str(path))

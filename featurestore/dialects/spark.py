@@ -260,6 +260,10 @@ class Spark(Dialect):
         return f"timestamp_ntz'{value.isoformat(sep=' ', timespec='microseconds')}'"
 
     # -- built states --------------------------------------------------------------------
+    def shard_of(self, columns: list[str], shards: int) -> str:
+        # https://spark.apache.org/docs/latest/api/sql/#pmod: never negative, unlike %
+        return f"pmod(xxhash64({', '.join(columns)}), {int(shards)})"
+
     def fingerprint_sql(self, relation: str, columns: list[str]) -> str:
         # https://spark.apache.org/docs/latest/api/sql/#xxhash64: a 64-bit hash of the
         # row; Spark's hashes skip a null argument, so which columns are null is hashed

@@ -2,6 +2,7 @@
 
     python bench/sync.py [--entities 200000] [--threads 8] [--first-load-entities 100000]
                          [--on-disk] [--skip-first-load] [--skip-refresh]
+    python bench/sync.py --workers 1,2,4 [--entities 100000]   (part C only)
 
 Part A, the first load as whole processes (issue 9): 100,000 entities x 3 features, each
 writer a process of its own timed from its start to its exit (interpreter, imports,
@@ -36,6 +37,9 @@ entity) in a temporary DuckDB; prints
 Each sync also prints its whole call's wall-clock time, which ``seconds`` (from the
 first-load claim to the last acknowledged write) leaves out: the read plan's queries, the
 table's description and the sync marker.
+
+Part C, ``--workers 1,2,4``: the sync in shards per worker count, beside the ceiling
+(``bench/sync_workers.py``).
 
 The machine is shared (2 cores): figures move with the neighbours' load, which this
 prints at the start and the end.
@@ -344,10 +348,17 @@ def main() -> None:
     parser.add_argument("--on-disk-entities", type=int, default=20_000)
     parser.add_argument("--skip-first-load", action="store_true")
     parser.add_argument("--skip-refresh", action="store_true")
+    parser.add_argument("--workers", help="part C only: these worker counts, e.g. 1,2,4")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python "
           f"{platform.python_version()}; shared: {load()}", flush=True)
+    if args.workers:
+        from bench.sync_workers import workers_race
+
+        workers_race(args, ROOT, VIEW, build_warehouse, ceiling, load)
+        print(f"end: {load()}")
+        return
     if not args.skip_first_load:
         first_load_race(args)
     if not args.skip_refresh:

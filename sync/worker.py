@@ -48,6 +48,7 @@ from featurestore.online.items import encode_item, view_sk
 from featurestore.online.store import OnlineStore
 from featurestore.online.writer import Counters
 from featurestore.sync import state as sync_state
+from featurestore.sync.executor_writes import write_on_executors
 from featurestore.sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
 from featurestore.sync.pointer import ensure_pointer
 from featurestore.sync.reader import (
@@ -57,7 +58,7 @@ from featurestore.sync.reader import (
     latest_rows_sql,
     read_latest,
 )
-from featurestore.sync.shard_workers import run_shards
+from featurestore.sync.shard_workers import SHARDS_PER_WORKER, run_shards
 from featurestore.warehouse import Warehouse
 
 
@@ -203,17 +204,10 @@ def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
             plan = _plan(warehouse, view, relation, previous, claimed, synced, options, as_of,
                          on_plan)
             started = time.perf_counter()
-            claim.acquire(allow_unconditional=options.allow_first_load, marker=claimed)
-            if options.workers > 1:
-                rows_read, counters = run_shards(
-                    warehouse, store, view, relation, plan.read, workers=options.workers,
-                    run_id=running.run_id, unconditional=claim.unconditional,
-                    threads=options.threads, batch_size=options.batch_size,
-                    lease_seconds=options.lease_seconds, progress=tally)
-            else:
-                rows_read = _write_rows(warehouse, view, relation, plan, options, writer,
-                                        claim.unconditional, tally)
-                counters = writer.counters
+            claim.acquire(allow_unconditional=options.allow_first_load
+                          and not on_executors(warehouse, options), marker=claimed)
+            rows_read, counters = _write(warehouse, store, view, relation, plan, options,
+                                         writer, claim.unconditional, running.run_id, tally)
             writer.close()
             claim.release(completed=True)
             done = _done(running, previous, plan, store_id, rows_read, counters)
@@ -234,6 +228,33 @@ def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
     return SyncResult(view.name, view.version, mode, plan.read.full, rows_read,
                       done.rows_written, done.rows_skipped, done.rows_retried, seconds,
                       done.watermark, plan.reason, done.rows_unchanged)
+
+
+def on_executors(warehouse: Warehouse, options: SyncOptions) -> bool:
+    """Whether the warehouse's executors write (Spark, ``--workers`` > 1): always
+    conditionally, since a re-run task reads the table again (``executor_writes.py``)."""
+    return options.workers > 1 and warehouse.dialect.runs_partitions
+
+
+def _write(warehouse: Warehouse, store: OnlineStore, view: FeatureView, relation: str,
+           plan: _Plan, options: SyncOptions, writer, unconditional: bool, run_id: str,
+           progress) -> tuple[int, Counters]:
+    """Write the run's rows: on the executors, in shards by worker processes, or in this
+    process (``--workers 1``); the rows read and the writes' counters."""
+    if on_executors(warehouse, options):
+        return write_on_executors(
+            warehouse, view, relation, plan.read, config=store.config,
+            partitions=options.workers * SHARDS_PER_WORKER, threads=options.threads,
+            batch_size=options.batch_size, progress=progress)
+    if options.workers > 1:
+        return run_shards(
+            warehouse, store, view, relation, plan.read, workers=options.workers,
+            run_id=run_id, unconditional=unconditional, threads=options.threads,
+            batch_size=options.batch_size, lease_seconds=options.lease_seconds,
+            progress=progress)
+    rows_read = _write_rows(warehouse, view, relation, plan, options, writer, unconditional,
+                            progress)
+    return rows_read, writer.counters
 
 
 def _write_rows(warehouse: Warehouse, view: FeatureView, relation: str, plan: _Plan,

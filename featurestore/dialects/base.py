@@ -231,6 +231,15 @@ class Dialect:
         # of its arguments, nulls included; abs() of it is a NUMBER, so it never overflows
         return f"mod(abs(hash({', '.join(columns)})), {int(shards)})"
 
+    runs_partitions = False  # True: map_partitions runs Python beside the data
+
+    def map_partitions(self, warehouse, sql: str, keys: list[str], partitions: int,
+                       function) -> list:
+        """Run ``function`` over the rows of each of ``partitions`` partitions of ``sql``
+        split by a hash of ``keys`` (quoted), where the data lives, and return what each
+        call yields: only that reaches this process, never a row (Spark)."""
+        raise NotImplementedError(f"the {self.name} dialect runs no code beside its data")
+
     def export_shards(self, warehouse, sql: str, directory: Path, column: str) -> None:
         """Write the rows of ``sql`` into ``directory/<column>=<shard>/*.parquet`` by
         their ``column`` (which the files leave out), streamed through Arrow a batch at

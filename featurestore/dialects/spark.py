@@ -232,6 +232,18 @@ class Spark(Dialect):
         if rows:
             yield _batch(rows, names, arrow_schema, pa)
 
+    runs_partitions = True
+
+    def map_partitions(self, warehouse, sql: str, keys: list[str], partitions: int,
+                       function) -> list:
+        """The executors run ``function`` over each partition's rows
+        (``RDD.mapPartitions``); the driver collects only what it yields."""
+        from pyspark.sql import functions
+
+        frame = self.execute(warehouse.connection, sql, None).frame
+        frame = frame.repartition(partitions, *[functions.col(k.strip("`")) for k in keys])
+        return frame.rdd.mapPartitions(function).collect()
+
     def is_driver_error(self, exc: BaseException) -> bool:
         return type(exc).__module__.startswith(("pyspark", "py4j"))
 

@@ -180,6 +180,8 @@ def run_shards(warehouse, store, view: FeatureView, relation: str, plan: ReadPla
     sk = view_sk(view)
     with tempfile.TemporaryDirectory(prefix="featurestore-shards-") as directory:
         shard_ops.export(warehouse, view, relation, plan, count, Path(directory))
+        if not any(shard_ops.shard_files(Path(directory), n) for n in range(count)):
+            return 0, Counters()  # nothing to write: no worker is started
         shard_ops.open_shards(store, sk, count, run_id)
         job = ShardJob(store.config, view, directory, count, run_id, unconditional,
                        threads, batch_size, lease_seconds)

@@ -238,9 +238,16 @@ class Spark(Dialect):
                        function) -> list:
         """The executors run ``function`` over each partition's rows
         (``RDD.mapPartitions``); the driver collects only what it yields."""
+        import sys
+
         from pyspark.sql import functions
 
         frame = self.execute(warehouse.connection, sql, None).frame
+        context = frame.sparkSession.sparkContext
+        if context.master.startswith("local"):
+            # local tasks run on this machine: this interpreter, where featurestore is
+            # installed, rather than pyspark's default (PYSPARK_PYTHON, else `python3`)
+            context.pythonExec = sys.executable
         frame = frame.repartition(partitions, *[functions.col(k.strip("`")) for k in keys])
         return frame.rdd.mapPartitions(function).collect()
 

@@ -103,7 +103,10 @@ def test_workers_write_what_one_process_writes(online_project, dynamodb_table,
             again_one = sync_view(warehouse, store_for(client, other), TXNS, options)
             again_two = sync_view(warehouse, store_for(client, table), TXNS,
                                   dataclasses.replace(options, workers=3))
+            idle = sync_view(warehouse, store_for(client, table), TXNS,
+                             dataclasses.replace(options, workers=2))
             expected = warehouse_latest(warehouse, TXNS)
+        assert (idle.rows_read, idle.written) == (0, 0)  # nothing new: no worker started
         assert (again_two.rows_read, again_two.written, again_two.unchanged) == (
             again_one.rows_read, again_one.written, again_one.unchanged) == (3, 3, 0)
         assert again_two.mode == "conditional (TransactWriteItems)"

@@ -76,6 +76,7 @@ def test_executors_write_what_the_duckdb_sync_writes_and_no_row_reaches_the_driv
             assert warehouse.dialect.name == "spark"
             executors = sync_view(warehouse, store_for(client, table), TXNS,
                                   dataclasses.replace(options, workers=2))
+        on_duckdb = dynamodb_items(client, other, TXNS)
     finally:
         client.delete_table(TableName=other)
     # what reached the driver: one tuple of five counts per partition (2 workers x 4)
@@ -86,7 +87,6 @@ def test_executors_write_what_the_duckdb_sync_writes_and_no_row_reaches_the_driv
         250, 250)
     assert executors.mode == "conditional (TransactWriteItems)"
     on_spark = dynamodb_items(client, table, TXNS)
-    on_duckdb = dynamodb_items(client, other, TXNS)
     assert {pk: item[:2] for pk, item in on_spark.items()} == {
         pk: item[:2] for pk, item in on_duckdb.items()}
     assert len(on_spark) == 250

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from featurestore.errors import FeatureStoreError
+
 STOP_GRACE_S = 10.0  # from SIGTERM to SIGKILL, for a worker that does not exit
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _PR_SET_PDEATHSIG = 1
@@ -189,6 +191,8 @@ def _work(listener: socket.socket, serve, ready: int, parent: int, mask) -> None
             server.server_close()
     except (_Stop, KeyboardInterrupt):
         code = 0
+    except FeatureStoreError as exc:  # a sentence with its fix, as the CLI prints one
+        print(f"Error: worker pid {os.getpid()}: {exc}", file=sys.stderr)
     except BaseException:  # noqa: BLE001 - printed, then the exit status says it
         import traceback
 

@@ -188,6 +188,24 @@ def test_workers_do_not_outlive_a_killed_parent(served):
                "the workers to exit after their parent")
 
 
+def test_a_worker_whose_app_is_refused_says_why_in_one_line(tmp_path):
+    script = textwrap.dedent("""
+        import sys
+        from featurestore.errors import ProjectError
+        from featurestore.lookup.workers import Fleet, listen
+
+        def serve(listener):
+            raise ProjectError("feature_defs/user.yml: no such file; write it again")
+
+        sys.exit(Fleet(listen("127.0.0.1", 0), 1, serve, print).run())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 1
+    assert re.fullmatch(r"Error: worker pid \d+: feature_defs/user.yml: no such file; write "
+                        r"it again\n", done.stderr)
+
+
 def test_a_worker_that_cannot_start_stops_the_server_with_exit_1(tmp_path):
     script = textwrap.dedent("""
         import sys

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from featurestore import profile_cache
 from featurestore.dialects import NAMES, Dialect, for_target
 from featurestore.dialects.base import Change
 from featurestore.errors import MissingExtraError, ProjectError
@@ -142,9 +143,46 @@ def resolve(project, *, profiles_dir: Path | str | None = None,
            _stamp(root / "dbt_project.yml"), tuple(sorted(environment.items())), overrides)
     if key not in _CACHE:
         setting = project.dbt_project.get("profile")
-        _CACHE[key] = contextvars.copy_context().run(
-            _resolve, root, settings, folder, target, environment, setting)
+        # a DuckDB target resolved before with everything the same is read back, without
+        # importing dbt (featurestore/profile_cache.py)
+        kept = profile_cache.key(str(root), str(folder), target,
+                                 profile_cache.environment(environment),
+                                 overrides, repr(setting),
+                                 files=(folder / "profiles.yml", root / "dbt_project.yml"))
+        resolved = _from_kept(profile_cache.load(project.target_dir, kept))
+        if resolved is None:
+            resolved = contextvars.copy_context().run(
+                _resolve, root, settings, folder, target, environment, setting)
+            if resolved.type in profile_cache.KEPT_TYPES:
+                profile_cache.store(project.target_dir, kept, _to_kept(resolved))
+        _CACHE[key] = resolved
     return _CACHE[key]
+
+
+def _to_kept(target: DbtTarget) -> dict:
+    credentials = target.credentials
+    return {"root": str(target.root), "profile_name": target.profile_name,
+            "target_name": target.target_name, "profiles_path": str(target.profiles_path),
+            "credentials": profile_cache.KeptCredentials(
+                credentials.type, str(credentials.path), credentials.schema,
+                getattr(credentials, "database", None)),
+            "changes": [{"key": list(c.key), "value": c.value, "shown": c.shown,
+                         "was": c.was, "variable": c.variable, "reason": c.reason,
+                         "secret": c.secret} for c in target.changes],
+            "derived_profile": target.derived_profile}
+
+
+def _from_kept(document: dict | None) -> DbtTarget | None:
+    if document is None:
+        return None
+    try:
+        changes = tuple(Change(**{**change, "key": tuple(change["key"])})
+                        for change in document["changes"])
+        return DbtTarget(Path(document["root"]), document["profile_name"],
+                         document["target_name"], Path(document["profiles_path"]),
+                         document["credentials"], changes, document["derived_profile"])
+    except (KeyError, TypeError):
+        return None
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

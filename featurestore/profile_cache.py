@@ -1,18 +1,19 @@
 """The resolved DuckDB target, kept between runs, so a command that only opens DuckDB does
 not import dbt.
 
-``dbt_profile.resolve`` renders the profile through dbt's own code, and importing it costs
-more than many commands do themselves (62 MB, and 16 of the 20 seconds of a training set
-profiled on a loaded machine: most of the gap between ``featurestore training-set`` and
-one DuckDB ``ASOF JOIN`` in its own process). What featurestore reads of a DuckDB target is four plain values (type, path,
-schema, database) and its own changes, none of them secret, so the first resolution
-writes them to ``<dbt target folder>/featurestore_target.json`` and later processes read
-them back while nothing that decides them changed: the bytes of ``profiles.yml`` and
-``dbt_project.yml``, the folder and profile and target asked for, featurestore's
-overrides, the environment dbt would see (hashed, never stored; less the shell's own
-``_``, ``OLDPWD`` and ``SHLVL``), and the installed dbt and featurestore distributions.
-Anything else is a new resolution through dbt, which rewrites the file. Other
-warehouses are never kept: their credentials hold secrets.
+``dbt_profile.resolve`` renders the profile through dbt's own code, and importing it
+costs more than many commands do themselves (62 MB, and 16 of the 20 seconds of a
+training set profiled on a loaded machine: most of the gap between ``featurestore
+training-set`` and one DuckDB ``ASOF JOIN`` in its own process). What featurestore reads
+of a DuckDB target is four plain values (type, path, schema, database) and its own
+changes, none of them secret, so the first resolution writes them to ``<dbt target
+folder>/featurestore_target.json`` and later processes read them back while nothing that
+decides them changed: the bytes of ``profiles.yml`` and ``dbt_project.yml``, the folder
+and profile and target asked for, featurestore's overrides, the environment dbt would see
+(hashed, never stored; less the shell's own ``_``, ``OLDPWD`` and ``SHLVL``), and the
+installed dbt and featurestore distributions. Anything else is a new resolution through
+dbt, which rewrites the file. Other warehouses are never kept: their credentials hold
+secrets.
 """
 
 from __future__ import annotations

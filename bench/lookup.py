@@ -307,6 +307,10 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4",
                         help="the worker counts of `serve --workers N` to measure")
     args = parser.parse_args()
+    import signal
+
+    # SIGTERM unwinds like an error, so the finally blocks stop DynamoDB Local and the servers
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     from featurestore.online.client import ensure_table
     from featurestore.online.config import OnlineConfig

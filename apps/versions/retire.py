@@ -75,7 +75,8 @@ def retire(project: Project, view_name: str, version: int, *, reason: str | None
             return RetireResult(view_name, version, already=True)
         if version not in pointer.retired:
             forced_over = _begin(project, warehouse, store, pointer, version, who=who,
-                                 reason=reason, force=force, pinned_within=pinned_within)
+                                 reason=reason, force=force, pinned_within=pinned_within,
+                                 say=say)
         else:
             forced_over = []
             say(f"{view_name} v{version}: resuming the retirement a stopped run began")
@@ -95,9 +96,14 @@ def retire(project: Project, view_name: str, version: int, *, reason: str | None
 
 
 def _begin(project: Project, warehouse, store: Store, pointer, version: int, *, who: str,
-           reason: str, force: bool, pinned_within: dt.timedelta) -> list[str]:
+           reason: str, force: bool, pinned_within: dt.timedelta,
+           say: Say = quiet) -> list[str]:
     """Check that ``version`` may be retired, then record ``retire_started`` and add it to
-    the pointer's retired set; the pins ``force`` overrode."""
+    the pointer's retired set; the pins ``force`` overrode. A version served until just
+    now is retired once every lookup has had two refresh intervals to move off it: the
+    command waits out what is left of them (a promote then a retire, as a script runs
+    them, works as written), and the pointer's conditional write still refuses if
+    another change came in between."""
     from featurestore.online.serving import Pointer
 
     view_name = pointer.view
@@ -110,10 +116,10 @@ def _begin(project: Project, warehouse, store: Store, pointer, version: int, *, 
     grace_s = 2 * project.settings.lookup.version_refresh_ms / 1000
     since_us = time.time_ns() // 1000 - pointer.changed_at_us
     if pointer.previous == version and since_us < grace_s * 1_000_000:
-        raise CheckFailed(
-            f"v{version} of `{view_name}` was served until {since_us / 1e6:.1f} s "
-            f"ago; lookups may read it for up to their refresh interval. Retry in "
-            f"{grace_s - since_us / 1e6:.1f} s.")
+        wait_s = grace_s - since_us / 1e6
+        say(f"v{version} of `{view_name}` was served until {since_us / 1e6:.1f} s ago; "
+            f"lookups may read it for up to two refresh intervals: waiting {wait_s:.1f} s")
+        time.sleep(wait_s)
     since = utc_naive() - pinned_within
     pins = version_log.pinned_by(warehouse, view_name, version, since)
     forced_over = [f"pinned by the training set {path} ({created:%Y-%m-%d %H:%M})"

@@ -62,7 +62,8 @@ def spark_demo(demo_project, spark, spark_dir, tmp_path_factory):
     (base / "landing").mkdir()
     env = {**demo_project.env, "FEATURESTORE_TARGET": "spark",
            "FEATURESTORE_SPARK_DIR": str(spark_dir), "DBT_TARGET_PATH": str(base / "target"),
-           "FEATURESTORE_LANDING_DIR": str(base / "landing")}
+           "FEATURESTORE_LANDING_DIR": str(base / "landing"),
+           "FEATURESTORE_INGEST_SETTLE": "0"}  # files here are written whole before a cycle
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)

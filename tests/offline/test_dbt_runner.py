@@ -22,7 +22,7 @@ def tiny(tmp_path_factory):
     shutil.copy(ROOT / "profiles.yml", root / "profiles.yml")
     (root / "models").mkdir()
     (root / "models" / "good.sql").write_text("select 1 as id\n")
-    (root / "models" / "broken.sql").write_text("select no_such_column from good\n")
+    (root / "models" / "broken.sql").write_text("select no_such_column from {{ ref('good') }}\n")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FEATURESTORE_DUCKDB_PATH", str(root / "tiny.duckdb"))
         patch.delenv("DBT_PROFILES_DIR", raising=False)

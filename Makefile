@@ -39,7 +39,7 @@ demo: setup
 	$(BIN)/featurestore demo
 
 test: setup
-	$(BIN)/pytest -q -n 2 --dist loadgroup -p no:cacheprovider -m "not spark"
+	$(BIN)/pytest -q -n 2 --dist loadgroup -p no:cacheprovider --durations=15 -m "not spark"
 
 # The Spark tests (tests/spark: the PIT and rolling-window property tests, the demo on Spark,
 # a Spark-built view synced and looked up) start a JVM and run real Spark jobs: a step of

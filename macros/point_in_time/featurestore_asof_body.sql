@@ -21,11 +21,7 @@ with
     -- {{ specs | length + 2 }}. One as-of join per view: the last row at or before the event,
     --    key by key; expired (TTL) or absent rows give the contract's defaults.
     final as (
-        select
-            spine.*,
-{%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event, spine_utc) }}{{ ',' if not loop.last }}
-{%- endfor %}
+        {{ featurestore.featurestore_output_select('spine', specs, event, spine_utc) }}
         from spine
 {%- for spec in specs %}
         {{ featurestore.featurestore_asof_join(spec, event, known_at_event) }}

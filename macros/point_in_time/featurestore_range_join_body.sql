@@ -33,11 +33,7 @@ with
     -- {{ specs | length + 2 }}. One range LEFT JOIN per view on valid_from <= t < valid_to,
     --    key by key; expired (TTL) or absent rows give the contract's defaults.
     final as (
-        select
-            spine.*,
-{%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event, spine_utc) }}{{ ',' if not loop.last }}
-{%- endfor %}
+        {{ featurestore.featurestore_output_select('spine', specs, event, spine_utc) }}
         from spine
 {%- for spec in specs %}
         left join {{ spec['name'] }}__intervals as {{ spec['name'] }}

@@ -44,11 +44,7 @@ with
     -- {{ specs | length + 2 }}. The spine's columns, then per view its features (expired (TTL) or
     --    absent rows give the contract's defaults) and its feature_ts.
     final as (
-        select
-            _fs_spine.*,
-{%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, '_fs_event_ts', spine_utc) }}{{ ',' if not loop.last }}
-{%- endfor %}
+        {{ featurestore.featurestore_output_select('_fs_spine', specs, '_fs_event_ts', spine_utc) }}
         from _fs_pass_{{ specs | length }}
     )
 

@@ -9,39 +9,22 @@ import pytest
 from click.testing import CliRunner
 
 from featurestore.apps.cli import cli
-from tests.conftest import write_dbt_project
+from tests.offline.one_view import one_view_project, view_contract
 
-ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
-VIEW = """name: history
-version: 1
-entity: user
-source: history
-timestamp: feature_ts
-ttl: 30d
-owner: tests
-description: A view whose model lost two of its features.
-features:
-  - {name: f1, dtype: int64, default: 0, sensitivity: internal, description: a count}
-  - {name: f2, dtype: int64, default: 0, sensitivity: internal, description: a count}
-  - {name: f3, dtype: string, sensitivity: internal, description: a name}
-"""
+VIEW = view_contract(
+    "A view whose model lost two of its features.",
+    "  - {name: f2, dtype: int64, default: 0, sensitivity: internal, description: a count}\n"
+    "  - {name: f3, dtype: string, sensitivity: internal, description: a name}\n")
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A project whose built `history` has f1 but neither f2 nor f3."""
-    for name in ("FEATURESTORE_TARGET", "DBT_TARGET_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FEATURESTORE_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    (tmp_path / "feature_defs").mkdir()
-    (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
-    (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
+    one_view_project(tmp_path, monkeypatch, "columns", "select 1::bigint as user_id, "
+                     "timestamp '2026-01-01' as feature_ts, 7::bigint as f1", view=VIEW)
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "history.sql").write_text("select 1 as user_id\n")
-    write_dbt_project(tmp_path, "columns")
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create table history as select 1::bigint as user_id, "
-                    "timestamp '2026-01-01' as feature_ts, 7::bigint as f1")
         con.execute("copy (select 1::bigint as user_id, timestamp '2026-01-02' as event_ts) "
                     f"to '{tmp_path / 'spine.parquet'}' (format parquet)")
     return tmp_path

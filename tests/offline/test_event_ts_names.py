@@ -15,7 +15,6 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -27,8 +26,7 @@ from sqlglot import exp
 from featurestore.generate import view_spec
 from featurestore.sql_render import render_as_of_join
 from featurestore.training import build_training_set
-from tests.conftest import write_dbt_project
-from tests.offline.test_training_hardening import ENTITIES, VIEW
+from tests.offline.one_view import ENTITIES, VIEW, one_view_project
 
 T = dt.datetime(2026, 1, 2)
 PIECES = ["event-ts", '"', "'", "`", "--", "/*", ";", " ", "${env:HOME}", "${X}", "\\",
@@ -45,17 +43,9 @@ hostile_names = st.lists(st.one_of(st.sampled_from(PIECES), st.text(
 def project(tmp_path, monkeypatch):
     from featurestore.project import Project
 
-    for name in ("FEATURESTORE_TARGET", "DBT_TARGET_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FEATURESTORE_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    (tmp_path / "feature_defs").mkdir()
-    (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
-    (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
-    write_dbt_project(tmp_path, "names")
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create table history as select i % 3 + 1 as user_id, timestamp "
-                    "'2026-01-01' + to_hours(i) as feature_ts, i as f1 from range(30) r(i)")
-    return Project(tmp_path)
+    return Project(one_view_project(
+        tmp_path, monkeypatch, "names", "select i % 3 + 1 as user_id, timestamp '2026-01-01' "
+        "+ to_hours(i) as feature_ts, i as f1 from range(30) r(i)"))
 
 
 def _spine(name: str, aware: bool) -> pa.Table:

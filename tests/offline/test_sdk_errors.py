@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -18,21 +17,8 @@ import pytest
 
 from featurestore.apps.sdk import FeatureStore
 from featurestore.errors import FeatureStoreError, RequestError, SpineError
-from tests.conftest import write_dbt_project
+from tests.offline.one_view import one_view_project
 
-ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
-VIEW = """name: history
-version: 1
-entity: user
-source: history
-timestamp: feature_ts
-ttl: 30d
-online: true
-owner: tests
-description: Generated history.
-features:
-  - {name: f1, dtype: int64, default: 0, sensitivity: internal, description: a count}
-"""
 T = pd.Timestamp("2026-01-02")
 NO_TYPE = (" The column holds no values to tell its type from (an empty or all-null "
            "column): give it one, e.g. pandas `astype('datetime64[us]')`.")
@@ -40,17 +26,9 @@ NO_TYPE = (" The column holds no values to tell its type from (an empty or all-n
 
 @pytest.fixture
 def fs(tmp_path, monkeypatch) -> FeatureStore:
-    for name in ("FEATURESTORE_TARGET", "DBT_TARGET_PATH", "FEATURESTORE_PROJECT_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FEATURESTORE_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    (tmp_path / "feature_defs").mkdir()
-    (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
-    (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
-    write_dbt_project(tmp_path, "sdk_errors")
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create table history as select i % 5 + 1 as user_id, timestamp "
-                    "'2026-01-01' + to_minutes(i) as feature_ts, i as f1 from range(20) r(i)")
-    return FeatureStore(tmp_path)
+    return FeatureStore(one_view_project(
+        tmp_path, monkeypatch, "sdk_errors", "select i % 5 + 1 as user_id, timestamp "
+        "'2026-01-01' + to_minutes(i) as feature_ts, i as f1 from range(20) r(i)"))
 
 
 def _mixed() -> pd.DataFrame:

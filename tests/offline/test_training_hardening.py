@@ -15,38 +15,17 @@ import pytest
 from featurestore.errors import RequestError, SpineError
 from featurestore.project import Project
 from featurestore.training import build_training_set
-from tests.conftest import write_dbt_project
+from tests.offline.one_view import one_view_project
 from tests.waiting import wait_until
-
-ENTITIES = "entities:\n  - name: user\n    join_keys: [{name: user_id, dtype: int64}]\n"
-VIEW = """name: history
-version: 1
-entity: user
-source: history
-timestamp: feature_ts
-ttl: 30d
-owner: tests
-description: Generated history.
-features:
-  - {name: f1, dtype: int64, default: 0, sensitivity: internal, description: a count}
-"""
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A project over one generated view of ``rows`` history rows (3M by default)."""
-    for name in ("FEATURESTORE_TARGET", "DBT_TARGET_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FEATURESTORE_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    (tmp_path / "feature_defs").mkdir()
-    (tmp_path / "feature_defs" / "entities.yml").write_text(ENTITIES)
-    (tmp_path / "feature_defs" / "history.yml").write_text(VIEW)
-    write_dbt_project(tmp_path, "hardening")
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("create table history as select (i % 50000) + 1 as user_id, "
-                    "timestamp '2026-01-01' + to_microseconds(i * 997) as feature_ts, "
-                    "i % 100 as f1 from range(3000000) as r(i)")
-    return Project(tmp_path)
+    """A project over one generated view of 3M history rows."""
+    return Project(one_view_project(
+        tmp_path, monkeypatch, "hardening",
+        "select (i % 50000) + 1 as user_id, timestamp '2026-01-01' + to_microseconds(i * 997) "
+        "as feature_ts, i % 100 as f1 from range(3000000) as r(i)"))
 
 
 def _spine(path, rows: int = 1000, extra: str = "") -> str:

@@ -18,15 +18,3 @@
                     then {{ featurestore.featurestore_utc_aware(alias ~ '._fs_feature_ts') if aware_feature_ts else alias ~ '._fs_feature_ts' }}
             end as {{ alias }}__feature_ts
 {%- endmacro -%}
-
-
-{#- The select list every join body ends with: the spine's columns (`spine_alias`), then
-    per view its feature columns. One macro, so the bodies cannot drift in what a
-    training set's columns are or in their order. -#}
-{%- macro featurestore_output_select(spine_alias, specs, event, aware_feature_ts=false) -%}
-select
-            {{ spine_alias }}.*,
-{%- for spec in specs %}
-            {{- featurestore.featurestore_feature_columns(spec, event, aware_feature_ts) }}{{ ',' if not loop.last }}
-{%- endfor %}
-{%- endmacro -%}

@@ -93,7 +93,8 @@ class FeatureStore:
         return describe_view(self.project, self.project.catalog().view(view))
 
     # -- offline -------------------------------------------------------------------------
-    def training_set(self, spine: Any, features: FeatureNames, *, event_ts: str = "event_ts",
+    def training_set(self, spine: Any, features: FeatureNames | None = None, *,
+                     service: str | None = None, event_ts: str = "event_ts",
                      known_at_event: bool = False, out: str | Path | None = None,
                      allow_retired: bool = False) -> pa.Table:
         """A point-in-time-correct training set, as a pyarrow Table.
@@ -109,6 +110,10 @@ class FeatureStore:
             features: ``"view"`` or ``"view:feature"`` names, a list or one
                 comma-separated string; ``"view@v2:feature"`` pins a version of a view
                 with several (unpinned: the version served), and the manifest says so.
+            service: a feature service of ``feature_services/`` instead of
+                ``features``: its features in its order, its transformations' columns
+                beside them, their parameters frozen in the registry (as
+                ``featurestore training-set --service``).
             event_ts: the spine's event time column; naive (UTC) or timezone-aware. An
                 aware spine gives aware UTC ``event_ts`` and ``<view>__feature_ts``.
             known_at_event: only use feature rows already loaded into the warehouse at
@@ -128,12 +133,19 @@ class FeatureStore:
             >>> fs.training_set(labels, ["user_transactions:txn_count_7d"]).to_pandas()
             ... # doctest: +SKIP
         """
+        from featurestore.errors import RequestError
         from featurestore.training import build_training_set
 
-        built = build_training_set(self.project, spine, features, out=out, event_ts=event_ts,
-                                   known_at_event=known_at_event, in_memory=True,
-                                   allow_retired=allow_retired)
-        return built.table
+        if (features is None) == (service is None):
+            raise RequestError("name the features (features=[\"view:feature\", ...]) or a "
+                               "feature service (service=\"name\"), one of the two")
+        options = {"out": out, "event_ts": event_ts, "known_at_event": known_at_event,
+                   "in_memory": True, "allow_retired": allow_retired}
+        if service is not None:
+            from featurestore.feature_services.freeze import build_service_training_set
+
+            return build_service_training_set(self.project, spine, service, **options).table
+        return build_training_set(self.project, spine, features, **options).table
 
     # -- online --------------------------------------------------------------------------
     def online(self, entity: str, keys: Any, features: FeatureNames, *,

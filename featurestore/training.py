@@ -118,6 +118,7 @@ def build_training_set(
     in_memory: bool = False,
     progress: Callable[[str], None] | None = None,
     allow_retired: bool = False,
+    step=None,
 ) -> TrainingSet:
     """Join ``spine`` with the feature views as of each row's event time.
 
@@ -163,12 +164,14 @@ def build_training_set(
             say(f"spine: {checked.rows:,} rows, {len(checked.columns)} columns")
             specs, sql, names, table = _join(project, warehouse, checked, chosen,
                                              known_at_event, None if in_memory else partial,
-                                             say)
+                                             say, step)
         rows, nulls = counts(table, partial, names[len(checked.columns):])
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
         manifest = build_manifest(project, chosen, specs, checked, sql, known_at_event, rows,
                                   nulls, out_path, pinned, retired_pins)
         record(project, manifest, say)
+        if step is not None:
+            step.record(project, manifest, say)
         if partial is not None:
             partial_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
             partial.replace(out_path)
@@ -181,7 +184,7 @@ def build_training_set(
 
 
 def _join(project: Project, warehouse, checked: Spine, chosen, known_at_event: bool,
-          partial: Path | None, say: Callable[[str], None]):
+          partial: Path | None, say: Callable[[str], None], step=None):
     """(specs, the join's SQL, the output's column names, the rows as Arrow unless they
     were written to ``partial`` by the warehouse)."""
     from featurestore.sql_render import render_as_of_join
@@ -195,6 +198,8 @@ def _join(project: Project, warehouse, checked: Spine, chosen, known_at_event: b
     names = output_columns(checked, specs)
     say(f"joining {len(specs)} view(s): "
         + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs))
+    if step is not None:  # a feature service: parameters over the join, then its columns
+        sql, names = step.select(warehouse, sql, checked, chosen, names)
     table = None
     with warehouse.dialect.memory_limit(warehouse, project.settings.duckdb_memory_limit):
         if partial is None:

@@ -12,9 +12,13 @@ from featurestore.apps.cli.shared import emit_json, get_project, json_option, sa
               type=click.Path(dir_okay=False),
               help="Parquet or CSV: the views' key columns, the event time column, anything "
               "else is carried through.")
-@click.option("--features", required=True,
+@click.option("--features", default=None,
               help="Comma-separated VIEW or VIEW:FEATURE items; VIEW@vN:FEATURE pins a "
               "version (unpinned: the version served).")
+@click.option("--service", default=None,
+              help="A feature service of feature_services/ instead of --features: its "
+              "features in its order, its transformations applied, their parameters frozen "
+              "in the registry.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="The Parquet file to write; the manifest goes to OUT.manifest.json.")
 @click.option("--event-ts", default="event_ts", show_default=True,
@@ -26,8 +30,9 @@ from featurestore.apps.cli.shared import emit_json, get_project, json_option, sa
               "in the manifest); without it, refused: a model trained on it cannot be served.")
 @json_option
 @click.pass_context
-def training_set_command(ctx, spine_path: str, features: str, out_path: str, event_ts: str,
-                         known_at_event: bool, allow_retired: bool, as_json: bool) -> None:
+def training_set_command(ctx, spine_path: str, features: str | None, service: str | None,
+                         out_path: str, event_ts: str, known_at_event: bool,
+                         allow_retired: bool, as_json: bool) -> None:
     """Build a point-in-time-correct training set from a spine.
 
     Each spine row gets, per view, the last value with feature_ts <= event_ts within
@@ -40,13 +45,23 @@ def training_set_command(ctx, spine_path: str, features: str, out_path: str, eve
         --features user_transactions,merchant_risk:chargeback_rate_30d --out train.parquet
       featurestore training-set --spine labels.parquet --features user_transactions \\
         --out train.parquet --json
+      featurestore training-set --spine labels.parquet --service fraud_model \\
+        --out train.parquet
     """
     from featurestore.training import build_training_set, manifest_path
 
-    built = build_training_set(get_project(ctx), spine_path, features, out=out_path,
-                               event_ts=event_ts, known_at_event=known_at_event,
-                               progress=lambda line: say(f"training-set: {line}"),
-                               allow_retired=allow_retired)
+    if (features is None) == (service is None):
+        raise click.UsageError("name the features with --features VIEW[:FEATURE],... or a "
+                               "feature service with --service NAME (one of the two)")
+    options = {"out": out_path, "event_ts": event_ts, "known_at_event": known_at_event,
+               "progress": lambda line: say(f"training-set: {line}"),
+               "allow_retired": allow_retired}
+    if service is not None:
+        from featurestore.feature_services.freeze import build_service_training_set
+
+        built = build_service_training_set(get_project(ctx), spine_path, service, **options)
+    else:
+        built = build_training_set(get_project(ctx), spine_path, features, **options)
     output = built.manifest["output"]
     if as_json:
         emit_json({"path": output["path"], "rows": output["rows"],
@@ -55,3 +70,7 @@ def training_set_command(ctx, spine_path: str, features: str, out_path: str, eve
         return
     click.echo(f"{output['rows']:,} rows written to {output['path']} "
                f"(manifest: {manifest_path(output['path'])})")
+    frozen = built.manifest.get("service")
+    if frozen:
+        click.echo(f"parameters frozen: {frozen['name']} v{frozen['version']}, parameter set "
+                   f"{frozen['parameters_version']} (sha256 {frozen['parameters_sha256']})")

@@ -32,9 +32,10 @@ def test_0_on_success(project):
 
 
 def test_1_for_a_usage_error(project):
-    done = featurestore(project, "training-set", "--spine", "x.parquet")
+    done = featurestore(project, "training-set", "--spine", "x.parquet", "--out", "o.parquet")
     assert done.returncode == 1
-    assert done.stderr.endswith("Error: Missing option '--features'.\n")
+    assert done.stderr.endswith("Error: name the features with --features VIEW[:FEATURE],... "
+                                "or a feature service with --service NAME (one of the two)\n")
 
 
 def test_1_for_a_malformed_contract(project):

@@ -9,13 +9,15 @@ describes at ``GET /openapi.json``)::
     GET  /v1/feature-views                     the catalog the key may read: dtypes, SLOs
     GET  /v1/features/{entity}/{key}?features=view:feature,...
     POST /v1/features/retrieve                 up to 100 keys, several entities at once
+    GET  /v1/services/{service}/{entity}/{key} a feature service's model-ready vector
+    POST /v1/services/{service}/retrieve       the same for up to 100 keys
     GET  /openapi.json                         the OpenAPI 3.1 document of all of these
 
 Everything slow happens once per container, at module level: the registry snapshot is
 read (no YAML, no warehouse), the online store is opened with tight timeouts and a
 single attempt per request (``DynamoDBStore.for_lookup``: its reader retries within the
 deadline instead). The handler only parses the event (``lookup/events.py``) and calls
-``service.lookup``. A routing table of six entries
+``service.lookup``. A routing table of eight entries
 needs no framework, which keeps the cold start to our own modules and botocore.
 
 Every answer has a JSON body: 400/401/403/404/405 say what is wrong (whatever the event
@@ -62,6 +64,7 @@ from featurestore.lookup.routes import (
     VERSION_UNAVAILABLE,
     Router,
 )
+from featurestore.lookup.service_operations import ServiceOperations
 from featurestore.lookup.serving_log import MODEL_HEADER, ServingLog
 from featurestore.lookup.versions import DEFAULT_REFRESH_S, ServedVersions
 from featurestore.online.store import OnlineStore
@@ -83,18 +86,21 @@ class Call(NamedTuple):
     path: str
 
 
-class LookupApp:
+class LookupApp(ServiceOperations):
     """One configured endpoint: catalog, online store, cache, access policy, log and
     metrics. The store (``online/store.py``) is given once, here: the features and the
     serving pointers are read from it, and a store that moves (``lookup/local.py``'s
-    ``FollowingStore``) moves both."""
+    ``FollowingStore``) moves both. ``services``: the feature services served (name ->
+    ``ServedService``), or a function giving them, called once, on first use."""
 
     def __init__(self, catalog, store: OnlineStore, *, cache=None,
                  access: AccessPolicy | None = None,
                  serving_log: ServingLog | None = None, metrics=None, built_at: str = "",
-                 clock=None, version_refresh_s: float = DEFAULT_REFRESH_S, reload=None):
+                 clock=None, version_refresh_s: float = DEFAULT_REFRESH_S, reload=None,
+                 services=None):
         from featurestore.lookup.metrics import Metrics
 
+        self._services = services if services is not None else {}
         self.store = store
         # the serving pointers of the views, and the catalog (lookup/versions.py);
         # ``reload``: () -> (catalog, built_at), how a local lookup reads its contracts
@@ -123,6 +129,12 @@ class LookupApp:
         return self.versions.built_at
 
     @property
+    def services(self) -> dict:
+        if callable(self._services):
+            self._services = self._services()
+        return self._services
+
+    @property
     def regions(self) -> dict[str, str] | None:
         """``{"primary": region, "replica": region}`` of a table in two regions (whose
         answers name the region that gave them), else None."""
@@ -132,7 +144,7 @@ class LookupApp:
     def from_settings(cls, settings: Settings, *, catalog=None, built_at: str = "",
                       serving_log: ServingLog | None | str = "default",
                       access: AccessPolicy | None = None, reload=None,
-                      store: OnlineStore | None = None) -> LookupApp:
+                      store: OnlineStore | None = None, services=None) -> LookupApp:
         """The app as ``settings`` configure it (see deploy/README.md for the variables).
 
         Without ``catalog``, the registry snapshot (bundled in the Lambda zip, or the file
@@ -148,7 +160,8 @@ class LookupApp:
 
         lookup_settings = settings.lookup
         if catalog is None:
-            catalog, built_at = load_snapshot(lookup_settings.registry)
+            catalog, built_at, services = load_snapshot(lookup_settings.registry,
+                                                        with_services=True)
         if store is None:
             store = lookup_store(
                 settings.online, deadline_s=lookup_settings.deadline_ms / 1000,
@@ -173,7 +186,8 @@ class LookupApp:
                             "request is refused with 401")
         return cls(catalog, store, cache=cache, access=access,
                    serving_log=serving_log, metrics=metrics, built_at=built_at,
-                   version_refresh_s=lookup_settings.version_refresh_ms / 1000, reload=reload)
+                   version_refresh_s=lookup_settings.version_refresh_ms / 1000, reload=reload,
+                   services=services)
 
     # -- one request ---------------------------------------------------------------------
     def handle(self, event: dict) -> dict:

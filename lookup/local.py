@@ -55,6 +55,14 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
         return catalog_from_snapshot(snapshot, "feature_defs/"), snapshot["built_at"]
 
     catalog, built_at = contracts()
+
+    def services():
+        # the frozen parameters from the registry, as `package-lambda` would bake them
+        from featurestore.feature_services.serving import project_records
+        from featurestore.lookup.service_vectors import services_from_snapshot
+
+        return services_from_snapshot({"services": project_records(project)})
+
     settings = project.settings
     lookup = dataclasses.replace(settings.lookup, cache=cache, cache_ttl_ms=cache_ttl_ms,
                                  deadline_ms=deadline_ms, consistent_read=consistent_read,
@@ -76,6 +84,7 @@ def local_app(project: Project, *, cache: bool = True, cache_ttl_ms: float = 100
     return LookupApp.from_settings(
         settings.replace(lookup=lookup, in_lambda=False), catalog=catalog,
         built_at=built_at, serving_log=serving_log, reload=contracts, store=store,
+        services=services,
         access=AccessPolicy.from_settings(lookup, project.root / "api_keys.json",
                                           anonymous_without_keys=anonymous_without_keys))
 
@@ -156,6 +165,30 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
     outcome = service.lookup(requests, app.store, now=now)
     body = service.response_body(requests, outcome, single=False,
                                  regions=app.regions is not None)
+    if outcome.degraded:
+        body["error"] = outcome.error
+    return body
+
+
+def service_keys(project: Project, service: str, entity: str, keys: list[dict], *, now=None,
+                 deadline_ms: float = 2000) -> dict:
+    """A feature service's vectors for ``keys``, as ``POST /v1/services/{service}/retrieve``
+    answers them (``error`` says why when DynamoDB did not answer and defaults were
+    served); a request error (unknown service, parameters never frozen, another entity)
+    raises as the endpoint refuses it."""
+    from featurestore.errors import RequestError
+    from featurestore.lookup import service as lookup_service
+    from featurestore.lookup import service_vectors
+
+    app = local_app(project, cache=False, deadline_ms=deadline_ms, log_serving=False)
+    served = service_vectors.service_of(app.services, service)
+    if entity != served.entity:
+        raise RequestError(f"service `{served.name}` reads entity `{served.entity}`, not "
+                           f"`{entity}`")
+    request = service_vectors.entity_request(app.versions.snapshot().catalog, served, keys)
+    outcome = lookup_service.lookup([request], app.store, now=now)
+    body = service_vectors.response_body(served, request, outcome,
+                                         regions=app.regions is not None)
     if outcome.degraded:
         body["error"] = outcome.error
     return body

@@ -35,9 +35,13 @@ ERROR_RESPONSES = {
                           "none of them."),
     403: ("Forbidden", "The key may not read a feature asked for (its sensitivity or its "
                        "view is not granted); the message names each one."),
-    404: ("NotFound", "No route has this path; the message lists the routes."),
+    404: ("NotFound", "No route has this path (the message lists the routes), or no "
+                      "feature service has the name asked for (the message lists them)."),
     405: ("MethodNotAllowed", "The path exists but answers another method; the message "
                               "says which."),
+    409: ("Conflict", "The feature service cannot be served yet: its transformation "
+                      "parameters were never frozen, or its definition changed since; the "
+                      "message names the command that fixes it."),
     413: ("PayloadTooLarge", f"The body is over {MAX_BODY_BYTES // 2**20} MB, API Gateway's "
                              "limit. `featurestore serve` answers this body without reading "
                              "the request's; API Gateway refuses it with a body of its own."),
@@ -107,6 +111,8 @@ def build_document() -> dict:
                  "description": DESCRIPTION,
                  "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
         "tags": [{"name": "features", "description": "Feature values and definitions."},
+                 {"name": "services", "description": "Feature services: model-ready "
+                                                     "vectors with frozen transformations."},
                  {"name": "operations", "description": "Liveness, readiness and this document."}],
         "paths": paths,
         "components": {

@@ -21,8 +21,12 @@ FORMAT = 1
 BUNDLED_PATH = Path(__file__).resolve().parent / "registry.json"
 
 
-def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None) -> dict:
-    """The JSON-ready snapshot of the online views of ``catalog``."""
+def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None,
+                   services: dict | None = None) -> dict:
+    """The JSON-ready snapshot of the online views of ``catalog``; ``services``: the
+    feature services' records (featurestore/feature_services/serving.py), with their
+    frozen parameters (only when the project has services: other snapshots keep their
+    shape)."""
     built_at = built_at or dt.datetime.now(dt.UTC)
     views = {}
     for name, view in sorted(catalog.views.items()):
@@ -43,6 +47,7 @@ def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None) -> dic
             for name, entity in sorted(catalog.entities.items())
         },
         "views": views,
+        **({"services": services} if services else {}),
     }
 
 
@@ -115,8 +120,9 @@ def _view(name: str, raw: dict, entities: dict, source: str) -> FeatureView:
     )
 
 
-def load_snapshot(path: Path | str | None = None) -> tuple[Catalog, str]:
-    """``(catalog, built_at)`` from ``path`` (default: the snapshot bundled in the package)."""
+def load_snapshot(path: Path | str | None = None, *, with_services: bool = False) -> tuple:
+    """``(catalog, built_at)`` from ``path`` (default: the snapshot bundled in the
+    package); ``with_services``: and the feature services it carries, ready to serve."""
     path = Path(path) if path else BUNDLED_PATH
     try:
         snapshot = json.loads(path.read_text())
@@ -127,7 +133,12 @@ def load_snapshot(path: Path | str | None = None) -> tuple[Catalog, str]:
         ) from None
     except json.JSONDecodeError as exc:
         raise ProjectError(f"{path}: the registry snapshot is not valid JSON ({exc})") from None
-    return catalog_from_snapshot(snapshot, str(path)), snapshot.get("built_at", "")
+    catalog = catalog_from_snapshot(snapshot, str(path))
+    if not with_services:
+        return catalog, snapshot.get("built_at", "")
+    from featurestore.lookup.service_vectors import services_from_snapshot
+
+    return catalog, snapshot.get("built_at", ""), services_from_snapshot(snapshot)
 
 
 # -- what deployed lookups know ---------------------------------------------------------------

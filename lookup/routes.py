@@ -24,7 +24,8 @@ from featurestore.lookup.serving_log import MODEL_HEADER
 # SERVER_ERRORS).
 UNAVAILABLE = "unavailable"  # 503: a readiness check that cannot read DynamoDB
 ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 413: "payload_too_large", 503: UNAVAILABLE}
+          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+          503: UNAVAILABLE}
 INTERNAL_ERROR, MISCONFIGURED = "internal_error", "misconfigured"
 # 503 on a feature route: the view's serving pointer names a version this lookup does not
 # know (deployed before it existed) or a retired one (errors.VersionUnavailable)
@@ -127,6 +128,31 @@ ROUTES: tuple[Route, ...] = (
                    "features": ["user_transactions:txn_count_7d", "user_profile:country"]},
                   {"entity": "merchant", "keys": [{"merchant_id": 7}],
                    "features": ["merchant_risk"]}]}))),
+    Route("GET", "/v1/services/{service}/{entity}/{key}", "get_service_vector",
+          "A feature service's vector for one key",
+          "The model-ready vector of one key, in the service's order: the raw features, "
+          "then the transformed columns, computed with exactly the parameters frozen on "
+          "the training set the service serves (`featurestore training-set --service`), "
+          "reading the view versions that training set read. Names the service and "
+          "parameter versions served; each raw value keeps its status. 404: no such "
+          "service; 409: its parameters were never frozen (the message names the command).",
+          ok="ServiceVector", errors=(400, 401, 403, 404, 409, 500), secured=True,
+          tag="services", listed=False, params=(
+              Param("service", "path", "The feature service, as named in feature_services/.",
+                    required=True, example="fraud_model"),
+              Param("entity", "path", "The service's entity.", required=True, example="user"),
+              Param("key", "path", "The key's values in join-key order, separated by `|`.",
+                    required=True, example="42"),
+              MODEL)),
+    Route("POST", "/v1/services/{service}/retrieve", "retrieve_service_vectors",
+          "A feature service's vectors for many keys",
+          f"Up to {MAX_KEYS} keys of the service's entity; one row per key, in request "
+          "order, each with its vector and the statuses of its raw values.",
+          ok="ServiceVector", errors=(400, 401, 403, 404, 409, 413, 500), secured=True,
+          tag="services", listed=False, body="ServiceRetrieveRequest",
+          body_examples=(("keys", {"keys": [{"user_id": 42}, {"user_id": 43}]}),),
+          params=(Param("service", "path", "The feature service.", required=True,
+                        example="fraud_model"), MODEL)),
     Route("GET", "/openapi.json", "openapi_document", "This document",
           "The OpenAPI 3.1 description of this endpoint, built from the routes and schemas "
           "the handler itself uses.", ok="OpenAPIDocument", tag="operations", listed=False),

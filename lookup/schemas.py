@@ -168,6 +168,34 @@ SCHEMAS: dict[str, dict] = {
                      "description": "One per key, in request order (requests, then keys)."},
          "degraded": {"type": "boolean"}},
         description="The answer of POST /v1/features/retrieve."),
+    "ServiceRetrieveRequest": _object(
+        {"keys": {"type": "array", "minItems": 1, "maxItems": MAX_KEYS, "items": ref("Key")}},
+        description="Keys of the service's entity."),
+    "ServiceVectorRow": _object(
+        {"key": ref("Key"),
+         "vector": {"type": "array", "items": VALUE,
+                    "description": "The values of `columns`, in order: raw, then "
+                                   "transformed."},
+         "features": {"type": "object", "additionalProperties": ref("FeatureValue"),
+                      "description": "Each raw value's answer, by `view:feature`, in the "
+                                     "service's order."}}),
+    "ServiceVector": _object(
+        {"service": {"type": "string"},
+         "service_version": {"type": "integer", "minimum": 1},
+         "parameters_version": {"type": "integer", "minimum": 1,
+                                "description": "The frozen parameter set served."},
+         "parameters_sha256": {"type": "string", "description": "Its hash, as the training "
+                                                                "set's manifest records it."},
+         "entity": {"type": "string"},
+         "columns": {"type": "array", "items": {"type": "string"},
+                     "description": "The training set's column names of the vector."},
+         "results": {"type": "array", "items": ref("ServiceVectorRow"),
+                     "description": "One per key, in request order."},
+         "degraded": {"type": "boolean"},
+         "region": {**NULLABLE_TEXT, "description": "With a table in two regions only."}},
+        required=("service", "service_version", "parameters_version", "parameters_sha256",
+                  "entity", "columns", "results", "degraded"),
+        description="A feature service's model-ready vectors."),
     "OpenAPIDocument": {"type": "object", "required": ["openapi", "info", "paths"],
                         "properties": {"openapi": {"type": "string", "pattern": r"^3\.1\."}},
                         "description": "An OpenAPI 3.1 document (this one)."},

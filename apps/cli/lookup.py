@@ -165,9 +165,12 @@ def parse_key(entity, text: str) -> dict:
 @click.command("lookup")
 @click.argument("entity")
 @click.argument("key")
-@click.option("--features", "-f", required=True,
+@click.option("--features", "-f", default=None,
               help="Comma-separated view:feature names, or whole views by name; "
               "view@vN:feature pins a version.")
+@click.option("--service", default=None,
+              help="A feature service instead of --features: its model-ready vector, raw "
+              "and transformed with its frozen parameters.")
 @click.option("--at", "at", default=None,
               help="Evaluate statuses as of this UTC time (ISO-8601) instead of now.")
 @click.option("--allow-degraded", is_flag=True,
@@ -176,7 +179,7 @@ def parse_key(entity, text: str) -> dict:
 @local_option
 @json_option
 @click.pass_context
-def lookup_command(ctx, entity, key, features, at, allow_degraded, local, as_json):
+def lookup_command(ctx, entity, key, features, service, at, allow_degraded, local, as_json):
     """Look up one entity's features in the online store.
 
     Prints one line per feature (value, status, feature_ts); --json prints the
@@ -187,13 +190,17 @@ def lookup_command(ctx, entity, key, features, at, allow_degraded, local, as_jso
     Example:
       featurestore lookup --local user 42 -f user_transactions:txn_count_7d,user_profile
       featurestore lookup --local user_device user_id=42,device_id=d-0001 -f device_seen_before
+      featurestore lookup --local user 42 --service fraud_model
     """
     import datetime as dt
 
     from featurestore.errors import RequestError, StoreUnavailable
     from featurestore.feature_refs import resolve_entity
-    from featurestore.lookup.local import lookup_keys
+    from featurestore.lookup.local import lookup_keys, service_keys
 
+    if (features is None) == (service is None):
+        raise click.UsageError("name the features with --features VIEW[:FEATURE],... or a "
+                               "feature service with --service NAME (one of the two)")
     project = get_project(ctx, local=local)
     announce_store(project)
     entity_obj = resolve_entity(project.catalog(), entity)
@@ -204,8 +211,9 @@ def lookup_command(ctx, entity, key, features, at, allow_degraded, local, as_jso
         except ValueError:
             raise RequestError(f"--at: {at!r} is not an ISO-8601 time like "
                                "2026-05-01T12:00:00Z") from None
-    body = lookup_keys(project, entity_obj.name, [parse_key(entity_obj, key)], features,
-                       now=now)
+    keys = [parse_key(entity_obj, key)]
+    body = (service_keys(project, service, entity_obj.name, keys, now=now) if service else
+            lookup_keys(project, entity_obj.name, keys, features, now=now))
     if body["degraded"]:
         if not allow_degraded:
             raise StoreUnavailable(f"the online store did not answer: {body.get('error')}. "
@@ -216,6 +224,15 @@ def lookup_command(ctx, entity, key, features, at, allow_degraded, local, as_jso
         emit_json(body)
         return
     (result,) = body["results"]
+    if service:
+        click.echo(f"service {body['service']} v{body['service_version']}, parameter set "
+                   f"{body['parameters_version']} (sha256 {body['parameters_sha256'][:12]})")
+        statuses = [a["status"] for a in result["features"].values()]
+        rows = [[column, _text(value), statuses[i] if i < len(statuses) else "transformed"]
+                for i, (column, value) in enumerate(zip(body["columns"], result["vector"],
+                                                        strict=True))]
+        click.echo(format_table(rows, ["column", "value", "status"]))
+        return
     rows = [[name, _text(answer["value"]), answer["status"], answer["feature_ts"] or "-"]
             for name, answer in result["features"].items()]
     click.echo(format_table(rows, ["feature", "value", "status", "feature_ts"]))
@@ -244,6 +261,15 @@ def package_lambda_command(ctx, output):
     path = Path(output)
     if not path.is_absolute():
         path = project.root / path
-    summary = build_zip(project.catalog(), path, progress=say)
+    from featurestore.feature_services.serving import project_records
+
+    catalog = project.catalog()
+    services = project_records(project, catalog)
+    for record in services.values():
+        if record["problem"]:
+            say(f"warning: service {record['name']} cannot be served yet: {record['problem']}")
+    summary = build_zip(catalog, path, progress=say, services=services)
     click.echo(f"wrote {summary['path']} ({summary['bytes']:,} bytes, {summary['files']} "
-               f"files; handler {summary['handler']}; views: {', '.join(summary['views'])})")
+               f"files; handler {summary['handler']}; views: {', '.join(summary['views'])}"
+               + (f"; services: {', '.join(summary['services'])}" if summary['services']
+                  else "") + ")")

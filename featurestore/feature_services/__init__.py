@@ -7,5 +7,6 @@ whose parameters are computed on a training set and frozen (docs/services.md).
   parameters (the warehouse renders them, the lookup compiles them);
 - ``params_sql.py``: the parameters, computed in the warehouse over a training set;
 - ``param_registry.py``: the frozen sets, in ``featurestore.service_parameters``;
-- ``freeze.py``: the training set of a service, and its parameters frozen.
+- ``freeze.py``: the training set of a service, and its parameters frozen;
+- ``serving.py``: what a registry snapshot carries of each service to the lookup.
 """

@@ -36,6 +36,7 @@ from tests.lookup.lookup_testkit import (
     call,
     make_app,
     seed,
+    services,
 )
 from tests.online_stores import FaultyStore, down
 
@@ -102,7 +103,7 @@ def handle(app: LookupApp, method: str, target: str, body: object = None,
 
 @pytest.fixture
 def app(catalog, online_store):
-    return LookupApp(catalog, online_store)
+    return LookupApp(catalog, online_store, services=services())
 
 
 def example_target(path: str, operation: dict) -> str:
@@ -139,7 +140,8 @@ def test_the_api_key_scheme_guards_exactly_the_secured_routes(spec):
     secured = {(m, p) for p, m, op in operations(spec) if op.get("security") == [{"ApiKey": []}]}
     assert secured == {(r.method, r.path) for r in ROUTES if r.secured} == {
         ("GET", "/v1/feature-views"), ("GET", "/v1/features/{entity}/{key}"),
-        ("POST", "/v1/features/retrieve")}
+        ("POST", "/v1/features/retrieve"), ("GET", "/v1/services/{service}/{entity}/{key}"),
+        ("POST", "/v1/services/{service}/retrieve")}
 
 
 def test_value_statuses_and_error_names_are_the_handlers(spec):
@@ -150,6 +152,8 @@ def test_value_statuses_and_error_names_are_the_handlers(spec):
     assert set(schemas["Error"]["properties"]["error"]["enum"]) == {
         "bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed",
         "payload_too_large", "unavailable", "internal_error", "misconfigured",
+        # a feature service whose parameters were never frozen
+        "conflict",
         # a 503 of a feature route: the view's served version is unknown here, or retired
         "version_unavailable",
         # only `featurestore serve`, for what it cannot read as an HTTP request
@@ -157,16 +161,21 @@ def test_value_statuses_and_error_names_are_the_handlers(spec):
         "http_version_not_supported"}
     described = {name for name, _ in openapi.ERROR_RESPONSES.values()}
     assert set(spec["components"]["responses"]) == described
-    assert sorted(openapi.ERROR_RESPONSES) == [400, 401, 403, 404, 405, 413, 500, 503]
+    assert sorted(openapi.ERROR_RESPONSES) == [400, 401, 403, 404, 405, 409, 413, 500, 503]
 
 
 def test_request_examples_fit_the_request_schema(spec):
+    for _, _, operation in operations(spec):
+        if "requestBody" not in operation:
+            continue
+        named = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        own = validator(spec, spec["components"]["schemas"][named.rsplit("/", 1)[1]])
+        for body in example_bodies(operation):
+            own.validate(body)
+    assert not validator(spec, spec["components"]["schemas"]["ServiceRetrieveRequest"]
+                         ).is_valid({"keys": [{"user_id": 1}], "features": ["x"]})
     schema = spec["components"]["schemas"]["RetrieveRequest"]
     check = validator(spec, schema)
-    for _, _, operation in operations(spec):
-        for body in example_bodies(operation):
-            if body is not None:
-                check.validate(body)
     assert not check.is_valid({"entity": "user", "keys": [{"user_id": 1}], "features": ["x"],
                                "at": 1})  # the handler refuses unknown fields too
     assert not check.is_valid({"entity": "user", "keys": [{"user_id": i} for i in range(101)],

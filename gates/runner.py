@@ -106,7 +106,7 @@ def run_gates(project, warehouse, views: list[FeatureView], options: GateOptions
         if "skew" in options.suites:
             from featurestore.gates.skew import load_skew_inputs
 
-            inputs.skew = load_skew_inputs(project, views, options)
+            inputs.skew = load_skew_inputs(project, views, options, warehouse)
             run.details.extend(inputs.skew.notes)
         for suite in (s for s in SUITES if s in options.suites):
             started = time.perf_counter()

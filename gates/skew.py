@@ -49,6 +49,9 @@ class SkewInputs:
     training: dict[str, list] = field(default_factory=dict)  # "view:feature" -> values
     serving: dict[str, list] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # feature services' frozen statistics beside the served values' (feature_services/
+    # live.py): reported, never used to judge or to change the frozen parameters
+    frozen: list[dict] = field(default_factory=list)
 
 
 def _epoch_seconds(value: object) -> float | None:
@@ -182,7 +185,8 @@ def load_serving(path: Path, views: list[FeatureView], inputs: SkewInputs,
     return lines
 
 
-def load_skew_inputs(project, views: list[FeatureView], options) -> SkewInputs:
+def load_skew_inputs(project, views: list[FeatureView], options,
+                     warehouse=None) -> SkewInputs:
     inputs = SkewInputs()
     if options.training_set is None:
         inputs.notes.append("skew: skipped, no --training-set given")
@@ -198,7 +202,22 @@ def load_skew_inputs(project, views: list[FeatureView], options) -> SkewInputs:
                         f"{window // 3600} h up to {end.isoformat(timespec='seconds')}")
     if skipped.count:
         inputs.notes.append(skipped.note())
+    _beside_frozen(project, views, judged, inputs, warehouse)
     return inputs
+
+
+def _beside_frozen(project, views, judged: set[str], inputs: SkewInputs, warehouse) -> None:
+    """The frozen transformation parameters of the judged views' features, and the same
+    statistics of the values served, as notes: for a person to read, never judged."""
+    from featurestore.feature_services.live import beside_frozen, lines, served_sets
+
+    versions = {v.name: v.version for v in views if v.name in judged}
+    if not versions:
+        return
+    sets = served_sets(project, set(versions), warehouse)
+    inputs.frozen = beside_frozen(sets, lambda name, version: inputs.serving.get(name)
+                                  if versions.get(name.split(":")[0]) == version else None)
+    inputs.notes.extend(f"skew: {line}" for line in lines(inputs.frozen))
 
 
 def _too_few(feature, trained: list, served: list) -> str | None:

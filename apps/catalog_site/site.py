@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from featurestore.apps.catalog_site import output, pages
+from featurestore.apps.catalog_site import output, pages, service_pages
 from featurestore.apps.catalog_site.view_page import ViewInputs, view_context
 from featurestore.dtypes import utc_naive
 
@@ -156,6 +156,7 @@ def build_site(project, *, out_dir: Path | None = None, training_sets=(),
     site = {"project": project.dbt_project.get("name") or project.root.name,
             "built_at": f"{utc_naive():%Y-%m-%d %H:%M} UTC"}
     rows = [pages.index_row(i.view, i.health) for i in inputs]
+    services = service_pages.gather(project, catalog, notes)
     plot_count = 0
     with output.staged(out_dir) as folder:
         _WORK.update(inputs=inputs, env=env, site=site, folder=folder)
@@ -176,13 +177,16 @@ def build_site(project, *, out_dir: Path | None = None, training_sets=(),
         entities = pages.entity_rows(catalog, rows)
         output.write_page(folder, "index.html", env.get_template("index.html").render(
             site=site, base="", rows=rows, entities=entities, notes=notes,
-            filters=pages.index_filters(rows), ready=sum(r["health"].ready for r in rows)))
+            filters=pages.index_filters(rows), ready=sum(r["health"].ready for r in rows),
+            services=services))
+        service_pages.write(env, folder, site, services)
         for entity in entities:
             output.write_page(folder, f"entities/{entity['file']}",
                               env.get_template("entity.html").render(
                                   site=site, base="../", entity=entity["entity"],
                                   views=[r for r in rows if r["entity"] == entity["name"]]))
-    return SiteReport(out_dir, len(inputs), 1 + len(inputs) + len(entities), plot_count,
+    return SiteReport(out_dir, len(inputs), 1 + len(inputs) + len(entities) + len(services),
+                      plot_count,
                       sum(r["health"].ready for r in rows), time.perf_counter() - started,
                       notes)
 

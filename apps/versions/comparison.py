@@ -78,6 +78,10 @@ class CompareReport:
     features: list[FeatureComparison]
     checks: list[CheckResult] = field(default_factory=list)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # live only: version -> "view:feature" -> the values served; and the feature
+    # services' frozen statistics beside those values' (reported, never judged)
+    served: dict[int, dict[str, list]] = field(default_factory=dict)
+    frozen: list[dict] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -95,7 +99,8 @@ class CompareReport:
                 "features": [f.to_dict() for f in self.features],
                 "checks": [{"expectation": c.expectation, "observed": c.observed,
                             "threshold": c.threshold, "passed": c.passed}
-                           for c in self.checks]}
+                           for c in self.checks],
+                **({"frozen_parameters": self.frozen} if self.frozen else {})}
 
 
 def _round(value: float | None) -> float | None:
@@ -267,6 +272,11 @@ def render(report: CompareReport) -> str:
     for row in [header, ["-" * w for w in widths], *rows]:
         lines.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths,
                                                                        strict=True)).rstrip())
+    if report.frozen:
+        from featurestore.feature_services.live import lines as frozen_lines
+
+        lines.append("frozen transformation parameters beside the live values:")
+        lines.extend(f"  {line}" for line in frozen_lines(report.frozen))
     failures = report.failures()
     lines.append(f"verdict: {'PASS' if not failures else 'FAIL'}"
                  + "".join(f"\n  {line}" for line in failures))
@@ -321,6 +331,10 @@ def compare_live(log_path, old: FeatureView, new: FeatureView, start: dt.datetim
                            features=[])
     for name in names:
         report.features.append(_live_feature(name, pairs[name], old.feature(name).dtype))
+    report.served = {version: {f"{old.name}:{name}": [answers[side].get("value")
+                                                       for answers in pairs[name]]
+                               for name in names}
+                     for side, version in enumerate((old.version, new.version))}
     report.checks = [CheckResult(LIVE_SUITE, c.view, c.expectation, c.observed, c.threshold,
                                  c.passed, c.observed_value)
                      for c in _judge(report, old, new) if not c.expectation.startswith(

@@ -54,6 +54,7 @@ def compare(project: Project, view_name: str, from_version: int, to_version: int
         end = utc_naive(as_of)
         log = Path(serving_log or project.settings.serving_log_dir)
         report = compare_live(log, old, new, end - live_window, end)
+        report.frozen = _beside_frozen(project, report)
         if record:
             with Warehouse(project) as warehouse:
                 record_report(warehouse, report)
@@ -63,6 +64,15 @@ def compare(project: Project, view_name: str, from_version: int, to_version: int
         if record:
             record_report(warehouse, report)
     return report
+
+
+def _beside_frozen(project: Project, report) -> list[dict]:
+    """The frozen transformation parameters of the view's features (feature services),
+    beside the same statistics of the values served at the version they were frozen on."""
+    from featurestore.feature_services.live import beside_frozen, served_sets
+
+    sets = served_sets(project, {report.view})
+    return beside_frozen(sets, lambda name, version: report.served.get(version, {}).get(name))
 
 
 # -- promote and roll back ----------------------------------------------------------------------

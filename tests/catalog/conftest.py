@@ -218,6 +218,10 @@ def catalog_world(demo_project, dynamodb_local, tmp_path_factory) -> CatalogWorl
          "user_transactions,merchant_risk,user_profile,device_seen_before",
          "--out", str(world.training_set)],
     ]
+    # a feature service's parameters frozen (the training set kept out of this folder,
+    # so the views' consumers stay the one training set above)
+    steps.append(["training-set", "--spine", str(spine), "--service", "fraud_model", "--out",
+                  str(tmp_path_factory.mktemp("service_training") / "fraud_service.parquet")])
     for step in steps:
         result = world.run(*step)
         assert result.exit_code == 0, (step, result.output)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def test_every_page_loads_without_errors_and_every_internal_link_resolves(
         browser, catalog_world):
     pages = crawl(browser, catalog_world.site)
-    assert len(pages) == 8  # the index, 4 views, 3 entities
+    assert len(pages) == 9  # the index, 4 views, 3 entities, 1 feature service
 
 
 def test_search_and_filters_narrow_the_index(browser, catalog_world):
@@ -240,3 +240,34 @@ def test_serve_shows_the_catalog_under_its_security_policy(browser, catalog_worl
         assert index.locator("figure svg").count() > 10
         assert page.errors == []
         page.close()
+
+
+def test_a_service_page_shows_its_features_in_order_and_its_frozen_parameters(
+        browser, catalog_world):
+    from featurestore.feature_services.param_registry import parameter_sets
+    from featurestore.warehouse import Warehouse
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in catalog_world.env.items():
+            patch.setenv(name, value)
+        with Warehouse(catalog_world.project, read_only=True) as warehouse:
+            (frozen,) = parameter_sets(warehouse, "fraud_model")
+    page = Page(browser)
+    index = page.open(file_url(catalog_world.site / "index.html"))
+    assert index.locator("ul.services li").all_text_contents() == [
+        "fraud_model v1: 9 feature(s), 7 transformation(s); parameter set 1 served"]
+    service = page.open(file_url(catalog_world.site / "services" / "fraud_model.html"))
+    tables = service.locator("table")
+    features = tables.nth(0).locator("tbody th").all_text_contents()
+    assert features == [f["ref"] for f in frozen.document["features"]]
+    rows = tables.nth(1).locator("tbody tr")
+    zscore = frozen.document["transformations"][3]
+    assert rows.nth(3).locator("td").all_text_contents()[:2] == ["zscore", "-"]
+    assert rows.nth(3).locator("td").nth(2).text_content() == (
+        f"count {zscore['params']['count']}; mean {zscore['params']['mean']:.6g}; "
+        f"std {zscore['params']['std']:.6g}")
+    sets = tables.nth(2).locator("tbody tr td").all_text_contents()
+    assert sets[0] == frozen.sha256[:12] and sets[-1] == "served"
+    assert "Serves parameter set 1 (sha256 " in service.text_content(".lead + p")
+    assert page.errors == []
+    page.close()

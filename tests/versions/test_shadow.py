@@ -132,3 +132,55 @@ def test_compare_live_judges_the_logged_pairs(shadow_app):
         "psi(txn_count_7d) v1->v2": True, "null_rate_diff(txn_count_7d) v1->v2": True,
         "changed_share(txn_count_7d) v1->v2": True}
     assert {c.suite for c in report.checks} == {"shadow"}
+
+
+def test_compare_live_reports_frozen_parameters_beside_the_live_values(shadow_app):
+    """A feature service's parameters frozen on v1 of the view: `compare --live` shows
+    them beside the same statistics of v1's served values, and leaves them as they are."""
+    from featurestore.apps.versions.comparison import render
+    from featurestore.apps.versions.promote import compare
+    from featurestore.feature_services.load import load_services
+    from featurestore.feature_services.param_registry import freeze, parameter_sets
+    from featurestore.warehouse import Warehouse
+
+    app, folder, made = shadow_app
+    for user in (1, 2, 2):
+        app.handle(event(f"/v1/features/user/{user}", {"features": f"{VIEW}:txn_count_7d"},
+                         {"x-api-key": "k-fraud"}))
+    (made.root / "feature_services").mkdir()
+    (made.root / "feature_services" / "m.yml").write_text(
+        "name: m\nversion: 1\nentity: user\ndescription: d\nfeatures:\n"
+        f"  - {VIEW}:txn_count_7d\ntransformations:\n"
+        f"  - {{feature: {VIEW}:txn_count_7d, kind: zscore}}\n")
+    service = load_services(made.root, made.catalog())["m"]
+    document = {"service": "m", "service_version": 1, "service_hash": service.service_hash(),
+                "features": [{"name": f"{VIEW}:txn_count_7d", "ref": f"{VIEW}:txn_count_7d",
+                              "view": VIEW, "version": 1, "feature": "txn_count_7d",
+                              "dtype": "int64", "column": f"{VIEW}__txn_count_7d"}],
+                "transformations": [{"feature": f"{VIEW}:txn_count_7d", "kind": "zscore",
+                                     "options": {}, "dtype": "int64",
+                                     "columns": [f"{VIEW}__txn_count_7d__zscore"],
+                                     "params": {"count": 10, "mean": 5.0, "std": 2.0}}]}
+    with Warehouse(made) as warehouse:
+        freeze(warehouse, document, None, who="tests")
+        before = parameter_sets(warehouse)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    report = compare(made, VIEW, 1, 2, as_of=now + dt.timedelta(minutes=1), record=False,
+                     live_window=dt.timedelta(hours=1), serving_log=folder)
+    # served at v1: 4, 9, 9: mean 22/3, population std sqrt(50/9)
+    assert report.frozen == [
+        {"service": "m", "parameters_version": 1, "feature": f"{VIEW}:txn_count_7d",
+         "kind": "zscore", "statistic": "mean", "frozen": 5.0, "live": 22 / 3, "served": 3},
+        {"service": "m", "parameters_version": 1, "feature": f"{VIEW}:txn_count_7d",
+         "kind": "zscore", "statistic": "std", "frozen": 2.0,
+         "live": pytest.approx((50 / 9) ** 0.5, rel=1e-15), "served": 3}]
+    text = render(report).splitlines()
+    at = text.index("frozen transformation parameters beside the live values:")
+    assert text[at + 1:at + 3] == [
+        f"  m (parameters 1) {VIEW}:txn_count_7d zscore mean: frozen 5, live 7.33333 (3 "
+        "served; the frozen value is served)",
+        f"  m (parameters 1) {VIEW}:txn_count_7d zscore std: frozen 2, live 2.35702 (3 "
+        "served; the frozen value is served)"]
+    assert report.to_dict()["frozen_parameters"] == report.frozen
+    with Warehouse(made, read_only=True) as warehouse:
+        assert parameter_sets(warehouse) == before

@@ -193,3 +193,65 @@ def test_the_join_sent_is_the_join_dbt_compiles(projects, sent, pit_project, tmp
     assert result.success, result.exception
     compiled = result.result.results[0].node.compiled_code
     assert compiled.strip() == join.strip()
+
+
+SERVICE = """\
+name: scored
+version: 1
+entity: user
+description: Two features of user_transactions, transformed.
+features:
+  - user_transactions:txn_count_7d
+  - user_transactions:last_txn_amount
+transformations:
+  - {feature: user_transactions:txn_count_7d, kind: quantile_bins, bins: 2}
+  - {feature: user_transactions:last_txn_amount, kind: zscore}
+  - {feature: user_transactions:txn_count_7d, kind: index, max_categories: 2}
+"""
+
+
+def test_a_service_training_set_on_snowflake_equals_duckdb(projects, sent, tmp_path):
+    """A feature service's set on the Snowflake target: the same rows, transformed
+    columns and frozen parameters as on DuckDB, the parameter statements in Snowflake's
+    SQL."""
+    fakesnow = pytest.importorskip("fakesnow")
+    from featurestore.feature_services.freeze import build_service_training_set
+    from featurestore.feature_services.param_registry import parameter_sets
+
+    duck, snow_root = projects
+    for root in (duck.root, snow_root):
+        (root / "feature_services").mkdir()
+        (root / "feature_services" / "scored.yml").write_text(SERVICE)
+    expected = build_service_training_set(duck, _spine(), "scored",
+                                          out=tmp_path / "duck.parquet")
+    with fakesnow.patch():
+        snow = _snowflake(snow_root)
+        sent.clear()
+        built = build_service_training_set(snow, _spine(), "scored",
+                                           out=tmp_path / "snow.parquet")
+        with Warehouse(snow) as warehouse:
+            (snow_set,) = parameter_sets(warehouse)
+    with Warehouse(duck) as warehouse:
+        (duck_set,) = parameter_sets(warehouse)
+    assert _rows(tmp_path / "snow.parquet") == _rows(tmp_path / "duck.parquet")
+    import pyarrow.parquet as pq
+
+    assert pq.read_schema(tmp_path / "snow.parquet").names == [
+        "user_id", "merchant_id", "event_ts", "label", "user_transactions__txn_count_7d",
+        "user_transactions__last_txn_amount", "user_transactions__feature_ts",
+        "user_transactions__txn_count_7d__quantile_bins",
+        "user_transactions__last_txn_amount__zscore", "user_transactions__txn_count_7d__index"]
+    # the same parameters; the sets' hashes differ by the join's SQL they record
+    assert snow_set.document["transformations"] == duck_set.document["transformations"]
+    # txn_count_7d over the five rows: 0 (none yet), 5, 6, 0 (expired), 0 (no rows):
+    # the median's nearest rank is 3 of 5, a 0
+    assert snow_set.document["transformations"][0]["params"] == {
+        "count": 5, "bins": 2, "ranks": [3], "edges": [0]}
+    assert built.manifest["service"]["parameters_sha256"] == snow_set.sha256
+    assert expected.manifest["service"]["parameters_sha256"] == duck_set.sha256
+    parameters = [s for s in sent if "row_number() over (order by v)" in s
+                  or "stddev_pop" in s or "group by v" in s]
+    assert len(parameters) == 3  # the aggregates, the bins' ranks, the vocabulary
+    for statement in sent:
+        sqlglot.parse_one(statement, read="snowflake", error_level=ErrorLevel.RAISE)
+        assert "read_parquet" not in statement.lower()

@@ -166,10 +166,15 @@ def read_latest(warehouse: Warehouse, view: FeatureView, relation: str, plan: Re
     may yield a few rows at a time); the worker validates a whole batch before writing any
     of it, so batches are regrouped here to a predictable size.
     """
-    pending: list[dict] = []
     sql = latest_rows_sql(view, relation, plan, warehouse.dialect)
-    for batch in warehouse.stream_batches(sql,
-                                          batch_size=batch_size):
+    yield from regroup(warehouse.stream_batches(sql, batch_size=batch_size), batch_size)
+
+
+def regroup(batches, batch_size: int):
+    """Arrow batches of any size as lists of exactly ``batch_size`` row dicts (the last
+    one shorter)."""
+    pending: list[dict] = []
+    for batch in batches:
         pending.extend(batch_rows(batch))
         while len(pending) >= batch_size:
             yield pending[:batch_size]

@@ -3,14 +3,15 @@
 ``featurestore sync --workers N`` (N > 1): the coordinating process plans the run as a
 sync in one process does (``worker.py``: the state, the serving pointer, the first-load
 claim, the watermark read before the rows), has the warehouse write the rows in
-``N x SHARDS_PER_WORKER`` shards, marks them pending, starts N - 1 worker processes and
-works as the N-th itself. Each worker claims a shard, writes it with the same codec
-(``items.encode_item``) and the same conditional writer as a sync in one process, marks
-it done with its counts, and claims the next, until none is left; a shard whose worker
-died is taken over once its lease expires. Only when every shard is done does the
-coordinator move the sync marker and ``sync_state``: a run that fails, or whose
-coordinator dies, leaves the watermark where it was, and the next run reads the same
-rows again.
+``N x SHARDS_PER_WORKER`` shards (Parquet files; on Snowflake a table, each worker reading
+its shards over its own connection: ``shard_sources.py``), marks them pending, starts
+N - 1 worker processes and works as the N-th itself. Each worker claims a shard, writes
+it with the same codec (``items.encode_item``) and the same conditional writer as a sync
+in one process, marks it done with its counts, and claims the next, until none is left;
+a shard whose worker died is taken over once its lease expires. Only when every shard is
+done does the coordinator move the sync marker and ``sync_state``: a run that fails, or
+whose coordinator dies, leaves the watermark where it was, and the next run reads the
+same rows again.
 
 More shards than workers, so a slow or dead worker's share is split among the others
 (and a takeover re-writes a small shard, not a quarter of the table). The workers are
@@ -23,12 +24,10 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from featurestore.contracts import FeatureView
 from featurestore.errors import FeatureStoreError, OnlineStoreError, StoreUnavailable
@@ -36,6 +35,7 @@ from featurestore.online.config import OnlineConfig
 from featurestore.online.items import encode_item, view_sk
 from featurestore.online.store import OnlineStore
 from featurestore.online.writer import Counters
+from featurestore.sync import shard_sources
 from featurestore.sync import shards as shard_ops
 from featurestore.sync.first_load import new_owner
 from featurestore.sync.reader import ReadPlan
@@ -50,13 +50,18 @@ class ShardJob:
 
     config: OnlineConfig
     view: FeatureView
-    directory: str
+    directory: str  # where the rows are: Parquet files here, a folder per shard, ...
     shards: int
     run_id: str
     unconditional: bool  # under the coordinator's first-load claim: plain batches
     threads: int = 8
     batch_size: int = 5_000
     lease_seconds: float = 60.0
+    table: shard_sources.ShardTable | None = None  # ... or, when set, in this table
+
+    def reader(self):
+        """This worker's way to its shards' rows (``shard_sources.reader``)."""
+        return shard_sources.reader(self.directory, self.table, self.batch_size)
 
     @property
     def names(self) -> list[str]:
@@ -69,30 +74,32 @@ def work(job: ShardJob, store: OnlineStore, *,
     counts of the shards this worker completed."""
     owner = new_owner()
     total = Counters()
-    while True:
-        markers = store.read_markers(job.names)
-        if any(markers.get(name, {}).get("run") != job.run_id for name in job.names):
-            raise OnlineStoreError(
-                f"view version {view_sk(job.view)}: the shard claims of sync run "
-                f"{job.run_id} were replaced (another sync of this view version started); "
-                "run `featurestore sync` again once it has finished.")
-        states = [markers[name]["state"] for name in job.names]
-        if "failed" in states or all(state == "done" for state in states):
-            return total
-        at = shard_ops.now_ms()
-        taken = next((shard for shard, name in enumerate(job.names)
-                      if shard_ops.claimable(markers[name], job.run_id, at)
-                      and shard_ops.claim(store, name, markers[name], owner,
-                                          job.lease_seconds)), None)
-        if taken is not None:
-            write_shard(job, store, taken, owner, total, progress)
-        else:
-            time.sleep(POLL_SECONDS)  # the shards left are another live worker's
+    with job.reader() as read:
+        while True:
+            markers = store.read_markers(job.names)
+            if any(markers.get(name, {}).get("run") != job.run_id for name in job.names):
+                raise OnlineStoreError(
+                    f"view version {view_sk(job.view)}: the shard claims of sync run "
+                    f"{job.run_id} were replaced (another sync of this view version "
+                    "started); run `featurestore sync` again once it has finished.")
+            states = [markers[name]["state"] for name in job.names]
+            if "failed" in states or all(state == "done" for state in states):
+                return total
+            at = shard_ops.now_ms()
+            taken = next((shard for shard, name in enumerate(job.names)
+                          if shard_ops.claimable(markers[name], job.run_id, at)
+                          and shard_ops.claim(store, name, markers[name], owner,
+                                              job.lease_seconds)), None)
+            if taken is not None:
+                write_shard(job, store, taken, owner, total, read, progress)
+            else:
+                time.sleep(POLL_SECONDS)  # the shards left are another live worker's
 
 
 def write_shard(job: ShardJob, store: OnlineStore, shard: int, owner: str,
-                total: Counters, progress=None) -> None:
-    """Write one claimed shard under a renewed lease, then mark it done (or failed)."""
+                total: Counters, read: shard_sources.ShardReader, progress=None) -> None:
+    """Write one claimed shard (its rows from ``read``) under a renewed lease, then mark
+    it done (or failed)."""
     name = job.names[shard]
     stop, lost = threading.Event(), threading.Event()
 
@@ -114,7 +121,7 @@ def write_shard(job: ShardJob, store: OnlineStore, shard: int, owner: str,
     rows_read = 0
     try:
         with store.errors():
-            for rows in shard_ops.read_shard(Path(job.directory), shard, job.batch_size):
+            for rows in read(shard):
                 if lost.is_set():
                     break
                 written_at = time.time_ns() // 1_000
@@ -178,13 +185,12 @@ def run_shards(warehouse, store, view: FeatureView, relation: str, plan: ReadPla
     read and the counters summed over every shard, once every shard is done."""
     count = workers * SHARDS_PER_WORKER
     sk = view_sk(view)
-    with tempfile.TemporaryDirectory(prefix="featurestore-shards-") as directory:
-        shard_ops.export(warehouse, view, relation, plan, count, Path(directory))
-        if not any(shard_ops.shard_files(Path(directory), n) for n in range(count)):
+    with shard_sources.staged(warehouse, view, relation, plan, count, run_id) as rows:
+        if rows.empty:
             return 0, Counters()  # nothing to write: no worker is started
         shard_ops.open_shards(store, sk, count, run_id)
-        job = ShardJob(store.config, view, directory, count, run_id, unconditional,
-                       threads, batch_size, lease_seconds)
+        job = ShardJob(store.config, view, rows.directory, count, run_id, unconditional,
+                       threads, batch_size, lease_seconds, rows.table)
         children = [start_worker(job) for _ in range(1, workers)]
         done, own = False, [0]
 

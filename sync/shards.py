@@ -6,8 +6,9 @@ hash of the entity's keys modulo the number of shards (``Dialect.shard_of``): ev
 falls in exactly one shard, whatever the rows, so the shards are disjoint and together
 hold every row. The warehouse writes them as Parquet, a folder per shard
 (``Dialect.export_shards``: DuckDB's partitioned ``COPY``, one pass and none of the rows
-through Python; elsewhere a batch at a time through Arrow), and the workers read the
-files: a DuckDB file admits one writing process, so the workers never open it.
+through Python), and the workers read the files: a DuckDB file admits one writing
+process, so the workers never open it. On Snowflake the rows stay in the warehouse, in
+one table a worker reads its shards of over its own connection (``shard_sources.py``).
 
 The leases are markers in the online store, not rows of ``sync_state`` in the warehouse:
 a claim must be an atomic compare-and-set that every worker can reach, and a DuckDB file

@@ -240,33 +240,21 @@ class Dialect:
         call yields: only that reaches this process, never a row (Spark)."""
         raise NotImplementedError(f"the {self.name} dialect runs no code beside its data")
 
+    # where a run's shards wait for the workers (sync/shard_sources.py): False, a table
+    # in the warehouse that each worker reads its shard of over its own connection; True,
+    # Parquet files (export_shards), for a warehouse only one process may open (DuckDB)
+    shards_as_files = False
+
     def export_shards(self, warehouse, sql: str, directory: Path, column: str) -> None:
         """Write the rows of ``sql`` into ``directory/<column>=<shard>/*.parquet`` by
-        their ``column`` (which the files leave out), streamed through Arrow a batch at
-        a time: a warehouse that cannot write local files itself (Snowflake) splits each
-        batch here, and memory holds one batch whatever the size."""
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
+        their ``column`` (which the files leave out), without a row passing through
+        this process (``shards_as_files`` warehouses only)."""
+        raise NotImplementedError(f"the {self.name} dialect keeps its shards in a table")
 
-        writers: dict[int, pq.ParquetWriter] = {}
-        try:
-            for batch in self.stream_batches(warehouse.connection, sql, None, 100_000):
-                index = batch.schema.get_field_index(column)
-                if index < 0:  # a warehouse that folds names: the last column is the shard
-                    index = batch.num_columns - 1
-                shard_ids, rows = batch.column(index), batch.drop_columns(
-                    [batch.schema.names[index]])
-                for shard in pc.unique(shard_ids).to_pylist():
-                    part = rows.filter(pc.equal(shard_ids, shard))
-                    if shard not in writers:
-                        folder = directory / f"{column}={int(shard)}"
-                        folder.mkdir(parents=True, exist_ok=True)
-                        writers[shard] = pq.ParquetWriter(folder / "data_0.parquet",
-                                                          part.schema)
-                    writers[shard].write_batch(part)
-        finally:
-            for writer in writers.values():
-                writer.close()
+    def stage_shards(self, warehouse, sql: str, relation: str) -> None:
+        """Materialize the rows of ``sql`` once, as the table ``relation``, for the
+        workers to read a shard each; the warehouse computes it, no row reaches here."""
+        warehouse.execute(f"create table {relation} as\n{sql}")
 
     # -- training sets -------------------------------------------------------------------
     @contextlib.contextmanager

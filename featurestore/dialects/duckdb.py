@@ -212,6 +212,8 @@ class DuckDB(Dialect):
         # 64-bit hash of its arguments, nulls included
         return f"hash({', '.join(columns)}) % {int(shards)}"
 
+    shards_as_files = True  # a DuckDB file admits one writing process
+
     def export_shards(self, warehouse, sql: str, directory: Path, column: str) -> None:
         # https://duckdb.org/docs/stable/data/partitioning/partitioned_writes: one pass,
         # a folder per shard, DuckDB's own threads; no row reaches Python

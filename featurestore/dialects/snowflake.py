@@ -159,6 +159,12 @@ class Snowflake(Dialect):
         # https://docs.snowflake.com/en/sql-reference/functions/convert_timezone
         return f"to_timestamp_ntz(convert_timezone('UTC', try_to_timestamp_tz({expr})))"
 
+    def stage_shards(self, warehouse, sql: str, relation: str) -> None:
+        # https://docs.snowflake.com/en/user-guide/tables-temp-transient: a transient
+        # table has no Fail-safe period (nothing kept, nothing billed, after the drop),
+        # and unlike a temporary one it is seen by the workers' other sessions
+        warehouse.execute(f"create transient table {relation} as\n{sql}")
+
     def drop_arrow(self, warehouse, name: str) -> None:
         warehouse.execute(f"drop table if exists {quote(name.upper())}")
 

@@ -106,10 +106,11 @@ def test_shard_sql_parses_as_snowflake():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_shards_export_from_snowflake(snowflake_project, tmp_path):
-    """The export a sync in shards makes on Snowflake (through Arrow, a batch at a time):
-    every user in exactly one shard, with its latest row."""
-    from featurestore.sync import shards as shard_ops
+def test_shards_are_staged_in_a_snowflake_table(snowflake_project):
+    """Where a sync in shards keeps its rows on Snowflake: one transient table, which a
+    worker reads a shard of over its own connection; every user in exactly one shard,
+    with its latest row; the table dropped when the block ends."""
+    from featurestore.sync import shard_sources
 
     warehouse = Warehouse(snowflake_project)
     warehouse.execute("create database if not exists DB")
@@ -127,10 +128,14 @@ def test_shards_export_from_snowflake(snowflake_project, tmp_path):
                               [user, T + dt.timedelta(hours=hours), T, user * 10 + hours])
     relation = warehouse.model_relation("fs_user__transactions")
     full = ReadPlan(as_of=T + dt.timedelta(days=1), watermark=None, previous_as_of=None)
-    shard_ops.export(warehouse, TXNS, relation, full, 3, tmp_path)
-    found = {shard: [(r["user_id"], r["txn_count_1h"]) for batch in
-                     shard_ops.read_shard(tmp_path, shard, 100) for r in batch]
-             for shard in range(3)}
+    with shard_sources.staged(warehouse, TXNS, relation, full, 3, "run1") as rows:
+        assert rows.table.relation == "featurestore.fs_sync_shards_run1"
+        assert (rows.directory, rows.empty) == ("", False)
+        with shard_sources.reader("", rows.table, 100) as read:
+            found = {shard: [(r["user_id"], r["txn_count_1h"]) for batch in read(shard)
+                             for r in batch] for shard in range(3)}
     every = sorted(row for rows in found.values() for row in rows)
     assert every == [(user, user * 10 + 2) for user in range(1, 41)]
     assert all(found.values())  # 40 users fill all three shards
+    with pytest.raises(WarehouseError, match="FS_SYNC_SHARDS_RUN1 does not exist"):
+        warehouse.execute("select count(*) from featurestore.fs_sync_shards_run1")

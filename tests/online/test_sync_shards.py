@@ -72,16 +72,21 @@ def test_shards_are_disjoint_and_cover_every_key(online_project, tmp_path_factor
         relation = warehouse.view_relation(TXNS)
         duckdb_dir = tmp_path_factory.mktemp("duckdb_copy")
         shard_ops.export(warehouse, TXNS, relation, FULL, shards, duckdb_dir)
-        arrow_dir = tmp_path_factory.mktemp("arrow_split")  # the path Snowflake takes
+        staged = warehouse.store_table("fs_sync_shards_hypothesis")  # Snowflake's path
         sql = shard_ops.sharded_sql(TXNS, relation, FULL, warehouse.dialect, shards)
-        Dialect.export_shards(warehouse.dialect, warehouse, sql, arrow_dir,
-                              shard_ops.SHARD_COLUMN)
-    by_copy, by_arrow = shard_keys(duckdb_dir, shards), shard_keys(arrow_dir, shards)
-    for found in (by_copy, by_arrow):
+        warehouse.ensure_store_schema()
+        warehouse.execute(f"drop table if exists {staged}")
+        Dialect.stage_shards(warehouse.dialect, warehouse, sql, staged)
+        by_table: dict[int, list[int]] = {}
+        for shard, key in warehouse.fetch_all(
+                f"select {shard_ops.SHARD_COLUMN}, user_id from {staged}"):
+            by_table.setdefault(int(shard), []).append(key)
+    by_copy = shard_keys(duckdb_dir, shards)
+    for found in (by_copy, by_table):
         every = [key for shard_list in found.values() for key in shard_list]
         assert sorted(every) == sorted(keys)  # each key once: disjoint, and none missing
     assert {s: sorted(k) for s, k in by_copy.items()} == {
-        s: sorted(k) for s, k in by_arrow.items()}
+        s: sorted(k) for s, k in by_table.items()}
 
 
 def test_workers_write_what_one_process_writes(online_project, dynamodb_table,

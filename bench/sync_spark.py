@@ -81,11 +81,14 @@ def make_table(warehouse: Warehouse, entities: int) -> None:
     print(f"[{load()}] {entities:,} entities x {FEATURES} features in Spark", flush=True)
 
 
-def count_and_drop(store: DynamoDBStore) -> int:
-    """The table's feature items (markers and the pointer left out), then the table gone."""
-    client, count, start = store.client, 0, None
+def count_and_drop(endpoint: str, table: str) -> int:
+    """The table's feature items (markers and the pointer left out), then the table gone:
+    pages of 10,000 on a client that waits (a scan of a page can take DynamoDB Local
+    longer than the sync's 5 s read timeout on a loaded machine)."""
+    client = OnlineConfig(endpoint=endpoint).client(read_timeout=300, max_attempts=5)
+    count, start = 0, None
     while True:
-        page = client.scan(TableName=store.table, Select="COUNT", Limit=10_000,
+        page = client.scan(TableName=table, Select="COUNT", Limit=10_000,
                            FilterExpression="begins_with(pk, :user)",
                            ExpressionAttributeValues={":user": {"S": "user#"}},
                            **({"ExclusiveStartKey": start} if start else {}))
@@ -93,7 +96,7 @@ def count_and_drop(store: DynamoDBStore) -> int:
         start = page.get("LastEvaluatedKey")
         if not start:
             break
-    client.delete_table(TableName=store.table)
+    client.delete_table(TableName=table)
     return count
 
 
@@ -112,12 +115,13 @@ def variant(warehouse, endpoint: str, args, entities: int, workers: int,
     result = sync_view(warehouse, store, VIEW, options)
     wall = time.perf_counter() - started
     rss = peak_rss_mib()
-    assert result.written == entities, result
-    items = count_and_drop(store)
-    assert items == entities, (items, entities)
     print(f"[{load()}] {entities:,} items, {label}, {result.mode}: "
           f"{entities / wall:,.0f} items/s (whole call {wall:.1f} s; driver peak RSS "
-          f"during it {rss:,.0f} MiB; {items:,} items counted in the table)", flush=True)
+          f"during it {rss:,.0f} MiB)", flush=True)  # before the count, which may fail
+    assert result.written == entities, result
+    items = count_and_drop(endpoint, store.table)
+    assert items == entities, (items, entities)
+    print(f"  {items:,} items counted in the table", flush=True)
 
 
 def main() -> None:

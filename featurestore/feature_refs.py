@@ -12,6 +12,12 @@ A reference without a version gets the view's *served* version: the one promoted
 (``featurestore promote``), else the contract's base version. The caller says which
 that is (``served``): the lookup reads it from DynamoDB, a training set from the
 registry. ``@vN`` pins version N whatever is served, for a model that needs it.
+
+An on-demand view (``kind: on_demand``) is named the same way (``txn_context:feature``
+or ``txn_context``): ``resolve_all`` lists its features apart from the stored ones,
+with the stored inputs they read, each at the version it is read at (its pin, else the
+one served). A caller that cannot compute on-demand features uses ``resolve_refs``,
+which refuses them by name.
 """
 
 from __future__ import annotations
@@ -21,7 +27,16 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from featurestore.contracts import MAX_VERSION, Catalog, Entity, Feature, FeatureView, suggest
+from featurestore.contracts import (
+    MAX_VERSION,
+    Catalog,
+    Entity,
+    Feature,
+    FeatureView,
+    OnDemandFeature,
+    OnDemandView,
+    suggest,
+)
 from featurestore.contracts.rules import IDENTIFIER
 from featurestore.errors import RequestError
 
@@ -152,14 +167,20 @@ def resolve_refs(catalog: Catalog, refs: object, *, entity: Entity | None = None
     the order first named; a whole view means all its features. With ``entity``, every
     view must be keyed by it. An unpinned and a pinned reference to one version stay
     apart (each answer is named as it was asked)."""
+    parsed = refs if _is_parsed(refs) else split_refs(refs, hint=hint)
     chosen: dict[tuple[str, int, bool], list[Feature]] = {}
     views: dict[tuple[str, int, bool], FeatureView] = {}
-    for ref in split_refs(refs, hint=hint):
+    for ref in parsed:
         base = catalog.views.get(ref.view)
+        if base is None and ref.view in catalog.on_demand:
+            raise RequestError(f"`{_cut(str(ref))}` is an on-demand feature, computed from "
+                               "request fields; it cannot be read here, only where request "
+                               "fields are given (a training set's spine, a lookup's "
+                               "`request`)")
         if base is None:
             raise RequestError(
-                f"unknown feature view `{ref.view}`{suggest(ref.view, catalog.views)}; "
-                f"known views: {', '.join(sorted(catalog.views))}"
+                f"unknown feature view `{ref.view}`{suggest(ref.view, _names(catalog))}; "
+                f"known views: {', '.join(sorted(_names(catalog)))}"
             )
         if entity is not None and base.entity.name != entity.name:
             raise RequestError(
@@ -179,6 +200,111 @@ def resolve_refs(catalog: Catalog, refs: object, *, entity: Entity | None = None
                 raise RequestError(_no_feature(catalog, view, ref)) from None
         selected.extend(f for f in wanted if f not in selected)
     return [ResolvedView(views[key], features, key[2]) for key, features in chosen.items()]
+
+
+def _is_parsed(refs: object) -> bool:
+    return isinstance(refs, list) and bool(refs) and all(isinstance(r, FeatureRef)
+                                                         for r in refs)
+
+
+def _names(catalog: Catalog) -> list[str]:
+    """Every view name a reference may use: stored and on-demand."""
+    return [*catalog.views, *catalog.on_demand]
+
+
+@dataclass(frozen=True)
+class ResolvedOnDemand:
+    """One on-demand view and the features asked of it; ``inputs``: input name -> the
+    stored view version it is read at and that feature, for the inputs these features
+    read (in the contract's order)."""
+
+    view: OnDemandView
+    features: list[OnDemandFeature]
+    inputs: dict[str, tuple[FeatureView, Feature]]
+
+    @property
+    def request_fields(self) -> list:
+        """The request fields these features read, in the contract's order."""
+        used = set().union(*(f.expression.inputs for f in self.features))
+        return [r for r in self.view.request if r.name in used]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a list of references asks: the stored views (as ``resolve_refs`` gives
+    them) and the on-demand views, in the order first named."""
+
+    stored: list[ResolvedView]
+    on_demand: list[ResolvedOnDemand]
+
+    def input_reads(self) -> list[tuple[FeatureView, list[Feature]]]:
+        """The stored features the on-demand features read, per view version, in the
+        order first needed (some may also be asked for: ``stored`` says which)."""
+        reads: dict[tuple[str, int], tuple[FeatureView, list[Feature]]] = {}
+        for found in self.on_demand:
+            for view, feature in found.inputs.values():
+                _, features = reads.setdefault((view.name, view.version), (view, []))
+                if feature not in features:
+                    features.append(feature)
+        return list(reads.values())
+
+
+def resolve_all(catalog: Catalog, refs: object, *, entity: Entity | None = None,
+                hint: str = "features=view:feature,...",
+                served: Mapping[str, int] | None = None,
+                retired: Mapping[str, Collection[int]] | None = None) -> Resolution:
+    """``refs`` resolved, on-demand views included (see ``resolve_refs`` for the stored
+    ones): an on-demand reference's inputs are read at their pinned version, else at the
+    one ``served``."""
+    parsed = split_refs(refs, hint=hint)
+    stored = [r for r in parsed if r.view not in catalog.on_demand]
+    asked: dict[str, list[OnDemandFeature]] = {}
+    for ref in parsed:
+        view = catalog.on_demand.get(ref.view)
+        if view is None:
+            continue
+        if entity is not None and view.entity.name != entity.name:
+            raise RequestError(
+                f"on-demand view `{view.name}` is keyed by entity `{view.entity.name}`, not "
+                f"`{entity.name}`; ask for it with {view.entity.name} keys")
+        if ref.version is not None and ref.version != view.version:
+            raise RequestError(f"on-demand view `{view.name}` has no version {ref.version}; "
+                               f"its version: v{view.version}")
+        selected = asked.setdefault(view.name, [])
+        if ref.feature is None:
+            wanted = list(view.features)
+        else:
+            try:
+                wanted = [view.feature(ref.feature)]
+            except KeyError:
+                raise RequestError(
+                    f"on-demand view `{view.name}` has no feature `{ref.feature}`"
+                    f"{suggest(ref.feature, view.feature_names)}; its features: "
+                    f"{', '.join(view.feature_names)}") from None
+        selected.extend(f for f in wanted if f not in selected)
+    on_demand = [_on_demand(catalog, catalog.on_demand[name], features, served, retired)
+                 for name, features in asked.items()]
+    found = resolve_refs(catalog, stored, entity=entity, hint=hint, served=served,
+                         retired=retired) if stored else []
+    return Resolution(found, on_demand)
+
+
+def _on_demand(catalog: Catalog, view: OnDemandView, features: list[OnDemandFeature],
+               served, retired) -> ResolvedOnDemand:
+    used = set().union(*(f.expression.inputs for f in features))
+    inputs = {}
+    for item in view.inputs:
+        if item.name not in used:
+            continue
+        version = pick_version(catalog, item.view, item.version, served=served,
+                               retired=retired)
+        if item.feature not in version.feature_names:
+            raise RequestError(f"on-demand view `{view.name}` reads `{item.ref}`, but version "
+                               f"{version.version} of `{item.view}` (the one served) has no "
+                               f"feature `{item.feature}`; pin the input's version in "
+                               f"{view.path}")
+        inputs[item.name] = (version, version.feature(item.feature))
+    return ResolvedOnDemand(view, features, inputs)
 
 
 def _no_feature(catalog: Catalog, view: FeatureView, ref: FeatureRef) -> str:

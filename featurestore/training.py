@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from featurestore.contracts import Feature, FeatureView
-from featurestore.errors import RequestError, SpineError
+from featurestore.errors import RequestError
+from featurestore.ondemand_sql import Output, output_names, request_columns, select_sql
 from featurestore.project import Project
 from featurestore.spine import EVENT_TS, Spine, load_spine
 from featurestore.training_manifest import (
@@ -67,23 +68,6 @@ def view_specs(warehouse, chosen: list[tuple[FeatureView, list[Feature]]]) -> li
                                if warehouse.dialect.is_tz_type(have[name.lower()])]
         specs.append(spec)
     return specs
-
-
-def output_columns(spine: Spine, specs: list[dict]) -> list[str]:
-    """The training set's columns, in order: the spine's, then per view its features and
-    ``<view>__feature_ts``. A spine column with the name of an output column is refused:
-    one of the two would silently stand for the other, in the file and the manifest."""
-    added = []
-    for spec in specs:
-        added += [f"{spec['name']}__{f['name']}" for f in spec["features"]]
-        added.append(f"{spec['name']}__feature_ts")
-    taken = {name.lower(): name for name in spine.columns}
-    clash = [taken[name.lower()] for name in added if name.lower() in taken]
-    if clash:
-        raise SpineError(spine.source, f"column `{clash[0]}` has the name of an output column "
-                         "of the training set (VIEW__FEATURE, VIEW__feature_ts); rename or "
-                         "drop it in the spine.")
-    return [*spine.columns, *added]
 
 
 def _check_out(project: Project, spine: object, out: Path) -> None:
@@ -141,7 +125,7 @@ def build_training_set(
     Returns:
         The manifest, and the table when ``in_memory`` (or no ``out``).
     """
-    from featurestore.feature_refs import resolve_refs, split_refs
+    from featurestore.feature_refs import split_refs
     from featurestore.warehouse import Warehouse
 
     say = progress or (lambda _line: None)
@@ -150,7 +134,7 @@ def build_training_set(
     hint = "--features VIEW[@vN][:FEATURE],..."
     split_refs(features, hint=hint)  # a malformed reference fails before any connection
     served, retired = _registry_versions(project, catalog)
-    found = resolve_refs(catalog, features, hint=hint, served=served)
+    found, output = _resolve(catalog, features, hint, served)
     _one_version_per_view(found)
     retired_pins = _retired_pins(found, retired, allow_retired, progress)
     chosen = [(r.view, r.features) for r in found]
@@ -162,13 +146,13 @@ def build_training_set(
         with Warehouse(project, read_only=True) as warehouse:
             checked = load_spine(warehouse, spine, [view for view, _ in chosen], event_ts)
             say(f"spine: {checked.rows:,} rows, {len(checked.columns)} columns")
-            specs, sql, names, table = _join(project, warehouse, checked, chosen,
+            specs, sql, names, table = _join(project, warehouse, checked, chosen, output,
                                              known_at_event, None if in_memory else partial,
                                              say, step)
         rows, nulls = counts(table, partial, names[len(checked.columns):])
         say(f"{'joined' if partial is None else 'wrote'} {rows:,} rows")
         manifest = build_manifest(project, chosen, specs, checked, sql, known_at_event, rows,
-                                  nulls, out_path, pinned, retired_pins)
+                                  nulls, out_path, pinned, retired_pins, output)
         record(project, manifest, say)
         if step is not None:
             step.record(project, manifest, say)
@@ -183,21 +167,47 @@ def build_training_set(
     return TrainingSet(manifest, table, out_path)
 
 
-def _join(project: Project, warehouse, checked: Spine, chosen, known_at_event: bool,
-          partial: Path | None, say: Callable[[str], None], step=None):
+def _resolve(catalog, features, hint: str, served: dict) -> tuple[list, Output]:
+    """The view versions the join reads (those asked for, then those read only for
+    on-demand inputs, with the inputs' features added) and what the output holds."""
+    from featurestore.feature_refs import ResolvedView, resolve_all
+
+    resolution = resolve_all(catalog, features, hint=hint, served=served)
+    found = list(resolution.stored)
+    asked = {r.view.name: [f.name for f in r.features] for r in found}
+    for view, needed in resolution.input_reads():
+        same = [r for r in found if r.view.name == view.name and r.view.version == view.version]
+        if same:
+            same[0].features.extend(f for f in needed if f not in same[0].features)
+        else:  # a pin of the input's own counts as a pin of the training set's
+            pins = {i.version for r in resolution.on_demand for i in r.view.inputs
+                    if i.view == view.name}
+            found.append(ResolvedView(view, list(needed), pins != {None}))
+    return found, Output(asked, resolution.on_demand)
+
+
+def _join(project: Project, warehouse, checked: Spine, chosen, output: Output,
+          known_at_event: bool, partial: Path | None, say: Callable[[str], None], step=None):
     """(specs, the join's SQL, the output's column names, the rows as Arrow unless they
     were written to ``partial`` by the warehouse)."""
     from featurestore.sql_render import render_as_of_join
 
     specs = view_specs(warehouse, chosen)
+    requests = request_columns(warehouse, checked, output.on_demand)
     # an aware spine is compared by its instant and keeps its form: aware event time,
     # aware <view>__feature_ts (the macros' spine_utc)
     sql = render_as_of_join(warehouse.dialect.macro_dialect, checked.relation, specs,
                             event_ts=checked.event_ts, known_at_event=known_at_event,
-                            spine_utc=checked.tz_aware)
-    names = output_columns(checked, specs)
+                            spine_utc=checked.tz_aware) if specs else None
+    names = output_names(checked, specs, output)
+    plain = not output.on_demand and all(
+        output.asked.get(s["name"]) is not None
+        and len(output.asked[s["name"]]) == len(s["features"]) for s in specs)
+    if not plain:
+        sql = select_sql(warehouse, checked, sql, specs, output, requests)
     say(f"joining {len(specs)} view(s): "
-        + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs))
+        + ", ".join(f"{s['name']} ({len(s['features'])})" for s in specs)
+        + "".join(f"; on-demand {r.view.name} ({len(r.features)})" for r in output.on_demand))
     if step is not None:  # a feature service: parameters over the join, then its columns
         sql, names = step.select(warehouse, sql, checked, chosen, names)
     table = None

@@ -109,10 +109,12 @@ def record(project: Project, manifest: dict, say: Callable[[str], None]) -> None
 def build_manifest(project: Project, chosen, specs: list[dict], spine: Spine, join_sql: str,
                    known_at_event: bool, rows: int, nulls: dict[str, int],
                    out_path: Path | None, pinned: dict[str, bool] | None = None,
-                   retired_pins: dict[str, dict] | None = None) -> dict:
+                   retired_pins: dict[str, dict] | None = None, output=None) -> dict:
     """The manifest of a training set; ``retired_pins``: view -> what is recorded of a
     retired version built anyway (only then is the entry there: other manifests are
-    unchanged)."""
+    unchanged). ``output`` (``ondemand_sql.Output``): what the output holds when
+    on-demand features are asked for; a view read only for their inputs is listed with
+    the inputs it gave (``on_demand_inputs``) and no columns."""
     from importlib.metadata import version
 
     manifest = {
@@ -124,8 +126,12 @@ def build_manifest(project: Project, chosen, specs: list[dict], spine: Spine, jo
         "join_sql_sha256": sha256(join_sql),
         "views": [],
     }
+    asked = output.asked if output is not None else None
     for (view, _), spec in zip(chosen, specs, strict=True):
-        defaulted = nulls[f"{view.name}__feature_ts"]
+        wanted = None if asked is None else asked.get(view.name)
+        shown = [f for f in spec["features"] if asked is None or f["name"] in (wanted or ())]
+        defaulted = nulls[f"{view.name}__feature_ts"] if asked is None or wanted is not None \
+            else None
         manifest["views"].append({
             "name": view.name,
             "version": view.version,
@@ -139,9 +145,33 @@ def build_manifest(project: Project, chosen, specs: list[dict], spine: Spine, jo
                 {"name": f["name"], "column": f"{view.name}__{f['name']}",
                  "dtype": f["dtype"], "null_count": nulls[f"{view.name}__{f['name']}"],
                  "default_count": defaulted}
-                for f in spec["features"]
+                for f in shown
             ],
         })
+        hidden = [f["name"] for f in spec["features"] if f not in shown]
+        if hidden:
+            manifest["views"][-1]["on_demand_inputs"] = hidden
         if view.name in (retired_pins or {}):
             manifest["views"][-1]["retired"] = retired_pins[view.name]
+    if output is not None and output.on_demand:
+        manifest["on_demand"] = [_on_demand_entry(resolved, nulls)
+                                 for resolved in output.on_demand]
     return manifest
+
+
+def _on_demand_entry(resolved, nulls: dict[str, int]) -> dict:
+    """What the manifest records of an on-demand view: its contract's version and hash,
+    the request fields and inputs read (each input at the version read), and per feature
+    its expression, dtype and nulls."""
+    view = resolved.view
+    return {
+        "name": view.name, "version": view.version, "contract_hash": view.contract_hash(),
+        "request": [f.to_dict() for f in resolved.request_fields],
+        "inputs": [{"name": name, "ref": view.input(name).ref, "view": stored.name,
+                    "version": stored.version, "feature": feature.name}
+                   for name, (stored, feature) in resolved.inputs.items()],
+        "features": [{"name": f.name, "column": f"{view.name}__{f.name}",
+                      "dtype": f.feature.dtype, "sql": f.expression.text,
+                      "null_count": nulls[f"{view.name}__{f.name}"]}
+                     for f in resolved.features],
+    }

@@ -2,8 +2,10 @@
 
 The Python 3.11 Lambda runtime ships boto3 and botocore; everything else the handler
 imports is in the zip: the core modules of ``featurestore`` and its ``contracts``,
-``online`` and ``lookup`` packages (sources only; the CLI, the sync, the gates and the dialects stay
-out), the catalog baked to ``featurestore/lookup/registry.json`` (so the cold start
+``online``, ``ondemand`` and ``lookup`` packages (sources only; the CLI, the sync, the
+gates and the dialects stay out; so does ``ondemand/subset.py``, the load-time check,
+with sqlglot: the lookup rebuilds each on-demand expression from the snapshot's checked
+tree), the catalog baked to ``featurestore/lookup/registry.json`` (so the cold start
 parses no YAML), and PyYAML's pure-Python modules, which ``featurestore.contracts``
 imports (its compiled accelerator is left out: it would be built for this machine, not
 for Lambda's). Files are found through the import system, so a wheel and this repository

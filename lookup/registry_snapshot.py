@@ -6,6 +6,8 @@ of featurestore uses, so serving and training read one definition of every view.
 Only ``online: true`` views are served; the snapshot keeps the others out. A view with
 several versions carries each of them (``versions``); which one is served is not in the
 snapshot but in DynamoDB (``featurestore promote``), so it changes without a redeploy.
+An on-demand view is served when every view it reads is (``on_demand``): its record
+carries each expression's checked tree, which the lookup compiles without sqlglot.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from featurestore.contracts import Catalog, Entity, Feature, FeatureView, JoinKey
+from featurestore.contracts import (
+    Catalog,
+    Entity,
+    Feature,
+    FeatureView,
+    JoinKey,
+    OnDemandView,
+)
 from featurestore.errors import ProjectError
 
 FORMAT = 1
@@ -36,9 +45,12 @@ def build_snapshot(catalog: Catalog, built_at: dt.datetime | None = None,
         if name in catalog.versions:  # a view with several versions: each of them
             views[name]["versions"] = {str(number): _record(version) for number, version
                                        in sorted(catalog.versions[name].items())}
+    on_demand = {name: view.to_record() for name, view in sorted(catalog.on_demand.items())
+                 if all(i.view in views for i in view.inputs)}
     return {
         "format": FORMAT,
         "built_at": built_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **({"on_demand": on_demand} if on_demand else {}),
         "entities": {
             name: {
                 "join_keys": [{"name": k.name, "dtype": k.dtype} for k in entity.join_keys],
@@ -94,7 +106,9 @@ def catalog_from_snapshot(snapshot: dict, source: str = "registry snapshot") -> 
         if raw.get("versions"):
             versions[name] = {int(number): _view(name, record, entities, source)
                               for number, record in raw["versions"].items()}
-    return Catalog(entities, views, versions)
+    on_demand = {name: OnDemandView.from_record(record, entities, source)
+                 for name, record in snapshot.get("on_demand", {}).items()}
+    return Catalog(entities, views, versions, on_demand)
 
 
 def _view(name: str, raw: dict, entities: dict, source: str) -> FeatureView:

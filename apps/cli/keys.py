@@ -45,11 +45,12 @@ def keys_create(ctx: click.Context, name: str, grant: str, views: tuple[str, ...
 
     project = get_project(ctx)
     catalog = project.catalog()
+    known = [*catalog.views, *catalog.on_demand]  # an on-demand view is granted by name too
     for view in views:
-        if view not in catalog.views:
+        if view not in known:
             raise RequestError(f"--view: unknown feature view `{view}`"
-                               f"{suggest(view, catalog.views)}; known views: "
-                               f"{', '.join(sorted(catalog.views))}")
+                               f"{suggest(view, known)}; known views: "
+                               f"{', '.join(sorted(known))}")
     settings = project.settings.lookup
     path = settings.api_keys_file or project.root / "api_keys.json"
     levels = [level.strip() for level in grant.split(",") if level.strip()]

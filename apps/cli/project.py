@@ -27,11 +27,16 @@ def validate_command(ctx: click.Context, as_json: bool) -> None:
     catalog, notes = validate_project(get_project(ctx))
     for note in notes:
         say(f"note: {note}")
+    on_demand = sorted(catalog.on_demand)
     if as_json:
         emit_json({"ok": True, "views": len(catalog.views),
+                   **({"on_demand_views": on_demand} if on_demand else {}),
                    "entities": len(catalog.entities), "notes": list(notes)})
         return
-    click.echo(f"OK: {len(catalog.views)} feature views, {len(catalog.entities)} entities.")
+    listed = (f"{len(on_demand)} on-demand view{'s' * (len(on_demand) != 1)} "
+              f"({', '.join(on_demand)}), " if on_demand else "")
+    click.echo(f"OK: {len(catalog.views)} feature views, {listed}{len(catalog.entities)} "
+               "entities.")
 
 
 @click.command("generate")

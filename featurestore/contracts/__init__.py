@@ -13,7 +13,9 @@ One module per job; every name callers use is importable from here:
   ``FeatureView``, ``Catalog``;
 - ``reader.py``: ``FieldReader``, field access that raises located errors;
 - ``features.py``: one feature; ``versions.py``: a view's later versions;
-- ``load.py``: ``load_entities``, ``load_view``, ``load_view_versions``, ``load_catalog``.
+- ``load.py``: ``load_entities``, ``load_view``, ``load_view_versions``, ``load_catalog``;
+- ``on_demand.py``: ``OnDemandView`` (``kind: on_demand``: request fields, stored inputs,
+  SQL expressions) and its loader.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from featurestore.contracts.model import (
     Feature,
     FeatureView,
     JoinKey,
+)
+from featurestore.contracts.on_demand import (
+    OnDemandFeature,
+    OnDemandInput,
+    OnDemandView,
+    RequestField,
 )
 from featurestore.contracts.rules import (
     COMPARE_FIELDS,
@@ -56,6 +64,7 @@ __all__ = [
     "ENTITIES_FILE", "FEATURE_FIELDS", "MAX_DURATION_DAYS", "MAX_VERSION", "RESERVED_NAMES",
     "RESERVED_WORDS", "SENSITIVITIES", "SKEW_FIELDS", "VERSION_FIELDS", "VIEW_FIELDS",
     "Catalog", "CompareThresholds", "Entity", "Feature", "FeatureView", "JoinKey",
+    "OnDemandFeature", "OnDemandInput", "OnDemandView", "RequestField",
     "load_catalog", "load_entities", "load_view", "load_view_versions", "suggest",
     "text_problem",
 ]

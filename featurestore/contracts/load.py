@@ -16,6 +16,7 @@ from featurestore.contracts.rules import (
     DEFAULT_MAX_NULL_RATE_DIFF,
     DEFAULT_MAX_PSI,
     ENTITIES_FILE,
+    KINDS,
     MAX_VERSION,
     RESERVED_NAMES,
     VIEW_FIELDS,
@@ -74,11 +75,18 @@ def load_view(path: Path, entities: dict[str, Entity], display: str | None = Non
 
 
 def load_view_versions(path: Path, entities: dict[str, Entity],
-                       display: str | None = None) -> list[FeatureView]:
-    """Every version one contract file declares, the base first, each validated."""
+                       display: str | None = None, document: object = None,
+                       ) -> list[FeatureView]:
+    """Every version one contract file declares, the base first, each validated;
+    ``document``: the file already read."""
     display = display or f"feature_defs/{path.name}"
-    reader = FieldReader(display, load_yaml(path, display), "a feature view")
+    if document is None:
+        document = load_yaml(path, display)
+    reader = FieldReader(display, document, "a feature view")
     reader.check_fields(VIEW_FIELDS)
+    if reader.get("kind", "stored") != "stored":
+        raise reader.error("kind", f"kind {reader.get('kind')!r} is not one of "
+                           f"{', '.join(KINDS)}{suggest(reader.get('kind'), KINDS)}")
     name = reader.identifier("name")
     if name == "spine":  # the as-of join's alias of the spine, next to each view's own
         raise reader.error("name", "`spine` is what the training-set join calls the spine; "
@@ -159,15 +167,23 @@ def _load_compare(reader: FieldReader) -> CompareThresholds | None:
 
 
 def load_catalog(feature_defs: Path) -> Catalog:
-    """Load every contract in ``feature_defs``; the first problem found is raised."""
+    """Load every contract in ``feature_defs``; the first problem found is raised. The
+    on-demand views are loaded last: they are checked against the stored ones."""
+    from featurestore.contracts.on_demand import is_on_demand, load_on_demand
+
     entities = load_entities(feature_defs)
     views: dict[str, FeatureView] = {}
     versions: dict[str, dict[int, FeatureView]] = {}
     sources: dict[str, str] = {}
+    on_demand_files = []
     for path in sorted(feature_defs.glob("*.yml")) + sorted(feature_defs.glob("*.yaml")):
         if path.name in (ENTITIES_FILE, "entities.yaml"):
             continue
-        found = load_view_versions(path, entities)
+        document = load_yaml(path, f"feature_defs/{path.name}")
+        if is_on_demand(document):
+            on_demand_files.append((path, document))
+            continue
+        found = load_view_versions(path, entities, document=document)
         view = found[0]
         if view.source in sources:
             raise ContractError(view.path, f"source `{view.source}` is already the source of "
@@ -177,4 +193,8 @@ def load_catalog(feature_defs: Path) -> Catalog:
         views[view.name] = view
         if len(found) > 1:
             versions[view.name] = {v.version: v for v in found}
-    return Catalog(entities, views, versions)
+    catalog = Catalog(entities, views, versions)
+    for path, document in on_demand_files:
+        view = load_on_demand(path, document, catalog)
+        catalog.on_demand[view.name] = view
+    return catalog

@@ -193,7 +193,8 @@ class FeatureView:
 class Catalog:
     """Every entity and feature view of a project, validated together.
 
-    ``views`` holds each view's base version (the contract's top-level `version`): what
+    ``on_demand`` holds the on-demand views (``kind: on_demand``), whose names no stored
+    view has. ``views`` holds each view's base version (the contract's top-level `version`): what
     every caller that names no version gets until a version is promoted. ``versions``
     holds every version a contract declares, the base and retired ones included.
     """
@@ -201,6 +202,8 @@ class Catalog:
     entities: dict[str, Entity]
     views: dict[str, FeatureView]
     versions: dict[str, dict[int, FeatureView]] = field(default_factory=dict)
+    # the on-demand views (contracts/on_demand.py), in the views' namespace
+    on_demand: dict[str, object] = field(default_factory=dict)  # name -> OnDemandView
 
     def view(self, name: str) -> FeatureView:
         try:

@@ -60,8 +60,11 @@ VIEW_FIELDS = {
     "name": True, "version": True, "entity": True, "source": True, "timestamp": True,
     "created_timestamp": False, "ttl": False, "freshness_slo": False, "online": False,
     "owner": True, "description": True, "tags": False, "features": True,
-    "versions": False, "compare": False,
+    "versions": False, "compare": False, "kind": False,
 }
+# a contract's `kind`: a stored view (the default) or an on-demand one
+# (featurestore/contracts/on_demand.py)
+KINDS = ("stored", "on_demand")
 # One entry of `versions:`: what a later version changes relative to the one before it
 # (features dropped, added or replaced; ttl, freshness SLO, description). The entity, the
 # keys, the timestamps and the dbt model are the view's: a version is the same model at

@@ -49,7 +49,7 @@ CASES = [
      "feature_defs/user_transactions.yml:8, field `freshnes_slo`: unknown field in a feature "
      "view (did you mean `freshness_slo`?); allowed: name, version, entity, source, timestamp, "
      "created_timestamp, ttl, freshness_slo, online, owner, description, tags, features, "
-     "versions, compare"),
+     "versions, compare, kind"),
     ("version: 1", "version: one",
      "feature_defs/user_transactions.yml:2, field `version`: expected a whole number from 1 "
      "to 2147483647, got 'one'"),
@@ -119,7 +119,7 @@ def test_feature_refs_select_views_and_features(project):
         resolve(catalog, "merchant_risks")
     assert str(error.value) == (
         "unknown feature view `merchant_risks` (did you mean `merchant_risk`?); known views: "
-        "device_seen_before, merchant_risk, user_profile, user_transactions")
+        "device_seen_before, merchant_risk, txn_context, user_profile, user_transactions")
     with pytest.raises(RequestError) as error:
         resolve(catalog, " , ")
     assert str(error.value) == ("name the features to read: features=view:feature,... (or a "

@@ -172,7 +172,8 @@ def test_keys_create_prints_the_key_once_and_keeps_only_its_digest(project_dir, 
      "(comma-separated)"),
     (["--name", "a", "--grant", "public", "--view", "user_profil"],
      "Error: --view: unknown feature view `user_profil` (did you mean `user_profile`?); known "
-     "views: device_seen_before, merchant_risk, user_profile, user_transactions"),
+     "views: device_seen_before, merchant_risk, txn_context, user_profile, "
+     "user_transactions"),
 ])
 def test_keys_create_refuses_what_it_cannot_grant(project_dir, args, message):
     result = create(project_dir, *args)

@@ -29,7 +29,8 @@ def bad(message: str) -> dict:
      "user_device"),
     ("/v1/features/user/42?features=user_transaction:txn_count_7d",
      "unknown feature view `user_transaction` (did you mean `user_transactions`?); known "
-     "views: device_seen_before, merchant_risk, user_profile, user_transactions"),
+     "views: device_seen_before, merchant_risk, txn_context, user_profile, "
+     "user_transactions"),
     ("/v1/features/user/42?features=user_transactions:txn_count_8d",
      "feature view `user_transactions` has no feature `txn_count_8d` (did you mean "
      "`txn_count_7d`?); its features: txn_count_1h, txn_count_7d, txn_count_30d, "
@@ -82,7 +83,7 @@ def _keys(n: int) -> list[dict]:
     (json.dumps({"entity": "user", "keys": [{"user_id": 1}]}),
      "the request is missing `features`"),
     (json.dumps({"entity": "user", "keys": [{"user_id": 1}], "features": [F], "at": 1}),
-     "unknown field `at` in the request; allowed: entity, keys, features, shadow"),
+     "unknown field `at` in the request; allowed: entity, keys, features, shadow, request"),
     (json.dumps({"entity": "user", "keys": [{"user_id": 1}], "features": 7}),
      '`features` must be a list of "view:feature" or "view" names, got 7'),
 ])

@@ -149,7 +149,8 @@ class FeatureStore:
 
     # -- online --------------------------------------------------------------------------
     def online(self, entity: str, keys: Any, features: FeatureNames, *,
-               at: dt.datetime | None = None, allow_degraded: bool = False) -> dict[str, Any]:
+               at: dt.datetime | None = None, allow_degraded: bool = False,
+               request: Any = None) -> dict[str, Any]:
         """The online store's answer for some entities, as the lookup endpoint gives it.
 
         When DynamoDB does not answer (down, or slower than the deadline), this raises
@@ -165,6 +166,9 @@ class FeatureStore:
                 pins a version (unpinned: the version served, see ``versions`` in the
                 answer).
             at: judge the statuses as of this time instead of now.
+            request: the request fields of the on-demand features asked for
+                (``{"amount": 12.5, "txn_ts": "2026-05-01T12:00:00Z"}``): one mapping for
+                every key, or a list of one mapping per key.
             allow_degraded: when DynamoDB does not answer, return the contract defaults
                 (``degraded: True``) instead of raising.
 
@@ -186,7 +190,7 @@ class FeatureStore:
 
         resolved = resolve_entity(self.project.catalog(), entity)
         body = lookup_keys(self.project, resolved.name, _key_list(resolved, keys), features,
-                           now=at)
+                           now=at, request=_plain(request))
         if body["degraded"] and not allow_degraded:
             from featurestore.errors import StoreUnavailable
 
@@ -211,6 +215,8 @@ def _plain(value: Any) -> Any:
     array, which the lookup would otherwise refuse as not an int64."""
     if isinstance(value, dict):
         return {name: _plain(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
     if type(value).__module__.split(".")[0] in ("numpy", "pandas") and hasattr(value, "tolist"):
         return value.tolist()
     return value

@@ -7,7 +7,7 @@ describes at ``GET /openapi.json``)::
     GET  /readyz                               readiness: 503 while DynamoDB cannot be read
                                                (in neither region, with a replica)
     GET  /v1/feature-views                     the catalog the key may read: dtypes, SLOs
-    GET  /v1/features/{entity}/{key}?features=view:feature,...
+    GET  /v1/features/{entity}/{key}?features=view:feature,...[&request.<field>=...]
     POST /v1/features/retrieve                 up to 100 keys, several entities at once
     GET  /v1/services/{service}/{entity}/{key} a feature service's model-ready vector
     POST /v1/services/{service}/retrieve       the same for up to 100 keys
@@ -305,10 +305,13 @@ class LookupApp(ServiceOperations):
         if shadow is not None and not isinstance(shadow, str):
             raise RequestError("the `shadow` query parameter must be text, got "
                                f"{event_type(shadow)}")
+        fields = {name[8:]: value for name, value in query.items()
+                  if name.startswith("request.")}  # the on-demand features' request fields
         snapshot = self._snapshot()
         requests = [service.get_request(
             snapshot.catalog, call.params["entity"], call.params["key"], features,
-            snapshot=snapshot, shadow=shadow, key_shadow=call.grant.shadow)]
+            snapshot=snapshot, shadow=shadow, key_shadow=call.grant.shadow,
+            request=fields or None)]
         return self._lookup(call, requests, single=True)
 
     def _retrieve_features(self, call: Call):
@@ -324,8 +327,10 @@ class LookupApp(ServiceOperations):
 
     def _lookup(self, call: Call, requests: list, single: bool):
         started = time.perf_counter()
-        self.access.authorize(call.grant, [p for r in requests for p in (*r.views, *r.shadows)],
-                              call.request_id, call.path)
+        # an on-demand feature needs its own grant and its inputs' (an expression may pass
+        # an input through)
+        self.access.authorize(call.grant, [p for r in requests for p in (
+            *r.views, *r.shadows, *r.on_demand, *r.inputs)], call.request_id, call.path)
         outcome = service.lookup(requests, self.store, cache=self.cache,
                                  now=self.clock() if self.clock else None)
         if outcome.degraded:

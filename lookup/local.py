@@ -147,10 +147,13 @@ class FollowingStore:
 
 
 def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
-                now=None, deadline_ms: float = 2000) -> dict:
+                now=None, deadline_ms: float = 2000, request=None,
+                request_text: bool = False) -> dict:
     """The lookup's answer for ``keys`` of ``entity``, as the endpoint's POST gives it
     (``{"results": [{"entity", "key", "features"}], "degraded", ...}``); ``error`` says
-    why when DynamoDB did not answer and defaults were served.
+    why when DynamoDB did not answer and defaults were served. ``request``: the request
+    fields of on-demand features (one mapping for all keys, or a list of one per key;
+    ``request_text``: values as the GET route's query text, from the CLI).
 
     No API key is checked: the caller holds the AWS credentials that read the table
     directly anyway; keys guard the network endpoint.
@@ -161,7 +164,8 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
     # the version each view serves, read from its serving pointer as the endpoint does
     snapshot = app.versions.snapshot()
     requests = [service.entity_request(snapshot.catalog, entity, keys, features,
-                                       snapshot=snapshot)]
+                                       snapshot=snapshot, request=request,
+                                       request_text=request_text)]
     outcome = service.lookup(requests, app.store, now=now)
     body = service.response_body(requests, outcome, single=False,
                                  regions=app.regions is not None)

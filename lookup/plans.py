@@ -20,11 +20,13 @@ from featurestore.errors import RequestError
 from featurestore.feature_refs import (
     FeatureRef,
     pick_version,
+    resolve_all,
     resolve_entity,
     resolve_refs,
     split_refs,
 )
 from featurestore.lookup.events import is_utf8
+from featurestore.lookup.on_demand import plan_on_demand, request_rows
 from featurestore.lookup.versions import EMPTY as NO_POINTERS
 from featurestore.lookup.versions import Snapshot
 from featurestore.online.items import (
@@ -72,13 +74,18 @@ class EntityRequest:
     """One entity's keys and the views asked of them (a GET, or one item of a POST).
 
     ``shadows``: other versions of views asked for, read with them and answered only to
-    the serving log (``?shadow=view@v2``)."""
+    the serving log (``?shadow=view@v2``). ``on_demand``: the on-demand features asked
+    (lookup/on_demand.py), computed per key from ``request_rows`` (each key's typed
+    request fields) and the stored ``inputs``, which are read but not answered."""
 
     entity: Entity
     keys: tuple[dict, ...]  # typed, as echoed in the response
     pks: tuple[str, ...]
     views: tuple[ViewPlan, ...]
     shadows: tuple[ViewPlan, ...] = ()
+    on_demand: tuple = ()  # lookup/on_demand.py's OnDemandPlan
+    inputs: tuple[ViewPlan, ...] = ()
+    request_rows: tuple[dict, ...] = ()
 
     @property
     def feature_refs(self) -> list[str]:
@@ -107,14 +114,30 @@ def resolve_features(catalog: Catalog, entity: Entity, refs: object,
     A view the snapshot cannot serve (its pointer names a version this lookup does not
     know, or a retired one) raises its ``VersionUnavailable`` when asked without a pin:
     never another version's values or defaults."""
+    return _resolve(catalog, entity, refs, snapshot)[0]
+
+
+def _resolve(catalog: Catalog, entity: Entity, refs: object, snapshot: Snapshot | None):
+    """``(view plans, on-demand plans, their inputs' plans)``."""
     snapshot = snapshot or NO_POINTERS
     if snapshot.problems:
         for ref in split_refs(refs, hint="features=view:feature,..."):
             if ref.version is None and ref.view in snapshot.problems:
                 raise snapshot.problems[ref.view]
-    return tuple(plan_view(found.view, found.features, found.prefix)
-                 for found in resolve_refs(catalog, refs, entity=entity,
-                                           served=snapshot.served, retired=snapshot.retired))
+            if ref.view in catalog.on_demand:
+                for item in catalog.on_demand[ref.view].inputs:
+                    if item.version is None and item.view in snapshot.problems:
+                        raise snapshot.problems[item.view]
+    if not catalog.on_demand:  # the plain path, as before on-demand views existed
+        return tuple(plan_view(found.view, found.features, found.prefix)
+                     for found in resolve_refs(catalog, refs, entity=entity,
+                                               served=snapshot.served,
+                                               retired=snapshot.retired)), (), ()
+    resolution = resolve_all(catalog, refs, entity=entity, served=snapshot.served,
+                             retired=snapshot.retired)
+    plans, inputs = plan_on_demand(resolution, plan_view)
+    return (tuple(plan_view(found.view, found.features, found.prefix)
+                  for found in resolution.stored), plans, inputs)
 
 
 def shadow_plans(catalog: Catalog, views: tuple[ViewPlan, ...], shadow: object,
@@ -241,9 +264,12 @@ def _echo(value: object) -> str:
 
 def entity_request(catalog: Catalog, entity_name: object, keys: object,
                    features: object, *, snapshot: Snapshot | None = None,
-                   shadow: object = None, key_shadow: tuple[str, ...] = ()) -> EntityRequest:
+                   shadow: object = None, key_shadow: tuple[str, ...] = (),
+                   request: object = None, request_text: bool = False) -> EntityRequest:
     """One entity's request; ``snapshot``: the serving pointers it is answered from;
-    ``shadow``: the request's own shadow versions; ``key_shadow``: its API key's."""
+    ``shadow``: the request's own shadow versions; ``key_shadow``: its API key's;
+    ``request``: the request fields of the on-demand features asked (one mapping for
+    every key, or a list of one per key; ``request_text``: query text, from a GET)."""
     entity = resolve_entity(catalog, entity_name)
     if not isinstance(keys, list) or not keys:
         raise RequestError(
@@ -251,14 +277,15 @@ def entity_request(catalog: Catalog, entity_name: object, keys: object,
         )
     if len(keys) > MAX_KEYS:
         raise RequestError(too_many_keys(len(keys)))
-    views = resolve_features(catalog, entity, features, snapshot)
+    views, on_demand, inputs = _resolve(catalog, entity, features, snapshot)
     shadows = shadow_plans(catalog, views, shadow, snapshot)
     if key_shadow:
         shadows += tuple(p for p in shadow_plans(catalog, views, list(key_shadow), snapshot,
                                                  explicit=False) if p not in shadows)
     typed = [typed_key(entity, key) for key in keys]
+    rows = request_rows(on_demand, request, len(keys), text=request_text)
     return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed), views,
-                         shadows)
+                         shadows, on_demand, inputs, rows)
 
 
 def too_many_keys(count: int) -> str:
@@ -268,8 +295,10 @@ def too_many_keys(count: int) -> str:
 
 def get_request(catalog: Catalog, entity_name: str, key_text: str,
                 features: str | None, *, snapshot: Snapshot | None = None,
-                shadow: str | None = None, key_shadow: tuple[str, ...] = ()) -> EntityRequest:
-    """The request of ``GET /v1/features/{entity}/{key}``.
+                shadow: str | None = None, key_shadow: tuple[str, ...] = (),
+                request: dict[str, str] | None = None) -> EntityRequest:
+    """The request of ``GET /v1/features/{entity}/{key}``; ``request``: the
+    ``request.<field>`` query parameters, by field.
 
     A multi-column key is its values in join-key order separated by ``|``
     (``/v1/features/user_device/42|d-0001``); values holding ``|`` need the POST route.
@@ -288,7 +317,8 @@ def get_request(catalog: Catalog, entity_name: str, key_text: str,
         )
     return entity_request(catalog, entity.name, [dict(zip(entity.key_names, parts,
                                                           strict=True))], features,
-                          snapshot=snapshot, shadow=shadow, key_shadow=key_shadow)
+                          snapshot=snapshot, shadow=shadow, key_shadow=key_shadow,
+                          request=request, request_text=True)
 
 
 def post_requests(catalog: Catalog, body: bytes | str | None, *,
@@ -301,8 +331,10 @@ def post_requests(catalog: Catalog, body: bytes | str | None, *,
         {"entity": "user", "keys": [{"user_id": 42}], "features": ["user_profile:country"]}
         {"requests": [{"entity": "user", ...}, {"entity": "merchant", ...}]}
 
-    Each may name ``shadow`` versions (``["user_transactions@v2"]``). At most
-    ``MAX_KEYS`` keys over the whole body.
+    Each may name ``shadow`` versions (``["user_transactions@v2"]``), and give the
+    request fields of the on-demand features it asks (``"request": {"amount": 12.5}``
+    for every key, or a list of one object per key). At most ``MAX_KEYS`` keys over the
+    whole body.
     """
     if not body:
         raise RequestError("the request body is empty; send a JSON object like "
@@ -338,14 +370,15 @@ def post_requests(catalog: Catalog, body: bytes | str | None, *,
         if not isinstance(item, dict):
             raise RequestError(f"requests[{index}] must be an object with `entity`, "
                                      "`keys` and `features`")
-        extra = sorted(set(item) - {"entity", "keys", "features", "shadow"})
+        extra = sorted(set(item) - {"entity", "keys", "features", "shadow", "request"})
         if extra:
             raise RequestError(f"unknown field `{_cut(extra[0])}` in the request; allowed: "
-                                     "entity, keys, features, shadow")
+                                     "entity, keys, features, shadow, request")
         for name in ("entity", "keys", "features"):
             if name not in item:
                 raise RequestError(f"the request is missing `{name}`")
         requests.append(entity_request(catalog, item["entity"], item["keys"],
                                        item["features"], snapshot=snapshot,
-                                       shadow=item.get("shadow"), key_shadow=key_shadow))
+                                       shadow=item.get("shadow"), key_shadow=key_shadow,
+                                       request=item.get("request")))
     return requests

@@ -102,7 +102,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/features/{entity}/{key}", "get_features", "Features of one key",
           "The named features of one entity key, each with its value, `feature_ts`, "
           "`age_seconds` and status. When DynamoDB is unreachable or slow, the contract "
-          "defaults are served with status DEFAULT and `degraded: true`.",
+          "defaults are served with status DEFAULT and `degraded: true`. An on-demand "
+          "feature (`txn_context:local_hour`) is computed per request from its request "
+          "fields, given as `request.<field>=value` query parameters, and the stored "
+          "features it reads (docs/request-time.md).",
           ok="FeatureVector", errors=(400, 401, 403, 500, 503), secured=True, params=(
               Param("entity", "path", "The entity, as declared in feature_defs/entities.yml.",
                     required=True, example="user"),
@@ -114,10 +117,19 @@ ROUTES: tuple[Route, ...] = (
                     example="user_transactions:txn_count_7d,user_profile:country"),
               Param("names", "query", "The former name of `features` (used only when "
                     "`features` is absent).", deprecated=True),
+              Param("request.{field}", "query", "One parameter per request field of the "
+                    "on-demand features asked for, named `request.` and the field "
+                    "(`request.amount=12.5&request.txn_ts=2026-05-01T12:00:00Z`): an int64 "
+                    "or float64 as a number, a bool as `true` or `false`, a timestamp in "
+                    "ISO-8601 (naive is UTC), a string as itself. A field left out is null; "
+                    "one declared `nullable: false`, a value that does not fit its dtype or "
+                    "a field no asked feature reads is a 400 naming it."),
               MODEL)),
     Route("POST", "/v1/features/retrieve", "retrieve_features", "Features of many keys",
           f"Up to {MAX_KEYS} keys over the whole body, of one entity or of several under "
-          "`requests`; one result per key, in request order, each naming its entity.",
+          "`requests`; one result per key, in request order, each naming its entity. The "
+          "request fields of on-demand features go in `request`: one object for every key "
+          "of that entity request, or a list of one object per key.",
           ok="RetrieveResponse", secured=True,
           errors=(400, 401, 403, 413, 500, 503), body="RetrieveRequest", params=(MODEL,),
           body_examples=(
@@ -127,7 +139,13 @@ ROUTES: tuple[Route, ...] = (
                   {"entity": "user", "keys": [{"user_id": 42}],
                    "features": ["user_transactions:txn_count_7d", "user_profile:country"]},
                   {"entity": "merchant", "keys": [{"merchant_id": 7}],
-                   "features": ["merchant_risk"]}]}))),
+                   "features": ["merchant_risk"]}]}),
+              ("on_demand", {"entity": "user", "keys": [{"user_id": 42}, {"user_id": 43}],
+                             "features": ["txn_context", "user_transactions:txn_count_7d"],
+                             "request": [
+                                 {"amount": 120.0, "txn_ts": "2026-05-01T12:00:00Z",
+                                  "merchant_country": "FR"},
+                                 {"amount": 9.5, "txn_ts": "2026-05-01T12:00:05Z"}]}))),
     Route("GET", "/v1/services/{service}/{entity}/{key}", "get_service_vector",
           "A feature service's vector for one key",
           "The model-ready vector of one key, in the service's order: the raw features, "

@@ -133,7 +133,10 @@ SCHEMAS: dict[str, dict] = {
              "PRESENT: fresh. STALE: older than the view's freshness SLO, value served. "
              "EXPIRED: older than its ttl, the default served (as training saw it). "
              "DEFAULT: nothing stored, or DynamoDB did not answer, the default served. "
-             "MISSING: nothing stored and no default (null).")}},
+             "MISSING: nothing stored and no default (null). An on-demand feature has the "
+             "worst status of the stored features its expression reads (in this order: "
+             "PRESENT, STALE, EXPIRED, DEFAULT, MISSING; PRESENT when it reads none), and "
+             "the `feature_ts` and `age_seconds` of the oldest of them.")}},
         required=("value", "feature_ts", "status")),
     "FeatureVectorRow": _object(
         {"key": ref("Key"),
@@ -152,8 +155,27 @@ SCHEMAS: dict[str, dict] = {
          "features": {"anyOf": [
              {"type": "array", "minItems": 1, "items": {"type": "string"}},
              {"type": "string", "description": "comma-separated"}],
-             "description": "`view:feature` names, or view names for all their features."}},
+             "description": "`view:feature` names, or view names for all their features."},
+         "shadow": {"anyOf": [{"type": "array", "items": {"type": "string"}},
+                              {"type": "string"}],
+                    "description": "Other versions (`view@v2`) read beside the features "
+                                   "asked, answered only to the serving log."},
+         "request": {"anyOf": [ref("RequestFields"),
+                               {"type": "array", "items": ref("RequestFields")}],
+                     "description": "The request fields of the on-demand features asked: "
+                                    "one object for every key, or a list of one object per "
+                                    "key, in the keys' order."}},
+        required=("entity", "keys", "features"),
         description="One entity's keys and the features to read for each."),
+    "RequestFields": {
+        "type": "object",
+        "additionalProperties": {"type": ["integer", "number", "string", "boolean", "null"]},
+        "description": "Request field -> value, by the field's declared dtype: an int64 a "
+                       "JSON integer, a float64 a number, a bool true or false, a string "
+                       "text, a timestamp an ISO-8601 string (naive is UTC). A field left "
+                       "out or null is null; a field declared `nullable: false`, a value "
+                       "that does not fit its dtype or a field that no asked on-demand "
+                       "feature reads is a 400 naming it."},
     "RetrieveRequest": {
         "oneOf": [ref("EntityRequest"), _object(
             {"requests": {"type": "array", "minItems": 1, "items": ref("EntityRequest")}},

@@ -19,7 +19,9 @@ what it saw in training. For a feature of view V at time ``now``:
 
 Comparisons use exact microseconds. ``age_seconds`` is the age floored to whole seconds
 (59.9 s is 59); it is negative when an item's feature_ts is ahead of this clock.
-When the store is unreachable or misses its deadline, every value not already in the
+On-demand features (lookup/on_demand.py) are computed per key after the stored ones,
+from the request's fields and their stored inputs, answered by this same rule. When the
+store is unreachable or misses its deadline, every value not already in the
 cache gets its default with ``DEFAULT`` and the response says ``"degraded": true``. A
 table in two regions (``online/failover.py``) reads the replica when the primary does
 not answer, and the answer names the region that gave the items (``"region"``; null
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 
 from featurestore.contracts import Feature
 from featurestore.errors import StoreUnavailable
+from featurestore.lookup import on_demand
 from featurestore.lookup.plans import (  # noqa: F401  (the request API, re-exported)
     MAX_KEYS,
     MAX_PK_BYTES,
@@ -85,7 +88,7 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
     needed: dict[tuple[str, str], dict[str, Feature]] = {}
     for request in requests:
         for pk in request.pks:
-            for plan in request.views + request.shadows:
+            for plan in request.views + request.shadows + request.inputs:
                 slot = needed.setdefault((pk, plan.sk), {})
                 for feature in plan.features:
                     slot.setdefault(feature.name, feature)
@@ -122,11 +125,18 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
         for plan in request.views:
             if plan.view.multi_version and not plan.pinned:
                 versions[plan.view.name] = plan.view.version
-        for key, pk in zip(request.keys, request.pks, strict=True):
+        for index, (key, pk) in enumerate(zip(request.keys, request.pks, strict=True)):
             features: dict[str, dict] = {}
             for plan in request.views:
                 _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts,
                         newest)
+            if request.on_demand:
+                hidden: dict[str, dict] = {}
+                for plan in request.inputs:
+                    _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, hidden, {},
+                            newest)
+                on_demand.answer(request.on_demand, hidden, request.request_rows[index],
+                                 features, counts, json_value)
             rows.append({"key": key, "features": features})
             if request.shadows:
                 shadowed: dict[str, dict] = {}

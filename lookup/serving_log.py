@@ -111,7 +111,8 @@ def log_lines(request_id: str, model: str | None, requests, outcome, ts: str,
     shadows = getattr(outcome, "shadow_results", None) or [None] * len(requests)
     versions = getattr(outcome, "versions", None)
     for request, rows, shadow_rows in zip(requests, outcome.results, shadows, strict=True):
-        pii_refs = {ref for plan in (*request.views, *getattr(request, "shadows", ()))
+        pii_refs = {ref for plan in (*request.views, *getattr(request, "shadows", ()),
+                                     *getattr(request, "on_demand", ()))
                     for ref, feature in zip(plan.refs, plan.features, strict=True)
                     if feature.sensitivity == PII}
         for index, row in enumerate(rows):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from featurestore.apps.catalog_site import output, pages, service_pages
+from featurestore.apps.catalog_site import on_demand_page, output, pages, service_pages
 from featurestore.apps.catalog_site.view_page import ViewInputs, view_context
 from featurestore.dtypes import utc_naive
 
@@ -175,17 +175,20 @@ def build_site(project, *, out_dir: Path | None = None, training_sets=(),
         finally:
             _WORK.clear()
         entities = pages.entity_rows(catalog, rows)
+        on_demand = on_demand_page.index_rows(catalog)
+        written = on_demand_page.write_pages(folder, env, site, catalog)
         output.write_page(folder, "index.html", env.get_template("index.html").render(
             site=site, base="", rows=rows, entities=entities, notes=notes,
             filters=pages.index_filters(rows), ready=sum(r["health"].ready for r in rows),
-            services=services))
+            services=services, on_demand=on_demand))
         service_pages.write(env, folder, site, services)
         for entity in entities:
             output.write_page(folder, f"entities/{entity['file']}",
                               env.get_template("entity.html").render(
                                   site=site, base="../", entity=entity["entity"],
                                   views=[r for r in rows if r["entity"] == entity["name"]]))
-    return SiteReport(out_dir, len(inputs), 1 + len(inputs) + len(entities) + len(services),
+    return SiteReport(out_dir, len(inputs),
+                      1 + len(inputs) + len(entities) + len(services) + written,
                       plot_count,
                       sum(r["health"].ready for r in rows), time.perf_counter() - started,
                       notes)

@@ -176,10 +176,14 @@ def parse_key(entity, text: str) -> dict:
 @click.option("--allow-degraded", is_flag=True,
               help="When DynamoDB does not answer, print the contract defaults (marked "
                    "degraded) and exit 0, instead of failing with exit 3.")
+@click.option("--request", "-r", "request", multiple=True, metavar="FIELD=VALUE",
+              help="A request field of the on-demand features asked, as the GET route's "
+                   "request.FIELD=VALUE (repeat it for each field).")
 @local_option
 @json_option
 @click.pass_context
-def lookup_command(ctx, entity, key, features, service, at, allow_degraded, local, as_json):
+def lookup_command(ctx, entity, key, features, service, at, allow_degraded, request, local,
+                   as_json):
     """Look up one entity's features in the online store.
 
     Prints one line per feature (value, status, feature_ts); --json prints the
@@ -191,6 +195,7 @@ def lookup_command(ctx, entity, key, features, service, at, allow_degraded, loca
       featurestore lookup --local user 42 -f user_transactions:txn_count_7d,user_profile
       featurestore lookup --local user_device user_id=42,device_id=d-0001 -f device_seen_before
       featurestore lookup --local user 42 --service fraud_model
+      featurestore lookup --local user 42 -f txn_context -r amount=120 -r merchant_country=FR
     """
     import datetime as dt
 
@@ -211,9 +216,16 @@ def lookup_command(ctx, entity, key, features, service, at, allow_degraded, loca
         except ValueError:
             raise RequestError(f"--at: {at!r} is not an ISO-8601 time like "
                                "2026-05-01T12:00:00Z") from None
+    fields = {}
+    for text in request:
+        name, equals, value = text.partition("=")
+        if not equals or not name.strip():
+            raise RequestError(f"--request {text!r}: write it as FIELD=VALUE")
+        fields[name.strip()] = value
     keys = [parse_key(entity_obj, key)]
     body = (service_keys(project, service, entity_obj.name, keys, now=now) if service else
-            lookup_keys(project, entity_obj.name, keys, features, now=now))
+            lookup_keys(project, entity_obj.name, keys, features, now=now,
+                        request=fields or None, request_text=True))
     if body["degraded"]:
         if not allow_degraded:
             raise StoreUnavailable(f"the online store did not answer: {body.get('error')}. "

@@ -1,0 +1,41 @@
+"""The catalog's page of an on-demand view: its request fields, its inputs (each linking
+to the page of the view it reads), and per feature its expression and dtype.
+
+Rendered by the same autoescaping environment as every other page (pages.py), so the
+expressions, descriptions and names a contract holds reach the HTML as text.
+"""
+
+from __future__ import annotations
+
+from featurestore.apps.catalog_site import output, pages
+
+
+def context(view, catalog) -> dict:
+    """What on_demand.html shows of ``view``."""
+    inputs = [{"name": item.name, "ref": item.ref, "dtype": item.dtype,
+               "file": pages.page_name(item.view) if item.view in catalog.views else None}
+              for item in view.inputs]
+    features = [{"name": f.name, "dtype": f.feature.dtype, "sensitivity": f.feature.sensitivity,
+                 "sql": f.expression.text, "description": f.feature.description}
+                for f in view.features]
+    return {"view": view, "inputs": inputs, "features": features,
+            "contract_hash": view.contract_hash(),
+            "entity_file": pages.page_name(view.entity.name)}
+
+
+def index_rows(catalog) -> list[dict]:
+    """The index's list of on-demand views."""
+    return [{"name": view.name, "file": pages.page_name(view.name), "version": view.version,
+             "entity": view.entity.name, "entity_file": pages.page_name(view.entity.name),
+             "description": view.description, "features": len(view.features),
+             "inputs": sorted({item.view for item in view.inputs})}
+            for _, view in sorted(catalog.on_demand.items())]
+
+
+def write_pages(folder, env, site: dict, catalog) -> int:
+    """Write one page per on-demand view under ``views/``; how many were written."""
+    template = env.get_template("on_demand.html")
+    for view in catalog.on_demand.values():
+        html = template.render(site=site, base="../", **context(view, catalog))
+        output.write_page(folder, f"views/{pages.page_name(view.name)}", html)
+    return len(catalog.on_demand)

@@ -4,6 +4,7 @@ views, named with file:line:field when wrong, and resolved like stored reference
 from __future__ import annotations
 
 import pytest
+
 from featurestore.contracts import load_catalog
 from featurestore.errors import ContractError, RequestError
 from featurestore.feature_refs import resolve_all, resolve_refs

@@ -175,7 +175,7 @@ def lookup_keys(project: Project, entity: str, keys: list[dict], features, *,
 
 
 def service_keys(project: Project, service: str, entity: str, keys: list[dict], *, now=None,
-                 deadline_ms: float = 2000) -> dict:
+                 deadline_ms: float = 2000, request=None, request_text: bool = False) -> dict:
     """A feature service's vectors for ``keys``, as ``POST /v1/services/{service}/retrieve``
     answers them (``error`` says why when DynamoDB did not answer and defaults were
     served); a request error (unknown service, parameters never frozen, another entity)
@@ -189,9 +189,10 @@ def service_keys(project: Project, service: str, entity: str, keys: list[dict], 
     if entity != served.entity:
         raise RequestError(f"service `{served.name}` reads entity `{served.entity}`, not "
                            f"`{entity}`")
-    request = service_vectors.entity_request(app.versions.snapshot().catalog, served, keys)
-    outcome = lookup_service.lookup([request], app.store, now=now)
-    body = service_vectors.response_body(served, request, outcome,
+    asked = service_vectors.entity_request(app.versions.snapshot().catalog, served, keys,
+                                           request=request, text=request_text)
+    outcome = lookup_service.lookup([asked], app.store, now=now)
+    body = service_vectors.response_body(served, asked, outcome,
                                          regions=app.regions is not None)
     if outcome.degraded:
         body["error"] = outcome.error

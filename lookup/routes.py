@@ -161,6 +161,9 @@ ROUTES: tuple[Route, ...] = (
               Param("entity", "path", "The service's entity.", required=True, example="user"),
               Param("key", "path", "The key's values in join-key order, separated by `|`.",
                     required=True, example="42"),
+              Param("request.{field}", "query", "One parameter per request field of the "
+                    "service's on-demand features (`request.amount=12.5`), as on "
+                    "/v1/features/{entity}/{key}."),
               MODEL)),
     Route("POST", "/v1/services/{service}/retrieve", "retrieve_service_vectors",
           "A feature service's vectors for many keys",

@@ -191,8 +191,13 @@ SCHEMAS: dict[str, dict] = {
          "degraded": {"type": "boolean"}},
         description="The answer of POST /v1/features/retrieve."),
     "ServiceRetrieveRequest": _object(
-        {"keys": {"type": "array", "minItems": 1, "maxItems": MAX_KEYS, "items": ref("Key")}},
-        description="Keys of the service's entity."),
+        {"keys": {"type": "array", "minItems": 1, "maxItems": MAX_KEYS, "items": ref("Key")},
+         "request": {"anyOf": [ref("RequestFields"),
+                               {"type": "array", "items": ref("RequestFields")}],
+                     "description": "The request fields of the service's on-demand "
+                                    "features: one object for every key, or a list of one "
+                                    "object per key, in the keys' order."}},
+        required=("keys",), description="Keys of the service's entity."),
     "ServiceVectorRow": _object(
         {"key": ref("Key"),
          "vector": {"type": "array", "items": VALUE,

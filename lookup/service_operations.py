@@ -21,8 +21,12 @@ class ServiceOperations:
     def _get_service_vector(self, call):
         served = service_vectors.service_of(self.services, call.params["service"])
         catalog = self.versions.snapshot().catalog
+        query = call.event.get("queryStringParameters") or {}
+        fields = {name[8:]: value for name, value in query.items()
+                  if isinstance(name, str) and name.startswith("request.")} \
+            if isinstance(query, dict) else {}  # the on-demand features' request fields
         request = service_vectors.get_request(catalog, served, call.params["entity"],
-                                              call.params["key"])
+                                              call.params["key"], fields or None)
         return self._service_vectors(call, served, request)
 
     def _retrieve_service_vectors(self, call):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from featurestore.errors import RequestError
 from featurestore.feature_refs import resolve_entity
-from featurestore.lookup.plans import EntityRequest, ViewPlan, plan_view, typed_key
+from featurestore.lookup.plans import EntityRequest, plan_view, typed_key
 from featurestore.lookup.service import MAX_KEYS, too_many_keys
 
 
@@ -41,12 +41,14 @@ class ServedService:
     version: int
     entity: str
     names: tuple[str, ...]  # "view:feature", the service's order
-    features: tuple[tuple[str, int, str], ...] = ()  # (view, version frozen, feature)
+    # (view, version frozen, feature, whether it is an on-demand view's)
+    features: tuple[tuple[str, int, str, bool], ...] = ()
     columns: tuple[str, ...] = ()
     transforms: tuple[ServedTransform, ...] = ()
     parameters_version: int | None = None
     parameters_sha256: str | None = None
     problem: str | None = None
+    reads: tuple[tuple[str, int], ...] = ()  # on-demand inputs: the view versions frozen
 
 
 def served_service(record: dict) -> ServedService:
@@ -69,8 +71,9 @@ def served_service(record: dict) -> ServedService:
                *(c for t in transforms for c in t.columns))
     return ServedService(
         base.name, base.version, base.entity, tuple(f["name"] for f in features),
-        tuple((f["view"], int(f["version"]), f["feature"]) for f in features), columns,
-        transforms, int(frozen["version"]), frozen["sha256"])
+        tuple((f["view"], int(f["version"]), f["feature"], bool(f.get("on_demand")))
+              for f in features), columns, transforms, int(frozen["version"]),
+        frozen["sha256"], reads=tuple((document.get("reads") or {}).items()))
 
 
 def services_from_snapshot(snapshot: dict) -> dict[str, ServedService]:
@@ -91,13 +94,11 @@ def service_of(services: dict[str, ServedService], name: str) -> ServedService:
     return served
 
 
-def _plans(catalog, served: ServedService) -> tuple[ViewPlan, ...]:
-    """One plan per view, at the version the parameters were frozen on."""
-    grouped: dict[tuple[str, int], list[str]] = {}
-    for view, version, feature in served.features:
-        grouped.setdefault((view, version), []).append(feature)
-    plans = []
-    for (name, version), features in grouped.items():
+def _frozen_views(catalog, served: ServedService) -> None:
+    """Each stored view version the parameters were frozen on must be one this lookup
+    serves: a 409 naming the fix otherwise (never another version's values)."""
+    wanted = {(v, n) for v, n, _, on_demand in served.features if not on_demand}
+    for name, version in sorted(wanted | set(served.reads)):
         view = catalog.versions_of(name).get(version) if name in catalog.views else None
         if view is None or view.retired:
             why = "a retired version" if view is not None else "a version this lookup lacks"
@@ -106,26 +107,40 @@ def _plans(catalog, served: ServedService) -> tuple[ViewPlan, ...]:
                 f"frozen on `{name}@v{version}`, {why} (not online, or not in the registry "
                 f"snapshot); freeze a new parameter set on a live version and rebuild the "
                 f"lookup (featurestore package-lambda)", status=409)
-        plans.append(plan_view(view, [view.feature(f) for f in features], name))
-    return tuple(plans)
 
 
-def entity_request(catalog, served: ServedService, keys: object) -> EntityRequest:
+def entity_request(catalog, served: ServedService, keys: object, *, request: object = None,
+                   text: bool = False) -> EntityRequest:
+    """The service's features for ``keys``: stored features at the versions frozen, named
+    ``view:feature``; on-demand features over ``request`` (their request fields: one
+    mapping for every key, or a list of one per key; ``text``: a GET's query text) and
+    their inputs, read at the versions the training set read."""
+    from featurestore.feature_refs import resolve_all
+    from featurestore.lookup.on_demand import plan_on_demand, request_rows
+
     entity = resolve_entity(catalog, served.entity)
     if not isinstance(keys, list) or not keys:
         raise RequestError(f"service `{served.name}`: `keys` must be a non-empty list of "
                            f"{served.entity} key objects")
     if len(keys) > MAX_KEYS:
         raise RequestError(too_many_keys(len(keys)))
+    _frozen_views(catalog, served)
+    refs = [f"{view}:{feature}" if on_demand else f"{view}@v{version}:{feature}"
+            for view, version, feature, on_demand in served.features]
+    resolution = resolve_all(catalog, refs, entity=entity, served=dict(served.reads))
+    views = tuple(plan_view(found.view, found.features, found.view.name)
+                  for found in resolution.stored)
+    on_demand, inputs = plan_on_demand(resolution, plan_view)
     typed = [typed_key(entity, key) for key in keys]
+    rows = request_rows(on_demand, request, len(keys), text=text)
     return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed),
-                         _plans(catalog, served))
+                         views, (), on_demand, inputs, rows)
 
 
-def get_request(catalog, served: ServedService, entity_name: str,
-                key_text: str) -> EntityRequest:
+def get_request(catalog, served: ServedService, entity_name: str, key_text: str,
+                request: dict | None = None) -> EntityRequest:
     """``GET /v1/services/{service}/{entity}/{key}``: one key, its values in join-key
-    order separated by ``|``."""
+    order separated by ``|``; ``request``: the ``request.<field>`` query parameters."""
     if entity_name != served.entity:
         raise RequestError(f"service `{served.name}` reads entity `{served.entity}`, not "
                            f"`{entity_name}`: ask /v1/services/{served.name}/"
@@ -137,11 +152,13 @@ def get_request(catalog, served: ServedService, entity_name: str,
             f"entity `{entity.name}` has {len(entity.key_names)} key column(s) "
             f"({', '.join(entity.key_names)}); the path gave {len(parts)} value(s). "
             "Separate values with `|` in that order.")
-    return entity_request(catalog, served, [dict(zip(entity.key_names, parts, strict=True))])
+    return entity_request(catalog, served, [dict(zip(entity.key_names, parts, strict=True))],
+                          request=request, text=True)
 
 
 def post_request(catalog, served: ServedService, body: bytes | str | None) -> EntityRequest:
-    """``POST /v1/services/{service}/retrieve``: ``{"keys": [{...}, ...]}``."""
+    """``POST /v1/services/{service}/retrieve``: ``{"keys": [{...}, ...]}``, and the
+    on-demand features' ``request`` fields (one object, or one per key)."""
     example = json.dumps({"keys": [{name: "..." for name in
                                     resolve_entity(catalog, served.entity).key_names}]})
     if not body:
@@ -152,11 +169,12 @@ def post_request(catalog, served: ServedService, body: bytes | str | None) -> En
         raise RequestError(f"the request body is not valid JSON; send {example}") from None
     if not isinstance(document, dict):
         raise RequestError(f"the request body must be a JSON object like {example}")
-    extra = sorted(set(document) - {"keys"})
+    extra = sorted(set(document) - {"keys", "request"})
     if extra:
         raise RequestError(f"unknown field `{str(extra[0])[:80]}` in the request; allowed: "
-                           "keys")
-    return entity_request(catalog, served, document.get("keys"))
+                           "keys, request")
+    return entity_request(catalog, served, document.get("keys"),
+                          request=document.get("request"))
 
 
 def vector_rows(served: ServedService, request: EntityRequest, rows: list[dict]) -> list[dict]:

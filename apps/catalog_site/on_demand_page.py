@@ -10,17 +10,23 @@ from __future__ import annotations
 from featurestore.apps.catalog_site import output, pages
 
 
-def context(view, catalog) -> dict:
-    """What on_demand.html shows of ``view``."""
+def context(view, catalog, services: list[dict] = ()) -> dict:
+    """What on_demand.html shows of ``view``; ``services``: the feature services' pages
+    (service_pages.py), of which those that read one of its features are listed."""
     inputs = [{"name": item.name, "ref": item.ref, "dtype": item.dtype,
                "file": pages.page_name(item.view) if item.view in catalog.views else None}
               for item in view.inputs]
     features = [{"name": f.name, "dtype": f.feature.dtype, "sensitivity": f.feature.sensitivity,
                  "sql": f.expression.text, "description": f.feature.description}
                 for f in view.features]
+    used_by = [{"name": s["name"], "file": s["file"], "version": s["version"],
+                "features": [f["name"] for f in s["features"]
+                             if f["name"].startswith(f"{view.name}:")]}
+               for s in services if any(f["name"].startswith(f"{view.name}:")
+                                        for f in s["features"])]
     return {"view": view, "inputs": inputs, "features": features,
             "contract_hash": view.contract_hash(),
-            "entity_file": pages.page_name(view.entity.name)}
+            "entity_file": pages.page_name(view.entity.name), "services": used_by}
 
 
 def index_rows(catalog) -> list[dict]:
@@ -32,10 +38,10 @@ def index_rows(catalog) -> list[dict]:
             for _, view in sorted(catalog.on_demand.items())]
 
 
-def write_pages(folder, env, site: dict, catalog) -> int:
+def write_pages(folder, env, site: dict, catalog, services: list[dict] = ()) -> int:
     """Write one page per on-demand view under ``views/``; how many were written."""
     template = env.get_template("on_demand.html")
     for view in catalog.on_demand.values():
-        html = template.render(site=site, base="../", **context(view, catalog))
+        html = template.render(site=site, base="../", **context(view, catalog, services))
         output.write_page(folder, f"views/{pages.page_name(view.name)}", html)
     return len(catalog.on_demand)

@@ -176,7 +176,7 @@ def build_site(project, *, out_dir: Path | None = None, training_sets=(),
             _WORK.clear()
         entities = pages.entity_rows(catalog, rows)
         on_demand = on_demand_page.index_rows(catalog)
-        written = on_demand_page.write_pages(folder, env, site, catalog)
+        written = on_demand_page.write_pages(folder, env, site, catalog, services)
         output.write_page(folder, "index.html", env.get_template("index.html").render(
             site=site, base="", rows=rows, entities=entities, notes=notes,
             filters=pages.index_filters(rows), ready=sum(r["health"].ready for r in rows),

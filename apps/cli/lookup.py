@@ -223,7 +223,8 @@ def lookup_command(ctx, entity, key, features, service, at, allow_degraded, requ
             raise RequestError(f"--request {text!r}: write it as FIELD=VALUE")
         fields[name.strip()] = value
     keys = [parse_key(entity_obj, key)]
-    body = (service_keys(project, service, entity_obj.name, keys, now=now) if service else
+    body = (service_keys(project, service, entity_obj.name, keys, now=now,
+                         request=fields or None, request_text=True) if service else
             lookup_keys(project, entity_obj.name, keys, features, now=now,
                         request=fields or None, request_text=True))
     if body["degraded"]:

@@ -42,8 +42,11 @@ class ServiceStep:
     rows before the rows are written, then the transformed columns; and, once the
     manifest is made, the parameters frozen in the registry."""
 
-    def __init__(self, service: FeatureService):
+    def __init__(self, service: FeatureService, catalog):
         self.service = service
+        # an on-demand view has one version; its inputs are read at the versions the
+        # join reads (recorded as ``reads``, for the lookup to read the same)
+        self.on_demand = {name: view.version for name, view in catalog.on_demand.items()}
         self.document: dict | None = None
 
     def select(self, warehouse, join_sql: str, spine, chosen,
@@ -54,10 +57,13 @@ class ServiceStep:
 
         service, dialect = self.service, warehouse.dialect
         versions = {view.name: view.version for view, _ in chosen}
+        reads = dict(versions)
+        versions.update(self.on_demand)
         computed = ParameterQueries(warehouse, join_sql).compute(service.transformations)
         features = [{"name": f.name, "ref": str(f.ref), "view": f.view,
                      "version": versions[f.view], "feature": f.feature, "dtype": f.dtype,
-                     "column": f.column} for f in service.features]
+                     "column": f.column, **({"on_demand": True} if f.on_demand else {})}
+                    for f in service.features]
         transformations = []
         selects = [f"training.{dialect.column(name)} as {dialect.alias(name)}"
                    for name in spine.columns]
@@ -90,6 +96,8 @@ class ServiceStep:
         self.document = {"service": service.name, "service_version": service.version,
                          "service_hash": service.service_hash(), "features": features,
                          "transformations": transformations}
+        if any(f.on_demand for f in service.features):
+            self.document["reads"] = reads  # the stored views read, by version
         sql = f"select {', '.join(selects)} from ({join_sql}) as training"
         return sql, names
 
@@ -130,4 +138,4 @@ def build_service_training_set(project: Project, spine: object, service: str, *,
     return build_training_set(project, spine, chosen.refs, out=out, event_ts=event_ts,
                               known_at_event=known_at_event, in_memory=in_memory,
                               progress=progress, allow_retired=allow_retired,
-                              step=ServiceStep(chosen))
+                              step=ServiceStep(chosen, catalog))

@@ -3,7 +3,9 @@ the line and the field, as the contracts of ``feature_defs/`` are loaded.
 
 Every feature is resolved through featurestore/feature_refs.py against the project's
 contracts (its view, version and feature must exist, keyed by the service's entity), so
-a service never names a feature the training set or the lookup would refuse later.
+a service never names a feature the training set or the lookup would refuse later. A
+feature of an on-demand view (``kind: on_demand``) is one like any other: the training
+set computes it from the spine's request columns, the lookup from the request's fields.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from featurestore.contracts import Catalog, suggest
 from featurestore.contracts.reader import FieldReader
 from featurestore.contracts.rules import MAX_VERSION
 from featurestore.errors import ContractError, RequestError
-from featurestore.feature_refs import FeatureRef, resolve_refs
+from featurestore.feature_refs import FeatureRef, resolve_all
 from featurestore.feature_services.model import (
     CATEGORICAL_DTYPES,
     CATEGORICAL_KINDS,
@@ -123,10 +125,14 @@ def _features(reader: FieldReader, catalog: Catalog, path: Path) -> tuple[Servic
                 raise RequestError(f"`{item}` names a whole view; a service lists one "
                                    f"feature per item, in the model's order, like "
                                    f"`{ref.view_text}:feature`")
-            (resolved,) = resolve_refs(catalog, [item], entity=entity)
+            resolution = resolve_all(catalog, [item], entity=entity)
         except RequestError as exc:
             raise refuse(str(exc)) from None
-        feature = ServiceFeature(ref, resolved.features[0].dtype, line)
+        if resolution.on_demand:  # computed per request: its dtype is its expression's
+            dtype = resolution.on_demand[0].features[0].feature.dtype
+        else:
+            dtype = resolution.stored[0].features[0].dtype
+        feature = ServiceFeature(ref, dtype, line, bool(resolution.on_demand))
         if any(f.name == feature.name for f in found):
             raise refuse(f"`{feature.name}` is listed twice; a model reads each feature once")
         if any(f.view == ref.view and f.ref.version != ref.version for f in found):

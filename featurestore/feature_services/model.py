@@ -42,6 +42,7 @@ class ServiceFeature:
     ref: FeatureRef
     dtype: str
     line: int | None = None
+    on_demand: bool = False  # a feature of an on-demand view, computed per request
 
     @property
     def view(self) -> str:

@@ -17,11 +17,11 @@ def test_the_command_names_what_is_missing(bare_world):
             "featurestore.sync_state, featurestore.gate_results, featurestore.loop_cycles "
             "(created by `featurestore apply`, `sync`, `gate` and `run`)") in out
     assert "the serving log has no lines; the online sections show no requests." in out
-    assert "wrote the catalog: 9 pages (4 views, 0 production-ready;" in out
+    assert "wrote the catalog: 10 pages (4 views, 0 production-ready;" in out
 
 
 def test_the_bare_site_opens_without_errors_and_its_links_resolve(browser, bare_world):
-    assert len(crawl(browser, bare_world.site)) == 9  # a service page, none frozen
+    assert len(crawl(browser, bare_world.site)) == 10  # an on-demand view, a service
 
 
 def test_a_view_without_history_says_what_is_missing(browser, bare_world):

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def test_every_page_loads_without_errors_and_every_internal_link_resolves(
         browser, catalog_world):
     pages = crawl(browser, catalog_world.site)
-    assert len(pages) == 9  # the index, 4 views, 3 entities, 1 feature service
+    assert len(pages) == 10  # the index, 4 views, an on-demand view, 3 entities, a service
 
 
 def test_search_and_filters_narrow_the_index(browser, catalog_world):
@@ -255,7 +255,7 @@ def test_a_service_page_shows_its_features_in_order_and_its_frozen_parameters(
     page = Page(browser)
     index = page.open(file_url(catalog_world.site / "index.html"))
     assert index.locator("ul.services li").all_text_contents() == [
-        "fraud_model v1: 9 feature(s), 7 transformation(s); parameter set 1 served"]
+        "fraud_model v1: 10 feature(s), 8 transformation(s); parameter set 1 served"]
     service = page.open(file_url(catalog_world.site / "services" / "fraud_model.html"))
     tables = service.locator("table")
     features = tables.nth(0).locator("tbody th").all_text_contents()
@@ -269,5 +269,9 @@ def test_a_service_page_shows_its_features_in_order_and_its_frozen_parameters(
     sets = tables.nth(2).locator("tbody tr td").all_text_contents()
     assert sets[0] == frozen.sha256[:12] and sets[-1] == "served"
     assert "Serves parameter set 1 (sha256 " in service.text_content(".lead + p")
+    # the on-demand view's page names the services that read it
+    context = page.open(file_url(catalog_world.site / "views" / "txn_context.html"))
+    assert context.locator("ul.services li").all_text_contents() == [
+        "fraud_model v1: txn_context:amount_over_avg_30d"]
     assert page.errors == []
     page.close()

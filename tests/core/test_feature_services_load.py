@@ -45,7 +45,10 @@ def test_the_demo_service_loads_in_its_order(catalog):
         "user_transactions:txn_count_1h", "user_transactions:txn_count_7d",
         "user_transactions:txn_amount_sum_7d", "user_transactions:txn_amount_avg_30d",
         "user_transactions:last_txn_amount", "user_profile:country",
-        "user_profile:signup_channel", "user_profile:kyc_level", "user_profile:is_verified"]
+        "user_profile:signup_channel", "user_profile:kyc_level", "user_profile:is_verified",
+        "txn_context:amount_over_avg_30d"]
+    assert [(f.dtype, f.on_demand) for f in service.features[-2:]] == [
+        ("bool", False), ("float64", True)]
     assert [(t.feature.name, t.kind, t.column) for t in service.transformations] == [
         ("user_transactions:txn_count_1h", "min_max",
          "user_transactions__txn_count_1h__min_max"),
@@ -58,7 +61,9 @@ def test_the_demo_service_loads_in_its_order(catalog):
         ("user_transactions:last_txn_amount", "clip",
          "user_transactions__last_txn_amount__clip"),
         ("user_profile:country", "one_hot", "user_profile__country__one_hot"),
-        ("user_profile:signup_channel", "index", "user_profile__signup_channel__index")]
+        ("user_profile:signup_channel", "index", "user_profile__signup_channel__index"),
+        ("txn_context:amount_over_avg_30d", "log1p",
+         "txn_context__amount_over_avg_30d__log1p")]
     assert service.transformations[4].to_dict() == {
         "feature": "user_transactions:last_txn_amount", "kind": "clip", "lower": 0.01,
         "upper": 0.99}
@@ -119,6 +124,10 @@ def test_an_unknown_service_is_a_404_naming_the_closest(catalog):
      "than an earlier item; a service reads one version of a view (its training set's "
      "columns are `user_transactions__<feature>`): pin every feature of "
      "`user_transactions` to one version, or none"),
+    ("  - user_profile@v1:country\n", "  - txn_context:amount_over_avg\n",
+     "feature_services/fraud_model.yml:8, field `features[2]`: on-demand view `txn_context` "
+     "has no feature `amount_over_avg` (did you mean `amount_over_avg_30d`?); its features: "
+     "amount_over_avg_30d, amount_minus_avg_7d, local_hour, is_foreign"),
     ("kind: one_hot}", "kind: onehot}",
      "feature_services/fraud_model.yml:11, field `transformations[1].kind`: unknown "
      "transformation kind 'onehot' (did you mean `one_hot`?); kinds: zscore, min_max, "

@@ -3,9 +3,11 @@ at the same time, on the demo warehouse (DuckDB) and DynamoDB Local: exact for r
 values, codes and bins, within 1e-12 relative for floats.
 
 The training set is built with `--service fraud_model` at one time t for 40 users and an
-unknown one; the online table gets, per user and view, the row the sync would have
-written by t (the latest at or before it); the endpoint answers with its clock at t,
-through the registry's frozen parameters as `featurestore serve` reads them.
+unknown one, each with the amount being scored (the request field of the service's
+on-demand feature, `txn_context:amount_over_avg_30d`); the online table gets, per user
+and view, the row the sync would have written by t (the latest at or before it); the
+endpoint answers with its clock at t, the same amount in `request.amount`, through the
+registry's frozen parameters as `featurestore serve` reads them.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ def built(demo_env, tmp_path):
     spine = tmp_path / "spine.parquet"
     with duckdb.connect() as con:
         con.execute(f"""copy (
-            select user_id, timestamp '{T}' as event_ts from (
+            select user_id, timestamp '{T}' as event_ts, 10.0 + user_id / 8 as amount from (
                 select distinct user_id from read_parquet('{raw}') order by user_id limit 40)
-            union all select {UNKNOWN}, timestamp '{T}'
+            union all select {UNKNOWN}, timestamp '{T}', 1.25
         ) to '{spine}'""").fetchall()
     return build_service_training_set(demo_env.project, str(spine), "fraud_model",
                                       in_memory=True)
@@ -78,8 +80,10 @@ def test_training_row_equals_the_endpoints_vector(demo_env, built, dynamodb_tabl
     app = make_app(catalog, client, table, clock=lambda: T, services=services)
     statuses, compared = set(), 0
     for row in rows:
-        answer = app.handle(to_event("GET", f"/v1/services/fraud_model/user/{row['user_id']}",
-                                     {}, None))
+        # the on-demand feature's request field, as the spine carried it
+        path = (f"/v1/services/fraud_model/user/{row['user_id']}"
+                f"?request.amount={row['amount']!r}")
+        answer = app.handle(to_event("GET", path, {}, None))
         assert answer["statusCode"] == 200, answer["body"]
         body = json.loads(answer["body"])
         assert body["parameters_sha256"] == built.manifest["service"]["parameters_sha256"]
@@ -91,4 +95,8 @@ def test_training_row_equals_the_endpoints_vector(demo_env, built, dynamodb_tabl
             compared += 1
         statuses |= {v["status"] for v in result["features"].values()}
     assert compared == len(rows) * len(body["columns"])
+    # the on-demand feature's request field is what the model scores: without it, a 400
+    refused = app.handle(to_event("GET", "/v1/services/fraud_model/user/1", {}, None))
+    assert (refused["statusCode"], json.loads(refused["body"])["message"]) == (
+        400, "request field `amount` is required: it is declared `nullable: false`")
     assert {"PRESENT", "STALE", "MISSING", "DEFAULT"} <= statuses

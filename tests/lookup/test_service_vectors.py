@@ -89,7 +89,7 @@ def test_a_service_never_frozen_is_a_409_naming_the_command(dynamodb_table, cata
     ("POST", "/v1/services/fraud_model/retrieve", {"keys": []}, 400,
      "service `fraud_model`: `keys` must be a non-empty list of user key objects"),
     ("POST", "/v1/services/fraud_model/retrieve", {"keys": [{"user_id": 1}], "features": []},
-     400, "unknown field `features` in the request; allowed: keys"),
+     400, "unknown field `features` in the request; allowed: keys, request"),
     ("POST", "/v1/services/fraud_model/retrieve", "[]", 400,
      "the request body must be a JSON object like {\"keys\": [{\"user_id\": \"...\"}]}"),
     ("POST", "/v1/services/fraud_model/retrieve", {"keys": [{"user_id": i}

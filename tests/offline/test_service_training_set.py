@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 RAW = ["user_transactions__txn_count_1h", "user_transactions__txn_count_7d",
        "user_transactions__txn_amount_sum_7d", "user_transactions__txn_amount_avg_30d",
        "user_transactions__last_txn_amount", "user_profile__country",
-       "user_profile__signup_channel", "user_profile__kyc_level", "user_profile__is_verified"]
+       "user_profile__signup_channel", "user_profile__kyc_level", "user_profile__is_verified",
+       "txn_context__amount_over_avg_30d"]
 
 
 @pytest.fixture
@@ -31,9 +32,9 @@ def spine(demo_env, tmp_path):
     path = tmp_path / "spine.parquet"
     with duckdb.connect() as con:
         con.execute(f"""copy (
-            select transaction_id, user_id, transacted_at as event_ts
+            select transaction_id, user_id, transacted_at as event_ts, amount
             from (select * from read_parquet('{raw}') order by transaction_id limit 300)
-            union all select -1, 999999, timestamp '2026-04-20 12:00:00'
+            union all select -1, 999999, timestamp '2026-04-20 12:00:00', 12.5
         ) to '{path}'""").fetchall()
     return path
 
@@ -57,8 +58,8 @@ def test_service_training_set_freezes_what_it_applies(demo_env, spine, tmp_path)
     transformed = [c for t in frozen.document["transformations"] for c in t["columns"]]
     vocabulary = frozen.document["transformations"][5]["params"]["vocabulary"]
     assert table.column_names == [
-        "transaction_id", "user_id", "event_ts", *RAW, "user_transactions__feature_ts",
-        "user_profile__feature_ts", *transformed]
+        "transaction_id", "user_id", "event_ts", "amount", *RAW,
+        "user_transactions__feature_ts", "user_profile__feature_ts", *transformed]
     assert transformed == [
         "user_transactions__txn_count_1h__min_max",
         "user_transactions__txn_count_7d__quantile_bins",
@@ -67,7 +68,7 @@ def test_service_training_set_freezes_what_it_applies(demo_env, spine, tmp_path)
         "user_transactions__last_txn_amount__clip",
         *(f"user_profile__country__one_hot_{i}" for i in range(len(vocabulary))),
         "user_profile__country__one_hot_oov", "user_profile__country__one_hot_null",
-        "user_profile__signup_channel__index"]
+        "user_profile__signup_channel__index", "txn_context__amount_over_avg_30d__log1p"]
     assert 1 <= len(vocabulary) <= 5
 
     manifest = json.loads(out.with_name(out.name + ".manifest.json").read_text())
@@ -81,6 +82,10 @@ def test_service_training_set_freezes_what_it_applies(demo_env, spine, tmp_path)
         "join_sql_sha256": manifest["join_sql_sha256"], "rows": 301}
     assert [(f["name"], f["version"]) for f in frozen.document["features"]] == [
         (c.replace("__", ":"), 1) for c in RAW]
+    # the on-demand feature's inputs were read at these versions: the lookup reads them
+    assert frozen.document["reads"] == {"user_transactions": 1, "user_profile": 1}
+    assert [f.get("on_demand", False) for f in frozen.document["features"]] == \
+        [False] * 9 + [True]
 
     rows = table.to_pylist()
     for entry in frozen.document["transformations"]:
@@ -108,7 +113,7 @@ def test_each_build_is_a_new_parameter_set(demo_env, spine, tmp_path):
     with Warehouse(demo_env.project, read_only=True) as warehouse:
         before = len(parameter_sets(warehouse, "fraud_model"))
     table = fs.training_set(str(spine), service="fraud_model")
-    assert table.column_names[3:12] == RAW
+    assert table.column_names[4:14] == RAW
     with Warehouse(demo_env.project, read_only=True) as warehouse:
         sets = parameter_sets(warehouse, "fraud_model")
     assert len(sets) == before + 1

@@ -109,14 +109,42 @@ def _frozen_views(catalog, served: ServedService) -> None:
                 f"lookup (featurestore package-lambda)", status=409)
 
 
+# (id of the catalog, service, parameter set) -> (the catalog, its plans): a service's
+# plans depend on nothing else, so they are made once per catalog, not per request
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _service_plans(catalog, served: ServedService) -> tuple:
+    """``(view plans, on-demand plans, their inputs' plans)`` of the service: stored
+    features at the versions frozen, named ``view:feature``; on-demand inputs at the
+    versions the training set read."""
+    key = (id(catalog), served.name, served.version, served.parameters_version)
+    found = _PLANS.get(key)
+    if found is not None and found[0] is catalog:
+        return found[1]
+    from featurestore.feature_refs import resolve_all
+    from featurestore.lookup.on_demand import plan_on_demand
+
+    _frozen_views(catalog, served)
+    refs = [f"{view}:{feature}" if on_demand else f"{view}@v{version}:{feature}"
+            for view, version, feature, on_demand in served.features]
+    resolution = resolve_all(catalog, refs, entity=resolve_entity(catalog, served.entity),
+                             served=dict(served.reads))
+    views = tuple(plan_view(found.view, found.features, found.view.name)
+                  for found in resolution.stored)
+    plans = (views, *plan_on_demand(resolution, plan_view))
+    if len(_PLANS) >= 64:  # catalogs reloaded many times: start again
+        _PLANS.clear()
+    _PLANS[key] = (catalog, plans)
+    return plans
+
+
 def entity_request(catalog, served: ServedService, keys: object, *, request: object = None,
                    text: bool = False) -> EntityRequest:
-    """The service's features for ``keys``: stored features at the versions frozen, named
-    ``view:feature``; on-demand features over ``request`` (their request fields: one
-    mapping for every key, or a list of one per key; ``text``: a GET's query text) and
-    their inputs, read at the versions the training set read."""
-    from featurestore.feature_refs import resolve_all
-    from featurestore.lookup.on_demand import plan_on_demand, request_rows
+    """The service's features for ``keys``, its on-demand features over ``request``
+    (their request fields: one mapping for every key, or a list of one per key;
+    ``text``: a GET's query text)."""
+    from featurestore.lookup.on_demand import request_rows
 
     entity = resolve_entity(catalog, served.entity)
     if not isinstance(keys, list) or not keys:
@@ -124,13 +152,7 @@ def entity_request(catalog, served: ServedService, keys: object, *, request: obj
                            f"{served.entity} key objects")
     if len(keys) > MAX_KEYS:
         raise RequestError(too_many_keys(len(keys)))
-    _frozen_views(catalog, served)
-    refs = [f"{view}:{feature}" if on_demand else f"{view}@v{version}:{feature}"
-            for view, version, feature, on_demand in served.features]
-    resolution = resolve_all(catalog, refs, entity=entity, served=dict(served.reads))
-    views = tuple(plan_view(found.view, found.features, found.view.name)
-                  for found in resolution.stored)
-    on_demand, inputs = plan_on_demand(resolution, plan_view)
+    views, on_demand, inputs = _service_plans(catalog, served)
     typed = [typed_key(entity, key) for key in keys]
     rows = request_rows(on_demand, request, len(keys), text=text)
     return EntityRequest(entity, tuple(t for t, _ in typed), tuple(p for _, p in typed),

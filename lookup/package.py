@@ -8,8 +8,9 @@ with sqlglot: the lookup rebuilds each on-demand expression from the snapshot's 
 tree), the catalog baked to ``featurestore/lookup/registry.json`` (so the cold start
 parses no YAML), and PyYAML's pure-Python modules, which ``featurestore.contracts``
 imports (its compiled accelerator is left out: it would be built for this machine, not
-for Lambda's). Files are found through the import system, so a wheel and this repository
-give the same zip.
+for Lambda's), and the ``tzdata`` package's zone rules, which on-demand expressions read
+instead of the runtime image's (``ondemand/evaluate.py``'s ``zone``). Files are found
+through the import system, so a wheel and this repository give the same zip.
 
 Each module also goes in compiled (``__pycache__/*.cpython-311.pyc``, unchecked-hash so
 the zip's timestamps do not matter) when this Python is the runtime's 3.11: measured
@@ -58,6 +59,17 @@ def _add_module(archive: zipfile.ZipFile, name: str, path: Path, scratch: Path) 
     return 2
 
 
+def _add_zone_rules(archive: zipfile.ZipFile) -> int:
+    """Every file of the ``tzdata`` package (its IANA rules, about 600 small files)."""
+    import tzdata
+
+    root = Path(tzdata.__file__).resolve().parent
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in paths:
+        _add(archive, f"tzdata/{path.relative_to(root).as_posix()}", path.read_bytes())
+    return len(paths)
+
+
 def build_zip(catalog: Catalog, output: Path, progress=None, services: dict | None = None
               ) -> dict:
     """Write the zip to ``output``; return what went in (files, bytes, views).
@@ -84,6 +96,7 @@ def build_zip(catalog: Catalog, output: Path, progress=None, services: dict | No
                 progress(f"added {prefix}/")
         for path in sorted(yaml_dir.glob("*.py")):
             files += _add_module(archive, f"yaml/{path.name}", path, scratch)
+        files += _add_zone_rules(archive)
         _add(archive, "featurestore/lookup/registry.json",
              (json.dumps(snapshot, indent=1, sort_keys=True) + "\n").encode())
         files += 1

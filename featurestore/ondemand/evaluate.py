@@ -149,9 +149,21 @@ def _sign(x):
 
 @functools.lru_cache(maxsize=512)
 def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The zone's rules from the ``tzdata`` package, never the host's: the IANA version
+    is then the one pinned in constraints.txt (the one DuckDB's ICU carries), not
+    whatever a Lambda image or a laptop has. Morocco's 2026 change is why: a 2025 host
+    database and DuckDB disagree on every Africa/Casablanca time from 2026-09."""
+    import importlib.resources
+
+    parts = name.split("/") if isinstance(name, str) else []
+    if not parts or any(part in ("", ".", "..") or not part.replace("_", "").replace(
+            "-", "").replace("+", "").isalnum() for part in parts):
+        raise RequestError(f"unknown time zone {name!r} in an on-demand expression; "
+                           "name an IANA zone such as 'Europe/Paris'")
     try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        with importlib.resources.files("tzdata.zoneinfo").joinpath(*parts).open("rb") as rules:
+            return zoneinfo.ZoneInfo.from_file(rules, key=name)
+    except (OSError, ValueError):
         raise RequestError(f"unknown time zone {name!r} in an on-demand expression; "
                            "name an IANA zone such as 'Europe/Paris'") from None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from featurestore.dialects.spark import Spark
@@ -26,6 +26,11 @@ EXAMPLES, ROWS = 40, 25
 TRANSCENDENTAL = {"exp", "ln", "log10", "power", "sin", "cos", "tan", "asin", "acos", "atan",
                   "atan2"}
 TRANSCENDENTAL_ULPS = 1
+# Spark converts zones with the JVM's own IANA database (Java 17 here: 2025a), the endpoint
+# with the pinned tzdata package (2026.6): they differ on Morocco's 2026 change, for every
+# Africa/Casablanca time from 2026-09 (docs/request-time.md), so Spark is not asked there.
+JVM_RULES_DIFFER = "Africa/Casablanca"
+spark_rows = rows.filter(lambda row: row["z"] != JVM_RULES_DIFFER)
 SCHEMA = ", ".join(["rid int"] + [
     f"{n} {dict(int64='bigint', float64='double', string='string', bool='boolean', timestamp='timestamp_ntz')[t]}"  # noqa: E501
     for n, t in INPUTS.items()])
@@ -40,9 +45,10 @@ def _naive(value):
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
-@given(drawn=expressions(), batch=st.lists(rows, min_size=ROWS, max_size=ROWS))
+@given(drawn=expressions(), batch=st.lists(spark_rows, min_size=ROWS, max_size=ROWS))
 def test_python_equals_spark(spark, drawn, batch):
     _, text = drawn
+    assume(JVM_RULES_DIFFER not in text)
     expression = compile_expression(text, INPUTS)
     data = [(i, *(_naive(row[n]) for n in INPUTS)) for i, row in enumerate(batch)]
     spark.createDataFrame(data, schema=SCHEMA).createOrReplaceTempView("ondemand_inputs")

@@ -31,6 +31,10 @@ Targets (2-core machine): single-key p99 < 5 ms; 100-key batch p99 <= 1.15 x the
 floor of the same run; in-process warm lookup() p99 < 0.2 ms; single-key p99 with a
 shadow within noise of the same run without; promotion visible within the lookup's
 refresh interval (FEATURESTORE_LOOKUP_VERSION_REFRESH_MS, 1 s) plus one request.
+
+Feature services: ``python bench/lookup.py --services`` runs only
+``bench/lookup_services.py`` (a vector of 50 features with 20 transformations against
+the plain lookup of the same features; target <= 1.2 x), on its own DynamoDB Local.
 """
 
 from __future__ import annotations
@@ -306,7 +310,12 @@ def main() -> None:
                         help="only the latency scenarios, or only the throughput ones")
     parser.add_argument("--workers", default="1,2,4",
                         help="the worker counts of `serve --workers N` to measure")
+    parser.add_argument("--services", action="store_true",
+                        help="only the feature-service scenario (bench/lookup_services.py)")
     args = parser.parse_args()
+    if args.services:
+        services_only(args)
+        return
     import signal
 
     # SIGTERM unwinds like an error, so the finally blocks stop DynamoDB Local and the servers
@@ -358,6 +367,25 @@ def main() -> None:
     if fleet is not None:
         print()
         print("\n".join(fleet))
+
+
+def services_only(args) -> None:
+    """``--services``: a feature service's vector against the plain lookup of the same
+    stored features (bench/lookup_services.py), with the load before and after."""
+    from lookup_services import run as run_services
+
+    from featurestore.online.local import LocalDynamoDB
+
+    loads = [load_average()]
+    local = None if args.endpoint else LocalDynamoDB(ROOT)
+    try:
+        lines = run_services(args.seconds, args.endpoint or local.start())
+    finally:
+        if local:
+            local.stop()
+    loads.append(load_average())
+    print(f"\nload average (1, 5, 15 min) before: {loads[0]}; after: {loads[1]}")
+    print("\n".join(lines))
 
 
 def load_average() -> str:

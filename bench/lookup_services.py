@@ -1,6 +1,7 @@
 """A feature service's vector against a plain lookup of the same stored features.
 
     python bench/lookup_services.py --seconds 20
+    python bench/lookup.py --services --seconds 20   # the same, from the lookup bench
 
 A throwaway project with one user view of 50 features (20 int64, 20 float64, 10 string),
 USERS users seeded in a DynamoDB Local of its own (in memory), and a service reading the

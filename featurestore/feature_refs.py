@@ -168,7 +168,8 @@ def resolve_refs(catalog: Catalog, refs: object, *, entity: Entity | None = None
     view must be keyed by it. An unpinned and a pinned reference to one version stay
     apart (each answer is named as it was asked)."""
     parsed = refs if _is_parsed(refs) else split_refs(refs, hint=hint)
-    chosen: dict[tuple[str, int, bool], list[Feature]] = {}
+    # name -> feature, in the order first named: a dict keeps a 50-feature request linear
+    chosen: dict[tuple[str, int, bool], dict[str, Feature]] = {}
     views: dict[tuple[str, int, bool], FeatureView] = {}
     for ref in parsed:
         base = catalog.views.get(ref.view)
@@ -190,7 +191,7 @@ def resolve_refs(catalog: Catalog, refs: object, *, entity: Entity | None = None
         view = pick_version(catalog, base.name, ref.version, served=served, retired=retired)
         key = (view.name, view.version, ref.version is not None)
         views[key] = view
-        selected = chosen.setdefault(key, [])
+        selected = chosen.setdefault(key, {})
         if ref.feature is None:
             wanted = list(view.features)
         else:
@@ -198,8 +199,10 @@ def resolve_refs(catalog: Catalog, refs: object, *, entity: Entity | None = None
                 wanted = [view.feature(ref.feature)]
             except KeyError:
                 raise RequestError(_no_feature(catalog, view, ref)) from None
-        selected.extend(f for f in wanted if f not in selected)
-    return [ResolvedView(views[key], features, key[2]) for key, features in chosen.items()]
+        for feature in wanted:
+            selected.setdefault(feature.name, feature)
+    return [ResolvedView(views[key], list(features.values()), key[2])
+            for key, features in chosen.items()]
 
 
 def _is_parsed(refs: object) -> bool:

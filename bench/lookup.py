@@ -3,6 +3,7 @@
     python bench/lookup.py                # 60 s per scenario
     python bench/lookup.py --seconds 10   # a quick run
     python bench/lookup.py --only fleet --workers 1,2,4   # throughput (bench/lookup_fleet.py)
+    python bench/lookup.py --only on-demand              # bench/lookup_on_demand.py
 
 What runs: a DynamoDB Local of its own (in memory), seeded with USERS users x 3 views
 (7 + 7 + 6 = 20 features); the lookup server (``lookup.http_server``, the Lambda handler
@@ -20,7 +21,9 @@ closed-loop client on one keep-alive connection (one request in flight at a time
    ``rollback`` write it) while a client keeps asking, and the time from the write's
    acknowledgement to the first answer of the new version is measured, PROMOTIONS times.
 
-6. throughput (``bench/lookup_fleet.py``, its docstring says how): requests per second
+6. on-demand features (``bench/lookup_on_demand.py``): the same requests with 10
+   expressions and without, the Lambda zip's size and cold-start import.
+7. throughput (``bench/lookup_fleet.py``, its docstring says how): requests per second
    with p50 and p99 of ``featurestore serve --workers N`` for each N of ``--workers``, at
    1 key and at 100 keys; the same of the Lambda handler invoked in process (the
    per-container ceiling); the cache's hit rate on a Zipf key stream.
@@ -49,7 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lookup_data import (  # bench/, beside this script
+from lookup_data import (
     HOT_USERS,
     PROMOTIONS,
     USERS,
@@ -59,6 +62,8 @@ from lookup_data import (  # bench/, beside this script
     seed,
     write_project,
 )
+from lookup_on_demand import run as run_on_demand  # bench/, beside this script
+from lookup_on_demand import write_on_demand
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -306,8 +311,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="per scenario")
     parser.add_argument("--endpoint", help="an already running DynamoDB (default: start one)")
-    parser.add_argument("--only", choices=("latency", "fleet"),
-                        help="only the latency scenarios, or only the throughput ones")
+    parser.add_argument("--only", choices=("latency", "fleet", "on-demand"),
+                        help="only the latency, the throughput or the on-demand scenarios")
     parser.add_argument("--workers", default="1,2,4",
                         help="the worker counts of `serve --workers N` to measure")
     parser.add_argument("--services", action="store_true",
@@ -333,11 +338,12 @@ def main() -> None:
         local = LocalDynamoDB(ROOT)
         endpoint = local.start()
     children = []
-    results = inproc = fleet = None
+    results = inproc = fleet = on_demand = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
             project = Path(tmp)
             write_project(project)
+            write_on_demand(project)
             catalog = Project(project).catalog()
             table = "bench_lookup"
             client = OnlineConfig(endpoint=endpoint).client(max_pool_connections=32)
@@ -346,10 +352,15 @@ def main() -> None:
             t0 = time.perf_counter()
             seed(client, table, catalog)
             print(f"seeded in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-            if args.only != "fleet":
+            if args.only in (None, "latency"):
                 results, inproc = latency(args.seconds, endpoint, client, table, catalog,
                                           project, children)
-            if args.only != "latency":
+            if args.only in (None, "on-demand"):
+                on_demand = run_on_demand(args.seconds, {
+                    "start_server": start_server, "interleaved": interleaved,
+                    "http_caller": http_caller, "percentiles": percentiles, "line": line,
+                    "endpoint": endpoint}, client, table, catalog, project, children)
+            if args.only in (None, "fleet"):
                 from lookup_fleet import run as fleet_run
 
                 fleet = fleet_run(args.seconds, [int(n) for n in args.workers.split(",")],
@@ -364,6 +375,8 @@ def main() -> None:
     print(f"\nload average (1, 5, 15 min) before: {loads[0]}; after: {loads[1]}")
     if results is not None:
         report(args.seconds, results, inproc)
+    if on_demand is not None:
+        print("\n" + "\n".join(on_demand))
     if fleet is not None:
         print()
         print("\n".join(fleet))

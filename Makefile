@@ -54,6 +54,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/pit_join.py
+	$(BIN)/python bench/training_on_demand.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/gates.py

@@ -110,6 +110,8 @@ class FeatureStore:
             features: ``"view"`` or ``"view:feature"`` names, a list or one
                 comma-separated string; ``"view@v2:feature"`` pins a version of a view
                 with several (unpinned: the version served), and the manifest says so.
+                An on-demand view's features (``"txn_context:local_hour"``) are computed
+                in the warehouse from the spine's columns named like its request fields.
             service: a feature service of ``feature_services/`` instead of
                 ``features``: its features in its order, its transformations' columns
                 beside them, their parameters frozen in the registry (as
@@ -125,7 +127,8 @@ class FeatureStore:
                 served.
 
         Returns:
-            The spine's columns, then ``<view>__<feature>`` and ``<view>__feature_ts``.
+            The spine's columns, then ``<view>__<feature>`` and ``<view>__feature_ts``,
+            then ``<on-demand view>__<feature>``.
 
         Example:
             >>> labels = pd.DataFrame({"user_id": [42], "event_ts": [pd.Timestamp(

@@ -52,11 +52,12 @@ BATCH_CONTEXT = {  # reads bench_activity only
     "log_amount": "round(ln(amount + 1), 3)",
     "avg_30d": "sum_30d / nullif(count_30d, 0)",
 }
-INPUTS = {"bench_context": ["bench_activity:sum_30d", "bench_activity:last_amount",
-                            "bench_activity:count_7d", "bench_profile:country",
+# bench_activity's v2 drops the 1-hour features: the inputs pin v1, the version served
+INPUTS = {"bench_context": ["bench_activity@v1:sum_30d", "bench_activity@v1:last_amount",
+                            "bench_activity@v1:count_7d", "bench_profile:country",
                             "bench_profile:signed_up_at", "bench_profile:tenure_days",
                             "bench_risk:score"],
-          "bench_batch_context": [f"bench_activity:{f}" for f in (
+          "bench_batch_context": [f"bench_activity@v1:{f}" for f in (
               "sum_30d", "last_amount", "count_7d", "sum_7d", "count_1h", "count_30d")]}
 REQUEST = {"amount": "812.5", "txn_ts": "2026-05-01T12:00:00Z", "merchant_country": "FR"}
 

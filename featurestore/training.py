@@ -110,7 +110,8 @@ def build_training_set(
         project: the featurestore project whose warehouse holds the feature views.
         spine: a .parquet or .csv path, or a pandas/polars DataFrame or pyarrow Table,
             with the views' key columns and the event time column.
-        features: ``"view[:feature],..."`` or a list of such items.
+        features: ``"view[:feature],..."`` or a list of such items; an on-demand view's
+            features are computed from the spine's request columns (ondemand_sql.py).
         out: the Parquet file to write, with its manifest at ``<out>.manifest.json``;
             None keeps the rows in memory only (``in_memory`` is then implied).
         event_ts: the spine's event time column (naive UTC, or timezone-aware).

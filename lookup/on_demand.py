@@ -49,6 +49,10 @@ class OnDemandPlan:
     refs: tuple[str, ...]
     evaluators: tuple[Callable, ...]
     reads: tuple[tuple[tuple[str, str, bool], ...], ...]
+    # worked out once, for the hot path: every input read, once; and per feature (ref,
+    # closure, the hidden answers it reads, whether it yields a timestamp)
+    inputs: tuple[tuple[str, str, bool], ...] = ()
+    steps: tuple[tuple[str, Callable, tuple[str, ...], bool], ...] = ()
 
     @property
     def request_fields(self) -> tuple[RequestField, ...]:
@@ -71,10 +75,14 @@ def plan_on_demand(resolution, plan_view) -> tuple[tuple[OnDemandPlan, ...], tup
                  stored.dtype == "timestamp")
                 for name, (view, stored) in found.inputs.items()
                 if name in feature.expression.inputs))
+        refs = tuple(f"{found.view.name}:{f.name}" for f in found.features)
+        steps = tuple((ref, f.expression.evaluate, tuple(source for _, source, _ in read),
+                       f.feature.dtype == "timestamp")
+                      for ref, f, read in zip(refs, found.features, reads, strict=True))
         plans.append(OnDemandPlan(
-            found.view, tuple(f.feature for f in found.features),
-            tuple(f"{found.view.name}:{f.name}" for f in found.features),
-            tuple(f.expression.evaluate for f in found.features), tuple(reads)))
+            found.view, tuple(f.feature for f in found.features), refs,
+            tuple(f.expression.evaluate for f in found.features), tuple(reads),
+            tuple(dict.fromkeys(item for read in reads for item in read)), steps))
     return tuple(plans), inputs
 
 
@@ -219,25 +227,26 @@ def answer(plans: tuple[OnDemandPlan, ...], hidden: dict, values: dict, out: dic
     the input plans, ``values`` the key's typed request fields."""
     for plan in plans:
         row = dict(values)
-        for reads in plan.reads:
-            for input_name, source, is_ts in reads:
-                value = hidden[source]["value"]
-                row[input_name] = dt.datetime.fromisoformat(value) \
-                    if is_ts and value is not None else value
+        for input_name, source, is_ts in plan.inputs:
+            value = hidden[source]["value"]
+            row[input_name] = dt.datetime.fromisoformat(value) \
+                if is_ts and value is not None else value
         name = plan.view.name
-        for ref, evaluate, reads in zip(plan.refs, plan.evaluators, plan.reads, strict=True):
+        for ref, evaluate, sources, is_ts in plan.steps:
+            value = evaluate(row)
+            if is_ts and value is not None:
+                value = json_value(value)
             status, oldest = PRESENT, None
-            for _, source, _ in reads:
+            for source in sources:
                 stored = hidden[source]
                 if RANK[stored["status"]] > RANK[status]:
                     status = stored["status"]
                 if "age_seconds" in stored and (oldest is None or stored["age_seconds"]
                                                 > oldest["age_seconds"]):
                     oldest = stored
-            entry = {"value": json_value(evaluate(row)),
-                     "feature_ts": oldest["feature_ts"] if oldest else None,
-                     "status": status}
-            if oldest is not None:
-                entry["age_seconds"] = oldest["age_seconds"]
-            out[ref] = entry
+            if oldest is None:
+                out[ref] = {"value": value, "feature_ts": None, "status": status}
+            else:
+                out[ref] = {"value": value, "feature_ts": oldest["feature_ts"],
+                            "age_seconds": oldest["age_seconds"], "status": status}
             counts[(name, status)] = counts.get((name, status), 0) + 1

@@ -152,3 +152,26 @@ def test_a_key_must_be_granted_the_on_demand_feature_and_its_inputs(dynamodb_tab
     assert answer.body["message"] == (
         "API key `public-only` may not read `txn_context:local_hour` (sensitivity internal); "
         "ask for a key granted that sensitivity or view, or leave the feature out")
+
+
+def test_the_sdk_takes_request_fields_per_key_with_python_datetimes(dynamodb_local,
+                                                                    dynamodb_table, catalog,
+                                                                    monkeypatch):
+    from featurestore import FeatureStore
+    from tests.lookup.lookup_testkit import REPO_ROOT
+
+    client, table = dynamodb_table
+    seed(client, table, catalog.views["user_profile"], [
+        {"user_id": 42, "feature_ts": NOW - dt.timedelta(days=1), "country": "IN"}])
+    monkeypatch.setenv("FEATURESTORE_DYNAMODB_ENDPOINT", dynamodb_local)
+    monkeypatch.setenv("FEATURESTORE_ONLINE_TABLE", table)
+    body = FeatureStore(REPO_ROOT).online(
+        "user", [42, 43], "txn_context:local_hour,txn_context:is_foreign", at=NOW,
+        request=[{"txn_ts": dt.datetime(2026, 5, 22, 23, 30, tzinfo=dt.UTC),
+                  "merchant_country": "IN"},
+                 {"txn_ts": dt.datetime(2026, 5, 22, 8, 0), "merchant_country": "BR"}])
+    assert [{ref: (v["value"], v["status"]) for ref, v in row["features"].items()}
+            for row in body["results"]] == [
+        # 23:30 UTC is 05:00 in Kolkata; a naive time is UTC: 08:00 is 05:00 in Sao Paulo
+        {"txn_context:local_hour": (5, "PRESENT"), "txn_context:is_foreign": (False, "PRESENT")},
+        {"txn_context:local_hour": (5, "PRESENT"), "txn_context:is_foreign": (None, "MISSING")}]

@@ -9,6 +9,9 @@ project (macros/, models/, dbt_project.yml, profiles.yml) at a git revision:
   after    the working tree: prefix sums looked up by index, incremental models
   capped   after with the settings FEATURESTORE_DUCKDB_MEMORY_LIMIT=``--memory-limit``
            gives a DuckDB target, built in the same run: the times compare under one load
+  buckets  after with ``--partitions`` buckets of entities (the project's
+           featurestore_rolling_partitions var), capped by ``--memory-limit`` if given
+           (with ``--partitions``, the limit caps this variant only: no 'capped')
 
 Each case is `dbt run` of the four feature models as a whole process (dbt's start-up
 included), with its wall time, its CPU time (user + system, all threads) and its peak RSS
@@ -28,6 +31,8 @@ deduplicates the whole raw table, which an incremental cycle cannot avoid otherw
     python bench/rolling_windows.py --users 200000      # ten times as many
     python bench/rolling_windows.py --quick             # 2,000 users
     python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --memory-limit 1GB
+    python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --repeat 1 \
+        --skip-sql --partitions 32 --memory-limit 1500MB --keep /tmp/rolling-200k
 """
 
 from __future__ import annotations
@@ -133,18 +138,30 @@ def dbt(project: Path, database: Path, args: list[str]) -> dict:
 
 
 def full_build(project: Path, database: Path, repeat: int,
-               staging_tables: bool = False) -> dict:
+               staging_tables: bool = False, sql: bool = True) -> dict:
     """The feature models built from scratch, best of ``repeat`` (worst memory); with
-    ``staging_tables`` the staging tables they read are built in the same run."""
+    ``staging_tables`` the staging tables they read are built in the same run; ``sql``:
+    also time each model's compiled SQL alone."""
     select = ["staging", *MODELS] if staging_tables else list(MODELS)
     dbt(project, database, ["run", "--select", "staging"])
     runs = [dbt(project, database, ["run", "--full-refresh", "--select", *select])
             for _ in range(repeat)]
     figures = best(runs)
+    if not sql:
+        return figures
     queries = compiled(project)
     figures["sql"] = min((sql_seconds(database, queries, incremental=False)
                           for _ in range(repeat)), key=lambda r: sum(r.values()))
     return figures
+
+
+def set_partitions(project: Path, partitions: int) -> None:
+    """The project copy's rolling windows in ``partitions`` buckets of entities."""
+    path = project / "dbt_project.yml"
+    text = path.read_text()
+    if "\nvars:" in text:
+        raise SystemExit(f"{path}: has vars already; add featurestore_rolling_partitions")
+    path.write_text(text + f"\nvars:\n  featurestore_rolling_partitions: {partitions}\n")
 
 
 def compiled(project: Path) -> dict[str, str]:
@@ -241,6 +258,10 @@ def main() -> None:
                         help="work in (and reuse the data of) this folder")
     parser.add_argument("--memory-limit", default=None,
                         help="also build 'after' capped at this DuckDB memory_limit")
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="also build 'after' in this many buckets of entities")
+    parser.add_argument("--skip-sql", action="store_true",
+                        help="time the dbt builds only, not each model's SQL alone")
     args = parser.parse_args()
     users = 2_000 if args.quick else args.users
     with tempfile.TemporaryDirectory(prefix="rolling_bench_") as tmp:
@@ -257,14 +278,17 @@ def main() -> None:
               f"(DuckDB, dbt threads 2, {os.cpu_count()} cores)")
         builds = {}
         variants = [("after", None)] + ([] if args.skip_before else [("before", args.before)])
-        variants += [("capped", None)] if args.memory_limit else []
+        variants += [("capped", None)] if args.memory_limit and not args.partitions else []
+        variants += [("buckets", None)] if args.partitions else []
         for label, rev in variants:
             project = checkout(rev, folder / f"project-{label}")
-            if label == "capped":
+            if label in ("capped", "buckets") and args.memory_limit:
                 cap_memory(project, args.memory_limit)
+            if label == "buckets":
+                set_partitions(project, args.partitions)
             database = folder / f"{label}.duckdb"
             shutil.copy(folder / "base.duckdb", database)
-            builds[label] = full_build(project, database, args.repeat)
+            builds[label] = full_build(project, database, args.repeat, sql=not args.skip_sql)
             print(f"  ({label} built; load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
         print(f"full build of {', '.join(MODELS)} (best of {args.repeat}):")
         for label, figures in builds.items():
@@ -275,11 +299,12 @@ def main() -> None:
                   f"model time, {b['cpu'] / a['cpu']:.1f}x process CPU, "
                   f"{b['wall'] / a['wall']:.1f}x process wall")
 
-        if "capped" in builds:
-            ratios = [builds["capped"][k] / builds["after"][k] for k in ("wall", "cpu",
-                                                                           "peak_rss_mib")]
-            print("  capped: {:.2f}x the wall time, {:.2f}x the CPU, {:.2f}x the peak RSS"
-                  .format(*ratios))
+        for label in ("capped", "buckets"):
+            if label in builds:
+                ratios = [builds[label][k] / builds["after"][k] for k in ("wall", "cpu",
+                                                                            "peak_rss_mib")]
+                print(f"  {label}: " + "{:.2f}x the wall time, {:.2f}x the CPU, {:.2f}x the "
+                      "peak RSS of after".format(*ratios))
         if args.cycles == 0:
             return
         cycles(folder / "project-after", folder / "after.duckdb", builds["after"], args,

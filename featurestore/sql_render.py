@@ -248,16 +248,17 @@ def render_rolling_windows(
     aggregates: list[dict], *, loaded_at: str | None = None, last_values=(),
     feature_ts: str = "feature_ts", previous: str | None = None,
     allowed_lateness: str | None = None, too_late: str = "skip", sum_scale: int = 12,
-    macros_dir: Path | str | None = None,
+    partitions: int = 1, macros_dir: Path | str | None = None,
 ) -> str:
     """SQL text of ``rolling_windows(...)`` for the dialect, as dbt compiles it.
 
     ``previous``: the table an incremental run reads (dbt passes ``this`` in an
-    incremental model's incremental run). Bad arguments raise ProjectError with the
-    sentence dbt stops compilation with.
+    incremental model's incremental run). ``partitions``: buckets of entities computed
+    one after the other. Bad arguments raise ProjectError with the sentence dbt stops
+    compilation with.
     """
     spec: dict = {}
     macro(dialect, "featurestore_rolling_spec", macros_dir)(
         spec, relation, partition_by, event_ts, aggregates, loaded_at, list(last_values),
-        feature_ts, previous or False, allowed_lateness, too_late, sum_scale)
-    return str(dispatch(dialect, "rolling_windows", macros_dir)(spec))
+        feature_ts, previous or False, allowed_lateness, too_late, sum_scale, partitions)
+    return str(macro(dialect, "featurestore_rolling_partitions_sql", macros_dir)(spec))

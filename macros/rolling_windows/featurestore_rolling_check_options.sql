@@ -1,7 +1,7 @@
 {#- rolling_windows' other arguments, checked (featurestore_rolling_spec): each last value
     a mapping with name, expr and order_by; sum_scale 0 to 30; too_late skip or fail; an
-    incremental run (`previous`) only with loaded_at. -#}
-{% macro featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at) %}
+    incremental run (`previous`) only with loaded_at; partitions a whole number from 1. -#}
+{% macro featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at, partitions=1) %}
     {%- for last in last_values -%}
         {%- for field in ['name', 'expr', 'order_by'] -%}
             {%- if last is not mapping or not last.get(field) -%}
@@ -25,5 +25,11 @@
             "rolling_windows: an incremental run needs `loaded_at`: the watermark is the "
             ~ "model's max(loaded_at). Pass loaded_at='<column>' or materialize the model "
             ~ "as a table.") }}
+    {%- endif -%}
+    {%- if partitions is not number or partitions is sameas true or partitions is sameas false
+          or partitions < 1 or partitions > 4096 or partitions != partitions | int -%}
+        {{ exceptions.raise_compiler_error(
+            "rolling_windows: `partitions` must be a whole number from 1 to 4096 (how many "
+            ~ "buckets of entities to compute one after the other), not " ~ partitions ~ ".") }}
     {%- endif -%}
 {% endmacro %}

@@ -16,6 +16,9 @@
     _rw_events    those entities' events from start - longest window on
     _rw_carry     per entity, what its events before that bring: latest loaded_at and
                   the last values
+  One bucket of entities (spec['partition'], featurestore_rolling_partitions_sql): the
+  input rows are those of the bucket's entities, and _rw_previous and _rw_horizon are
+  the enclosing query's, over every entity (the horizon is the whole input's).
 -#}
 {%- macro featurestore_rolling_input_ctes(spec) -%}
 {%- set keys = featurestore.featurestore_key_list(spec['keys']) -%}
@@ -37,16 +40,25 @@
             0 as _rw_unused
         from {{ spec['relation'] }}
         where {{ spec['event_ts'] }} is not null
+        {%- if spec['partition'] is not none %}
+            and {{ featurestore.featurestore_key_bucket(spec['keys'], spec['partitions']) }} = {{ spec['partition'] }}
+        {%- endif %}
+        {%- if spec.get('after') %}
+            -- after the previous bucket (duckdb__featurestore_rolling_buckets)
+            and (select count(*) from {{ spec['after'] }}) >= 0
+        {%- endif %}
     ),
 {%- if not spec['previous'] %}
 
     _rw_events as (
         select * from _rw_source
     ),
+{%- if spec['partition'] is none %}
 
     _rw_horizon as (
         select max(_rw_ts_us) as _rw_horizon_us from _rw_source
     ),
+{%- endif %}
 {%- else %}
 {{- featurestore.featurestore_rolling_new_events_ctes(spec) -}}
 {{- featurestore.featurestore_rolling_starts_cte(spec) -}}

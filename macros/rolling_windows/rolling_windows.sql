@@ -52,6 +52,10 @@
     too_late      what an incremental run does with a new event later than that:
                   'skip' (default; the next full refresh applies it) or 'fail'
     sum_scale     decimal places sums keep (default 12: DECIMAL(38, 12) holds 10^26)
+    partitions    how many buckets of entities (a hash of the keys) to compute one after
+                  the other, to bound the memory of a large build (default:
+                  var('featurestore_rolling_partitions', 1): all at once). The rows are
+                  the same for any number; featurestore_rolling_partitions_sql says how
 
   Incremental runs (docs/incremental.md has the why): the new events are the input rows
   with loaded_at after the watermark, max(loaded_at) of the previous table. Each entity
@@ -67,7 +71,8 @@
   The result is a complete `with ... select` query: use it as a CTE body,
   `windows as ( {{ rolling_windows(...) }} )`.
 
-  rolling_windows(...)                 validates into a spec, then dispatches to
+  rolling_windows(...)                 validates into a spec, then (once, or once per
+                                       bucket of entities) dispatches to
   duckdb__rolling_windows(spec)        prefix sums: one sort of the change points and
                                        one running sum of packed counters, the rest by
                                        index lookups (the fastest on DuckDB, tested)
@@ -78,16 +83,19 @@
   renders them outside dbt as well (render_rolling_windows), with the same dispatch.
 -#}
 
-{% macro rolling_windows(relation, partition_by, event_ts, aggregates, loaded_at=none, last_values=[], feature_ts='feature_ts', incremental=none, allowed_lateness=none, too_late='skip', sum_scale=12) %}
+{% macro rolling_windows(relation, partition_by, event_ts, aggregates, loaded_at=none, last_values=[], feature_ts='feature_ts', incremental=none, allowed_lateness=none, too_late='skip', sum_scale=12, partitions=none) %}
     {%- if incremental is none -%}
         {%- set incremental = this if is_incremental() else false -%}
     {%- endif -%}
     {%- if allowed_lateness is none -%}
         {%- set allowed_lateness = var('featurestore_allowed_lateness', none) -%}
     {%- endif -%}
+    {%- if partitions is none -%}
+        {%- set partitions = var('featurestore_rolling_partitions', 1) -%}
+    {%- endif -%}
     {%- set spec = {} -%}
-    {%- do featurestore.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, incremental, allowed_lateness, too_late, sum_scale) -%}
-    {{ return(adapter.dispatch('rolling_windows', 'featurestore')(spec)) }}
+    {%- do featurestore.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, incremental, allowed_lateness, too_late, sum_scale, partitions) -%}
+    {{ return(featurestore.featurestore_rolling_partitions_sql(spec)) }}
 {% endmacro %}
 
 

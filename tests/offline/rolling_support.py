@@ -33,13 +33,15 @@ def render(body: str, relation: str, partition_by: list[str], event_ts: str,
            aggregates: list[dict], loaded_at: str | None = None,
            last_values: Iterable[dict] = (), feature_ts: str = "feature_ts",
            previous: str | None = None, allowed_lateness: str | None = None,
-           too_late: str = "skip", sum_scale: int = 12) -> str:
+           too_late: str = "skip", sum_scale: int = 12, partitions: int = 1) -> str:
     """The SQL of ``rolling_windows(...)`` as ``body`` (duckdb, default, snowflake) renders it;
-    ``previous``: the table of an incremental run (dbt passes ``this``)."""
+    ``previous``: the table of an incremental run (dbt passes ``this``); ``partitions``:
+    buckets of entities."""
     return render_rolling_windows(
         RENDERERS[body], relation, partition_by, event_ts, aggregates, loaded_at=loaded_at,
         last_values=last_values, feature_ts=feature_ts, previous=previous,
-        allowed_lateness=allowed_lateness, too_late=too_late, sum_scale=sum_scale)
+        allowed_lateness=allowed_lateness, too_late=too_late, sum_scale=sum_scale,
+        partitions=partitions)
 
 
 def duration(text: str) -> dt.timedelta:

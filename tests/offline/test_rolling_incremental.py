@@ -71,7 +71,7 @@ def _apply(con, body: str, aggregates=AGGREGATES, **options) -> None:
     (k, feature_ts), dbt's statements for a list unique_key)."""
     if not con.execute("select count(*) from information_schema.tables "
                        "where table_name = 'features'").fetchall()[0][0]:
-        con.execute(f"create table features as {_sql(body, aggregates=aggregates)}")
+        con.execute(f"create table features as {_sql(body, aggregates=aggregates, **options)}")
         return
     sql = _sql(body, "features", aggregates, **options)
     con.execute(f"create or replace temp table new_rows as {sql}")

@@ -6,7 +6,9 @@ instant, null inputs, exact repeats landed again) run through the spark__rolling
 body on a local Spark session: the full build must equal the brute force (the half-open
 windows, the exit rows up to the horizon and none past it, ties, last values,
 loaded_at), and an incremental run over the previous table, merged by (k, feature_ts)
-as delete+insert does, must give the full build's rows bit for bit.
+as delete+insert does, must give the full build's rows bit for bit. The same in three
+buckets of entities (`partitions=3`, a Spark hash of the keys): the full build's rows,
+and an incremental run in buckets merged into the previous table gives them too.
 
 As in the PIT test, one Hypothesis example is a batch of drawn histories on keys (and
 ids) of their own, so each Spark job checks several.
@@ -43,9 +45,9 @@ STAGING = """
 COLUMNS = ["k", "feature_ts", "loaded_at", *(a["name"] for a in AGGREGATES), "last_amount"]
 
 
-def _sql(previous: str | None = None) -> str:
+def _sql(previous: str | None = None, partitions: int = 1) -> str:
     return render_rolling("events", ["k"], "ts", AGGREGATES, loaded_at="loaded_at",
-                          last_values=LAST, previous=previous)
+                          last_values=LAST, previous=previous, partitions=partitions)
 
 
 def _land(spark, events: list[Event]) -> None:
@@ -94,6 +96,7 @@ def test_spark_rolling_windows_full_and_incremental(spark, batch):
     _land(spark, everything)
     full = _rows(spark, _sql())
     assert full == _approx(brute_force(_first_landings(everything), AGGREGATES))
+    assert _rows(spark, _sql(partitions=3)) == full
 
     if not earlier:
         return
@@ -103,8 +106,9 @@ def test_spark_rolling_windows_full_and_incremental(spark, batch):
         .createOrReplaceTempView("previous_features")
     before = _rows(spark, "select * from previous_features")
     _land(spark, everything)
-    changed = _rows(spark, _sql("previous_features"))
-    replaced = {(r[0], r[1]) for r in changed}
-    merged = sorted([r for r in before if (r[0], r[1]) not in replaced] + changed,
-                    key=lambda r: (r[0], r[1]))
-    assert merged == full
+    for partitions in (1, 3):
+        changed = _rows(spark, _sql("previous_features", partitions))
+        replaced = {(r[0], r[1]) for r in changed}
+        merged = sorted([r for r in before if (r[0], r[1]) not in replaced] + changed,
+                        key=lambda r: (r[0], r[1]))
+        assert merged == full, partitions

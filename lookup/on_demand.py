@@ -151,59 +151,62 @@ def _typed(fields: dict[str, RequestField], given: object, text: bool, where: st
 
 def _value(field: RequestField, value: object, text: bool):
     """``value`` as the field's dtype, or a RequestError naming the field."""
-    dtype, name = field.dtype, field.name
-    wrong = RequestError(f"request field `{name}` must be {_WANTED[dtype]}, got "
-                         f"{_echo(value)}")
+    dtype, name, given = field.dtype, field.name, value
+
+    def wrong() -> RequestError:  # built only when raised: this runs per field per key
+        return RequestError(f"request field `{name}` must be {_WANTED[dtype]}, got "
+                            f"{_echo(given)}")
+
     if dtype == "string":
         if not isinstance(value, str):
-            raise wrong
+            raise wrong()
         if not is_utf8(value):
             raise RequestError(f"request field `{name}` is not valid Unicode text (it holds a "
                                "lone surrogate)")
         return value
     if text and not isinstance(value, str):
-        raise wrong
+        raise wrong()
     if dtype == "int64":
         if text:
             if not _INT.fullmatch(value):
-                raise wrong
+                raise wrong()
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) \
                 or not -(2**63) <= value < 2**63:
-            raise wrong
+            raise wrong()
         return value
     if dtype == "float64":
         if text:
             if not _FLOAT.fullmatch(value):
-                raise wrong
+                raise wrong()
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise wrong
+            raise wrong()
         try:
             value = float(value)
         except OverflowError:
-            raise wrong from None
+            raise wrong() from None
         if not math.isfinite(value):
-            raise wrong
+            raise wrong()
         return value
     if dtype == "bool":
         if text:
             if value not in ("true", "false"):
-                raise wrong
+                raise wrong()
             return value == "true"
         if not isinstance(value, bool):
-            raise wrong
+            raise wrong()
         return value
     if isinstance(value, dt.datetime) and not text:  # the SDK's own values
         moment = value
     elif not isinstance(value, str):  # timestamp
-        raise wrong
+        raise wrong()
     else:
         moment = None
     try:
         moment = moment or dt.datetime.fromisoformat(value)
     except ValueError:
-        raise wrong from None
+        raise wrong() from None
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 

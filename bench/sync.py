@@ -2,7 +2,8 @@
 
     python bench/sync.py [--entities 200000] [--threads 8] [--first-load-entities 100000]
                          [--on-disk] [--skip-first-load] [--skip-refresh]
-    python bench/sync.py --workers 1,2,4 [--entities 100000]   (part C only)
+    python bench/sync.py --workers 1,2,4 [--entities 100000] [--read-timeout 5]
+                                                                    (part C only)
 
 Part A, the first load as whole processes (issue 9): 100,000 entities x 3 features, each
 writer a process of its own timed from its start to its exit (interpreter, imports,
@@ -349,6 +350,8 @@ def main() -> None:
     parser.add_argument("--skip-first-load", action="store_true")
     parser.add_argument("--skip-refresh", action="store_true")
     parser.add_argument("--workers", help="part C only: these worker counts, e.g. 1,2,4")
+    parser.add_argument("--read-timeout", type=float, default=None,
+                        help="part C: the writers' read timeout in seconds (default 5)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python "

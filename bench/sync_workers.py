@@ -17,6 +17,14 @@ Each line carries the load average when it was measured: the machine is shared, 
 JVM of DynamoDB Local uses most of a core under conditional writes, so on 2 cores more
 than 2 workers is not expected to scale; the figure that matters is that one worker is
 as fast as the sync in one process was.
+
+``--read-timeout S`` gives every writer's client (the workers' too: they get the
+coordinator's ``OnlineConfig``) that read timeout instead of the default 5 s. Conditional
+writes keep ``workers x threads`` TransactWriteItems of 100 items in flight, and DynamoDB
+Local answers them one after the other: at 4 workers x 8 threads, 3,200 items queued at a
+few hundred items a second is more than 5 s of waiting, so a request times out although
+the server is working on it (the writer then counts the store as silent, and a silence
+of 5 s stops the run). A variant that fails prints its error and the run goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pathlib import Path
 
 from bench.project_files import write_dbt_project
 from featurestore.dtypes import utc_naive
+from featurestore.errors import FeatureStoreError
 from featurestore.online.config import OnlineConfig
 from featurestore.online.dynamodb import DynamoDBStore
 from featurestore.online.local import LocalDynamoDB
@@ -54,11 +63,16 @@ def workers_race(args, root: Path, view, build_warehouse, ceiling, load) -> None
                       f"{top:,.0f} items/s", flush=True)
                 for label, first_load in (("first load", True), ("conditional", False)):
                     target = store(endpoint, f"bench_w{workers}_{int(first_load)}",
-                                   args.threads)
+                                   args.threads, args.read_timeout)
                     options = SyncOptions(threads=args.threads, lookback=dt.timedelta(0),
                                           workers=workers, allow_first_load=first_load)
                     started = time.perf_counter()
-                    result = sync_view(warehouse, target, view, options)
+                    try:
+                        result = sync_view(warehouse, target, view, options)
+                    except FeatureStoreError as exc:
+                        print(f"  [{load()}] workers {workers}, {label}: failed after "
+                              f"{time.perf_counter() - started:.1f} s: {exc}", flush=True)
+                        continue
                     wall = time.perf_counter() - started
                     assert result.written == args.entities, result
                     rate = args.entities / wall
@@ -72,9 +86,12 @@ def workers_race(args, root: Path, view, build_warehouse, ceiling, load) -> None
               f"{top:,.0f})")
 
 
-def store(endpoint: str, table: str, threads: int) -> DynamoDBStore:
+def store(endpoint: str, table: str, threads: int,
+          read_timeout: float | None = None) -> DynamoDBStore:
     """A fresh table, opened as ``sync_views`` opens the store."""
-    opened = DynamoDBStore.for_sync(OnlineConfig(endpoint=endpoint, table=table),
-                                    threads=threads)
+    config = OnlineConfig(endpoint=endpoint, table=table)
+    if read_timeout:
+        config = config.replace(read_timeout=read_timeout)
+    opened = DynamoDBStore.for_sync(config, threads=threads)
     opened.ensure_table()
     return opened

@@ -71,8 +71,19 @@ def store_id(client, description: dict) -> str:
 
 def unreachable_message(client, table_name: str, exc: BaseException) -> str:
     """One line for a store that gave no answer: which store, which table, what to do."""
+    from botocore.exceptions import ReadTimeoutError
+
     meta = getattr(client, "meta", None)
     endpoint = getattr(meta, "endpoint_url", None) or "its endpoint"
+    if isinstance(exc, ReadTimeoutError):
+        # the connection was taken and the request sent: a store that is there but busy
+        # (DynamoDB Local on a loaded machine queues what it is sent) or stalled
+        timeout = getattr(getattr(meta, "config", None), "read_timeout", None)
+        within = f" of {timeout:g} s" if isinstance(timeout, int | float) else ""
+        return (f"DynamoDB at {endpoint} (table {table_name}) took the request but gave no "
+                f"answer within its read timeout{within} ({exc}): it is overloaded or "
+                "stalled. Send it fewer requests at once (a sync's --threads and "
+                "--workers), then run the command again.")
     return (f"DynamoDB at {endpoint} (table {table_name}) does not answer ({exc}). Start it "
             "or check the network, then run the command again.")
 

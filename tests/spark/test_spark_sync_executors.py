@@ -37,6 +37,9 @@ def online_project(tmp_path, monkeypatch):
     return project
 
 
+RELATION, KEPT = "main.fs_user__transactions", "main.fs_user__transactions_kept_by_sync_test"
+
+
 def rows(users):
     for user in users:
         for i in range(2):
@@ -50,14 +53,19 @@ def test_executors_write_what_the_duckdb_sync_writes_and_no_row_reaches_the_driv
     other = f"{table[:200]}_duck"
     ensure_table(client, other, ttl=False)
     options = SyncOptions(as_of=AS_OF, lookback=dt.timedelta(0), batch_size=40)
+    kept = False
     try:
         with Warehouse(online_project) as warehouse:
             insert_txns(warehouse, rows(range(1, 251)))
             duck = sync_view(warehouse, store_for(client, other), TXNS, options)
             lent = warehouse.fetch_arrow("select * from fs_user__transactions")
         spark.sql("create database if not exists main")
-        spark.createDataFrame(lent).write.mode("overwrite").saveAsTable(
-            "main.fs_user__transactions")
+        # the session's warehouse is shared: the Spark demo (conftest `spark_demo`) may
+        # hold this relation, and later tests read it, so it is set aside and put back
+        kept = spark.catalog.tableExists(RELATION)
+        if kept:
+            spark.sql(f"alter table {RELATION} rename to {KEPT}")
+        spark.createDataFrame(lent).write.mode("overwrite").saveAsTable(RELATION)
         monkeypatch.setenv("FEATURESTORE_TARGET", "spark")
         monkeypatch.setenv("FEATURESTORE_SPARK_DIR", str(spark_dir))
         collected = []
@@ -79,6 +87,9 @@ def test_executors_write_what_the_duckdb_sync_writes_and_no_row_reaches_the_driv
         on_duckdb = dynamodb_items(client, other, TXNS)
     finally:
         client.delete_table(TableName=other)
+        if kept:
+            spark.sql(f"drop table if exists {RELATION}")
+            spark.sql(f"alter table {KEPT} rename to {RELATION}")
     # what reached the driver: one tuple of five counts per partition (2 workers x 4)
     assert len(collected) == 8
     assert all(len(counts) == 5 and all(type(n) is int for n in counts)

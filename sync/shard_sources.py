@@ -19,7 +19,10 @@ The coordinator has the warehouse put the run's rows, each with its shard
 
 Either way the rows are gone when the run ends, whether it succeeded or failed: the
 folder is removed, the table dropped (``staged``). A coordinator killed outright leaves
-its table behind, named for its run (``sync_state.run_id``), for ``drop table``.
+its table behind, named for its run, and its sync state row still says ``running``
+under that run's id: the next sync of that view version drops it (``drop_leftover``).
+A run still marked running then is either dead or about to fail anyway, since the new
+run's shard markers replace its own.
 """
 
 from __future__ import annotations
@@ -77,6 +80,17 @@ def table_name(warehouse, run_id: str) -> str:
     if not run_id.isalnum():  # a uuid's hex: nothing to escape in a name
         raise ValueError(f"sync run id {run_id!r} is not alphanumeric")
     return warehouse.store_table(f"{TABLE_PREFIX}{run_id}")
+
+
+def drop_leftover(warehouse, previous) -> str | None:
+    """Drop the shard table of the view version's previous run if that run never
+    finished (its coordinator was killed); the table's name if one was dropped."""
+    if (warehouse.dialect.shards_as_files or previous.status != "running"
+            or not previous.run_id):
+        return None
+    name = table_name(warehouse, previous.run_id)
+    warehouse.execute(f"drop table if exists {name}")
+    return name
 
 
 @contextlib.contextmanager

@@ -47,6 +47,7 @@ from featurestore.model_check import require_columns
 from featurestore.online.items import encode_item, view_sk
 from featurestore.online.store import OnlineStore
 from featurestore.online.writer import Counters
+from featurestore.sync import shard_sources
 from featurestore.sync import state as sync_state
 from featurestore.sync.executor_writes import write_on_executors
 from featurestore.sync.first_load import DEFAULT_LEASE_SECONDS, FirstLoadClaim, new_owner
@@ -181,6 +182,7 @@ def sync_view(warehouse: Warehouse, store: OnlineStore, view: FeatureView,
     require_columns(warehouse, view, relation)
     store_id = store_id or store.store_id()
     previous = sync_state.load(warehouse, view.name, view.version, store_id)
+    shard_sources.drop_leftover(warehouse, previous)
     running = sync_state.SyncState(**{**previous.__dict__, "run_id": uuid.uuid4().hex[:12],
                                       "status": "running", "started_at": utc_naive(),
                                       "message": ""})

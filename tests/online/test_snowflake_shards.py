@@ -206,3 +206,29 @@ def test_the_shard_table_is_dropped_when_a_worker_fails(snowflake_project, dynam
                 "number); fix the model or make it null" in str(error.value))
         assert connections.opened
         assert table_gone(warehouse, connections.opened[0]["relation"])
+
+
+def test_a_killed_coordinators_shard_table_is_dropped_by_the_next_sync(
+        snowflake_project, dynamodb_table):
+    """What a SIGKILL of the coordinator leaves: its transient table, and its sync state
+    row still ``running`` under its run id. The next sync of the view version, in shards
+    or not, drops that table; a finished run's id names nothing to drop."""
+    client, table = dynamodb_table
+    store = store_for(client, table)
+    options = SyncOptions(as_of=AS_OF, lookback=dt.timedelta(0), batch_size=7)
+    with Warehouse(snowflake_project) as warehouse:
+        killed = shard_sources.table_name(warehouse, "deadbeef0001")
+        relation = warehouse.view_relation(TXNS)  # (before the store's `create schema`)
+        warehouse.ensure_store_schema()
+        warehouse.execute(f"create transient table {killed} as "
+                          f"select *, 0 as _fs_shard from {relation}")
+        sync_state.save(warehouse, sync_state.SyncState(
+            TXNS.name, TXNS.version, store.store_id(), run_id="deadbeef0001",
+            status="running", started_at=dt.datetime(2026, 1, 1)))
+        assert not table_gone(warehouse, killed)
+        result = sync_view(warehouse, store, TXNS, options)
+        assert table_gone(warehouse, killed)
+        assert result.rows_read == USERS
+        done = sync_state.load(warehouse, TXNS.name, TXNS.version, store.store_id())
+        assert (done.status, done.run_id != "deadbeef0001") == ("ok", True)
+        assert shard_sources.drop_leftover(warehouse, done) is None

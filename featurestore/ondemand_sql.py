@@ -84,19 +84,25 @@ def _ident(warehouse, name: str) -> str:
     return str(dispatch(warehouse.dialect.macro_dialect, "featurestore_ident")(name)).strip()
 
 
+def _stored_names(specs: list[dict], output: Output) -> list[str]:
+    """Per stored view asked for, in order: its features asked, then its feature_ts."""
+    names = []
+    for spec in specs:
+        wanted = output.asked.get(spec["name"])
+        if wanted is None:
+            continue
+        names += [f"{spec['name']}__{f['name']}" for f in spec["features"]
+                  if f["name"] in wanted]
+        names.append(f"{spec['name']}__feature_ts")
+    return names
+
+
 def output_names(spine: Spine, specs: list[dict], output: Output) -> list[str]:
     """The training set's columns, in order: the spine's, then per view asked for its
     features asked and ``<view>__feature_ts``, then the on-demand features. A spine
     column with the name of an output column is refused: one of the two would silently
     stand for the other, in the file and the manifest."""
-    added = []
-    for spec in specs:
-        wanted = output.asked.get(spec["name"])
-        if wanted is None:
-            continue
-        added += [f"{spec['name']}__{f['name']}" for f in spec["features"]
-                  if f["name"] in wanted]
-        added.append(f"{spec['name']}__feature_ts")
+    added = _stored_names(specs, output)
     for resolved in output.on_demand:
         added += [f"{resolved.view.name}__{f.name}" for f in resolved.features]
     taken = {name.lower(): name for name in spine.columns}
@@ -114,13 +120,7 @@ def select_sql(warehouse, spine: Spine, join_sql: str | None, specs: list[dict],
     read: the spine itself), selecting ``output_names``' columns in order."""
     dialect = warehouse.dialect
     select = [f"{JOINED}.{_ident(warehouse, name)}" for name in spine.columns]
-    for spec in specs:
-        wanted = output.asked.get(spec["name"])
-        if wanted is None:
-            continue
-        select += [f"{JOINED}.{spec['name']}__{f['name']}" for f in spec["features"]
-                   if f["name"] in wanted]
-        select.append(f"{JOINED}.{spec['name']}__feature_ts")
+    select += [f"{JOINED}.{name}" for name in _stored_names(specs, output)]
     aware = {name for name, column in requests.items()
              if dialect.is_tz_type(spine.columns[column])}
     nulls = {name for name, column in requests.items() if _all_null(spine.columns[column])}

@@ -7,12 +7,14 @@ Each request evaluates the same 10 expressions (arithmetic, CASE, COALESCE, a da
 in a zone, a haversine distance, string functions) over one row of request fields and
 stored features. The candidates:
 
-1. closures: featurestore/ondemand/evaluate.py, the checked tree compiled once into
-   nested Python closures (what the lookup uses);
+1. generated: featurestore/ondemand/codegen.py, the checked tree compiled once into one
+   generated Python function per expression (what the lookup uses); and closures:
+   featurestore/ondemand/evaluate.py's nested closures, one per node (what it used);
 2. sqlglot's executor: ``sqlglot.executor.execute`` of a SELECT over a one-row table;
 3. DuckDB embedded: one prepared statement over the row's values as parameters.
 
-Printed per candidate: p50 and p99 latency per request (10 expressions), and, from a
+Printed per candidate: p50 and p99 latency per request (10 expressions; in µs for the
+Python candidates), and, from a
 fresh interpreter, the import time of what it needs and the size of that package on disk
 (what it adds to the Lambda zip, compressed there roughly 3:1 for pure Python, about 2:1
 for DuckDB's shared library). docs/request-time.md has the figures and the choice.
@@ -71,10 +73,18 @@ def _time(fn, requests: int) -> tuple[float, float]:
     return _percentiles(samples)
 
 
-def closures():
+def generated():
     from featurestore.ondemand import compile_expression
 
     compiled = [compile_expression(e, INPUTS).evaluate for e in EXPRESSIONS]
+    return lambda: [f(ROW) for f in compiled]
+
+
+def closures():
+    from featurestore.ondemand import compile_expression
+    from featurestore.ondemand.evaluate import compile_node
+
+    compiled = [compile_node(compile_expression(e, INPUTS).tree) for e in EXPRESSIONS]
     return lambda: [f(ROW) for f in compiled]
 
 
@@ -130,7 +140,7 @@ def _duck(dtype: str) -> str:
             "timestamp": "timestamp"}[dtype]
 
 
-IMPORTS = {"closures": "featurestore.ondemand.evaluate",
+IMPORTS = {"generated": "featurestore.ondemand", "closures": "featurestore.ondemand.evaluate",
            "sqlglot executor": "sqlglot.executor", "duckdb embedded": "duckdb"}
 
 
@@ -160,11 +170,12 @@ def _zipped_mb(distribution: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--only", choices=["closures", "sqlglot executor", "duckdb embedded"])
+    parser.add_argument("--only", choices=["generated", "closures", "sqlglot executor",
+                                           "duckdb embedded"])
     args = parser.parse_args()
     print(f"{len(EXPRESSIONS)} expressions per request, {args.requests} requests")
-    candidates = {"closures": closures, "sqlglot executor": sqlglot_executor,
-                  "duckdb embedded": duckdb_embedded}
+    candidates = {"generated": generated, "closures": closures,
+                  "sqlglot executor": sqlglot_executor, "duckdb embedded": duckdb_embedded}
     for name, build in candidates.items():
         if args.only and name != args.only:
             continue
@@ -172,11 +183,13 @@ def main() -> None:
             evaluate = build()
             p50, p99 = _time(evaluate, args.requests if name != "sqlglot executor"
                              else max(50, args.requests // 20))
-            latency = f"p50 {p50:.3f} ms  p99 {p99:.3f} ms"
+            latency = (f"p50 {p50 * 1e3:.1f} µs  p99 {p99 * 1e3:.1f} µs"
+                       if name in ("generated", "closures") else
+                       f"p50 {p50:.3f} ms  p99 {p99:.3f} ms")
         except Exception as exc:  # the executor lacks some functions: say which
             latency = f"cannot run the subset: {type(exc).__name__}: {str(exc)[:80]}"
         module = IMPORTS[name]
-        size = ("(featurestore's own modules)" if name == "closures"
+        size = ("(featurestore's own modules)" if name in ("generated", "closures")
                 else f"{_zipped_mb(module.split('.')[0]):.1f} MB zipped")
         print(f"{name:17} {latency}; import {_import_ms(module):.0f} ms; {size}")
 

@@ -1,10 +1,14 @@
-"""The endpoint's evaluator: a checked tree compiled once into nested Python closures.
+"""The pinned meanings of the on-demand operations in Python, and a closure compiler.
 
 Chosen over sqlglot's executor and an embedded DuckDB for the figures in
-docs/request-time.md: a closure tree runs 10 expressions in microseconds, adds no
-package to the Lambda, and spells each pinned meaning in a few lines of Python that the
-parity tests hold against every warehouse's SQL. Each closure takes the row (input name
--> value: int, float, str, bool or an aware datetime) and returns the value or None.
+docs/request-time.md: Python code runs 10 expressions in microseconds, adds no package
+to the Lambda, and spells each pinned meaning in a few lines that the parity tests hold
+against every warehouse's SQL. ``STRICT`` holds, per operation, the function of its
+operands' values; the lookup compiles a tree into one generated function (codegen.py)
+that spells the simple operators inline and calls these. ``compile_node``, the same tree
+as nested closures (one per node, each taking the row: input name -> value: int, float,
+str, bool or an aware datetime, and returning the value or None), is the reference the
+generated code is tested against and its fallback for a tree too deep to compile.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ def compile_node(node: Node) -> Compiled:
     if node.op == "col":
         return _column(node)
     args = [compile_node(a) for a in node.args]
-    if node.op in _STRICT:
-        return _strict(_STRICT[node.op](node), args, node.dtype == FLOAT)
+    if node.op in STRICT:
+        return _strict(STRICT[node.op](node), args, node.dtype == FLOAT)
     return _LAZY[node.op](node, args)
 
 
@@ -168,7 +172,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
                            "name an IANA zone such as 'Europe/Paris'") from None
 
 
-_PARTS = {
+PARTS = {
     "year": lambda t: t.year, "month": lambda t: t.month, "day": lambda t: t.day,
     "hour": lambda t: t.hour, "minute": lambda t: t.minute, "second": lambda t: t.second,
     "dow": lambda t: t.isoweekday(), "doy": lambda t: t.timetuple().tm_yday,
@@ -176,7 +180,7 @@ _PARTS = {
 
 
 def _date_part(node: Node):
-    part = _PARTS[node.value[0]]
+    part = PARTS[node.value[0]]
     if len(node.args) == 1:
         return lambda ts: part(ts)
     return lambda ts, name: part(ts.astimezone(zone(name)))
@@ -206,7 +210,7 @@ def _fixed(fn):
     return lambda node: fn
 
 
-_STRICT = {
+STRICT = {
     "float": _fixed(float), "add": _fixed(lambda x, y: x + y),
     "sub": _fixed(lambda x, y: x - y), "mul": _fixed(lambda x, y: x * y),
     "div": _fixed(_div), "neg": _fixed(lambda x: -x), "mod": _fixed(_mod),

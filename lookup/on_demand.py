@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,61 +30,125 @@ from dataclasses import dataclass
 from featurestore.contracts import Feature, RequestField, suggest
 from featurestore.errors import RequestError
 from featurestore.lookup.events import is_utf8
-from featurestore.lookup.status import DEFAULT, EXPIRED, MISSING, PRESENT, STALE
+from featurestore.lookup.status import DEFAULT, MISSING, PRESENT, RANK, STATUSES
+from featurestore.ondemand import evaluate_all
 
 PREFIX = "request."  # a GET's query parameters that carry request fields
-RANK = {PRESENT: 0, STALE: 1, EXPIRED: 2, DEFAULT: 3, MISSING: 4}
 _INT = re.compile(r"-?[0-9]{1,19}")
 _FLOAT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 MAX_ECHO = 80
+from_iso = dt.datetime.fromisoformat
 
 
 @dataclass(frozen=True)
 class OnDemandPlan:
     """The features asked of one on-demand view, compiled: per feature its response name
-    (``refs``), its closure and the stored inputs it reads, as (input name, the hidden
-    answer's name, whether it is a timestamp)."""
+    (``refs``), its function and the stored inputs it reads, worked out once for the hot
+    path. The inputs' plans (``view@vN``) are the request's ``inputs``, read per key by
+    lookup/service.py's ``read_input``; here they are named by their index there."""
 
     view: object  # OnDemandView
     features: tuple[Feature, ...]
     refs: tuple[str, ...]
-    evaluators: tuple[Callable, ...]
-    reads: tuple[tuple[tuple[str, str, bool], ...], ...]
-    # worked out once, for the hot path: every input read, once; and per feature (ref,
-    # closure, the hidden answers it reads, whether it yields a timestamp)
-    inputs: tuple[tuple[str, str, bool], ...] = ()
-    steps: tuple[tuple[str, Callable, tuple[str, ...], bool], ...] = ()
+    # the stored inputs read, per input plan: (its index, the input names, a function
+    # giving their stored values from the item's, their defaults (timestamps parsed),
+    # the names of those that are timestamps)
+    loads: tuple[tuple[int, tuple[str, ...], Callable, dict, tuple[str, ...]], ...] = ()
+    # the distinct sets of input plans the features read, each as ((plan index, the
+    # status of its absent item: DEFAULT, or MISSING when a feature read has no
+    # default), ...) in the order the feature reads them; and how many features read it
+    groups: tuple[tuple[tuple[int, int], ...], ...] = ()
+    group_uses: tuple[int, ...] = ()
+    # one function computing every feature's value over a key's row, in order
+    # (featurestore.ondemand.evaluate_all); per feature: (ref, its group's index, whether
+    # it yields a timestamp)
+    evaluate: Callable = tuple
+    steps: tuple[tuple[str, int, bool], ...] = ()
 
     @property
     def request_fields(self) -> tuple[RequestField, ...]:
+        asked = {g.name for g in self.features}
         used = set().union(*(f.expression.inputs for f in self.view.features
-                             if f.name in {g.name for g in self.features}))
+                             if f.name in asked))
         return tuple(r for r in self.view.request if r.name in used)
 
 
 def plan_on_demand(resolution, plan_view) -> tuple[tuple[OnDemandPlan, ...], tuple]:
     """``(on-demand plans, the stored plans of their inputs)`` of a ``Resolution``;
     ``plan_view``: lookup/plans.py's, named here ``view@vN:feature``."""
+    reads = resolution.input_reads()
     inputs = tuple(plan_view(view, features, f"{view.name}@v{view.version}")
-                   for view, features in resolution.input_reads())
-    plans = []
-    for found in resolution.on_demand:
-        reads = []
-        for feature in found.features:
-            reads.append(tuple(
-                (name, f"{view.name}@v{view.version}:{stored.name}",
-                 stored.dtype == "timestamp")
-                for name, (view, stored) in found.inputs.items()
-                if name in feature.expression.inputs))
-        refs = tuple(f"{found.view.name}:{f.name}" for f in found.features)
-        steps = tuple((ref, f.expression.evaluate, tuple(source for _, source, _ in read),
-                       f.feature.dtype == "timestamp")
-                      for ref, f, read in zip(refs, found.features, reads, strict=True))
-        plans.append(OnDemandPlan(
-            found.view, tuple(f.feature for f in found.features), refs,
-            tuple(f.expression.evaluate for f in found.features), tuple(reads),
-            tuple(dict.fromkeys(item for read in reads for item in read)), steps))
-    return tuple(plans), inputs
+                   for view, features in reads)
+    where = {(plan.view.name, plan.view.version, feature.name): (index, default)
+             for index, plan in enumerate(inputs)
+             for feature, default in zip(plan.features, plan.defaults, strict=True)}
+    return tuple(_plan(found, where) for found in resolution.on_demand), inputs
+
+
+_PLANNED: dict = {}  # the plans of one catalog and one pointer snapshot, by request
+MAX_PLANNED = 256
+
+
+def planned(catalog, snapshot, entity: str, refs: object, plan: Callable[[], tuple]):
+    """``plan()`` (a request's view, on-demand and input plans), worked out once per
+    catalog, pointer snapshot (refreshed every second or so) and list of features asked,
+    rather than once per request: the same features are asked again and again. A
+    refused request raises from ``plan()`` each time; nothing is kept of it."""
+    if isinstance(refs, list) and all(isinstance(r, str) for r in refs):
+        key = (entity, *refs)
+    elif isinstance(refs, str):
+        key = (entity, refs)
+    else:
+        return plan()
+    found = _PLANNED.get(key)
+    if found is not None and found[0] is catalog and found[1] is snapshot:
+        return found[2]
+    plans = plan()
+    if len(_PLANNED) >= MAX_PLANNED:
+        _PLANNED.clear()
+    _PLANNED[key] = (catalog, snapshot, plans)
+    return plans
+
+
+def _plan(found, where: dict) -> OnDemandPlan:
+    loads, groups, steps = {}, {}, []
+    for feature in found.features:
+        read: dict[int, int] = {}  # plan index -> the absent item's status rank
+        for name, (view, stored) in found.inputs.items():
+            if name not in feature.expression.inputs:
+                continue
+            index, default = where[(view.name, view.version, stored.name)]
+            loads[name] = (name, index, stored.name, default, stored.dtype == "timestamp")
+            absent = RANK[DEFAULT if stored.default is not None else MISSING]
+            read[index] = max(read.get(index, absent), absent)
+        group = groups.setdefault(tuple(read.items()), len(groups))
+        steps.append((f"{found.view.name}:{feature.feature.name}", group,
+                      feature.feature.dtype == "timestamp"))
+    uses = [0] * len(groups)
+    for _, group, _ in steps:
+        uses[group] += 1
+    return OnDemandPlan(found.view, tuple(f.feature for f in found.features),
+                        tuple(ref for ref, _, _ in steps), _loads(loads.values()),
+                        tuple(groups), tuple(uses),
+                        evaluate_all(tuple(f.expression for f in found.features)),
+                        tuple(steps))
+
+
+def _loads(loads) -> tuple:
+    by_plan: dict[int, list] = {}
+    for load in loads:
+        by_plan.setdefault(load[1], []).append(load)
+    out = []
+    for index, items in by_plan.items():
+        names = tuple(name for name, _, _, _, _ in items)
+        features = tuple(feature for _, _, feature, _, _ in items)
+        pick = (operator.itemgetter(*features) if len(features) > 1
+                else lambda got, feature=features[0]: (got[feature],))
+        defaults = {name: from_iso(default) if is_ts and default is not None else default
+                    for name, _, _, default, is_ts in items}
+        out.append((index, names, pick, defaults,
+                    tuple(name for name, _, _, _, is_ts in items if is_ts)))
+    return tuple(out)
 
 
 def request_rows(plans: tuple[OnDemandPlan, ...], given: object, keys: int, *,
@@ -131,7 +196,7 @@ def _typed(fields: dict[str, RequestField], given: object, text: bool, where: st
     if not isinstance(given, dict):
         raise RequestError(f"`{where}` must be an object of request fields, like "
                            f"{{\"{next(iter(fields), 'amount')}\": ...}}")
-    for name in given:
+    for name in given if not given.keys() <= fields.keys() else ():
         if name not in fields:
             raise RequestError(f"unknown request field `{_cut(str(name))}`"
                                f"{suggest(str(name), fields)}; the on-demand features asked "
@@ -144,9 +209,19 @@ def _typed(fields: dict[str, RequestField], given: object, text: bool, where: st
                 raise RequestError(f"request field `{name}` is required: it is declared "
                                    "`nullable: false`")
             row[name] = None
-            continue
-        row[name] = _value(field, value, text)
+        elif not text and type(value) is _FAST.get(field.dtype) and (
+                value == value and value not in _INFINITE if field.dtype == "float64"
+                else -(2**63) <= value < 2**63):
+            row[name] = value  # a JSON float or int as it must be: what _value gives back
+        elif field.dtype == "string" and type(value) is str and value.isascii():
+            row[name] = value  # text with no lone surrogate, GET or POST
+        else:
+            row[name] = _value(field, value, text)
     return row
+
+
+_FAST = {"float64": float, "int64": int}  # JSON values taken without _value's checks
+_INFINITE = (math.inf, -math.inf)
 
 
 def _value(field: RequestField, value: object, text: bool):
@@ -224,32 +299,51 @@ def _echo(value: object) -> str:
     return f"`{_cut(value)}`" if isinstance(value, str) else _cut(repr(value))
 
 
-def answer(plans: tuple[OnDemandPlan, ...], hidden: dict, values: dict, out: dict,
+def answer(plans: tuple[OnDemandPlan, ...], read: list, values: dict, out: dict,
            counts: dict, json_value) -> None:
-    """Fill ``out`` with the on-demand values of one key: ``hidden`` holds the answers of
-    the input plans, ``values`` the key's typed request fields."""
+    """Fill ``out`` with the on-demand values of one key: ``read`` holds the key's input
+    plans as lookup/service.py's ``read_input`` gives them (values, status rank or None
+    for an absent item, feature_ts, age_seconds), ``values`` the key's typed request
+    fields."""
     for plan in plans:
         row = dict(values)
-        for input_name, source, is_ts in plan.inputs:
-            value = hidden[source]["value"]
-            row[input_name] = dt.datetime.fromisoformat(value) \
-                if is_ts and value is not None else value
-        name = plan.view.name
-        for ref, evaluate, sources, is_ts in plan.steps:
-            value = evaluate(row)
+        for index, names, pick, defaults, stamps in plan.loads:
+            got = read[index][0]
+            if got is None:
+                row.update(defaults)
+                continue
+            row.update(zip(names, pick(got), strict=True))
+            for name in stamps:
+                if row[name] is not None:
+                    row[name] = from_iso(row[name])
+        metas = [_meta(group, read) if group else _NONE_READ for group in plan.groups]
+        for (ref, group, is_ts), value in zip(plan.steps, plan.evaluate(row), strict=True):
             if is_ts and value is not None:
                 value = json_value(value)
-            status, oldest = PRESENT, None
-            for source in sources:
-                stored = hidden[source]
-                if RANK[stored["status"]] > RANK[status]:
-                    status = stored["status"]
-                if "age_seconds" in stored and (oldest is None or stored["age_seconds"]
-                                                > oldest["age_seconds"]):
-                    oldest = stored
-            if oldest is None:
+            status, feature_ts, age = metas[group]
+            if feature_ts is None:
                 out[ref] = {"value": value, "feature_ts": None, "status": status}
             else:
-                out[ref] = {"value": value, "feature_ts": oldest["feature_ts"],
-                            "age_seconds": oldest["age_seconds"], "status": status}
-            counts[(name, status)] = counts.get((name, status), 0) + 1
+                out[ref] = {"value": value, "feature_ts": feature_ts, "age_seconds": age,
+                            "status": status}
+        name = plan.view.name
+        for (status, _, _), uses in zip(metas, plan.group_uses, strict=True):
+            counts[(name, status)] = counts.get((name, status), 0) + uses
+
+
+_NONE_READ = (PRESENT, None, None)
+
+
+def _meta(group: tuple[tuple[int, int], ...], read: list) -> tuple[str, str | None, int]:
+    """(the worst status of the inputs read, the feature_ts and age_seconds of the oldest
+    of them): PRESENT, and no time, when the feature reads none."""
+    rank, feature_ts, oldest = 0, None, None
+    for index, absent in group:
+        _, status, ts, age = read[index]
+        if status is None:
+            status = absent
+        if status > rank:
+            rank = status
+        if age is not None and (oldest is None or age > oldest):
+            feature_ts, oldest = ts, age
+    return STATUSES[rank], feature_ts, oldest

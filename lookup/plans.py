@@ -26,7 +26,7 @@ from featurestore.feature_refs import (
     split_refs,
 )
 from featurestore.lookup.events import is_utf8
-from featurestore.lookup.on_demand import plan_on_demand, request_rows
+from featurestore.lookup.on_demand import plan_on_demand, planned, request_rows
 from featurestore.lookup.versions import EMPTY as NO_POINTERS
 from featurestore.lookup.versions import Snapshot
 from featurestore.online.items import (
@@ -133,11 +133,14 @@ def _resolve(catalog: Catalog, entity: Entity, refs: object, snapshot: Snapshot 
                      for found in resolve_refs(catalog, refs, entity=entity,
                                                served=snapshot.served,
                                                retired=snapshot.retired)), (), ()
-    resolution = resolve_all(catalog, refs, entity=entity, served=snapshot.served,
-                             retired=snapshot.retired)
-    plans, inputs = plan_on_demand(resolution, plan_view)
-    return (tuple(plan_view(found.view, found.features, found.prefix)
-                  for found in resolution.stored), plans, inputs)
+
+    def plan():
+        resolution = resolve_all(catalog, refs, entity=entity, served=snapshot.served,
+                                 retired=snapshot.retired)
+        plans, inputs = plan_on_demand(resolution, plan_view)
+        return (tuple(plan_view(found.view, found.features, found.prefix)
+                      for found in resolution.stored), plans, inputs)
+    return planned(catalog, snapshot, entity.name, refs, plan)
 
 
 def shadow_plans(catalog: Catalog, views: tuple[ViewPlan, ...], shadow: object,

@@ -53,7 +53,7 @@ from featurestore.lookup.plans import (  # noqa: F401  (the request API, re-expo
     too_many_keys,
     typed_key,
 )
-from featurestore.lookup.status import EXPIRED, absent_status, stored_status
+from featurestore.lookup.status import DEFAULT, EXPIRED, RANK, absent_status, stored_status
 from featurestore.online.items import decode_value, to_epoch_micros
 from featurestore.online.store import OnlineStore
 
@@ -131,11 +131,9 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
                 _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts,
                         newest)
             if request.on_demand:
-                hidden: dict[str, dict] = {}
-                for plan in request.inputs:
-                    _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, hidden, {},
-                            newest)
-                on_demand.answer(request.on_demand, hidden, request.request_rows[index],
+                read = [read_input(plan, entries.get((pk, plan.sk), _UNREAD), now_us, newest)
+                        for plan in request.inputs]
+                on_demand.answer(request.on_demand, read, request.request_rows[index],
                                  features, counts, json_value)
             rows.append({"key": key, "features": features})
             if request.shadows:
@@ -190,6 +188,26 @@ def _answer(plan: ViewPlan, entry, now_us: int, out: dict, counts: dict,
             out[ref] = {"value": values[feature.name], "feature_ts": feature_ts,
                         "age_seconds": age_seconds, "status": status}
     counts[(name, status)] = counts.get((name, status), 0) + len(plan.features)
+
+
+def read_input(plan: ViewPlan, entry, now_us: int, newest: dict) -> tuple:
+    """An on-demand feature's stored inputs of one view, by ``_answer``'s rule, in the
+    form lookup/on_demand.py reads: ``(values, status rank, feature_ts, age_seconds)``;
+    ``values`` is None when the defaults are served (expired, absent or unread) and the
+    status rank None for an absent item (DEFAULT or MISSING per feature: the plan knows
+    which); feature_ts and age_seconds are None when no item was read."""
+    if entry is _UNREAD:
+        return None, RANK[DEFAULT], None, None
+    if entry is _ABSENT:
+        return None, None, None, None
+    ts_us, values = entry
+    name = plan.view.name
+    if ts_us > newest.get(name, -1 << 63):
+        newest[name] = ts_us
+    age_us = now_us - ts_us
+    status = stored_status(age_us, plan.ttl_us, plan.slo_us)
+    return (None if status == EXPIRED else values, RANK[status], iso_micros(ts_us),
+            age_us // 1_000_000)
 
 
 def response_body(requests: list[EntityRequest], outcome: LookupOutcome,

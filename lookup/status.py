@@ -10,6 +10,8 @@ from __future__ import annotations
 
 PRESENT, STALE, EXPIRED, DEFAULT, MISSING = "PRESENT", "STALE", "EXPIRED", "DEFAULT", "MISSING"
 STATUSES = (PRESENT, STALE, EXPIRED, DEFAULT, MISSING)
+# worst last: an on-demand value's status is the worst of its inputs' (lookup/on_demand.py)
+RANK = {status: rank for rank, status in enumerate(STATUSES)}
 
 
 def stored_status(age_us: int, ttl_us: int | None, slo_us: int | None) -> str:

@@ -97,7 +97,10 @@ ROUTES: tuple[Route, ...] = (
           "The feature views this API key may read: entity and join keys, owner, ttl, "
           "freshness SLO, and per feature its dtype, sensitivity, default and description. "
           "Only the views granted to the key, and in them only the features of its "
-          "sensitivities. Definitions only, never values.",
+          "sensitivities. The on-demand views apart (`on_demand_views`), with their "
+          "request fields, inputs and expressions; an on-demand feature is listed when "
+          "the key may read it and every stored feature it reads. Definitions only, "
+          "never values.",
           ok="FeatureViews", errors=(400, 401, 500), secured=True),
     Route("GET", "/v1/features/{entity}/{key}", "get_features", "Features of one key",
           "The named features of one entity key, each with its value, `feature_ts`, "

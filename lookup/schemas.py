@@ -113,9 +113,41 @@ SCHEMAS: dict[str, dict] = {
          "freshness_slo": {**NULLABLE_TEXT, "description": "Past it a value is STALE (`1h`)."},
          "tags": {"type": "array", "items": {"type": "string"}},
          "features": {"type": "array", "items": ref("FeatureDefinition")}}),
+    "RequestFieldDefinition": _object(
+        {"name": {"type": "string"},
+         "dtype": {"type": "string", "enum": list(DTYPES)},
+         "nullable": {"type": "boolean"},
+         "description": {"type": "string"}},
+        description="A value sent with each request: `request.<name>` (GET) or the "
+                    "`request` object (POST)."),
+    "OnDemandInputDefinition": _object(
+        {"name": {"type": "string", "description": "Its name in the expressions."},
+         "feature": {"type": "string", "description": "`view[@vN]:feature`"},
+         "dtype": {"type": "string", "enum": list(DTYPES)}}),
+    "OnDemandFeatureDefinition": _object(
+        {"name": {"type": "string"},
+         "dtype": {"type": "string", "enum": list(DTYPES)},
+         "sql": {"type": "string", "description": "The expression (docs/request-time.md)."},
+         "sensitivity": {"type": "string", "enum": list(SENSITIVITIES)},
+         "description": {"type": "string"}}),
+    "OnDemandViewDefinition": _object(
+        {"name": {"type": "string"},
+         "kind": {"type": "string", "enum": ["on_demand"]},
+         "version": {"type": "integer", "minimum": 1},
+         "entity": {"type": "string"},
+         "join_keys": {"type": "array", "items": ref("JoinKey")},
+         "owner": {"type": "string"},
+         "description": {"type": "string"},
+         "tags": {"type": "array", "items": {"type": "string"}},
+         "request": {"type": "array", "items": ref("RequestFieldDefinition")},
+         "inputs": {"type": "array", "items": ref("OnDemandInputDefinition")},
+         "features": {"type": "array", "items": ref("OnDemandFeatureDefinition")}}),
     "FeatureViews": _object(
         {"registry_built_at": {"type": "string"},
-         "feature_views": {"type": "array", "items": ref("FeatureViewDefinition")}},
+         "feature_views": {"type": "array", "items": ref("FeatureViewDefinition")},
+         "on_demand_views": {"type": "array", "items": ref("OnDemandViewDefinition"),
+                             "description": "Computed per request from request fields "
+                                            "and stored features; sorted by name."}},
         description="The catalog, sorted by view name."),
     "Key": {"type": "object", "minProperties": 1,
             "additionalProperties": {"type": ["integer", "string"]},

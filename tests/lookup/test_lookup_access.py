@@ -219,6 +219,38 @@ def test_the_catalog_lists_only_what_the_key_is_granted(catalog, online_store):
     assert catalog_seen(locked, "s3cret-growth") == growth  # kept per key, same answer
 
 
+def on_demand_seen(app, key: str | None) -> dict[str, list[str]]:
+    answer = handle(app, "GET", "/v1/feature-views", headers={"x-api-key": key} if key else {})
+    return {v["name"]: [f["name"] for f in v["features"]]
+            for v in json.loads(answer["body"])["on_demand_views"]}
+
+
+def test_the_catalog_lists_the_on_demand_features_the_key_may_read(catalog, online_store):
+    """An on-demand feature is listed, with its view's request fields, when the key may
+    read it and every stored feature its expression reads (what a lookup checks)."""
+    keys = json.dumps({"keys": [
+        {"name": "ctx", "sha256": hash_key("ctx"), "sensitivities": ["public", "internal"],
+         "views": ["txn_context", "user_profile"]}]})
+    locked = LookupApp(catalog, online_store, access=AccessPolicy.from_config(KEYS, "keys"))
+    everything = ["amount_over_avg_30d", "amount_minus_avg_7d", "local_hour", "is_foreign"]
+    assert on_demand_seen(locked, "s3cret-fraud") == {"txn_context": everything}
+    assert on_demand_seen(LookupApp(catalog, online_store), None) == {
+        "txn_context": everything}
+    assert on_demand_seen(locked, "s3cret-growth") == {}  # txn_context is not granted
+    narrow = LookupApp(catalog, online_store, access=AccessPolicy.from_config(keys, "k"))
+    # user_transactions is not granted: only what reads the request and user_profile
+    assert on_demand_seen(narrow, "ctx") == {"txn_context": ["local_hour", "is_foreign"]}
+    body = json.loads(handle(narrow, "GET", "/v1/feature-views",
+                             headers={"x-api-key": "ctx"})["body"])
+    (view,) = body["on_demand_views"]
+    assert view["kind"] == "on_demand" and view["entity"] == "user"
+    assert view["request"][0] == {"name": "amount", "dtype": "float64", "nullable": False,
+                                  "description": "The amount being paid."}
+    assert view["inputs"][2] == {"name": "home_country", "feature": "user_profile:country",
+                                 "dtype": "string"}
+    assert view["features"][1]["sql"] == "merchant_country <> home_country"
+
+
 def test_a_view_with_nothing_the_key_may_read_is_left_out(catalog, online_store):
     only_public = json.dumps({"keys": [{"name": "p", "sha256": hash_key("p"),
                                         "sensitivities": ["public"], "views": ["*"]}]})

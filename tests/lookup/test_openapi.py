@@ -315,6 +315,8 @@ def test_real_answers_validate_against_the_document(spec, live_app):
     catalog = json.loads(handle(live_app, "GET", "/v1/feature-views", headers=key)["body"])
     assert {v["name"] for v in catalog["feature_views"]} >= {"user_transactions",
                                                             "merchant_risk"}
+    assert [(v["name"], v["kind"]) for v in catalog["on_demand_views"]] == [
+        ("txn_context", "on_demand")]
 
 
 def test_a_store_that_does_not_answer_keeps_healthz_200_and_readyz_503(spec, catalog,

@@ -24,6 +24,7 @@ absent: a macro that needs it runs in dbt only.
 from __future__ import annotations
 
 import functools
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -133,12 +134,15 @@ def _template(macros_dir: str | None):
         )
     source = "\n".join((folder / name).read_text() for name in macro_files(folder))
     # Compiling these macros takes about 0.3 s, a quarter of a small training set: the
-    # compiled code is cached (per user, in the temporary folder, keyed by the source's
-    # checksum, so an edited macro is recompiled).
+    # compiled code is cached, per user, in the temporary folder. Jinja names a cache
+    # file after the template's name (the checksum only refuses a stale file), so the
+    # name carries the source's checksum: two checkouts or installed versions with other
+    # macros each keep their own file, instead of recompiling over each other's.
+    name = "featurestore_macros_" + hashlib.sha256(source.encode()).hexdigest()[:16]
     env = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined,
-                             loader=jinja2.DictLoader({"featurestore_macros": source}),
+                             loader=jinja2.DictLoader({name: source}),
                              bytecode_cache=jinja2.FileSystemBytecodeCache())
-    return env.get_template("featurestore_macros")
+    return env.get_template(name)
 
 
 @functools.lru_cache(maxsize=16)

@@ -11,7 +11,12 @@ project (macros/, models/, dbt_project.yml, profiles.yml) at a git revision:
            gives a DuckDB target, built in the same run: the times compare under one load
   buckets  after with ``--partitions`` buckets of entities (the project's
            featurestore_rolling_partitions var), capped by ``--memory-limit`` if given
-           (with ``--partitions``, the limit caps this variant only: no 'capped')
+           (with ``--partitions``, the limit caps this variant only: no 'capped').
+           Comma-separated lists of --partitions, --memory-limit and --threads (dbt's
+           threads: how many models build at once under the one cap) give one such
+           build per combination, labelled p<n>-<limit>-t<threads>, each printed as
+           it finishes; --skip-after leaves out the unbounded build (one too large to
+           run unbounded on this machine)
 
 Each case is `dbt run` of the four feature models as a whole process (dbt's start-up
 included), with its wall time, its CPU time (user + system, all threads) and its peak RSS
@@ -33,6 +38,10 @@ deduplicates the whole raw table, which an incremental cycle cannot avoid otherw
     python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --memory-limit 1GB
     python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --repeat 1 \
         --skip-sql --partitions 32 --memory-limit 1500MB --keep /tmp/rolling-200k
+    python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --repeat 1 \
+        --skip-sql --partitions 16,32 --memory-limit 1600MB --threads 1,2
+    python bench/rolling_windows.py --users 620000 --skip-before --skip-after --cycles 0 \
+        --repeat 1 --skip-sql --partitions 32 --memory-limit 2500MB   # 20.0M events
 """
 
 from __future__ import annotations
@@ -164,6 +173,15 @@ def set_partitions(project: Path, partitions: int) -> None:
     path.write_text(text + f"\nvars:\n  featurestore_rolling_partitions: {partitions}\n")
 
 
+def set_threads(project: Path, threads: int) -> None:
+    """The project copy's DuckDB target building ``threads`` models at once."""
+    path = project / "profiles.yml"
+    text = path.read_text()
+    if "      threads: 2\n" not in text:
+        raise SystemExit(f"{path}: no `threads: 2` line of the duckdb output to change")
+    path.write_text(text.replace("      threads: 2\n", f"      threads: {threads}\n", 1))
+
+
 def compiled(project: Path) -> dict[str, str]:
     """The SQL dbt compiled last for each feature model."""
     root = project / "target" / "compiled" / "featurestore" / "models" / "features"
@@ -233,11 +251,11 @@ def incremental_staging(project: Path) -> None:
 
 def show_build(label: str, figures: dict) -> None:
     models = ", ".join(f"{m.removeprefix('fs_')} {s:.2f}" for m, s in figures["models"].items())
-    print(f"  {label:<9} process {figures['wall']:6.2f} s wall, {figures['cpu']:6.2f} s CPU, "
+    print(f"  {label:<13} process {figures['wall']:6.2f} s wall, {figures['cpu']:6.2f} s CPU, "
           f"peak RSS {figures['peak_rss_mib']:6.0f} MiB; models: sum "
           f"{sum(figures['models'].values()):.2f} s ({models})")
     if "sql" in figures:
-        print(f"  {'':<9} feature SQL alone (one at a time, no dbt): "
+        print(f"  {'':<13} feature SQL alone (one at a time, no dbt): "
               f"{sum(figures['sql'].values()):.2f} s ("
               + ", ".join(f"{m.removeprefix('fs_')} {s:.2f}" for m, s in figures["sql"].items())
               + ")")
@@ -257,11 +275,18 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in (and reuse the data of) this folder")
     parser.add_argument("--memory-limit", default=None,
-                        help="also build 'after' capped at this DuckDB memory_limit")
-    parser.add_argument("--partitions", type=int, default=None,
-                        help="also build 'after' in this many buckets of entities")
+                        help="also build 'after' capped at this DuckDB memory_limit (with "
+                        "--partitions, a comma-separated list: one 'buckets' build each)")
+    parser.add_argument("--partitions", type=_numbers, default=None,
+                        help="also build 'after' in this many buckets of entities (a "
+                        "comma-separated list: one 'buckets' build each)")
     parser.add_argument("--skip-sql", action="store_true",
                         help="time the dbt builds only, not each model's SQL alone")
+    parser.add_argument("--skip-after", action="store_true",
+                        help="build 'buckets' only (a build too large to run unbounded)")
+    parser.add_argument("--threads", type=_numbers, default=None,
+                        help="dbt threads of 'capped' and 'buckets' (the profile's: 2; a "
+                        "comma-separated list: one build each)")
     args = parser.parse_args()
     users = 2_000 if args.quick else args.users
     with tempfile.TemporaryDirectory(prefix="rolling_bench_") as tmp:
@@ -277,20 +302,24 @@ def main() -> None:
               f"{rows['transactions']:,} transactions, {rows['chargebacks']:,} chargebacks "
               f"(DuckDB, dbt threads 2, {os.cpu_count()} cores)")
         builds = {}
-        variants = [("after", None)] + ([] if args.skip_before else [("before", args.before)])
-        variants += [("capped", None)] if args.memory_limit and not args.partitions else []
-        variants += [("buckets", None)] if args.partitions else []
-        for label, rev in variants:
+        for label, rev, setting in variants(args):
             project = checkout(rev, folder / f"project-{label}")
-            if label in ("capped", "buckets") and args.memory_limit:
-                cap_memory(project, args.memory_limit)
-            if label == "buckets":
-                set_partitions(project, args.partitions)
+            if setting.get("limit"):
+                cap_memory(project, setting["limit"])
+            if setting.get("partitions"):
+                set_partitions(project, setting["partitions"])
+            if setting.get("threads"):
+                set_threads(project, setting["threads"])
             database = folder / f"{label}.duckdb"
             shutil.copy(folder / "base.duckdb", database)
+            load = os.getloadavg()[0]
             builds[label] = full_build(project, database, args.repeat, sql=not args.skip_sql)
-            print(f"  ({label} built; load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
-        print(f"full build of {', '.join(MODELS)} (best of {args.repeat}):")
+            show_build(label, builds[label])
+            print(f"  {'':<13} load average {load:.1f} before, {os.getloadavg()[0]:.1f} after",
+                  flush=True)
+            if args.cycles == 0:  # only 'after' is built upon, by the cycles
+                database.unlink()
+        print(f"full build of {', '.join(MODELS)} (best of {args.repeat}), together:")
         for label, figures in builds.items():
             show_build(label, figures)
         if "before" in builds:
@@ -299,8 +328,8 @@ def main() -> None:
                   f"model time, {b['cpu'] / a['cpu']:.1f}x process CPU, "
                   f"{b['wall'] / a['wall']:.1f}x process wall")
 
-        for label in ("capped", "buckets"):
-            if label in builds:
+        for label in builds:
+            if label not in ("after", "before") and "after" in builds:
                 ratios = [builds[label][k] / builds["after"][k] for k in ("wall", "cpu",
                                                                             "peak_rss_mib")]
                 print(f"  {label}: " + "{:.2f}x the wall time, {:.2f}x the CPU, {:.2f}x the "
@@ -317,6 +346,31 @@ def main() -> None:
         show_build("full", staged)
         cycles(project, database, staged, args, "with incremental staging (a proposal)",
                staging_tables=True)
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def variants(args) -> list[tuple[str, str | None, dict]]:
+    """(label, git revision, setting) of each build: 'after', 'before', and 'capped' or
+    one 'buckets' build per combination of --partitions, --memory-limit and --threads."""
+    if args.skip_after and not (args.partitions and args.cycles == 0):
+        raise SystemExit("--skip-after needs --partitions and --cycles 0")
+    builds = [] if args.skip_after else [("after", None, {})]
+    builds += [] if args.skip_before else [("before", args.before, {})]
+    threads = args.threads or [None]
+    if args.memory_limit and not args.partitions:
+        return builds + [("capped", None, {"limit": args.memory_limit, "threads": threads[0]})]
+    limits = args.memory_limit.split(",") if args.memory_limit else [None]
+    settings = [{"partitions": n, "limit": limit, "threads": t}
+                for n in args.partitions or [] for limit in limits for t in threads]
+    for setting in settings:
+        label = "buckets" if len(settings) == 1 else "-".join(
+            [f"p{setting['partitions']}"] + ([setting["limit"]] if setting["limit"] else [])
+            + ([f"t{setting['threads']}"] if setting["threads"] else []))
+        builds.append((label, None, setting))
+    return builds
 
 
 def cycles(project: Path, database: Path, full: dict, args, label: str,

@@ -129,11 +129,19 @@ def prepare(spark, folder: Path, users: int) -> dict[str, int]:
     return {table: spark.table(table).count() for table in ("transactions", "merchant_events")}
 
 
-def differing(spark, left: str, right: str) -> tuple[int, int, int]:
-    """(rows of left, rows of right, rows in one and not the other, EXCEPT ALL both ways)."""
-    rows = [spark.sql(f"select count(*) from ({sql})").first()[0] for sql in (left, right)]
-    differ = spark.sql(f"select count(*) from (({left}) except all ({right})) union all "
-                       f"select count(*) from (({right}) except all ({left}))").collect()
+def differing(spark, left: str, right: str, folder: Path) -> tuple[int, int, int]:
+    """(rows of left, rows of right, rows in one and not the other: EXCEPT ALL both
+    ways), each side computed once into Parquet under ``folder`` and compared there."""
+    views = []
+    for side, sql in (("left", left), ("right", right)):
+        spark.sql(sql).write.mode("overwrite").parquet(str(folder / side))
+        spark.read.parquet(str(folder / side)).createOrReplaceTempView(f"_bench_{side}")
+        views.append(f"_bench_{side}")
+    rows = [spark.table(view).count() for view in views]
+    a, b = views
+    differ = spark.sql(f"select count(*) from (select * from {a} except all select * from {b}) "
+                       f"union all select count(*) from (select * from {b} except all "
+                       f"select * from {a})").collect()
     return rows[0], rows[1], sum(r[0] for r in differ)
 
 
@@ -182,14 +190,14 @@ def small_history(rng: random.Random, keys: int) -> list[tuple]:
     return rows
 
 
-def check_small(spark, histories: int, seed: int) -> tuple[int, int]:
+def check_small(spark, histories: int, seed: int, folder: Path) -> tuple[int, int]:
     """(rows, rows that differ) over ``histories`` random histories of 40 keys each."""
     rng, total, differ = random.Random(seed), 0, 0
     for _ in range(histories):
         spark.createDataFrame(small_history(rng, 40), "k bigint, ts timestamp_ntz, "
                               "amount double, loaded_at timestamp_ntz, id bigint") \
             .createOrReplaceTempView("small_events")
-        rows, _, bad = differing(spark, *(render(body, SMALL) for body in BODIES))
+        rows, _, bad = differing(spark, *(render(body, SMALL) for body in BODIES), folder)
         total, differ = total + rows, differ + bad
     return total, differ
 
@@ -239,8 +247,9 @@ def main() -> None:
                 wall, cpu = runs[body][-1]
                 print(f"  {name:8} {LABELS[body]:13} {wall:8.2f} s wall {cpu:8.2f} s CPU "
                       f"(load {os.getloadavg()[0]:.1f})", flush=True)
-        report(name, rows[workload["relation"]], runs, differing(spark, *sqls.values()))
-    total, differ = check_small(spark, args.histories, seed=args.users)
+        report(name, rows[workload["relation"]], runs,
+               differing(spark, *sqls.values(), folder / "compared"))
+    total, differ = check_small(spark, args.histories, args.users, folder / "compared")
     print(f"random small histories: {args.histories} x 40 keys, {total:,} rows, "
           f"differing: {differ}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -1,14 +1,14 @@
 {#-
   rolling_windows in buckets of entities: with `partitions` n > 1, the body (dbt's
-  dispatch: prefix sums on DuckDB, RANGE frames elsewhere) runs once per bucket of
-  entities, featurestore_key_bucket(keys, n) = 0, 1, ..., n - 1, and the buckets' rows
-  are put together (featurestore_rolling_buckets). Every value of an entity depends on
-  that entity's events alone, and the buckets split entities, never an entity, so the
-  buckets hold exactly the rows of the body over every entity. What is not per entity
-  is computed once, here, over the whole input, and each bucket's body reads it: the
-  data horizon (the newest event of any entity; a bucket's own newest would cut its
-  rows short), and in an incremental run the previous result's watermark and old
-  horizon.
+  dispatch: prefix sums on DuckDB, running sums on Spark, RANGE frames elsewhere) runs
+  once per bucket of entities, featurestore_key_bucket(keys, n) = 0, 1, ..., n - 1, and
+  the buckets' rows are put together (featurestore_rolling_buckets). Every value of an
+  entity depends on that entity's events alone, and the buckets split entities, never
+  an entity, so the buckets hold exactly the rows of the body over every entity. What
+  is not per entity is computed once, here, over the whole input, and each bucket's
+  body reads it: the data horizon (the newest event of any entity; a bucket's own
+  newest would cut its rows short), and in an incremental run the previous result's
+  watermark and old horizon.
 
   Why: the DuckDB body sorts and joins every instant of its input at once, so its memory
   grows with the input (9 GiB for 6.4M events). A bucket's body holds about 1/n of it

@@ -128,10 +128,10 @@
     re-aggregates a RANGE frame whenever it slides, so the RANGE body costs a window's
     size at every row. Measured on the demo's data, same session, runs interleaved,
     rows identical (EXCEPT ALL both ways; bench/rolling_spark.py, local[2] on 2 shared
-    cores, load average 17 to 21): the user model at 20,000 users (651,575 events)
+    cores, load average 12 to 23): the user model at 20,000 users (651,575 events)
     232.1 s against 52.5 s (57.8 s against 13.6 s of CPU, 4.2x); the merchant model
-    (hot merchants, dense windows) at 2,000 users 529.5 s against 7.6 s (72.4 s against
-    4.1 s of CPU, 17.8x). docs/incremental.md has the table and the command.
+    (hot merchants, dense windows) at 2,000 users 164.8 s against 5.0 s (50.2 s against
+    2.4 s of CPU, 21.1x). docs/incremental.md has the table and the command.
     Sums stay exact (DECIMAL(38, sum_scale)), so Spark gives DuckDB's bits; the running
     value is always a window's sum, never a whole history's.
     https://spark.apache.org/docs/latest/sql-ref-syntax-qry-select-window.html -#}

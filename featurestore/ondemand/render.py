@@ -85,8 +85,10 @@ class _Renderer:
             return sp.guarded(_GUARDS[op].format(args[0]), sp.fn(op, *args))
         if op == "power":
             x, y = args
+            # a negative base needs a whole exponent; the dialect's floor, since Spark's
+            # own yields a bigint, which an exponent past 2^63 overflows
             return sp.finite(sp.guarded(f"not ({x} = 0 and {y} < 0) and ({x} >= 0 or "
-                                        f"{y} = floor({y}))", sp.fn(op, x, y)))
+                                        f"{y} = {sp.floor(y)})", sp.fn(op, x, y)))
         if op == "exp":
             return sp.fn(op, *args)
         if op in ("abs", "tan", "atan", "atan2", "sin", "cos", "length", "starts_with",

@@ -115,28 +115,26 @@ def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
     ``ttl=False`` leaves DynamoDB's TTL sweeper off: tests that read items on a fixed
     past clock need them to outlive their ``expires_at``.
     """
-    from botocore.exceptions import ClientError
-
     description = describe_table(client, table_name)
     if description is None:
-        client.create_table(
-            TableName=table_name,
-            KeySchema=KEY_SCHEMA,
-            AttributeDefinitions=ATTRIBUTES,
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.get_waiter("table_exists").wait(TableName=table_name)
-        if not ttl:
-            return True
         try:
-            client.update_time_to_live(
+            client.create_table(
                 TableName=table_name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+                KeySchema=KEY_SCHEMA,
+                AttributeDefinitions=ATTRIBUTES,
+                BillingMode="PAY_PER_REQUEST",
             )
-        except ClientError as ttl_error:  # DynamoDB Local may not support TTL changes
-            if ttl_error.response["Error"]["Code"] not in ("ValidationException",
-                                                           "UnknownOperationException"):
-                raise
+        except client.exceptions.ResourceInUseException:
+            # made since we looked: by another process, or by this very request when
+            # botocore retried after its response was lost to a read timeout (a busy
+            # DynamoDB Local does that); either way the table is there, so check it
+            client.get_waiter("table_exists").wait(TableName=table_name)
+            if ttl:
+                _enable_ttl(client, table_name)
+            return ensure_table(client, table_name, ttl=ttl)
+        client.get_waiter("table_exists").wait(TableName=table_name)
+        if ttl:
+            _enable_ttl(client, table_name)
         return True
     schema = sorted((k["AttributeName"], k["KeyType"]) for k in description["KeySchema"])
     if schema != sorted((k["AttributeName"], k["KeyType"]) for k in KEY_SCHEMA):
@@ -146,6 +144,20 @@ def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
             "FEATURESTORE_ONLINE_TABLE, or drop that table."
         )
     return False
+
+
+def _enable_ttl(client, table_name: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        client.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    except ClientError as ttl_error:  # already on; or DynamoDB Local may not support it
+        if ttl_error.response["Error"]["Code"] not in ("ValidationException",
+                                                       "UnknownOperationException"):
+            raise
 
 
 def drop_table(client, table_name: str) -> bool:

@@ -138,3 +138,22 @@ def test_forget_names_a_bad_key_instead_of_a_traceback(tmp_path):
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines()[-1] == (
         "Error: entity `user`: key `user_id` must be an int64, got '²'")
+
+
+def test_ensure_table_takes_a_table_made_since_it_looked(dynamodb_table, monkeypatch):
+    """A busy DynamoDB Local answered CreateTable too late: botocore retried, and the
+    retry found the table its first attempt had made ("Cannot create preexisting
+    table" failed two CI tests). Made since we looked is made: checked, not raised."""
+    from featurestore.online import client as online_client
+
+    client, name = dynamodb_table  # exists already
+    looked = []
+
+    def not_yet(client, table_name):
+        looked.append(table_name)
+        return None if len(looked) == 1 else describe(client, table_name)
+
+    describe = online_client.describe_table
+    monkeypatch.setattr(online_client, "describe_table", not_yet)
+    assert ensure_table(client, name) is False
+    assert looked == [name, name]

@@ -3,7 +3,8 @@
 These tests start a JVM (about 8 s) and run each query through Spark's planner, so each
 module is marked `spark` and runs as its own bounded CI step (`make test-spark`), not in
 `make test`. The session is featurestore's own (featurestore/dialects/spark.py), with a
-small driver (1 GiB) and its catalog in a temporary folder.
+driver of 2 GiB (1 GiB ran out of heap once the demo and the 10,125 on-demand
+parity cases shared it) and its catalog in a temporary folder.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def spark(spark_dir):
     from tests.hostile_text import CANARY_VALUE, CANARY_VAR
 
     os.environ[CANARY_VAR] = CANARY_VALUE
-    return start_session(session_config(spark_dir, driver_memory="1g"))
+    return start_session(session_config(spark_dir, driver_memory="2g"))
 
 
 def load_rows(spark, name: str, schema: str, rows: list[tuple]) -> None:

@@ -27,7 +27,7 @@ from tests.ondemand_cases import INPUTS, expressions, normalize, rows, same
 
 pytestmark = [pytest.mark.spark]
 
-EXAMPLES, PER_QUERY, ROWS = 27, 15, 25  # 10,125 cases; 25 expressions overrun a draw
+EXAMPLES, PER_QUERY, ROWS = 45, 9, 25  # 10,125 cases
 TRANSCENDENTAL = {"exp", "ln", "log10", "power", "sin", "cos", "tan", "asin", "acos", "atan",
                   "atan2"}
 TRANSCENDENTAL_ULPS = 1

@@ -64,3 +64,39 @@ def test_the_checker_reports_an_old_version_a_degraded_answer_and_a_5xx():
     record.store_down.append([104.0, 110.0])
     assert answer(105.0, 2, degraded=True) is None
     assert answer(120.0, 2, status=503).startswith("HTTP 503: ")
+
+
+def _cycles(path, statuses: list[str], files: int) -> None:
+    """loop_cycles with a row per status; the last one recorded ``files`` ingested."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists featurestore")
+        con.execute("create or replace table featurestore.loop_cycles (started_at integer, "
+                    "status varchar, files integer, quarantined varchar, refused varchar, "
+                    "message varchar)")
+        for n, status in enumerate(statuses):
+            con.execute("insert into featurestore.loop_cycles values (?, ?, ?, '[]', '{}', '')",
+                        [n, status, files if n == len(statuses) - 1 else 0])
+
+
+def test_a_broken_model_fails_the_cycle_only_when_the_cycle_builds_it(tmp_path):
+    """The 500-cycle bench's cycle 70: the model was broken, but its only transactions
+    file was still settling, so nothing was built and the loop rightly said 0."""
+    record = SoakRecord(seed=1, settle_seconds=3)
+    checker = Checker(record, None, tmp_path / "w.duckdb", "", "t")
+    landed = LandedFile("transactions", "a.csv", "good", [ROW], complete_at=0.0)
+
+    def problems(returncode: int, loaded: list) -> list[str]:
+        cycle = CycleRecord(len(record.cycles) + 1, started=100.0)
+        cycle.model_broken, cycle.returncode = "fs_merchant__risk", returncode
+        record.cycles.append(cycle)
+        _cycles(tmp_path / "w.duckdb", ["failed" if returncode else "ok"] * len(record.cycles),
+                len(loaded))
+        found: list[str] = []
+        with duckdb.connect() as con:
+            con.execute(f"attach '{tmp_path / 'w.duckdb'}' as w (read_only)")
+            checker.cycle_row(con, cycle, set(), loaded, [], found)
+        return found
+
+    assert problems(0, []) == []  # nothing landed to build: nothing failed
+    assert problems(0, [landed])[0].startswith("invariant 5: exit code 0, expected 1; ")
+    assert problems(1, []) == []  # the failed cycle's file is built again

@@ -117,6 +117,7 @@ def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
     """
     description = describe_table(client, table_name)
     if description is None:
+        created = True
         try:
             client.create_table(
                 TableName=table_name,
@@ -128,14 +129,13 @@ def ensure_table(client, table_name: str, *, ttl: bool = True) -> bool:
             # made since we looked: by another process, or by this very request when
             # botocore retried after its response was lost to a read timeout (a busy
             # DynamoDB Local does that); either way the table is there, so check it
-            client.get_waiter("table_exists").wait(TableName=table_name)
-            if ttl:
-                _enable_ttl(client, table_name)
-            return ensure_table(client, table_name, ttl=ttl)
+            created = False
         client.get_waiter("table_exists").wait(TableName=table_name)
         if ttl:
             _enable_ttl(client, table_name)
-        return True
+        if created:
+            return True
+        description = describe_table(client, table_name)
     schema = sorted((k["AttributeName"], k["KeyType"]) for k in description["KeySchema"])
     if schema != sorted((k["AttributeName"], k["KeyType"]) for k in KEY_SCHEMA):
         raise OnlineStoreError(

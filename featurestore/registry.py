@@ -9,7 +9,9 @@ promotion or a backfill (``consumed_views``). Before that nobody can depend on v
 1's meaning, so a breaking change is made in place (``in-place``), which is what the
 first real edit of a scaffolded view is. ``apply`` records the new state: who applied
 which version, when, with which contract hash, so any training set or online item can
-be traced to its contract.
+be traced to its contract. On-demand views are planned and recorded by the same rules,
+their request fields, inputs and expressions being what breaks
+(registry_on_demand.py); they are listed after the stored views.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import getpass
 import json
 from dataclasses import dataclass, field
 
-from featurestore.contracts import Catalog, FeatureView
+from featurestore import registry_on_demand
+from featurestore.contracts import Catalog, FeatureView, OnDemandView
 from featurestore.dtypes import utc_naive
 from featurestore.errors import PlanRefused, WarehouseError, WarehouseUnreachable
+from featurestore.registry_on_demand import record_json
 from featurestore.warehouse import Warehouse
 
 TABLE = "feature_registry"
@@ -233,6 +237,21 @@ def _version_diff(view: FeatureView, before: FeatureView) -> list[str]:
             + ([f"changes: {view.changes}"] if view.changes else []))
 
 
+def _registry_state(catalog: Catalog, warehouse: Warehouse) -> tuple[dict, dict, dict]:
+    """(the stored views' applied versions, the on-demand views', the consumed views:
+    a feature service's frozen parameters consume the on-demand views they read)."""
+    stored, on_demand = {}, {}
+    for key, record in applied_versions(warehouse).items():
+        kind = on_demand if registry_on_demand.is_on_demand_record(record["contract"]) \
+            else stored
+        kind[key] = record
+    consumed = consumed_views(warehouse)
+    if catalog.on_demand or on_demand:
+        consumed.update(dict.fromkeys(registry_on_demand.frozen_by_services(warehouse)
+                                      - consumed.keys(), "frozen by a feature service"))
+    return stored, on_demand, consumed
+
+
 def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
     """Every view version of the contracts against the registry.
 
@@ -246,9 +265,8 @@ def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
     """
     from featurestore import version_log
 
-    applied = applied_versions(warehouse)
+    applied, on_demand, consumed = _registry_state(catalog, warehouse)
     retired = version_log.retired_versions(warehouse)
-    consumed = consumed_views(warehouse)
     logged = {event.view_name for event in version_log.events(warehouse)}
     changes = []
     for name in sorted(catalog.views):
@@ -303,9 +321,17 @@ def plan(catalog: Catalog, warehouse: Warehouse) -> Plan:
                 f"it (its online items may still be served or pinned). Run `featurestore "
                 f"retire {name} --version {number}` first."]))
     for name, number in sorted(k for k in applied if k[0] not in catalog.views):
+        if name in catalog.on_demand:
+            changes.append(ViewChange(name, "update", number, breaking=[
+                f"{catalog.on_demand[name].path}: `{name}` is a stored view in the registry; "
+                "an on-demand view cannot take its name (views and on-demand views share one "
+                "namespace). Name the on-demand view otherwise, or apply the stored view's "
+                "removal first."]))
+            continue
         changes.append(ViewChange(name, "remove", number,
                                   details=["its contract file is gone from feature_defs/"]))
-    return Plan(changes)
+    return Plan(changes + [ViewChange(**fields) for fields in  # the on-demand views last
+                           registry_on_demand.planned(catalog, on_demand, consumed)])
 
 
 def apply(catalog: Catalog, warehouse: Warehouse, *, who: str | None = None) -> Plan:
@@ -319,11 +345,13 @@ def apply(catalog: Catalog, warehouse: Warehouse, *, who: str | None = None) -> 
     with warehouse.transaction():
         for change in result.pending:
             contract = change.contract
+            if isinstance(contract, OnDemandView):  # with its checked trees
+                recorded = record_json(contract)
+            else:
+                recorded = json.dumps(contract.to_dict(), sort_keys=True) if contract else "{}"
             warehouse.execute(
                 f"insert into {table} values (?, ?, ?, ?, ?, ?, ?)",
-                [change.view, change.version,
-                 contract.contract_hash() if contract else "",
-                 json.dumps(contract.to_dict(), sort_keys=True) if contract else "{}",
-                 change.action, who, now],
+                [change.view, change.version, contract.contract_hash() if contract else "",
+                 recorded, change.action, who, now],
             )
     return result

@@ -130,9 +130,10 @@ TRAINING_TABLE = "training_sets"
 
 
 def record_training_set(warehouse, manifest: dict) -> int:
-    """One row per view of a training set's manifest: (created_at, path, view, version,
-    pinned). ``featurestore retire`` reads them: a version a recent training set pinned
-    may still be asked for by the model trained on it."""
+    """One row per view of a training set's manifest, on-demand views included:
+    (created_at, path, view, version, pinned). ``featurestore retire`` reads them: a
+    version a recent training set pinned may still be asked for by the model trained on
+    it; ``plan`` reads them as consumers."""
     warehouse.ensure_store_schema()
     table = warehouse.store_table(TRAINING_TABLE)
     warehouse.execute(
@@ -140,8 +141,10 @@ def record_training_set(warehouse, manifest: dict) -> int:
         "join_sql_sha256 varchar, view_name varchar not null, version integer not null, "
         "pinned boolean not null)")
     created = utc_naive(dt.datetime.fromisoformat(manifest["created_at"]))
+    # its on-demand views too: their expressions' meaning is then consumed (registry.py)
     rows = [(created, manifest["output"]["path"], manifest["join_sql_sha256"], view["name"],
-             view["version"], bool(view.get("pinned"))) for view in manifest["views"]]
+             view["version"], bool(view.get("pinned")))
+            for view in [*manifest["views"], *manifest.get("on_demand", ())]]
     with warehouse.transaction():
         for row in rows:
             warehouse.execute(f"insert into {table} values (?, ?, ?, ?, ?, ?)", list(row))

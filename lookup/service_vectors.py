@@ -96,7 +96,8 @@ def service_of(services: dict[str, ServedService], name: str) -> ServedService:
 
 def _frozen_views(catalog, served: ServedService) -> None:
     """Each stored view version the parameters were frozen on must be one this lookup
-    serves: a 409 naming the fix otherwise (never another version's values)."""
+    serves, and each on-demand view's the version it computes: a 409 naming the fix
+    otherwise (never another version's values)."""
     wanted = {(v, n) for v, n, _, on_demand in served.features if not on_demand}
     for name, version in sorted(wanted | set(served.reads)):
         view = catalog.versions_of(name).get(version) if name in catalog.views else None
@@ -107,6 +108,16 @@ def _frozen_views(catalog, served: ServedService) -> None:
                 f"frozen on `{name}@v{version}`, {why} (not online, or not in the registry "
                 f"snapshot); freeze a new parameter set on a live version and rebuild the "
                 f"lookup (featurestore package-lambda)", status=409)
+    for name, version in sorted({(v, n) for v, n, _, on_demand in served.features
+                                 if on_demand}):
+        view = catalog.on_demand.get(name)
+        if view is None or view.version != version:  # its expressions are another's now
+            now = f"v{view.version}" if view is not None else "no version"
+            raise RequestError(
+                f"the parameters of `{served.name}` (set {served.parameters_version}) were "
+                f"frozen on on-demand view `{name}@v{version}`, but this lookup computes "
+                f"{now} of it (its expressions may differ); freeze a new parameter set on "
+                f"it and rebuild the lookup (featurestore package-lambda)", status=409)
 
 
 # (id of the catalog, service, parameter set) -> (the catalog, its plans): a service's

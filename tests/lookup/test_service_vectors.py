@@ -158,3 +158,29 @@ def test_the_lambda_zip_serves_a_vector_without_sqlglot(dynamodb_local, dynamodb
     assert body["results"][0]["vector"] == [14, None, 2.0, 1, 0, 0, 0, 1]
     assert body["results"][0]["features"]["user_transactions:txn_count_7d"]["status"] == \
         "PRESENT"
+
+
+def test_parameters_frozen_on_another_on_demand_version_are_a_409(dynamodb_table, catalog):
+    """A model trained on txn_context v2's expressions is never served v1's values."""
+    from featurestore.lookup.service_vectors import services_from_snapshot
+    from tests.lookup.lookup_testkit import service_record
+
+    client, table = dynamodb_table
+    record = service_record()
+    document = record["parameters"]["document"]
+    document["features"].append({
+        "name": "txn_context:local_hour", "ref": "txn_context:local_hour",
+        "view": "txn_context", "version": 2, "feature": "local_hour", "dtype": "int64",
+        "column": "txn_context__local_hour", "on_demand": True})
+    document["reads"] = {"user_transactions": 1, "user_profile": 1}
+    record["features"].append("txn_context:local_hour")
+    record["parameters"]["version"] = 4  # plans are cached per parameter set
+    app = make_app(catalog, client, table, clock=lambda: NOW,
+                   services=services_from_snapshot({"services": {"fraud_model": record}}))
+    assert handle(app, "POST", "/v1/services/fraud_model/retrieve", {
+        "keys": [{"user_id": 42}], "request": {"txn_ts": "2026-05-01T12:00:00Z"}}) == (
+        409, {"error": "conflict", "message": (
+        "the parameters of `fraud_model` (set 4) were frozen on on-demand view "
+        "`txn_context@v2`, but this lookup computes v1 of it (its expressions may differ); "
+        "freeze a new parameter set on it and rebuild the lookup (featurestore "
+        "package-lambda)")})

@@ -2,7 +2,7 @@
 
 Two files are written into the project (this repository's demo, or a team's own dbt
 project that installs featurestore as a dbt package), both committed and both checked by
-``featurestore validate``:
+``featurestore validate``; a third with on-demand views (generate_on_demand.py):
 
 - ``<macro path>/generated/featurestore_contracts.sql``: a macro returning every view's
   contract as data. ``featurestore.as_of_join`` reads it at parse time from the project
@@ -237,10 +237,12 @@ def contracts_schema(catalog: Catalog) -> str:
 @dataclass
 class GeneratedFile:
     path: Path
-    content: str
+    content: str | None  # None: the file must not exist (nothing to generate)
 
     def is_current(self, root: Path) -> bool:
         target = root / self.path
+        if self.content is None:
+            return not target.exists()
         return target.exists() and target.read_bytes() == self.content.encode()
 
 
@@ -248,9 +250,13 @@ def generated_files(project: Project, catalog: Catalog) -> list[GeneratedFile]:
     """The generated files of ``project``, with paths relative to its root."""
     macros = project.macros_dir.relative_to(project.root)
     models = project.models_dir.relative_to(project.root)
+    from featurestore.generate_on_demand import ON_DEMAND_MACRO, on_demand_macro
+
     return [
         GeneratedFile(macros / CONTRACTS_MACRO, contracts_macro(catalog)),
         GeneratedFile(models / CONTRACTS_SCHEMA, contracts_schema(catalog)),
+        GeneratedFile(macros / ON_DEMAND_MACRO,
+                      on_demand_macro(catalog, str(project.dbt_project.get("name", "")))),
     ]
 
 
@@ -260,8 +266,11 @@ def write_generated(project: Project, catalog: Catalog) -> list[Path]:
     for item in generated_files(project, catalog):
         if not item.is_current(project.root):
             target = project.root / item.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(item.content, encoding="utf-8")
+            if item.content is None:  # its views are gone: so is the file
+                target.unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(item.content, encoding="utf-8")
             written.append(item.path)
     return written
 

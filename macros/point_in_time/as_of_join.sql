@@ -42,8 +42,8 @@
             ~ "strings, e.g. ['user_transactions', 'user_profile:country'], not " ~ views ~ ".") }}
     {%- endif -%}
     {%- set contracts = featurestore.featurestore_project_contracts('as_of_join') -%}
-    {%- set order = [] -%}
-    {%- set wanted = {} -%}
+    {%- set on_demand = featurestore.featurestore_project_on_demand() -%}
+    {%- set order, wanted, od_order, od_wanted = [], {}, [], {} -%}
     {%- for item in views -%}
         {%- if item is not string or item | trim == '' -%}
             {{ exceptions.raise_compiler_error(
@@ -52,18 +52,19 @@
         {%- endif -%}
         {%- set parts = item.split(':', 1) -%}
         {%- set view_name = parts[0] | trim -%}
-        {%- if view_name not in contracts -%}
+        {%- if view_name not in contracts and view_name.split('@', 1)[0] in on_demand -%}
+            {%- do featurestore.featurestore_on_demand_ask(on_demand[view_name.split('@', 1)[0]], view_name, parts, od_order, od_wanted) -%}
+        {%- elif view_name not in contracts -%}
             {{ exceptions.raise_compiler_error(
                 "as_of_join: unknown feature view `" ~ view_name ~ "`; known views: "
-                ~ (contracts.keys() | sort | join(', ')) ~ ".") }}
-        {%- endif -%}
-        {%- if view_name not in wanted -%}
+                ~ ((contracts.keys() | list) + (on_demand.keys() | list)) | sort | join(', ') ~ ".") }}
+        {%- elif view_name not in wanted -%}
             {%- do order.append(view_name) -%}
             {%- do wanted.update({view_name: []}) -%}
         {%- endif -%}
-        {%- if parts | length == 1 -%}
+        {%- if view_name in wanted and parts | length == 1 -%}
             {%- do wanted.update({view_name: none}) -%}
-        {%- elif wanted[view_name] is not none -%}
+        {%- elif view_name in wanted and wanted[view_name] is not none -%}
             {%- set feature_name = parts[1] | trim -%}
             {%- set known = contracts[view_name]['features'] | map(attribute='name') | list -%}
             {%- if feature_name not in known -%}
@@ -74,6 +75,7 @@
             {%- do wanted[view_name].append(feature_name) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set hidden = featurestore.featurestore_on_demand_inputs(on_demand, od_order, od_wanted, contracts, order, wanted) -%}
     {%- set specs = [] -%}
     {%- for view_name in order -%}
         {%- set contract = contracts[view_name] -%}
@@ -95,5 +97,12 @@
                             'utc_columns': featurestore.featurestore_tz_columns(relation, read)}) -%}
         {%- do specs.append(spec) -%}
     {%- endfor -%}
-    {{ return(featurestore.as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event, spine_utc=spine_utc)) }}
+    {%- if not specs -%}  {#- on-demand features over request fields only: the spine itself -#}
+        {{ return(featurestore.featurestore_on_demand_select('select * from ' ~ spine, spine, specs, on_demand, od_order, od_wanted, hidden)) }}
+    {%- endif -%}
+    {%- set join_sql = featurestore.as_of_join_specs(spine, specs, event_ts=event_ts, known_at_event=known_at_event, spine_utc=spine_utc) -%}
+    {%- if not od_order -%}
+        {{ return(join_sql) }}
+    {%- endif -%}
+    {{ return(featurestore.featurestore_on_demand_select(join_sql, spine, specs, on_demand, od_order, od_wanted, hidden)) }}
 {% endmacro %}

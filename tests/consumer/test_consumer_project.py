@@ -244,3 +244,19 @@ def test_sync_then_lookup_from_dynamodb_local(shop, dynamodb_table, dynamodb_loc
             f"{VIEW}:last_order_amount": {"value": None, "feature_ts": None,
                                           "status": "MISSING"}}},
     ]}
+
+
+def test_the_packages_own_on_demand_views_stay_out_of_a_consumer_project(shop):
+    """The package installed from this source tree holds the demo's generated
+    `featurestore_on_demand` macro; a project without on-demand views of its own must
+    not find them through it (the data names the dbt project it was generated for)."""
+    from dbt.cli.main import dbtRunner
+
+    messages: list[str] = []
+    result = dbtRunner(callbacks=[lambda event: messages.append(event.info.msg)]).invoke([
+        "compile", "--inline",
+        "{{ featurestore.as_of_join(ref('stg_shop__churn_labels'), ['txn_context']) }}",
+        "--project-dir", str(shop.root), "--profiles-dir", str(shop.root), "--quiet"])
+    assert not result.success
+    assert ("as_of_join: unknown feature view `txn_context`; known views: customer_orders."
+            in "\n".join(map(str, [result.exception, *messages])))

@@ -109,6 +109,8 @@ def pit_project(tmp_path_factory) -> DbtProject:
     (root / "macros" / "generated" / "featurestore_contracts.sql").write_text(
         _contracts_macro(fixture_contracts())
     )
+    # the fixture's own contracts only: not the demo's on-demand views
+    (root / "macros" / "generated" / "featurestore_on_demand.sql").unlink(missing_ok=True)
     shutil.copytree(ROOT / "tests" / "dbt", root / "tests" / "dbt")
     shutil.copytree(FIXTURE / "seeds", root / "seeds")
     shutil.copytree(FIXTURE / "models", root / "models" / "pit_tests")

@@ -115,6 +115,8 @@ def built(tmp_path_factory):
         (models / f"{table}.sql").write_text(f"select * from main.raw_{table}")
     (models / "od_spine.sql").write_text("select * from main.raw_spine")
     (models / "od_spine_aware.sql").write_text("select * from main.raw_spine_aware")
+    (models / "od_spine_short.sql").write_text(  # no `amount`
+        "select row_id, user_id, event_ts, txn_ts, merchant_country from main.raw_spine")
     for model, refs in MODELS.items():
         spine = "od_spine_aware" if model == "od_aware" else "od_spine"
         (models / f"{model}.sql").write_text(
@@ -129,10 +131,7 @@ def built(tmp_path_factory):
                        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     os.environ.pop("FEATURESTORE_TARGET", None)
     try:
-        # in a process of its own: dbt-duckdb keeps its connection to the file open
-        run = subprocess.run([str(Path(sys.executable).with_name("dbt")), "run",
-                              "--project-dir", str(root), "--profiles-dir", str(root)],
-                             capture_output=True, text=True, check=False)
+        run = _dbt(root, "run")
         assert run.returncode == 0, run.stdout + run.stderr
         yield Project(root), database, literals  # the DuckDB file of the environment
     finally:
@@ -141,6 +140,13 @@ def built(tmp_path_factory):
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt in a process of its own: dbt-duckdb keeps its connection to the file open."""
+    return subprocess.run([str(Path(sys.executable).with_name("dbt")), *args,
+                           "--project-dir", str(root), "--profiles-dir", str(root)],
+                          capture_output=True, text=True, check=False)
 
 
 def _rows(database: Path, model: str) -> tuple[list[str], list[tuple]]:
@@ -241,3 +247,30 @@ def test_on_snowflake_the_compiled_model_gives_the_training_sets_rows(built, sen
     assert "fs_joined.* exclude (" in sql
     assert names == expected.column_names
     assert rows == sorted(tuple(row.values()) for row in expected.to_pylist())
+
+
+ERRORS = [
+    ("['txn_context:nope']", "as_of_join: on-demand view `txn_context` has no feature `nope`; "
+     "its features: amount_over_avg_30d, amount_minus_avg_7d, local_hour, is_foreign."),
+    ("['txn_context@v2:local_hour']", "as_of_join: on-demand view `txn_context` has no "
+     "version `v2`; its version: v1."),
+    ("['nope']", "as_of_join: unknown feature view `nope`; known views: device_seen_before, "
+     "merchant_risk, txn_context, txn_hostile, user_profile, user_transactions."),
+]
+
+
+@pytest.mark.parametrize(("views", "message"), ERRORS, ids=["feature", "version", "view"])
+def test_compile_errors_name_the_fix(built, views, message):
+    run = _dbt(built[0].root, "compile", "--inline",
+               f"{{{{ featurestore.as_of_join(ref('od_spine'), {views}) }}}}")
+    assert run.returncode != 0
+    assert message in run.stdout, run.stdout
+
+
+def test_a_built_spine_without_a_request_column_is_named(built):
+    run = _dbt(built[0].root, "compile", "--inline", "{{ featurestore.as_of_join("
+               "ref('od_spine_short'), ['txn_context:amount_over_avg_30d']) }}")
+    assert run.returncode != 0
+    assert ("as_of_join: the spine has no column `amount`: an on-demand feature asked for "
+            "reads request field `amount`. Add it to the spine, with the value each row was "
+            "scored with.") in run.stdout, run.stdout

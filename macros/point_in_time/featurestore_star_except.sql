@@ -23,8 +23,8 @@
     {%- if spine_columns is none -%}
         {{ exceptions.raise_compiler_error(
             "as_of_join: on-demand inputs nobody asked for are left out of the training set by "
-            ~ "listing its columns, which needs a built spine (a ref or source, not a CTE name) on `"
-            ~ target.type ~ "`; pass one, or ask for the inputs too.") }}
+            ~ "listing its columns on this warehouse, which needs a built spine (a ref or source, "
+            ~ "not a CTE name); pass one, or ask for the inputs too.") }}
     {%- endif -%}
     {%- set listed = [] -%}
     {%- for column in spine_columns -%}

@@ -52,7 +52,8 @@ def _jobs(jobs: int | None) -> int:
 
 def gather(project, *, training_sets=(), serving_window: dt.timedelta = DEFAULT_WINDOW,
            progress: Callable[[str], None] = lambda line: None):
-    """(catalog, [ViewInputs], notes): everything the pages show, read once."""
+    """(catalog, [ViewInputs], notes, the registry's rows of each on-demand view):
+    everything the pages show, read once."""
     from featurestore.apps.catalog_site.dbt_docs import DbtDocs
     from featurestore.apps.catalog_site.distributions import from_arrow
     from featurestore.apps.catalog_site.health import assess
@@ -112,7 +113,7 @@ def gather(project, *, training_sets=(), serving_window: dt.timedelta = DEFAULT_
                             for f in view.features if f.sensitivity != "pii"
                             and f"{view.name}:{f.name}" in serving.values},
             versions=versions))
-    return catalog, inputs, notes
+    return catalog, inputs, notes, store.other_registry
 
 
 # The pages to draw, shared with forked workers (set before the pool starts).
@@ -150,7 +151,7 @@ def build_site(project, *, out_dir: Path | None = None, training_sets=(),
     require_extras()
     out_dir = Path(out_dir) if out_dir else project.target_dir / "catalog"
     output.check_destination(out_dir)
-    catalog, inputs, notes = gather(project, training_sets=training_sets,
+    catalog, inputs, notes, applied = gather(project, training_sets=training_sets,
                                     serving_window=serving_window, progress=progress)
     env = pages.environment()
     site = {"project": project.dbt_project.get("name") or project.root.name,
@@ -176,7 +177,7 @@ def build_site(project, *, out_dir: Path | None = None, training_sets=(),
             _WORK.clear()
         entities = pages.entity_rows(catalog, rows)
         on_demand = on_demand_page.index_rows(catalog)
-        written = on_demand_page.write_pages(folder, env, site, catalog, services)
+        written = on_demand_page.write_pages(folder, env, site, catalog, services, applied)
         output.write_page(folder, "index.html", env.get_template("index.html").render(
             site=site, base="", rows=rows, entities=entities, notes=notes,
             filters=pages.index_filters(rows), ready=sum(r["health"].ready for r in rows),

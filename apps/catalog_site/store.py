@@ -100,6 +100,8 @@ class ViewRecords:
 class StoreRecords:
     views: dict[str, ViewRecords]
     tables: dict[str, bool]  # which of the store's tables exist
+    # the registry's rows of the other names (on-demand views), oldest first
+    other_registry: dict[str, list[dict]] = field(default_factory=dict)
     bucket_seconds: int | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -155,10 +157,12 @@ def _registry(warehouse, records: StoreRecords) -> None:
         "select view_name, version, change, contract_hash, applied_by, applied_at "
         f"from {t} order by view_name, applied_at, version"))
     for name, version, change, digest, who, when in rows or []:
+        row = {"version": version, "change": change, "contract_hash": digest,
+               "applied_by": who, "applied_at": when}
         if name in records.views:
-            records.views[name].registry.append({
-                "version": version, "change": change, "contract_hash": digest,
-                "applied_by": who, "applied_at": when})
+            records.views[name].registry.append(row)
+        else:
+            records.other_registry.setdefault(name, []).append(row)
 
 
 def _sync_state(warehouse, records: StoreRecords) -> None:

@@ -51,3 +51,34 @@ def test_the_index_lists_the_on_demand_views(project):  # noqa: F811
     (row,) = on_demand_page.index_rows(load_catalog(project.feature_defs))
     assert (row["name"], row["file"], row["entity"], row["features"], row["inputs"]) == (
         "txn_context", "txn_context.html", "user", 4, ["user_profile", "user_transactions"])
+
+
+def test_the_page_shows_the_registrys_record_and_whether_it_is_this_contract(project):  # noqa: F811,E501
+    from featurestore import registry
+    from featurestore.apps.catalog_site.store import read_store
+    from featurestore.warehouse import Warehouse
+
+    catalog = project.catalog()
+    view = catalog.on_demand["txn_context"]
+    assert on_demand_page.applied_state(view, []) == (
+        "Not in the registry: run `featurestore apply`.")
+    assert on_demand_page.applied_state(view, None) == (
+        "The registry was not read (no warehouse).")
+    with Warehouse(project) as warehouse:
+        registry.apply(catalog, warehouse, who="alice")
+    rows = read_store(project, list(catalog.views.values())).other_registry["txn_context"]
+    assert [(r["version"], r["change"], r["applied_by"]) for r in rows] == [
+        (1, "create", "alice")]
+    assert on_demand_page.applied_state(view, rows) == (
+        "Applied: the registry's active v1 is this contract.")
+    edit(project, "txn_context.yml", "sql: merchant_country <> home_country",
+         "sql: merchant_country = home_country")
+    changed = project.catalog().on_demand["txn_context"]
+    assert on_demand_page.applied_state(changed, rows) == (
+        "The contract (v1) differs from the registry's active v1: run `featurestore plan`, "
+        "then `featurestore apply`.")
+    html = pages.environment().get_template("on_demand.html").render(
+        site={"project": "demo", "built_at": "2026-05-01 00:00 UTC"}, base="../",
+        **on_demand_page.context(changed, catalog, registry=rows))
+    assert (f"<tr><td>v1</td><td>create</td><td><code>{rows[0]['contract_hash'][:12]}</code>"
+            f"</td><td>alice</td><td>{rows[0]['applied_at']}</td></tr>") in html

@@ -88,9 +88,9 @@ class FeatureStore:
             >>> fs.describe("user_transactions")["warehouse"]["rows"]  # doctest: +SKIP
             5040
         """
-        from featurestore.describe import describe_view
+        from featurestore.describe import describe
 
-        return describe_view(self.project, self.project.catalog().view(view))
+        return describe(self.project, view)
 
     # -- offline -------------------------------------------------------------------------
     def training_set(self, spine: Any, features: FeatureNames | None = None, *,

@@ -12,6 +12,54 @@ from featurestore.errors import WarehouseError
 from featurestore.project import Project
 
 
+def describe(project: Project, name: str) -> dict:
+    """``featurestore describe NAME``: a stored view, or an on-demand view (its contract
+    and registry history: it has no rows of its own)."""
+    catalog = project.catalog()
+    if name in catalog.on_demand:
+        return describe_on_demand(project, catalog.on_demand[name])
+    return describe_view(project, catalog.view(name))
+
+
+def describe_on_demand(project: Project, view) -> dict:
+    """An on-demand view's contract (``to_dict``) and its registry history."""
+    from featurestore import registry
+    from featurestore.warehouse import Warehouse
+
+    document = {"kind": "on_demand", "contract": view.to_dict(), "path": view.path,
+                "contract_hash": view.contract_hash(), "registry": None}
+    if Warehouse.exists(project):
+        with Warehouse(project) as warehouse:
+            document["registry"] = [
+                {"version": version, "change": change, "contract_hash": digest,
+                 "applied_by": who, "applied_at": when}
+                for version, change, digest, who, when in registry.history(warehouse,
+                                                                            view.name)]
+    return document
+
+
+def _render_on_demand(document: dict) -> list[str]:
+    contract = document["contract"]
+    lines = [f"{contract['name']} v{contract['version']}  ({document['path']}), on-demand",
+             f"  {contract['description']}",
+             f"  entity      {contract['entity']}",
+             f"  owner       {contract['owner']}"
+             + (f"   tags: {', '.join(contract['tags'])}" if contract["tags"] else ""),
+             f"  hash        {document['contract_hash'][:16]}",
+             "  request:" if contract["request"] else "  request:    none"]
+    width = max(len(item.get("as") or item["name"]) for key in ("request", "inputs", "features")
+                for item in contract[key])
+    lines += [f"    {r['name'].ljust(width)}  {r['dtype']}"
+              f"{'' if r['nullable'] else ', not null'}" for r in contract["request"]]
+    lines.append("  inputs:" if contract["inputs"] else "  inputs:     none")
+    lines += [f"    {i['as'].ljust(width)}  {i['ref']} ({i['dtype']})"
+              for i in contract["inputs"]]
+    lines.append("  features:")
+    lines += [f"    {f['name'].ljust(width)}  {f['dtype']:<9} {f['sensitivity']:<8} "
+              f"{' '.join(f['sql'].split())}" for f in contract["features"]]
+    return lines
+
+
 def describe_view(project: Project, view: FeatureView) -> dict:
     """The contract, the registry history and what the warehouse holds of ``view``."""
     from featurestore import registry
@@ -46,6 +94,11 @@ def describe_view(project: Project, view: FeatureView) -> dict:
 
 def render_description(document: dict) -> str:
     """The text of ``featurestore describe``."""
+    if document.get("kind") == "on_demand":
+        lines = _render_on_demand(document)
+        if document["registry"] is None:
+            return "\n".join([*lines, "  registry: no warehouse yet"])
+        return "\n".join([*lines, *_registry_lines(document)])
     contract = document["contract"]
     entity = contract["entity"]
     lines = [
@@ -72,14 +125,7 @@ def render_description(document: dict) -> str:
     if document["warehouse"] is None:
         lines.append("  warehouse: not built yet (run `featurestore build`)")
         return "\n".join(lines)
-    if document["registry"]:
-        lines.append("  registry:")
-        for entry in document["registry"]:
-            lines.append(f"    v{entry['version']} {entry['change']:<9} "
-                         f"{entry['contract_hash'][:12]} by {entry['applied_by']} "
-                         f"at {entry['applied_at']:%Y-%m-%d %H:%M}")
-    else:
-        lines.append("  registry: not applied yet (run `featurestore apply`)")
+    lines += _registry_lines(document)
     stats = document["warehouse"]
     if stats["built"]:
         lines.append(f"  warehouse: {stats['relation']}: {stats['rows']:,} rows, "
@@ -88,6 +134,15 @@ def render_description(document: dict) -> str:
     else:
         lines.append(f"  warehouse: {stats['relation']} not built yet")
     return "\n".join(lines)
+
+
+def _registry_lines(document: dict) -> list[str]:
+    if not document["registry"]:
+        return ["  registry: not applied yet (run `featurestore apply`)"]
+    return ["  registry:", *(f"    v{entry['version']} {entry['change']:<9} "
+                             f"{entry['contract_hash'][:12]} by {entry['applied_by']} "
+                             f"at {entry['applied_at']:%Y-%m-%d %H:%M}"
+                             for entry in document["registry"])]
 
 
 def view_summary(view: FeatureView) -> dict:

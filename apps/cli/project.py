@@ -183,17 +183,18 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def describe_command(ctx: click.Context, view_name: str, as_json: bool) -> None:
-    """Show one view: its contract, registry history and what the warehouse holds.
+    """Show one view: its contract, registry history and what the warehouse holds
+    (an on-demand view: its request fields, inputs, expressions and registry history).
 
     \b
     Example:
       featurestore describe user_transactions
       featurestore describe user_transactions --json
     """
-    from featurestore.describe import describe_view, render_description
+    from featurestore.describe import describe, render_description
 
     project = get_project(ctx)
-    document = describe_view(project, project.catalog().view(view_name))
+    document = describe(project, view_name)
     if as_json:
         emit_json(document)
     else:

@@ -266,3 +266,31 @@ def test_drawn_literals_are_recorded_and_compared_exactly(project, before, after
         assert change.action == "in-place"
         assert change.details[0].startswith(
             "feature `is_foreign`: expression changed from `merchant_country <> '")
+
+
+def test_describe_shows_the_contract_and_the_registry_history(project):
+    applied(project)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--project-dir", str(project.root), "describe",
+                                 "txn_context"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:10] == [
+        "txn_context v1  (feature_defs/txn_context.yml), on-demand",
+        "  The transaction being scored, against the user's history and profile.",
+        "  entity      user",
+        "  owner       risk-ml   tags: fraud",
+        f"  hash        {project.catalog().on_demand['txn_context'].contract_hash()[:16]}",
+        "  request:",
+        "    amount               float64, not null",
+        "    txn_ts               timestamp",
+        "    merchant_country     string",
+        "  inputs:"]
+    assert lines[14] == ("    amount_over_avg_30d  float64   internal amount / "
+                         "txn_amount_avg_30d")
+    assert lines[-2] == "  registry:"
+    assert lines[-1].startswith("    v1 create    ") and " by alice at " in lines[-1]
+    document = json.loads(runner.invoke(cli, ["--project-dir", str(project.root),
+                                              "describe", "txn_context", "--json"]).output)
+    assert (document["kind"], document["contract"]["kind"]) == ("on_demand", "on_demand")
+    assert [(r["version"], r["change"]) for r in document["registry"]] == [(1, "create")]

@@ -138,6 +138,11 @@ def test_inputs_not_asked_for_stay_out_and_the_manifest_names_what_was_read(proj
         "features": [{"name": "amount_over_avg_30d",
                       "column": "txn_context__amount_over_avg_30d", "dtype": "float64",
                       "sql": "amount / txn_amount_avg_30d", "null_count": 3}]}
+    from featurestore.registry import consumed_views
+
+    with Warehouse(duck) as warehouse:  # the view's meaning is consumed: plan says so
+        assert consumed_views(warehouse) == {"user_transactions": "read by a training set",
+                                             "txn_context": "read by a training set"}
 
 
 def test_a_view_read_only_for_inputs_adds_no_column(projects):

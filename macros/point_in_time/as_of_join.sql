@@ -26,7 +26,14 @@
 
   as_of_join(spine, views)            analysts: view names, or 'view:feature' strings;
                                       'view@v2:feature' pins a version of a view with
-                                      several (unpinned: the contract's base version)
+                                      several (unpinned: the contract's base version);
+                                      an on-demand view ('txn_context', or one of its
+                                      features) is computed over the spine's request
+                                      columns and its joined inputs, in the SQL of
+                                      `featurestore training-set`, into
+                                      `<view>__<feature>` after the stored columns
+                                      (featurestore_on_demand_select; the SQL comes
+                                      from macros/generated/featurestore_on_demand.sql)
   as_of_join_specs(spine, specs)      specs carry `relation` (and optionally a subset
                                       of `features`, and `utc_columns`); validates,
                                       then dispatches to

@@ -52,8 +52,8 @@ def generate_command(ctx: click.Context) -> None:
 
     project = get_project(ctx)
     written = write_generated(project, project.catalog())
-    for path in written:
-        click.echo(f"wrote {path}")
+    for path in written:  # a file with nothing left to generate is removed
+        click.echo(f"{'wrote' if (project.root / path).exists() else 'removed'} {path}")
     if not written:
         click.echo("Generated files are up to date.")
 

@@ -294,3 +294,17 @@ def test_describe_shows_the_contract_and_the_registry_history(project):
                                               "describe", "txn_context", "--json"]).output)
     assert (document["kind"], document["contract"]["kind"]) == ("on_demand", "on_demand")
     assert [(r["version"], r["change"]) for r in document["registry"]] == [(1, "create")]
+
+
+def test_an_on_demand_view_cannot_take_an_applied_stored_views_name(project):
+    applied(project)
+    (project.feature_defs / "device_seen_before.yml").unlink()
+    text = (project.feature_defs / "txn_context.yml").read_text()
+    (project.feature_defs / "txn_context.yml").unlink()
+    (project.feature_defs / "device_seen_before.yml").write_text(
+        text.replace("name: txn_context", "name: device_seen_before", 1))
+    assert plan_of(project).refused == [
+        "feature_defs/device_seen_before.yml: `device_seen_before` is a stored view in the "
+        "registry; an on-demand view cannot take its name (views and on-demand views share "
+        "one namespace). Name the on-demand view otherwise, or apply the stored view's "
+        "removal first."]

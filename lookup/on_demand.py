@@ -26,10 +26,12 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from featurestore.contracts import Feature, RequestField, suggest
 from featurestore.errors import RequestError
 from featurestore.lookup.events import is_utf8
+from featurestore.lookup.on_demand_code import compile_answer
 from featurestore.lookup.status import DEFAULT, MISSING, PRESENT, RANK, STATUSES
 from featurestore.ondemand import evaluate_all
 
@@ -64,6 +66,9 @@ class OnDemandPlan:
     # it yields a timestamp)
     evaluate: Callable = tuple
     steps: tuple[tuple[str, int, bool], ...] = ()
+    # all of the above as one generated function of a key (lookup/on_demand_code.py), or
+    # None when a tree is too deep to compile (``answer`` then walks the plan)
+    code: Callable | None = None
 
     @property
     def request_fields(self) -> tuple[RequestField, ...]:
@@ -127,11 +132,16 @@ def _plan(found, where: dict) -> OnDemandPlan:
     uses = [0] * len(groups)
     for _, group, _ in steps:
         uses[group] += 1
+    expressions = tuple(f.expression for f in found.features)
+    inputs = tuple((name, index, feature, from_iso(default) if is_ts and default is not None
+                    else default, is_ts) for name, index, feature, default, is_ts
+                   in loads.values())
+    code = compile_answer(found.view.name, expressions, inputs, tuple(steps), tuple(groups),
+                          tuple(uses), _meta)
     return OnDemandPlan(found.view, tuple(f.feature for f in found.features),
                         tuple(ref for ref, _, _ in steps), _loads(loads.values()),
-                        tuple(groups), tuple(uses),
-                        evaluate_all(tuple(f.expression for f in found.features)),
-                        tuple(steps))
+                        tuple(groups), tuple(uses), evaluate_all(expressions), tuple(steps),
+                        code)
 
 
 def _loads(loads) -> tuple:
@@ -213,11 +223,24 @@ def _typed(fields: dict[str, RequestField], given: object, text: bool, where: st
                 value == value and value not in _INFINITE if field.dtype == "float64"
                 else -(2**63) <= value < 2**63):
             row[name] = value  # a JSON float or int as it must be: what _value gives back
-        elif field.dtype == "string" and type(value) is str and value.isascii():
+        elif type(value) is str and field.dtype == "string" and value.isascii():
             row[name] = value  # text with no lone surrogate, GET or POST
+        elif type(value) is str and field.dtype == "timestamp":
+            try:  # GET or POST: _value's parse, of each distinct text once
+                row[name] = _moment(value)
+            except ValueError:
+                row[name] = _value(field, value, text)  # raises, naming the field
         else:
             row[name] = _value(field, value, text)
     return row
+
+
+@lru_cache(maxsize=1024)  # the keys of a batch often share one timestamp's text
+def _moment(text: str) -> dt.datetime:
+    """A request timestamp's text as an aware datetime (naive is UTC), as ``_value``
+    reads it; ValueError when it is no ISO-8601 (not kept: only parsed texts are)."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 _FAST = {"float64": float, "int64": int}  # JSON values taken without _value's checks
@@ -306,6 +329,9 @@ def answer(plans: tuple[OnDemandPlan, ...], read: list, values: dict, out: dict,
     for an absent item, feature_ts, age_seconds), ``values`` the key's typed request
     fields."""
     for plan in plans:
+        if plan.code is not None:
+            plan.code(values, read, out, counts, json_value)
+            continue
         row = dict(values)
         for index, names, pick, defaults, stamps in plan.loads:
             got = read[index][0]

@@ -41,9 +41,8 @@ def source_of(*nodes: Node) -> tuple[str, list]:
     the constants it reads as k0, k1, ...)``: one value for one node, else a tuple. Each
     input is read from the row once, first; a KeyError for an operation outside the
     vocabulary."""
-    source = _Source()
-    bodies = [source.expr(node) for node in nodes]
-    reads = "".join(f"    {local} = get({name})\n" for local, name in source.columns.values())
+    source = Source()
+    reads, bodies = source.values(nodes)
     result = bodies[0] if len(bodies) == 1 else f"({', '.join(bodies)},)"
     return (f"def evaluate(row):\n    get = row.get\n{reads}    return {result}\n",
             source.constants)
@@ -51,42 +50,54 @@ def source_of(*nodes: Node) -> tuple[str, list]:
 
 def compile_function(node: Node) -> Compiled:
     """The function computing ``node`` for a row (input name -> value)."""
-    return _compiled(source_of(node)) or compile_node(node)
+    return compile_source(*source_of(node)) or compile_node(node)
 
 
 def compile_functions(nodes: Sequence[Node]) -> Callable[[Row], tuple]:
     """One function computing all of ``nodes`` for a row, as a tuple in their order: one
     call per row, and an input the expressions share read once."""
-    compiled = _compiled(source_of(*nodes)) if nodes else None
+    compiled = compile_source(*source_of(*nodes)) if nodes else None
     if compiled is None:
         functions = [compile_function(node) for node in nodes]
         return lambda row: tuple(f(row) for f in functions)
     return compiled if len(nodes) > 1 else lambda row: (compiled(row),)
 
 
-def _compiled(source: tuple[str, list]) -> Callable | None:
-    """The function of ``source_of``'s source, or None when it is nested past the
-    parser's limits (the caller then falls back to evaluate.py's closures)."""
-    text, constants = source
+def compile_source(text: str, constants: list, names: dict | None = None,
+                   function: str = "evaluate") -> Callable | None:
+    """The function ``function`` of ``text`` (source written by a ``Source``: generated
+    names only, every value a constant ``k<n>``), or None when it is nested past the
+    parser's limits (the caller then falls back to evaluate.py's closures). ``names``:
+    more globals the caller's own generated source reads (never builtins)."""
     try:
         code = compile(text, NAME, "exec")
     except (SyntaxError, RecursionError, MemoryError):
         return None
     namespace = {"__builtins__": {}, "isfinite": math.isfinite, "float": float, "UTC": UTC,
                  "abs": abs, "trunc": math.trunc, "copysign": math.copysign,
-                 "sqrt": math.sqrt, "log": math.log, "log10": math.log10, "zone": zone}
+                 "sqrt": math.sqrt, "log": math.log, "log10": math.log10, "zone": zone,
+                 **(names or {})}
     namespace.update((f"k{i}", value) for i, value in enumerate(constants))
     exec(code, namespace)  # noqa: S102 - generated names only; values are constants
-    return namespace["evaluate"]
+    return namespace[function]
 
 
-class _Source:
-    """Python source for a tree; ``constants``: the values it reads, by index."""
+class Source:
+    """Python source for trees; ``constants``: the values it reads, by index. ``read``
+    spells where an input's value comes from, given its name and this source (for its
+    ``constant`` and ``temp``): by default ``get(k<n>)``, the row's ``get``."""
 
-    def __init__(self):
+    def __init__(self, read: Callable[[str, Source], str] | None = None):
         self.constants: list = []
         self.count = 0
-        self.columns: dict[str, tuple[str, str]] = {}  # input -> (its local, its name's k)
+        self.columns: dict[str, tuple[str, str]] = {}  # input -> (its local, its read)
+        self.read = read or (lambda name, source: f"get({source.constant(name)})")
+
+    def values(self, nodes: Sequence[Node]) -> tuple[str, list[str]]:
+        """``(the lines reading each input into its local, first, in the order the trees
+        read them; the expression of each node's value)``."""
+        bodies = [self.expr(node) for node in nodes]
+        return "".join(f"    {local} = {read}\n" for local, read in self.columns.values()), bodies
 
     def constant(self, value) -> str:
         self.constants.append(value)
@@ -110,7 +121,7 @@ class _Source:
         """The input's value, read into a local first (``c0``, ``c1``...); a float64 and
         a timestamp are converted where they are used, as the closures do."""
         if node.value not in self.columns:
-            self.columns[node.value] = (f"c{len(self.columns)}", self.constant(node.value))
+            self.columns[node.value] = (f"c{len(self.columns)}", self.read(node.value, self))
         v = self.columns[node.value][0]
         if node.dtype == FLOAT:
             # + 0.0: a zero input has no sign (-0.0 reads as 0.0), as in the SQL
@@ -159,16 +170,16 @@ _PARTS = {"year": ".year", "month": ".month", "day": ".day", "hour": ".hour",
           "minute": ".minute", "second": ".second", "dow": ".isoweekday()"}
 
 
-def _in(src: _Source, node: Node, names: list[str]) -> tuple[str, bool]:
+def _in(src: Source, node: Node, names: list[str]) -> tuple[str, bool]:
     return f"{names[0]} in {src.constant(frozenset(node.value))}", False
 
 
-def _guarded(src: _Source, node: Node, names: list[str]) -> tuple[str, bool]:
+def _guarded(src: Source, node: Node, names: list[str]) -> tuple[str, bool]:
     fn, domain = _DOMAINS[node.op]
     return f"({fn}({names[0]}) if {names[0]} {domain} else None)", True
 
 
-def _round(src: _Source, node: Node, names: list[str]) -> tuple[str, bool]:
+def _round(src: Source, node: Node, names: list[str]) -> tuple[str, bool]:
     """evaluate.py's ``round_half_away`` of x (times 10^digits, NULL when that is not
     finite, divided back), spelled inline."""
     digits = node.value[0] if node.value else 0
@@ -181,7 +192,7 @@ def _round(src: _Source, node: Node, names: list[str]) -> tuple[str, bool]:
     return f"(None if not isfinite(({x} := {names[0]} * {scale})) else {half_away} / {scale})", True
 
 
-def _date_part(src: _Source, node: Node, names: list[str]) -> tuple[str, bool]:
+def _date_part(src: Source, node: Node, names: list[str]) -> tuple[str, bool]:
     unit = node.value[0]
     if unit not in _PARTS:  # doy: timetuple() imports, and these globals have no builtins
         return f"{src.constant(STRICT['date_part'](node))}({', '.join(names)})", False
@@ -204,36 +215,36 @@ def _is_local(source: str) -> bool:
     return source[:1] == "c" and source[1:].isdigit()
 
 
-def _and(src: _Source, node: Node) -> str:
+def _and(src: Source, node: Node) -> str:
     (a, b), x, y = (src.expr(n) for n in node.args), src.temp(), src.temp()
     return (f"(False if ({x} := {a}) is False or ({y} := {b}) is False else None "
             f"if {x} is None or {y} is None else True)")
 
 
-def _or(src: _Source, node: Node) -> str:
+def _or(src: Source, node: Node) -> str:
     (a, b), x, y = (src.expr(n) for n in node.args), src.temp(), src.temp()
     return (f"(True if ({x} := {a}) is True or ({y} := {b}) is True else None "
             f"if {x} is None or {y} is None else False)")
 
 
-def _not(src: _Source, node: Node) -> str:
+def _not(src: Source, node: Node) -> str:
     (a,), x = (src.expr(n) for n in node.args), src.temp()
     return f"(None if ({x} := {a}) is None else not {x})"
 
 
-def _is_null(src: _Source, node: Node) -> str:
+def _is_null(src: Source, node: Node) -> str:
     (a,) = (src.expr(n) for n in node.args)
     return f"({a} is None)"
 
 
-def _case(src: _Source, node: Node) -> str:
+def _case(src: Source, node: Node) -> str:
     args = [src.expr(n) for n in node.args]
     branches = "".join(f"{value} if {cond} is True else "
                        for cond, value in zip(args[:-1:2], args[1:-1:2], strict=True))
     return f"({branches}{args[-1]})"
 
 
-def _coalesce(src: _Source, node: Node) -> str:
+def _coalesce(src: Source, node: Node) -> str:
     args = [src.expr(n) for n in node.args]
     out = ""
     for arg in args[:-1]:
@@ -242,7 +253,7 @@ def _coalesce(src: _Source, node: Node) -> str:
     return f"({out}{args[-1]})"
 
 
-def _nullif(src: _Source, node: Node) -> str:
+def _nullif(src: Source, node: Node) -> str:
     (a, b), x, y = (src.expr(n) for n in node.args), src.temp(), src.temp()
     return (f"(None if ({x} := {a}) is None else None "
             f"if ({y} := {b}) is not None and {x} == {y} else {x})")

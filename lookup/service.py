@@ -87,8 +87,9 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
     # reference to one version, a shadow of a version also asked for)
     needed: dict[tuple[str, str], dict[str, Feature]] = {}
     for request in requests:
+        plans = request.views + request.shadows + _uncovered(request)
         for pk in request.pks:
-            for plan in request.views + request.shadows + request.inputs:
+            for plan in plans:
                 slot = needed.setdefault((pk, plan.sk), {})
                 for feature in plan.features:
                     slot.setdefault(feature.name, feature)
@@ -146,6 +147,18 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
         shadow_results.append(shadow_rows)
     return LookupOutcome(results, degraded, counts, error, newest,
                          shadow_results if any(shadow_results) else None, versions, region)
+
+
+def _uncovered(request: EntityRequest) -> tuple[ViewPlan, ...]:
+    """The on-demand inputs' plans that read a feature the request's view plans of the
+    same item do not (an input of the view asked, the usual case, adds nothing)."""
+    if not request.inputs:
+        return ()
+    read: dict[str, set[str]] = {}
+    for plan in request.views + request.shadows:
+        read.setdefault(plan.sk, set()).update(f.name for f in plan.features)
+    return tuple(plan for plan in request.inputs
+                 if not {f.name for f in plan.features} <= read.get(plan.sk, set()))
 
 
 _ABSENT = ("absent",)  # the item does not exist (a cacheable answer)

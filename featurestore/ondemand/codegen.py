@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from featurestore.errors import RequestError
 from featurestore.ondemand.evaluate import STRICT, UTC, Compiled, Row, compile_node, zone
 from featurestore.ondemand.nodes import FLOAT, TIMESTAMP, Node
 
@@ -92,11 +93,14 @@ class Source:
         self.count = 0
         self.columns: dict[str, tuple[str, str]] = {}  # input -> (its local, its read)
         self.read = read or (lambda name, source: f"get({source.constant(name)})")
+        # (input, dtype) -> the temporary holding its converted value, once it is
+        # converted where it is sure to be: every later use reads that (see ``column``)
+        self.converted: dict[tuple[str, str], str] = {}
 
     def values(self, nodes: Sequence[Node]) -> tuple[str, list[str]]:
         """``(the lines reading each input into its local, first, in the order the trees
         read them; the expression of each node's value)``."""
-        bodies = [self.expr(node) for node in nodes]
+        bodies = [self.expr(node, True) for node in nodes]
         return "".join(f"    {local} = {read}\n" for local, read in self.columns.values()), bodies
 
     def constant(self, value) -> str:
@@ -107,37 +111,52 @@ class Source:
         self.count += 1
         return f"t{self.count}"
 
-    def expr(self, node: Node) -> str:
+    def expr(self, node: Node, always: bool = False) -> str:
+        """``node``'s value; ``always``: it is evaluated whenever the function runs this
+        far (a tree's root, a first operand of such a node), before anything written
+        after it (the source is written in the order it runs)."""
         op = node.op
         if op == "lit":
             return "None" if node.value is None else self.constant(node.value)
         if op == "col":
-            return self.column(node)
+            return self.column(node, always)
         if op in _LAZY:
-            return _LAZY[op](self, node)
-        return self.strict(node, STRICT[op])
+            return _LAZY[op](self, node, always)
+        return self.strict(node, STRICT[op], always)
 
-    def column(self, node: Node) -> str:
+    def column(self, node: Node, always: bool = False) -> str:
         """The input's value, read into a local first (``c0``, ``c1``...); a float64 and
-        a timestamp are converted where they are used, as the closures do."""
+        a timestamp are converted where they are used, as the closures do. A conversion
+        that is sure to run (``always``) is kept in a temporary that every use after it
+        reads: the same value (it is a pure function of the input), computed once."""
         if node.value not in self.columns:
             self.columns[node.value] = (f"c{len(self.columns)}", self.read(node.value, self))
         v = self.columns[node.value][0]
         if node.dtype == FLOAT:
             # + 0.0: a zero input has no sign (-0.0 reads as 0.0), as in the SQL
-            return f"(None if {v} is None or not isfinite({v}) else float({v}) + 0.0)"
-        if node.dtype == TIMESTAMP:
-            return (f"(None if {v} is None else {v}.replace(tzinfo=UTC) "
-                    f"if {v}.tzinfo is None else {v}.astimezone(UTC))")
-        return v
+            value = f"(None if {v} is None or not isfinite({v}) else float({v}) + 0.0)"
+        elif node.dtype == TIMESTAMP:
+            value = (f"(None if {v} is None else {v}.replace(tzinfo=UTC) "
+                     f"if {v}.tzinfo is None else {v}.astimezone(UTC))")
+        else:
+            return v
+        key = (node.value, node.dtype)
+        if key in self.converted:
+            return self.converted[key]
+        if not always:
+            return value
+        self.converted[key] = t = self.temp()
+        return f"({t} := {value})"
 
-    def strict(self, node: Node, build) -> str:
+    def strict(self, node: Node, build, always: bool = False) -> str:
         """NULL when any operand is NULL (the first two are read lazily, as the closures
         do; three or more are all read first); a float64 result of one or two operands
         that is not finite is NULL."""
-        args = [self.expr(a) for a in node.args]
+        first = next((i for i, a in enumerate(node.args) if not _is_constant(a)), None)
+        args = [self.expr(a, always and (i == first or len(node.args) > 2))
+                for i, a in enumerate(node.args)]
         # a literal that is not NULL is read as itself: no temporary, no NULL test
-        names = [a if _is_constant(n) or _is_local(a) else self.temp()
+        names = [a if _is_constant(n) or self.is_local(a) else self.temp()
                  for a, n in zip(args, node.args, strict=True)]
         tested = [(n, a) for n, a, node_ in zip(names, args, node.args, strict=True)
                   if not _is_constant(node_)]
@@ -161,6 +180,12 @@ class Source:
         else:
             guard = " | ".join(f"({test})" for test in tests)
         return f"(None if {guard} else {value})"
+
+    def is_local(self, source: str) -> bool:
+        """An input read as it is (not float64, not a timestamp), or a conversion kept
+        in a temporary: a local, read as often as needed."""
+        return (source[:1] == "c" and source[1:].isdigit()) or (
+            source in self.converted.values())
 
 
 # the libm functions that are NULL outside their domain (evaluate.py's ``_guarded``, which
@@ -198,7 +223,18 @@ def _date_part(src: Source, node: Node, names: list[str]) -> tuple[str, bool]:
         return f"{src.constant(STRICT['date_part'](node))}({', '.join(names)})", False
     if len(names) == 1:
         return f"{names[0]}{_PARTS[unit]}", False
-    return f"{names[0]}.astimezone(zone({names[1]})){_PARTS[unit]}", False
+    return f"{names[0]}.astimezone({_zone(src, node.args[1], names[1])}){_PARTS[unit]}", False
+
+
+def _zone(src: Source, node: Node, name: str) -> str:
+    """The zone of a date part: a literal one's rules looked up once, here (``zone`` is
+    cached: the same rules); an unknown literal still refused where it is evaluated."""
+    if _is_constant(node) and isinstance(node.value, str):
+        try:
+            return src.constant(zone(node.value))
+        except RequestError:
+            pass
+    return f"zone({name})"
 
 
 _SPELLED = {"in": _in, "sqrt": _guarded, "ln": _guarded, "log10": _guarded, "round": _round,
@@ -209,43 +245,37 @@ def _is_constant(node: Node) -> bool:
     return node.op == "lit" and node.value is not None
 
 
-def _is_local(source: str) -> bool:
-    """An input read as it is (not float64, not a timestamp): its local, read as often
-    as needed."""
-    return source[:1] == "c" and source[1:].isdigit()
-
-
-def _and(src: Source, node: Node) -> str:
-    (a, b), x, y = (src.expr(n) for n in node.args), src.temp(), src.temp()
+def _and(src: Source, node: Node, always: bool) -> str:
+    (a, b), x, y = _operands(src, node, always), src.temp(), src.temp()
     return (f"(False if ({x} := {a}) is False or ({y} := {b}) is False else None "
             f"if {x} is None or {y} is None else True)")
 
 
-def _or(src: Source, node: Node) -> str:
-    (a, b), x, y = (src.expr(n) for n in node.args), src.temp(), src.temp()
+def _or(src: Source, node: Node, always: bool) -> str:
+    (a, b), x, y = _operands(src, node, always), src.temp(), src.temp()
     return (f"(True if ({x} := {a}) is True or ({y} := {b}) is True else None "
             f"if {x} is None or {y} is None else False)")
 
 
-def _not(src: Source, node: Node) -> str:
-    (a,), x = (src.expr(n) for n in node.args), src.temp()
+def _not(src: Source, node: Node, always: bool) -> str:
+    (a,), x = _operands(src, node, always), src.temp()
     return f"(None if ({x} := {a}) is None else not {x})"
 
 
-def _is_null(src: Source, node: Node) -> str:
-    (a,) = (src.expr(n) for n in node.args)
+def _is_null(src: Source, node: Node, always: bool) -> str:
+    (a,) = _operands(src, node, always)
     return f"({a} is None)"
 
 
-def _case(src: Source, node: Node) -> str:
-    args = [src.expr(n) for n in node.args]
+def _case(src: Source, node: Node, always: bool) -> str:
+    args = _operands(src, node, always)
     branches = "".join(f"{value} if {cond} is True else "
                        for cond, value in zip(args[:-1:2], args[1:-1:2], strict=True))
     return f"({branches}{args[-1]})"
 
 
-def _coalesce(src: Source, node: Node) -> str:
-    args = [src.expr(n) for n in node.args]
+def _coalesce(src: Source, node: Node, always: bool) -> str:
+    args = _operands(src, node, always)
     out = ""
     for arg in args[:-1]:
         x = src.temp()
@@ -253,10 +283,16 @@ def _coalesce(src: Source, node: Node) -> str:
     return f"({out}{args[-1]})"
 
 
-def _nullif(src: Source, node: Node) -> str:
-    (a, b), x, y = (src.expr(n) for n in node.args), src.temp(), src.temp()
+def _nullif(src: Source, node: Node, always: bool) -> str:
+    (a, b), x, y = _operands(src, node, always), src.temp(), src.temp()
     return (f"(None if ({x} := {a}) is None else None "
             f"if ({y} := {b}) is not None and {x} == {y} else {x})")
+
+
+def _operands(src: Source, node: Node, always: bool) -> list[str]:
+    """The operands of a lazy operation, in the order its source runs them: only the
+    first is sure to run."""
+    return [src.expr(n, always and i == 0) for i, n in enumerate(node.args)]
 
 
 _LAZY = {"and": _and, "or": _or, "not": _not, "is_null": _is_null, "case": _case,

@@ -21,6 +21,7 @@ fresh as what it was computed from.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import operator
 import re
@@ -178,9 +179,9 @@ def request_rows(plans: tuple[OnDemandPlan, ...], given: object, keys: int, *,
             raise RequestError(f"`request` lists {len(given)} object(s) for {keys} key(s): "
                                "give one object per key, in the keys' order, or one object "
                                "for all of them")
-        return tuple(_typed(fields, item, text, f"request[{i}]")
-                     for i, item in enumerate(given))
-    row = _typed(fields, given, text, "request")
+        checks = _checks(fields)
+        return tuple(_typed(fields, item, text, i, checks) for i, item in enumerate(given))
+    row = _typed(fields, given, text, None, _checks(fields))
     return (row,) * keys
 
 
@@ -200,10 +201,21 @@ def _fields(plans: tuple[OnDemandPlan, ...]) -> dict[str, RequestField]:
     return {name: field for name, (field, _) in fields.items()}
 
 
-def _typed(fields: dict[str, RequestField], given: object, text: bool, where: str) -> dict:
+def _checks(fields: dict[str, RequestField]) -> tuple:
+    """Per field, what ``_typed`` asks of it for each key, worked out once a request:
+    ``(name, field, dtype, the type of a JSON value taken as it is, or None)``."""
+    return tuple((name, field, field.dtype, _FAST.get(field.dtype))
+                 for name, field in fields.items())
+
+
+def _typed(fields: dict[str, RequestField], given: object, text: bool, index: int | None,
+           checks: tuple) -> dict:
+    """One key's typed request fields (``index``: its place in a list of request objects,
+    None for one object for every key)."""
     if given is None:
         given = {}
     if not isinstance(given, dict):
+        where = "request" if index is None else f"request[{index}]"
         raise RequestError(f"`{where}` must be an object of request fields, like "
                            f"{{\"{next(iter(fields), 'amount')}\": ...}}")
     for name in given if not given.keys() <= fields.keys() else ():
@@ -212,20 +224,20 @@ def _typed(fields: dict[str, RequestField], given: object, text: bool, where: st
                                f"{suggest(str(name), fields)}; the on-demand features asked "
                                f"read: {', '.join(fields) or 'none'}")
     row = {}
-    for name, field in fields.items():
+    for name, field, dtype, fast in checks:
         value = given.get(name)
         if value is None:
             if not field.nullable:
                 raise RequestError(f"request field `{name}` is required: it is declared "
                                    "`nullable: false`")
             row[name] = None
-        elif not text and type(value) is _FAST.get(field.dtype) and (
-                value == value and value not in _INFINITE if field.dtype == "float64"
+        elif type(value) is fast and not text and (
+                value == value and value not in _INFINITE if dtype == "float64"
                 else -(2**63) <= value < 2**63):
             row[name] = value  # a JSON float or int as it must be: what _value gives back
-        elif type(value) is str and field.dtype == "string" and value.isascii():
+        elif type(value) is str and dtype == "string" and value.isascii():
             row[name] = value  # text with no lone surrogate, GET or POST
-        elif type(value) is str and field.dtype == "timestamp":
+        elif type(value) is str and dtype == "timestamp":
             try:  # GET or POST: _value's parse, of each distinct text once
                 row[name] = _moment(value)
             except ValueError:
@@ -322,39 +334,41 @@ def _echo(value: object) -> str:
     return f"`{_cut(value)}`" if isinstance(value, str) else _cut(repr(value))
 
 
-def answer(plans: tuple[OnDemandPlan, ...], read: list, values: dict, out: dict,
-           counts: dict, json_value) -> None:
-    """Fill ``out`` with the on-demand values of one key: ``read`` holds the key's input
-    plans as lookup/service.py's ``read_input`` gives them (values, status rank or None
-    for an absent item, feature_ts, age_seconds), ``values`` the key's typed request
-    fields."""
-    for plan in plans:
-        if plan.code is not None:
-            plan.code(values, read, out, counts, json_value)
+def answers(plans: tuple[OnDemandPlan, ...]) -> tuple[Callable, ...]:
+    """Per plan, the function filling a key's answer: ``f(values, read, out, counts,
+    json_value)`` fills ``out`` with the plan's on-demand values of one key, ``read``
+    holding the key's input plans as lookup/service.py's ``read_input`` gives them
+    (values, status rank or None for an absent item, feature_ts, age_seconds) and
+    ``values`` the key's typed request fields. The plan's generated code, or ``walk``."""
+    return tuple(plan.code or functools.partial(walk, plan) for plan in plans)
+
+
+def walk(plan: OnDemandPlan, values: dict, read: list, out: dict, counts: dict,
+         json_value) -> None:
+    """``answers``' function, walking the plan: for a tree too deep to compile."""
+    row = dict(values)
+    for index, names, pick, defaults, stamps in plan.loads:
+        got = read[index][0]
+        if got is None:
+            row.update(defaults)
             continue
-        row = dict(values)
-        for index, names, pick, defaults, stamps in plan.loads:
-            got = read[index][0]
-            if got is None:
-                row.update(defaults)
-                continue
-            row.update(zip(names, pick(got), strict=True))
-            for name in stamps:
-                if row[name] is not None:
-                    row[name] = from_iso(row[name])
-        metas = [_meta(group, read) if group else _NONE_READ for group in plan.groups]
-        for (ref, group, is_ts), value in zip(plan.steps, plan.evaluate(row), strict=True):
-            if is_ts and value is not None:
-                value = json_value(value)
-            status, feature_ts, age = metas[group]
-            if feature_ts is None:
-                out[ref] = {"value": value, "feature_ts": None, "status": status}
-            else:
-                out[ref] = {"value": value, "feature_ts": feature_ts, "age_seconds": age,
-                            "status": status}
-        name = plan.view.name
-        for (status, _, _), uses in zip(metas, plan.group_uses, strict=True):
-            counts[(name, status)] = counts.get((name, status), 0) + uses
+        row.update(zip(names, pick(got), strict=True))
+        for name in stamps:
+            if row[name] is not None:
+                row[name] = from_iso(row[name])
+    metas = [_meta(group, read) if group else _NONE_READ for group in plan.groups]
+    for (ref, group, is_ts), value in zip(plan.steps, plan.evaluate(row), strict=True):
+        if is_ts and value is not None:
+            value = json_value(value)
+        status, feature_ts, age = metas[group]
+        if feature_ts is None:
+            out[ref] = {"value": value, "feature_ts": None, "status": status}
+        else:
+            out[ref] = {"value": value, "feature_ts": feature_ts, "age_seconds": age,
+                        "status": status}
+    name = plan.view.name
+    for (status, _, _), uses in zip(metas, plan.group_uses, strict=True):
+        counts[(name, status)] = counts.get((name, status), 0) + uses
 
 
 _NONE_READ = (PRESENT, None, None)

@@ -126,16 +126,18 @@ def lookup(requests: list[EntityRequest], store: OnlineStore, *, now: dt.datetim
         for plan in request.views:
             if plan.view.multi_version and not plan.pinned:
                 versions[plan.view.name] = plan.view.version
+        answers = on_demand.answers(request.on_demand)
         for index, (key, pk) in enumerate(zip(request.keys, request.pks, strict=True)):
             features: dict[str, dict] = {}
             for plan in request.views:
                 _answer(plan, entries.get((pk, plan.sk), _UNREAD), now_us, features, counts,
                         newest)
-            if request.on_demand:
+            if answers:
                 read = [read_input(plan, entries.get((pk, plan.sk), _UNREAD), now_us, newest)
                         for plan in request.inputs]
-                on_demand.answer(request.on_demand, read, request.request_rows[index],
-                                 features, counts, json_value)
+                values = request.request_rows[index]
+                for answer in answers:
+                    answer(values, read, features, counts, json_value)
             rows.append({"key": key, "features": features})
             if request.shadows:
                 shadowed: dict[str, dict] = {}

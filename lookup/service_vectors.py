@@ -6,9 +6,10 @@ carries its frozen parameter set: which version of each view the training set re
 and each transformation's parameters. The lookup reads exactly those view versions
 (never the one served to other callers, which may have moved on since) through the
 ordinary lookup (``service.lookup``: the same statuses, TTLs and defaults as training),
-then applies the transformations with the on-demand evaluator, built from the same
-parameters by the same function as the training set's SQL
-(featurestore/feature_services/transforms.py). Nothing is computed from live data.
+then applies the transformations as one generated function of the raw vector (the
+on-demand evaluator's code generation), built from the same parameters by the same
+function as the training set's SQL (featurestore/feature_services/transforms.py).
+Nothing is computed from live data.
 
 The answer names the service and parameter versions served, the vector's ``columns``
 (the training set's names: raw features in the service's order, then the transformed
@@ -18,19 +19,13 @@ columns) and per key the ``vector`` and each raw value's status.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from featurestore.errors import RequestError
 from featurestore.feature_refs import resolve_entity
 from featurestore.lookup.plans import EntityRequest, plan_view, typed_key
 from featurestore.lookup.service import MAX_KEYS, too_many_keys
-
-
-@dataclass(frozen=True)
-class ServedTransform:
-    source: int  # the position of its feature in the service's features
-    columns: tuple[str, ...]
-    functions: tuple  # one compiled closure per column, each reading {"x": value}
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,9 @@ class ServedService:
     # (view, version frozen, feature, whether it is an on-demand view's)
     features: tuple[tuple[str, int, str, bool], ...] = ()
     columns: tuple[str, ...] = ()
-    transforms: tuple[ServedTransform, ...] = ()
+    # the transformed columns of the raw values (in the service's order), in order: one
+    # generated function (featurestore/feature_services/transforms.py's compiled_vector)
+    transform: Callable[[list], tuple] = tuple
     parameters_version: int | None = None
     parameters_sha256: str | None = None
     problem: str | None = None
@@ -58,21 +55,19 @@ def served_service(record: dict) -> ServedService:
     frozen = record.get("parameters")
     if base.problem or not frozen:
         return base
-    from featurestore.feature_services.transforms import compiled
+    from featurestore.feature_services.transforms import compiled_vector
 
     document = frozen["document"]
     features = document["features"]
     position = {f["name"]: i for i, f in enumerate(features)}
-    transforms = tuple(
-        ServedTransform(position[t["feature"]], tuple(t["columns"]),
-                        tuple(compiled(t["kind"], t["dtype"], t["params"])))
-        for t in document["transformations"])
+    transform = compiled_vector([(position[t["feature"]], t["kind"], t["dtype"], t["params"])
+                                 for t in document["transformations"]])
     columns = (*(f["column"] for f in features),
-               *(c for t in transforms for c in t.columns))
+               *(c for t in document["transformations"] for c in t["columns"]))
     return ServedService(
         base.name, base.version, base.entity, tuple(f["name"] for f in features),
         tuple((f["view"], int(f["version"]), f["feature"], bool(f.get("on_demand")))
-              for f in features), columns, transforms, int(frozen["version"]),
+              for f in features), columns, transform, int(frozen["version"]),
         frozen["sha256"], reads=tuple((document.get("reads") or {}).items()))
 
 
@@ -212,15 +207,12 @@ def post_request(catalog, served: ServedService, body: bytes | str | None) -> En
 
 def vector_rows(served: ServedService, request: EntityRequest, rows: list[dict]) -> list[dict]:
     """Per key: its ``vector`` (``columns``' values) and each raw feature's answer."""
-    names = served.names
+    names, transform = served.names, served.transform
     out = []
     for row in rows:
         answers = row["features"]
         raw = [answers[name]["value"] for name in names]
-        vector = list(raw)
-        for transform in served.transforms:
-            value = {"x": raw[transform.source]}
-            vector.extend(function(value) for function in transform.functions)
+        vector = [*raw, *transform(raw)]
         out.append({"key": row["key"], "vector": vector,
                     "features": {name: answers[name] for name in names}})
     return out

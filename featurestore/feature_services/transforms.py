@@ -4,8 +4,9 @@ parameters written in as literals: one tree per output column.
 The trees are featurestore/ondemand/'s (nodes.py), so a transformation has the meaning
 the on-demand subset pins and proves on every side: the training set renders them as
 the warehouse's SQL (render.py, spelled by the dialect), the lookup compiles them into
-Python closures (evaluate.py). The same function builds the trees from the same frozen
-parameters on both sides, so no number is ever computed twice.
+generated Python (codegen.py, with evaluate.py's meanings: one function of the raw
+vector per service). The same function builds the trees from the same frozen parameters
+on both sides, so no number is ever computed twice.
 
 The meanings (docs/services.md says the same for users):
 
@@ -29,6 +30,8 @@ The meanings (docs/services.md says the same for users):
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from featurestore.ondemand.nodes import BOOL, FLOAT, INT, Node
 
@@ -149,8 +152,41 @@ _BUILDERS = {"zscore": _zscore, "min_max": _min_max, "log1p": _log1p, "clip": _c
 
 
 def compiled(kind: str, dtype: str, params: dict) -> list:
-    """The Python closures of the output columns (the lookup's side): each takes
-    ``{"x": value}``."""
-    from featurestore.ondemand.evaluate import compile_node
+    """The Python function of each output column (the lookup's side), generated as the
+    on-demand path's are (featurestore/ondemand/codegen.py): each takes ``{"x": value}``."""
+    from featurestore.ondemand.codegen import compile_function
 
-    return [compile_node(node) for node in expressions(kind, dtype, params)]
+    return [compile_function(node) for node in expressions(kind, dtype, params)]
+
+
+def compiled_vector(transforms: list[tuple[int, str, str, dict]]) -> Callable[[list], tuple]:
+    """One generated function of a service's raw values (its features' values, in its
+    order) giving every transformed column, in order: ``transforms`` holds per
+    transformation ``(its feature's position, kind, dtype, parameters)``. A feature
+    several transformations read is read (and converted) once. A tree too deep for
+    Python's parser falls back to ``compiled``'s functions, one call per column."""
+    from featurestore.ondemand.codegen import Source, compile_source
+
+    trees = [_reading(node, position) for position, kind, dtype, params in transforms
+             for node in expressions(kind, dtype, params)]
+    if not trees:
+        return lambda raw: ()
+    source = Source(lambda position, src: f"raw[{src.constant(position)}]")
+    reads, bodies = source.values(trees)
+    found = compile_source(f"def evaluate(raw):\n{reads}    return ({', '.join(bodies)},)\n",
+                           source.constants)
+    if found is not None:
+        return found
+    functions = [(position, function) for position, kind, dtype, params in transforms
+                 for function in compiled(kind, dtype, params)]
+    return lambda raw: tuple(f({INPUT: raw[position]}) for position, f in functions)
+
+
+def _reading(node: Node, position: int) -> Node:
+    """``node`` reading the raw value at ``position`` where it reads ``x``."""
+    if node.op == "col":
+        return Node("col", (), node.dtype, position)
+    if not node.args:
+        return node
+    return Node(node.op, tuple(_reading(a, position) for a in node.args), node.dtype,
+                node.value)

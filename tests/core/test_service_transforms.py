@@ -1,8 +1,8 @@
 """Feature-service transformations: the parameters the warehouse computes equal an oracle's
 (plain Python sharing no code with featurestore), and each transformation applied in
-Python (the lookup's closures) equals the warehouse's applied value, exactly, on random
-data with nulls, NaN, infinities, -0.0 and ties, on DuckDB and on the Snowflake SQL
-(through fakesnow). The oracle applies the documented meaning too, so the two sides
+Python (the lookup's generated functions) equals the warehouse's applied value, exactly,
+on random data with nulls, NaN, infinities, -0.0 and ties, on DuckDB and on the Snowflake
+SQL (through fakesnow). The oracle applies the documented meaning too, so the two sides
 cannot agree on a wrong answer.
 """
 
@@ -169,3 +169,40 @@ def test_worked_values():
     assert [f({"x": None}) for f in hot] == [0, 0, 0, 1]
     index = compiled("index", "string", {"vocabulary": ["DE", "FR"]})[0]
     assert [index({"x": v}) for v in ("DE", "FR", "US", None)] == [0, 1, 2, 3]
+
+
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=st.lists(cases(), min_size=1, max_size=5), data=st.data())
+def test_one_function_of_the_vector_is_each_column_as_the_closures_give_it(drawn, data):
+    """The lookup's one generated function of a service's raw vector (several
+    transformations, some reading the same feature) gives, column by column, what
+    evaluate.py's closures (the reference held to every warehouse) and the oracle give."""
+    from featurestore.feature_services.transforms import compiled_vector
+    from featurestore.ondemand.evaluate import compile_node
+
+    transforms, raw = [], []
+    for kind, dtype, values, options in drawn:
+        params = oracle_params(kind, dtype, values, options)
+        shared = [i for i, (_, d) in enumerate(raw) if d == dtype]
+        if shared and data.draw(st.booleans()):  # a feature another transformation reads
+            position = data.draw(st.sampled_from(shared))
+        else:
+            position = len(raw)
+            raw.append((data.draw(st.none() | VALUES[dtype]), dtype))
+        transforms.append((position, kind, dtype, params))
+    vector = [value for value, _ in raw]
+    expected = [compile_node(tree)({"x": vector[position]})
+                for position, kind, dtype, params in transforms
+                for tree in expressions(kind, dtype, params)]
+    got = compiled_vector(transforms)(vector)
+    assert repr(list(got)) == repr(expected)
+    oracle = [v for position, kind, dtype, params in transforms
+              for v in oracle_apply(kind, dtype, params, vector[position])]
+    assert list(got) == oracle
+
+
+def test_a_vector_with_no_transformation_adds_no_column():
+    from featurestore.feature_services.transforms import compiled_vector
+
+    assert compiled_vector([])([1, "a"]) == ()

@@ -60,6 +60,7 @@ from lookup_data import (
     line,
     percentiles,
     seed,
+    time_lookups,
     write_project,
 )
 from lookup_on_demand import run as run_on_demand  # bench/, beside this script
@@ -221,13 +222,7 @@ def latency(seconds: float, endpoint: str, client, table: str, catalog, project:
     reader = DynamoDBStore.over(client, table, deadline_s=1.0, retry=LOOKUP_RETRY)
     requests = [service.entity_request(catalog, "user", [{"user_id": 5}], refs)]
     service.lookup(requests, reader, cache=cache)
-    samples = []
-    for _ in range(200_000):
-        t = time.perf_counter()
-        service.lookup(requests, reader, cache=cache)
-        samples.append(time.perf_counter() - t)
-    inproc = percentiles(samples)
-    inproc["rps"] = len(samples) / sum(samples)
+    inproc = time_lookups(requests, reader, cache, 200_000)
 
     for cache_on in (False, True):
         child, port = start_server(project, endpoint, table, cache_on)
@@ -358,7 +353,7 @@ def main() -> None:
             if args.only in (None, "on-demand"):
                 on_demand = run_on_demand(args.seconds, {
                     "start_server": start_server, "interleaved": interleaved,
-                    "http_caller": http_caller, "percentiles": percentiles, "line": line,
+                    "http_caller": http_caller, "line": line,
                     "endpoint": endpoint}, client, table, catalog, project, children)
             if args.only in (None, "fleet"):
                 from lookup_fleet import run as fleet_run

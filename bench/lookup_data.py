@@ -1,14 +1,17 @@
 """The lookup benchmarks' data: a project of three user views (20 features) and its
 items, written to DynamoDB as the sync writes them; and the figures' formatting.
 
-Shared by ``bench/lookup.py`` (latency) and ``bench/lookup_fleet.py`` (throughput of
-``serve --workers N``, the Lambda handler, the cache on a Zipf stream).
+Shared by ``bench/lookup.py`` (latency), ``bench/lookup_on_demand.py`` (its on-demand
+part) and ``bench/lookup_fleet.py`` (throughput of ``serve --workers N``, the Lambda
+handler, the cache on a Zipf stream); ``time_lookups`` is the in-process loop the first
+two time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from pathlib import Path
 
 USERS = 2_000
@@ -120,3 +123,18 @@ def percentiles(samples: list[float]) -> dict:
 def line(label: str, r: dict) -> str:
     return (f"{label:<46} p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  p99.9 "
             f"{r['p999']:7.2f} ms  {r['rps']:8.0f} req/s  (n={r['n']})")
+
+
+def time_lookups(requests: list, reader, cache, calls: int) -> dict:
+    """``calls`` in-process ``lookup()`` calls of ``requests`` back to back (no HTTP; on
+    a warm ``cache``, no DynamoDB either): latency percentiles in ms, and rps."""
+    from featurestore.lookup import service
+
+    samples = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        service.lookup(requests, reader, cache=cache)
+        samples.append(time.perf_counter() - t)
+    result = percentiles(samples)
+    result["rps"] = len(samples) / sum(samples)
+    return result

@@ -15,9 +15,6 @@ from tests.online_stores import store_for
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FEATURE_DEFS = REPO_ROOT / "feature_defs"
 NOW = dt.datetime(2026, 5, 22, 18, 0, 0)  # the fixed clock of the exact-vector tests
-# The modules the Python 3.11 Lambda runtime provides besides the standard library.
-RUNTIME_MODULES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer",
-                   "six")
 
 
 def seed(client, table: str, view, rows: list[dict], written_at: dt.datetime = NOW) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from featurestore.lookup.package import build_zip
+from featurestore.lookup.package import build_zip, unpack
 from featurestore.project import Project
-from tests.lookup.lookup_testkit import REPO_ROOT, RUNTIME_MODULES, seed
+from tests.lookup.lookup_testkit import REPO_ROOT, seed
 
 EVENT = Path(__file__).parent / "events" / "get_features.json"
 
@@ -47,14 +47,7 @@ def test_the_zip_imports_and_evaluates_without_sqlglot(dynamodb_local, dynamodb_
     seed(client, table, catalog.views["user_profile"], [
         {"user_id": 42, "feature_ts": fresh - dt.timedelta(days=3), "country": "GB"}])
     built = build_zip(catalog, tmp_path / "lookup.zip")
-    code, runtime = tmp_path / "task", tmp_path / "runtime"
-    with zipfile.ZipFile(built["path"]) as archive:
-        archive.extractall(code)
-    runtime.mkdir()
-    for name in RUNTIME_MODULES:
-        source = Path(__import__(name).__file__)
-        source = source.parent if source.name == "__init__.py" else source
-        (runtime / source.name).symlink_to(source)
+    code, runtime = unpack(built["path"], tmp_path)
     event = json.loads(EVENT.read_text())
     event["queryStringParameters"] = {
         "features": "txn_context:local_hour,txn_context:is_foreign",

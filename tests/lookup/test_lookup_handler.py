@@ -7,18 +7,17 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from featurestore.contracts import load_catalog
 from featurestore.lookup import handler as handler_module
-from featurestore.lookup.package import build_zip
+from featurestore.lookup.package import build_zip, unpack
 from featurestore.lookup.registry_snapshot import write_snapshot
 from featurestore.project import Project
 from featurestore.settings import Settings
-from tests.lookup.lookup_testkit import FEATURE_DEFS, REPO_ROOT, RUNTIME_MODULES, seed
+from tests.lookup.lookup_testkit import FEATURE_DEFS, REPO_ROOT, seed
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -132,16 +131,8 @@ def test_an_unexpected_exception_is_a_500_with_a_body(lambda_env, monkeypatch):
 @pytest.mark.slow
 def test_package_lambda_zip_answers_a_recorded_event(lambda_env, tmp_path):
     zip_path = build_zip(Project(REPO_ROOT).catalog(), tmp_path / "lookup.zip")["path"]
-    code = tmp_path / "task"  # what Lambda unpacks to /var/task
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(code)
-    runtime = tmp_path / "runtime"  # what the runtime adds: boto3 and its dependencies
-    runtime.mkdir()
-    for name in RUNTIME_MODULES:
-        module = __import__(name)
-        source = Path(module.__file__)
-        source = source.parent if source.name == "__init__.py" else source
-        (runtime / source.name).symlink_to(source)
+    # what Lambda unpacks to /var/task, and what its runtime adds: boto3 and its dependencies
+    code, runtime = unpack(zip_path, tmp_path)
     script = (
         "import json, sys, time\n"
         "started = time.perf_counter()\n"

@@ -13,8 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -25,14 +23,13 @@ from featurestore.lookup import openapi
 from featurestore.lookup.access import AccessPolicy, hash_key
 from featurestore.lookup.handler import ROUTER, LookupApp
 from featurestore.lookup.http_server import to_event
-from featurestore.lookup.package import build_zip
+from featurestore.lookup.package import build_zip, unpack
 from featurestore.lookup.routes import ROUTES
 from featurestore.lookup.status import STATUSES
 from featurestore.project import Project
 from tests.lookup.lookup_testkit import (
     NOW,
     REPO_ROOT,
-    RUNTIME_MODULES,
     call,
     make_app,
     seed,
@@ -360,14 +357,7 @@ def test_openapi_json_over_the_local_http_server(dynamodb_table, catalog, serve)
 @pytest.mark.slow
 def test_the_lambda_zip_serves_the_same_document(tmp_path):
     zip_path = build_zip(Project(REPO_ROOT).catalog(), tmp_path / "lookup.zip")["path"]
-    code, runtime = tmp_path / "task", tmp_path / "runtime"
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(code)
-    runtime.mkdir()
-    for name in RUNTIME_MODULES:
-        source = Path(__import__(name).__file__)
-        source = source.parent if source.name == "__init__.py" else source
-        (runtime / source.name).symlink_to(source)
+    code, runtime = unpack(zip_path, tmp_path)
     event = tmp_path / "event.json"
     event.write_text(json.dumps(to_event("GET", "/openapi.json", {}, None)))
     script = ("import json, sys\nimport featurestore.lookup.handler as h\n"

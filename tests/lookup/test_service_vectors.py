@@ -113,11 +113,10 @@ def test_the_lambda_zip_serves_a_vector_without_sqlglot(dynamodb_local, dynamodb
     import subprocess
     import sys
     import zipfile
-    from pathlib import Path
 
-    from featurestore.lookup.package import build_zip
+    from featurestore.lookup.package import build_zip, unpack
     from featurestore.project import Project
-    from tests.lookup.lookup_testkit import REPO_ROOT, RUNTIME_MODULES, service_record
+    from tests.lookup.lookup_testkit import REPO_ROOT, service_record
 
     client, table = dynamodb_table
     fresh = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=5)
@@ -125,15 +124,9 @@ def test_the_lambda_zip_serves_a_vector_without_sqlglot(dynamodb_local, dynamodb
          [ut_row(42, fresh, txn_count_7d=14)])
     zip_path = build_zip(Project(REPO_ROOT).catalog(), tmp_path / "lookup.zip",
                          services={"fraud_model": service_record()})["path"]
-    code, runtime = tmp_path / "task", tmp_path / "runtime"
     with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(code)
         assert "featurestore/ondemand/subset.py" not in archive.namelist()
-    runtime.mkdir()
-    for name in RUNTIME_MODULES:
-        source = Path(__import__(name).__file__)
-        source = source.parent if source.name == "__init__.py" else source
-        (runtime / source.name).symlink_to(source)
+    code, runtime = unpack(zip_path, tmp_path)
     request = tmp_path / "event.json"
     request.write_text(json.dumps(to_event("GET", "/v1/services/fraud_model/user/42", {},
                                            None)))

@@ -221,20 +221,36 @@ def _date_part(src: Source, node: Node, names: list[str]) -> tuple[str, bool]:
     unit = node.value[0]
     if unit not in _PARTS:  # doy: timetuple() imports, and these globals have no builtins
         return f"{src.constant(STRICT['date_part'](node))}({', '.join(names)})", False
+    x, part = names[0], _PARTS[unit]
     if len(names) == 1:
-        return f"{names[0]}{_PARTS[unit]}", False
-    return f"{names[0]}.astimezone({_zone(src, node.args[1], names[1])}){_PARTS[unit]}", False
+        return f"{x}{part}", False
+    rules = _zone(node.args[1])
+    if rules is None:
+        return f"{x}.astimezone(zone({names[1]})){part}", False
+    # a literal zone: its rules looked up once, here, and the part of the last instant
+    # kept (the keys of a batch often share one): the same object, the same part
+    last, m = src.constant([(None, None)]), src.temp()
+    return (f"({m}[{src.constant(1)}] if ({m} := {last}[0])[0] is {x} else "
+            f"{src.constant(_keep)}({last}, {x}, {x}.astimezone({src.constant(rules)}){part}))",
+            False)
 
 
-def _zone(src: Source, node: Node, name: str) -> str:
-    """The zone of a date part: a literal one's rules looked up once, here (``zone`` is
-    cached: the same rules); an unknown literal still refused where it is evaluated."""
+def _zone(node: Node):
+    """A literal zone's rules (``zone`` is cached: the same rules), or None: a zone read
+    from an input, or an unknown one (refused where it is evaluated, as before)."""
     if _is_constant(node) and isinstance(node.value, str):
         try:
-            return src.constant(zone(node.value))
+            return zone(node.value)
         except RequestError:
-            pass
-    return f"zone({name})"
+            return None
+    return None
+
+
+def _keep(last: list, instant, part):
+    """Keep ``(instant, part)`` as the last computed (one tuple, replaced whole: a thread
+    reading it sees one pair or the other, never half of each); return ``part``."""
+    last[0] = (instant, part)
+    return part
 
 
 _SPELLED = {"in": _in, "sqrt": _guarded, "ln": _guarded, "log10": _guarded, "round": _round,

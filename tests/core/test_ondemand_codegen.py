@@ -160,3 +160,18 @@ def test_the_generated_function_reads_each_kind_of_input():
     rounded = compile_expression("round(ln(f1 + 1), 3) + sqrt(f2) + log10(f1)", INPUTS)
     assert rounded.evaluate({"f1": 100.0, "f2": 4.0}) == 4.615 + 2.0 + 2.0
     assert rounded.evaluate({"f1": -0.5, "f2": 4.0}) is None  # log10 of a negative
+
+
+def test_a_date_part_in_a_literal_zone_keeps_the_last_instant_and_nothing_else():
+    """The part of the last instant is kept (the keys of a batch often share one): the
+    same object again reads it, any other instant (equal or not, naive or aware) is
+    converted, and the values are the closures' whatever the order."""
+    text = "date_part('hour', t1, 'Europe/Paris') + date_part('minute', t1, 'Asia/Kolkata')"
+    expression = compile_expression(text, INPUTS)
+    reference = compile_node(expression.tree)
+    noon = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
+    same_instant = noon.astimezone(dt.timezone(dt.timedelta(hours=-3)))
+    winter = dt.datetime(2026, 1, 15, 23, 45)  # naive: UTC
+    rows = [noon, noon, same_instant, winter, noon, winter, winter, None, noon]
+    assert [expression.evaluate({"t1": t}) for t in rows] == [
+        reference({"t1": t}) for t in rows] == [44, 44, 44, 15, 44, 15, 15, None, 44]

@@ -115,8 +115,9 @@ def _frozen_views(catalog, served: ServedService) -> None:
                 f"it and rebuild the lookup (featurestore package-lambda)", status=409)
 
 
-# (id of the catalog, service, parameter set) -> (the catalog, its plans): a service's
-# plans depend on nothing else, so they are made once per catalog, not per request
+# (id of the catalog, id of the served service) -> (the catalog, the service, its plans):
+# a service's plans depend on nothing else, so they are made once per catalog and
+# loaded service, not per request; the objects are kept so a reused id never matches
 _PLANS: dict[tuple, tuple] = {}
 
 
@@ -124,10 +125,10 @@ def _service_plans(catalog, served: ServedService) -> tuple:
     """``(view plans, on-demand plans, their inputs' plans)`` of the service: stored
     features at the versions frozen, named ``view:feature``; on-demand inputs at the
     versions the training set read."""
-    key = (id(catalog), served.name, served.version, served.parameters_version)
+    key = (id(catalog), id(served))
     found = _PLANS.get(key)
-    if found is not None and found[0] is catalog:
-        return found[1]
+    if found is not None and found[0] is catalog and found[1] is served:
+        return found[2]
     from featurestore.feature_refs import resolve_all
     from featurestore.lookup.on_demand import plan_on_demand
 
@@ -141,7 +142,7 @@ def _service_plans(catalog, served: ServedService) -> tuple:
     plans = (views, *plan_on_demand(resolution, plan_view))
     if len(_PLANS) >= 64:  # catalogs reloaded many times: start again
         _PLANS.clear()
-    _PLANS[key] = (catalog, plans)
+    _PLANS[key] = (catalog, served, plans)
     return plans
 
 

@@ -167,13 +167,12 @@ def test_parameters_frozen_on_another_on_demand_version_are_a_409(dynamodb_table
         "column": "txn_context__local_hour", "on_demand": True})
     document["reads"] = {"user_transactions": 1, "user_profile": 1}
     record["features"].append("txn_context:local_hour")
-    record["parameters"]["version"] = 4  # plans are cached per parameter set
     app = make_app(catalog, client, table, clock=lambda: NOW,
                    services=services_from_snapshot({"services": {"fraud_model": record}}))
     assert handle(app, "POST", "/v1/services/fraud_model/retrieve", {
         "keys": [{"user_id": 42}], "request": {"txn_ts": "2026-05-01T12:00:00Z"}}) == (
         409, {"error": "conflict", "message": (
-        "the parameters of `fraud_model` (set 4) were frozen on on-demand view "
+        "the parameters of `fraud_model` (set 3) were frozen on on-demand view "
         "`txn_context@v2`, but this lookup computes v1 of it (its expressions may differ); "
         "freeze a new parameter set on it and rebuild the lookup (featurestore "
         "package-lambda)")})

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -125,21 +126,13 @@ def built(tmp_path_factory):
     database.parent.mkdir()
     with duckdb.connect(str(database)) as con:
         _load(con, aware=False)
-    saved = {name: os.environ.get(name) for name in
-             ("FEATURESTORE_DUCKDB_PATH", "FEATURESTORE_TARGET", CANARY_VAR)}
-    os.environ.update({"FEATURESTORE_DUCKDB_PATH": str(database), CANARY_VAR: CANARY_VALUE,
-                       "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
-    os.environ.pop("FEATURESTORE_TARGET", None)
-    try:
+    with mock.patch.dict(os.environ, {"FEATURESTORE_DUCKDB_PATH": str(database),
+                                      CANARY_VAR: CANARY_VALUE,
+                                      "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        os.environ.pop("FEATURESTORE_TARGET", None)  # put back when the block ends
         run = _dbt(root, "run")
         assert run.returncode == 0, run.stdout + run.stderr
         yield Project(root), database, literals  # the DuckDB file of the environment
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess:

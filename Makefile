@@ -43,8 +43,9 @@ test: setup
 
 # The Spark tests (tests/spark: the PIT and rolling-window property tests, the demo on Spark,
 # a Spark-built view synced and looked up) start a JVM and run real Spark jobs: a step of
-# their own (28 tests now: the property tests, time zones, text, the loop, on-demand
-# parity, executor-side sync), bounded against a hang, one process (a 2 GiB driver).
+# their own (32 tests now: the property tests, time zones, text, the loop, on-demand
+# parity over 10,000 cases, executor-side sync), bounded against a hang, one process (a
+# 2 GiB driver; 32 passed in 704 s at load 8 to 15, no full GC).
 SPARK_TEST_TIMEOUT ?= 1200
 test-spark: setup
 	timeout $(SPARK_TEST_TIMEOUT) $(BIN)/pytest -q -p no:cacheprovider -m spark tests/spark

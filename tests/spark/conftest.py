@@ -19,11 +19,12 @@ import pytest
 # 6.5 million ATNConfig objects and 63,000 DFA states (over 450 MB live, jcmd
 # GC.class_histogram), and after 20 such queries the heap held 978 MiB after a
 # System.gc(), 90 MiB with these settings (Spark empties the cache after a parse once its
-# estimated size passes 10% of the driver's memory). That is what wore the 2 GiB driver
-# out (147 full GCs) when 10,125 cases followed the Spark demo. A setting of the tests,
-# not a featurestore default: the cache is what makes a text parsed before fast to parse
-# again (20 queries parsed a second time: 15 s against 135 s the first time, load 9 to
-# 12), and dbt parses the same model texts every cycle.
+# estimated size passes 10% of the driver's memory): the largest thing live in the heap
+# (measured alone), so the likely cause of the 147 full GCs when 10,125 cases followed the
+# Spark demo; the Spark step with these settings ran its 10,000 with no full GC. A
+# setting of the tests, not a featurestore default: the cache is what makes a text parsed
+# before fast to parse again (20 queries parsed a second time: 15 s against 135 s the
+# first time, load 9 to 12), and dbt parses the same model texts every cycle.
 PARSER_CACHES = {"spark.sql.parser.manageParserCaches": "true",
                  "spark.sql.parser.parserDfaCacheFlushRatio": "10"}
 

@@ -12,8 +12,9 @@ Every number comes from three kinds of input, kept apart below so that each can 
 - PRICES: list prices, each with where it was read and the date of that page.
 
 The arithmetic is in small functions (``read_units``, ``write_units``, ``lambda_concurrency``,
-``sync_workers``, ``hot_item_reads``, ``monthly_cost`` ...) that tests/core/test_capacity_model.py
-checks against a hand-worked example. Prints Markdown tables; asserts nothing.
+``concurrency_quota``, ``ramp_seconds``, ``sync_workers``, ``hot_item_reads``, ``monthly_cost``
+...) that tests/core/test_capacity_model.py checks against a hand-worked example.
+Prints Markdown tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +66,23 @@ def lambda_concurrency(requests_per_s: float, seconds_per_request: float) -> int
     time, so concurrency = arrival rate x time in the handler (rounded to a millionth
     first, so that a float's last bit does not add a container)."""
     return math.ceil(round(requests_per_s * seconds_per_request, 6))
+
+
+def concurrency_quota(requests_per_s: float, containers: int) -> int:
+    """The concurrency quota a function must have to take ``requests_per_s``: the
+    containers busy at once, and at least a tenth of the rate, since Lambda admits at most
+    10 requests a second per unit of concurrency whatever the duration (LIMITS)."""
+    return max(containers, math.ceil(requests_per_s / LIMITS["lambda_rps_per_concurrency"]))
+
+
+def ramp_seconds(requests_per_s: float, containers: int) -> int:
+    """Seconds for one function to scale from zero to ``containers`` serving
+    ``requests_per_s``: each 10 s adds at most 1,000 environments or 10,000 requests a
+    second, whichever binds first."""
+    steps = max(containers / LIMITS["lambda_scale_per_10s"],
+                requests_per_s / (LIMITS["lambda_scale_per_10s"]
+                                  * LIMITS["lambda_rps_per_concurrency"]))
+    return math.ceil(round(steps, 6)) * 10
 
 
 def zipf_head_share(exponent: float, n: int) -> float:

@@ -53,6 +53,11 @@ LIMITS = {
     # Region by default (a soft quota)
     "lambda_scale_per_10s": 1_000,
     "lambda_concurrency_default": 1_000,
+    # https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html ("Understanding
+    # concurrency and requests per second"): across an account's functions, at most 10
+    # requests a second per unit of concurrency (1,000 concurrency, 10,000 requests a
+    # second); scaling-behavior.html's "(or 10,000 requests per second every 10 seconds)"
+    "lambda_rps_per_concurrency": 10,
 }
 
 # List prices, us-east-1: (dollars, where read, the page's date). The search corpus of
@@ -89,14 +94,21 @@ MEASURED = {
     # featurestore/online/writer.py, bench/sync.py on a quiet machine: --full-refresh that
     # rewrites every item (TransactWriteItems, conditional)
     "sync_conditional_items_s": 2_179,
-    # README "Lookup", bench/lookup.py, 60 s a scenario, a closed-loop client; single key,
-    # 20 features from 3 views, cache cold: p50 and p99 of the whole HTTP request against
-    # DynamoDB Local on the same machine
-    "lookup_single_p50_s": 0.00187,
-    "lookup_single_p99_s": 0.00429,
-    # the same, 100-key batch of one view, cache cold
-    "lookup_batch100_p50_s": 0.01131,
-    "lookup_batch100_p99_s": 0.01657,
+    # A Lambda container's time a request: `python bench/lookup.py --only lambda
+    # --seconds 30` (bench/lookup_fleet.py), the Lambda handler imported in a process of
+    # its own with Lambda's environment (cache off) and invoked back to back, one request
+    # at a time, with the runtime client's JSON decode of the event and encode of the
+    # answer around each call, against DynamoDB Local in memory on the same 2 cores;
+    # 2026-12-05 14:45 UTC, load average 9.9 -> 11.4 (a run at 14:30, load 19.8 -> 18.8,
+    # gave 3.94 / 53.62 ms and 12.96 / 458.13 ms). Not in it: the runtime client's two
+    # calls to the Runtime API in the sandbox, and AWS's DynamoDB round trip in place of
+    # the local one (docs/scale.md, "The lookup fleet").
+    # single key, 20 features from 3 views: p50 and p99
+    "lambda_single_p50_s": 0.00207,
+    "lambda_single_p99_s": 0.01906,
+    # 100-key batch of one view (7 features)
+    "lambda_batch100_p50_s": 0.00992,
+    "lambda_batch100_p99_s": 0.02533,
     # the lookup cache's hit rate on a Zipf stream over 100M keys, 10 s simulated (what
     # bench/capacity.py's simulation printed on 2026-12-05; --no-cache-sim uses these):
     # exponent -> {requests a second reaching one container: share answered by the cache}

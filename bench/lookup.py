@@ -3,6 +3,7 @@
     python bench/lookup.py                # 60 s per scenario
     python bench/lookup.py --seconds 10   # a quick run
     python bench/lookup.py --only fleet --workers 1,2,4   # throughput (bench/lookup_fleet.py)
+    python bench/lookup.py --only lambda --seconds 30    # its Lambda handler part alone
     python bench/lookup.py --only on-demand              # bench/lookup_on_demand.py
 
 What runs: a DynamoDB Local of its own (in memory), seeded with USERS users x 3 views
@@ -306,8 +307,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="per scenario")
     parser.add_argument("--endpoint", help="an already running DynamoDB (default: start one)")
-    parser.add_argument("--only", choices=("latency", "fleet", "on-demand"),
-                        help="only the latency, the throughput or the on-demand scenarios")
+    parser.add_argument("--only", choices=("latency", "fleet", "lambda", "on-demand"),
+                        help="only the latency, the throughput, the Lambda handler in "
+                        "process (the fleet's last part) or the on-demand scenarios")
     parser.add_argument("--workers", default="1,2,4",
                         help="the worker counts of `serve --workers N` to measure")
     parser.add_argument("--services", action="store_true",
@@ -355,11 +357,13 @@ def main() -> None:
                     "start_server": start_server, "interleaved": interleaved,
                     "http_caller": http_caller, "line": line,
                     "endpoint": endpoint}, client, table, catalog, project, children)
-            if args.only in (None, "fleet"):
+            if args.only in (None, "fleet", "lambda"):
                 from lookup_fleet import run as fleet_run
 
-                fleet = fleet_run(args.seconds, [int(n) for n in args.workers.split(",")],
-                                  endpoint, table, project, catalog)
+                workers = [] if args.only == "lambda" else [
+                    int(n) for n in args.workers.split(",")]
+                fleet = fleet_run(args.seconds, workers, endpoint, table, project, catalog,
+                                  zipf=args.only != "lambda")
     finally:
         for child in children:
             if child.poll() is None:

@@ -192,38 +192,55 @@ def lambda_env(endpoint: str, table: str, snapshot: Path) -> dict:
 
 
 def lambda_child(kind: str, seconds: float, out_file: str) -> None:
-    """Invoke the handler back to back for ``seconds`` (after a warm-up), one at a time."""
+    """Invoke the handler back to back for ``seconds`` (after a warm-up), one at a time.
+
+    Each invocation is timed twice: the handler's call alone, and the call with what
+    Lambda's Python runtime client does around it in the same process (decode the
+    invoke's JSON body into the event, encode the answer as JSON to post it back). Not
+    timed: the runtime client's two HTTP calls to the Runtime API inside the sandbox
+    (fetch the next invoke, post the answer), which a process here has no counterpart of."""
     sys.path.insert(0, str(ROOT))
     from featurestore.lookup.handler import handler
     from featurestore.lookup.http_server import to_event
 
-    events = []
+    bodies = []
     for raw in raw_requests(kind):
         head, _, body = raw.partition("\r\n\r\n")
         method, target, _ = head.split("\r\n")[0].split(" ")
-        events.append(to_event(method, target, {"content-type": "application/json"},
-                               body.encode() or None))
-    for event in events[:50]:
-        handler(event)
-    samples, degraded, index = [], 0, 0
+        bodies.append(json.dumps(to_event(method, target, {"content-type": "application/json"},
+                                          body.encode() or None)).encode())
+    for body in bodies[:50]:
+        json.dumps(handler(json.loads(body)))
+    samples, runtime, degraded, index = [], [], 0, 0
     end = time.perf_counter() + seconds
     while (started := time.perf_counter()) < end:
-        answer = handler(events[index % len(events)])
-        samples.append(time.perf_counter() - started)
+        event = json.loads(bodies[index % len(bodies)])
+        called = time.perf_counter()
+        answer = handler(event)
+        returned = time.perf_counter()
+        json.dumps(answer)
+        runtime.append(time.perf_counter() - started)
+        samples.append(returned - called)
         degraded += answer["statusCode"] != 200 or '"degraded":true' in answer["body"]
         index += 1
-    Path(out_file).write_text(json.dumps({"samples": samples, "degraded": degraded}))
+    Path(out_file).write_text(json.dumps({"samples": samples, "runtime": runtime,
+                                          "degraded": degraded}))
 
 
-def lambda_run(env: dict, kind: str, seconds: float, folder: Path) -> dict:
+def lambda_run(env: dict, kind: str, seconds: float, folder: Path) -> tuple[dict, dict]:
+    """(the handler's call, the call with the runtime's JSON around it): p50, p99, p99.9
+    and requests a second one at a time (the reciprocal of the mean)."""
     out = folder / "lambda.json"
     subprocess.run([sys.executable, str(HERE), "--lambda-child", kind, str(seconds), str(out)],
                    env=env, stdout=subprocess.DEVNULL, check=True)
     found = json.loads(out.read_text())
-    result = percentiles(found["samples"])
-    result.update(rps=len(found["samples"]) / sum(found["samples"]),
-                  degraded=found["degraded"], errors=0)
-    return result
+    results = []
+    for name in ("samples", "runtime"):
+        result = percentiles(found[name])
+        result.update(rps=len(found[name]) / sum(found[name]), degraded=found["degraded"],
+                      errors=0)
+        results.append(result)
+    return results[0], results[1]
 
 
 # -- the cache on a Zipf stream ------------------------------------------------------------
@@ -261,8 +278,9 @@ def zipf_hit_rate(exponent: float, rate: float, catalog) -> float:
 
 # -- the whole part ------------------------------------------------------------------------
 def run(seconds: float, worker_counts: list[int], endpoint: str, table: str, project: Path,
-        catalog) -> list[str]:
-    """Every figure of the module docstring, as printable lines."""
+        catalog, zipf: bool = True) -> list[str]:
+    """Every figure of the module docstring, as printable lines (the cache's hit rates
+    only with ``zipf``)."""
     from featurestore.lookup.registry_snapshot import write_snapshot
 
     env = {**os.environ, "FEATURESTORE_DYNAMODB_ENDPOINT": endpoint,
@@ -280,8 +298,12 @@ def run(seconds: float, worker_counts: list[int], endpoint: str, table: str, pro
     write_snapshot(catalog, snapshot)
     for kind in ("1 key", "100 keys"):
         print(f"Lambda handler in process, {kind} ...", file=sys.stderr)
-        lines.append(fleet_line(f"Lambda handler in process, {kind}", lambda_run(
-            lambda_env(endpoint, table, snapshot), kind, seconds, project)))
+        call, runtime = lambda_run(lambda_env(endpoint, table, snapshot), kind, seconds,
+                                   project)
+        lines.append(fleet_line(f"Lambda handler in process, {kind}", call))
+        lines.append(fleet_line(f"  with the runtime's JSON, {kind}", runtime))
+    if not zipf:
+        return lines
     lines.append(f"cache hit rate, Zipf over {ZIPF_ENTITIES:,} users, single-key requests "
                  f"(3 items each), {ZIPF_SECONDS} s simulated, 100,000 entries, 1 s TTL:")
     for exponent in ZIPF_EXPONENTS:

@@ -46,6 +46,23 @@ def test_lambda_concurrency_is_rate_times_time():
     assert capacity.lambda_concurrency(100_000, 0.0043) == 430
 
 
+def test_the_quota_is_at_least_a_tenth_of_the_rate():
+    # Lambda admits 10 requests a second per unit of concurrency: 500,000 req/s needs a
+    # quota of 50,000 even when 1,970 containers are busy at once (500,000 x 3.94 ms)
+    assert capacity.concurrency_quota(500_000, 1_970) == 50_000
+    assert capacity.concurrency_quota(1_000, 5) == 100        # 1,000 / 10
+    assert capacity.concurrency_quota(1_001, 5) == 101        # 100.1 -> 101
+    # a 2 s function at 1,000 req/s: 2,000 busy, more than the 100 the rate asks
+    assert capacity.concurrency_quota(1_000, 2_000) == 2_000
+
+
+def test_the_ramp_adds_1000_containers_or_10000_requests_a_second_each_10_s():
+    assert capacity.ramp_seconds(500_000, 1_970) == 500       # 500,000 / 10,000 = 50 steps
+    assert capacity.ramp_seconds(100_000, 394) == 100         # 10 steps
+    assert capacity.ramp_seconds(5_000, 65) == 10             # 0.5 -> one step
+    assert capacity.ramp_seconds(1_000, 2_000) == 20          # 2,000 / 1,000 = 2 steps by size
+
+
 def test_sync_workers():
     # 100M items in an hour at 2,179 items/s a worker: 100e6 / 7,844,400 = 12.75 -> 13
     assert capacity.sync_workers(100_000_000, 3600, 2_179) == 13

@@ -2,7 +2,7 @@
 
 Prints figures, asserts nothing (speed lives here, never in timed tests). Every case is a
 whole process, from a Parquet spine to a Parquet file, timed from its start to its exit
-with its own peak RSS (``wait4``), as a user or a scheduler runs it:
+with its own CPU time and peak RSS (``wait4``), as a user or a scheduler runs it:
 
   floor     python -c "<one hand-written DuckDB ASOF LEFT JOIN, COPY ... TO parquet>"
   cli       featurestore training-set --spine ... --features ... --out ...
@@ -231,7 +231,8 @@ def run_process(argv: list[str], env: dict[str, str]) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])} ... failed:\n{stderr[-3000:]}")
-    figures = {"seconds": seconds, "peak_rss_bytes": usage.ru_maxrss * 1024}
+    figures = {"seconds": seconds, "peak_rss_bytes": usage.ru_maxrss * 1024,
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if last.startswith("{"):
         figures.update(json.loads(last))
@@ -240,7 +241,7 @@ def run_process(argv: list[str], env: dict[str, str]) -> dict:
 
 def run_case(setup: dict, runner: str, spine: str, views: list[str], out: Path,
              repeat: int, env: dict[str, str], keep: Path | None = None) -> dict:
-    """Best wall time (and call time) and worst peak RSS of ``repeat`` runs, after one
+    """Best wall time, CPU time (and call time) and worst peak RSS of ``repeat`` runs, after one
     untimed run: every case then starts as it does after any earlier command (the files
     in the OS's cache; featurestore's resolved dbt target kept, featurestore/
     profile_cache.py). ``keep``: where the last run's file goes."""
@@ -255,6 +256,7 @@ def run_case(setup: dict, runner: str, spine: str, views: list[str], out: Path,
         out.unlink(missing_ok=True)
         Path(str(out) + ".manifest.json").unlink(missing_ok=True)
     best = {"seconds": min(r["seconds"] for r in runs),
+            "cpu_seconds": min(r["cpu_seconds"] for r in runs),
             "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs)}
     if "call_seconds" in runs[0]:
         best["call_seconds"] = min(r["call_seconds"] for r in runs)
@@ -326,7 +328,7 @@ def main() -> None:
         results = {}
         print(f"load average (1, 5, 15 min) at the start: {load_average()}")
         print(f"\n{'case':32} {'spine':>10} {'history':>11} {'wall s':>8} "
-              f"{'x floor':>8} {'peak RSS':>12} {'x floor':>8}")
+              f"{'x floor':>8} {'CPU s':>7} {'x floor':>8} {'peak RSS':>12} {'x floor':>8}")
         for key, label, runner, spine, rows, views, floor_key in cases:
             if wanted and key not in wanted:
                 continue
@@ -337,13 +339,15 @@ def main() -> None:
                                args.repeat, {}, keep)
             results[key] = figures
             floor = results.get(floor_key)
-            ratio = memory = f"{'':>8}"
+            ratio = cpu = memory = f"{'':>8}"
             if floor and floor is not figures:
                 ratio = f"{figures['seconds'] / floor['seconds']:>8.2f}"
+                cpu = f"{figures['cpu_seconds'] / floor['cpu_seconds']:>8.2f}"
                 memory = f"{figures['peak_rss_bytes'] / floor['peak_rss_bytes']:>8.2f}"
             history = sum(tables[v] for v in views)
             print(f"{label:32} {rows:>10,} {history:>11,} {figures['seconds']:>8.2f} "
-                  f"{ratio} {figures['peak_rss_bytes'] / 2**30:>8.2f} GiB {memory}",
+                  f"{ratio} {figures['cpu_seconds']:>7.2f} {cpu} "
+                  f"{figures['peak_rss_bytes'] / 2**30:>8.2f} GiB {memory}",
                   flush=True)
             if "call_seconds" in figures:
                 cli = results.get("cli_big" if key.endswith("_big") else "cli")

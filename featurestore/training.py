@@ -212,7 +212,7 @@ def _join(project: Project, warehouse, checked: Spine, chosen, output: Output,
     if step is not None:  # a feature service: parameters over the join, then its columns
         sql, names = step.select(warehouse, sql, checked, chosen, names)
     table = None
-    with warehouse.dialect.memory_limit(warehouse, project.settings.duckdb_memory_limit):
+    with warehouse.dialect.join_memory(warehouse, project.settings.duckdb_memory_limit):
         if partial is None:
             table = warehouse.fetch_arrow(sql).rename_columns(names)
         else:

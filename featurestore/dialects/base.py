@@ -258,8 +258,9 @@ class Dialect:
 
     # -- training sets -------------------------------------------------------------------
     @contextlib.contextmanager
-    def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:
-        """Run the block under a memory cap, where the warehouse can have one."""
+    def join_memory(self, warehouse, limit: str | None) -> Iterator[None]:
+        """Run a training set's join under the warehouse's memory settings: a cap, where
+        the warehouse can have one."""
         yield
 
     def load_arrow(self, warehouse, table: pa.Table, name: str) -> str:

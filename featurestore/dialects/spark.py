@@ -351,7 +351,7 @@ class Spark(Dialect):
                     writer.close()
 
     @contextlib.contextmanager
-    def memory_limit(self, warehouse, limit: str | None) -> Iterator[None]:
+    def join_memory(self, warehouse, limit: str | None) -> Iterator[None]:
         """Spark's memory is the driver's (``FEATURESTORE_SPARK_DRIVER_MEMORY``), set when
         the session starts; spilling is Spark's own."""
         yield

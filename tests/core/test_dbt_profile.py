@@ -218,6 +218,28 @@ def test_a_memory_limit_the_profile_sets_stands_unless_overridden(tmp_path, monk
     assert derived["settings"] == {"memory_limit": "1GB", "preserve_insertion_order": True}
 
 
+def test_a_training_join_hands_freed_pages_back_then_restores_the_threshold(tmp_path):
+    """During a training set's join, DuckDB's allocator returns a freed page run of 1 MiB
+    or more to the OS (docs/scale.md "Training sets at the floor"); after it, failed or
+    not, the instance has its own threshold back: a notebook's connection to the same
+    file shares the instance, and keeps its settings."""
+    from featurestore.errors import WarehouseError
+    from featurestore.warehouse import Warehouse
+
+    root = _project(tmp_path / "shop")
+    threshold = "select current_setting('allocator_bulk_deallocation_flush_threshold')"
+    with Warehouse(Project(root)) as warehouse:
+        join_memory = warehouse.dialect.join_memory
+        with join_memory(warehouse, None):
+            assert warehouse.fetch_all(threshold) == [("1.0 MiB",)]
+        assert warehouse.fetch_all(threshold) == [("512.0 MiB",)]
+        warehouse.execute("set allocator_bulk_deallocation_flush_threshold = '64MB'")
+        with pytest.raises(WarehouseError), join_memory(warehouse, "1GB"):
+            assert warehouse.fetch_all(threshold) == [("1.0 MiB",)]
+            warehouse.fetch_all("select * from no_such_table")
+        assert warehouse.fetch_all(threshold) == [("61.0 MiB",)]
+
+
 def yaml_load(text: str) -> dict:
     import yaml
 

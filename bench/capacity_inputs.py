@@ -56,7 +56,9 @@ LIMITS = {
     # https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html ("Understanding
     # concurrency and requests per second"): across an account's functions, at most 10
     # requests a second per unit of concurrency (1,000 concurrency, 10,000 requests a
-    # second); scaling-behavior.html's "(or 10,000 requests per second every 10 seconds)"
+    # second); scaling-behavior.html's "(or 10,000 requests per second every 10 seconds)";
+    # gettingstarted-limits.html: "Each instance of your execution environment can serve
+    # up to 10 requests per second."
     "lambda_rps_per_concurrency": 10,
 }
 

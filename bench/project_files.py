@@ -11,6 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The DuckDB output's threads line in profiles.yml: 2 models at once, 1 under
+# FEATURESTORE_DUCKDB_MEMORY_LIMIT (which a bench's dbt runs without: see cap_memory).
+DUCKDB_THREADS = ("      threads: \"{{ 1 if env_var('FEATURESTORE_DUCKDB_MEMORY_LIMIT', '') "
+                  "else 2 }}\"\n")
 
 
 def write_dbt_project(root: Path, name: str, extra: str = "") -> None:
@@ -27,9 +31,9 @@ def cap_memory(project: Path, limit: str) -> None:
     gives it (dbt runs here without featurestore, which would write them itself)."""
     path = project / "profiles.yml"
     text = path.read_text()
-    marker = "      threads: 2\n"
-    if marker not in text:
-        raise SystemExit(f"{path}: no `threads: 2` line of the duckdb output to follow")
-    path.write_text(text.replace(marker, marker + "      settings:\n"
+    if DUCKDB_THREADS not in text:
+        raise SystemExit(f"{path}: no `{DUCKDB_THREADS.strip()}` line of the duckdb output "
+                         "to follow")
+    path.write_text(text.replace(DUCKDB_THREADS, DUCKDB_THREADS + "      settings:\n"
                                  f"        memory_limit: {limit}\n"
                                  "        preserve_insertion_order: false\n", 1))

@@ -58,7 +58,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from project_files import cap_memory  # bench/, beside this script
+from project_files import DUCKDB_THREADS, cap_memory  # bench/, beside this script
 from rolling_data import land_new_events, same_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,10 @@ DBT = Path(sys.executable).parent / "dbt"
 def _env(database: Path, target: Path) -> dict[str, str]:
     return {"FEATURESTORE_DUCKDB_PATH": str(database), "DBT_TARGET_PATH": str(target),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
-            "FEATURESTORE_TARGET": "duckdb"}
+            "FEATURESTORE_TARGET": "duckdb",
+            # the bench writes the cap's settings itself (cap_memory): the profile's
+            # threads stay 2 unless --threads, whatever the caller's environment says
+            "FEATURESTORE_DUCKDB_MEMORY_LIMIT": ""}
 
 
 def prepare(folder: Path, users: int, days: int) -> dict:
@@ -177,9 +180,10 @@ def set_threads(project: Path, threads: int) -> None:
     """The project copy's DuckDB target building ``threads`` models at once."""
     path = project / "profiles.yml"
     text = path.read_text()
-    if "      threads: 2\n" not in text:
-        raise SystemExit(f"{path}: no `threads: 2` line of the duckdb output to change")
-    path.write_text(text.replace("      threads: 2\n", f"      threads: {threads}\n", 1))
+    if DUCKDB_THREADS not in text:
+        raise SystemExit(f"{path}: no `{DUCKDB_THREADS.strip()}` line of the duckdb output "
+                         "to change")
+    path.write_text(text.replace(DUCKDB_THREADS, f"      threads: {threads}\n", 1))
 
 
 def compiled(project: Path) -> dict[str, str]:

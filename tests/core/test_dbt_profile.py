@@ -7,6 +7,7 @@ hand from dbt's documented rules, not computed by the code under test.
 
 from __future__ import annotations
 
+import os
 import stat
 import textwrap
 from pathlib import Path
@@ -238,6 +239,29 @@ def test_a_training_join_hands_freed_pages_back_then_restores_the_threshold(tmp_
             assert warehouse.fetch_all(threshold) == [("1.0 MiB",)]
             warehouse.fetch_all("select * from no_such_table")
         assert warehouse.fetch_all(threshold) == [("61.0 MiB",)]
+
+
+@pytest.mark.parametrize(("limit", "threads"), [(None, 2), ("1500MB", 1)])
+def test_the_demo_profile_builds_one_model_at_a_time_under_a_memory_limit(monkeypatch,
+                                                                           limit, threads):
+    """dbt's threads of the demo's DuckDB target: two models at once, but one under
+    FEATURESTORE_DUCKDB_MEMORY_LIMIT, whose one cap two models would share."""
+    import contextvars
+
+    from dbt.config.profile import Profile, read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    if limit:
+        monkeypatch.setenv("FEATURESTORE_DUCKDB_MEMORY_LIMIT", limit)
+
+    def render():
+        set_invocation_context(dict(os.environ))
+        raw = read_profile(str(REPO_ROOT))
+        return Profile.render_profile(raw["featurestore_demo"], "featurestore_demo",
+                                      "duckdb", ProfileRenderer({}))[1]
+
+    assert contextvars.copy_context().run(render)["threads"] == threads
 
 
 def yaml_load(text: str) -> dict:

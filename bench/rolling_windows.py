@@ -59,6 +59,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 from project_files import DUCKDB_THREADS, cap_memory  # bench/, beside this script
 from rolling_data import land_new_events, same_tables
@@ -96,17 +97,9 @@ def prepare(folder: Path, users: int, days: int) -> dict:
     landing, base = folder / "landing", folder / "base.duckdb"
     rows = generate(landing, users=users, days=days, seed=42, end=END)
     env = {**_env(base, folder / "target-base"), "FEATURESTORE_LANDING_DIR": str(landing)}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
+    with mock.patch.dict(os.environ, env):  # put back as it was when the block ends
         run_dbt(Project(ROOT), ["parse", "--log-path", str(folder / "logs")])
         ingest(Project(ROOT))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     return rows
 
 

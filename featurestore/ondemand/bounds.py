@@ -97,8 +97,11 @@ def _function(op: str, node: Node, args) -> tuple[float, float]:
     if op in ("floor", "ceil"):
         return (args[0][0] - 1, args[0][1] + 1)
     if op == "round":
-        scale = 10.0 ** (node.value[0] if node.value else 0)
-        return (args[0][0] * scale - 1, args[0][1] * scale + 1)
+        # round(x, d) is within half a step, 10^-d / 2, of x: the step is the margin
+        # (the bound of round(x * 10^d), taken before, made round(0.5, 4) look like
+        # 5000 and a division by it safe from overflow)
+        step = 10.0 ** -(node.value[0] if node.value else 0)
+        return (args[0][0] - step, args[0][1] + step)
     if op == "exp":
         return (0.0, math.exp(min(args[0][1], 709.0)) if args[0][1] <= 709.0 else math.inf)
     if op in ("least", "greatest"):

@@ -23,6 +23,10 @@ from featurestore.ondemand import compile_expression
 from tests.ondemand_cases import INPUTS, expressions, normalize, rows, same
 
 EXAMPLES, ROWS = int(os.environ.get("ONDEMAND_EXAMPLES", "400")), 25
+# CI checks one known sample, whole (as the Spark step does); ONDEMAND_RANDOM=1 draws a new
+# one, the way to look for more: random runs found the round() bound (fixed) and a
+# fakesnow rewrite of ltrim(x, ' ') that trims both ends (2026-12-05)
+RANDOM = os.environ.get("ONDEMAND_RANDOM") == "1"
 DUCK_TYPES = {"int64": "bigint", "float64": "double", "string": "varchar", "bool": "boolean",
               "timestamp": "timestamp"}
 SNOW_TYPES = {**DUCK_TYPES, "int64": "number(38,0)", "float64": "float",
@@ -106,7 +110,7 @@ def check(duck, snow, dtype, text, batch):
                 f"{engine}: {text}\nrow {row}\npython {want!r} != {engine} {value!r}\n{sql}")
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
+@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not RANDOM,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(drawn=expressions(), batch=st.lists(rows, min_size=ROWS, max_size=ROWS))

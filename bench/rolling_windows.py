@@ -135,13 +135,16 @@ def dbt(project: Path, database: Path, args: list[str]) -> dict:
     _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.stdout.close()
+    figures = {"wall": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+               "peak_rss_mib": usage.ru_maxrss / 1024}
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"dbt {' '.join(args)} failed:\n{output[-4000:]}")
+        # a build that runs out of memory is a figure too: how far it got, at what peak
+        raise SystemExit(f"dbt {' '.join(args)} failed after {seconds:.0f} s wall, "
+                         f"{figures['cpu']:.0f} s CPU, peak RSS "
+                         f"{figures['peak_rss_mib']:.0f} MiB:\n{output[-4000:]}")
     results = json.loads((target / "run_results.json").read_text())
-    return {"wall": seconds, "cpu": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mib": usage.ru_maxrss / 1024,
-            "models": {r["unique_id"].rsplit(".", 1)[-1]: r["execution_time"]
-                       for r in results["results"]}}
+    return {**figures, "models": {r["unique_id"].rsplit(".", 1)[-1]: r["execution_time"]
+                                  for r in results["results"]}}
 
 
 def full_build(project: Path, database: Path, repeat: int,
@@ -162,13 +165,15 @@ def full_build(project: Path, database: Path, repeat: int,
     return figures
 
 
-def set_partitions(project: Path, partitions: int) -> None:
-    """The project copy's rolling windows in ``partitions`` buckets of entities."""
+def set_partitions(project: Path, partitions: int, statements: bool = False) -> None:
+    """The project copy's rolling windows in ``partitions`` buckets of entities, in one
+    statement each if ``statements`` (featurestore_rolling_statements)."""
     path = project / "dbt_project.yml"
     text = path.read_text()
     if "\nvars:" in text:
         raise SystemExit(f"{path}: has vars already; add featurestore_rolling_partitions")
-    path.write_text(text + f"\nvars:\n  featurestore_rolling_partitions: {partitions}\n")
+    path.write_text(text + f"\nvars:\n  featurestore_rolling_partitions: {partitions}\n"
+                    f"  featurestore_rolling_statements: {str(statements).lower()}\n")
 
 
 def set_threads(project: Path, threads: int) -> None:
@@ -281,6 +286,10 @@ def main() -> None:
                         "comma-separated list: one 'buckets' build each)")
     parser.add_argument("--skip-sql", action="store_true",
                         help="time the dbt builds only, not each model's SQL alone")
+    parser.add_argument("--statements", type=_numbers, default=None,
+                        help="1: 'buckets' in one statement per bucket "
+                        "(featurestore_rolling_statements), 0: in one statement; '0,1': "
+                        "one build each")
     parser.add_argument("--skip-after", action="store_true",
                         help="build 'buckets' only (a build too large to run unbounded)")
     parser.add_argument("--threads", type=_numbers, default=None,
@@ -306,7 +315,7 @@ def main() -> None:
             if setting.get("limit"):
                 cap_memory(project, setting["limit"])
             if setting.get("partitions"):
-                set_partitions(project, setting["partitions"])
+                set_partitions(project, setting["partitions"], bool(setting["statements"]))
             if setting.get("threads"):
                 set_threads(project, setting["threads"])
             database = folder / f"{label}.duckdb"
@@ -362,12 +371,14 @@ def variants(args) -> list[tuple[str, str | None, dict]]:
     if args.memory_limit and not args.partitions:
         return builds + [("capped", None, {"limit": args.memory_limit, "threads": threads[0]})]
     limits = args.memory_limit.split(",") if args.memory_limit else [None]
-    settings = [{"partitions": n, "limit": limit, "threads": t}
-                for n in args.partitions or [] for limit in limits for t in threads]
+    settings = [{"partitions": n, "limit": limit, "threads": t, "statements": each}
+                for n in args.partitions or [] for limit in limits for t in threads
+                for each in args.statements or [0]]
     for setting in settings:
         label = "buckets" if len(settings) == 1 else "-".join(
             [f"p{setting['partitions']}"] + ([setting["limit"]] if setting["limit"] else [])
-            + ([f"t{setting['threads']}"] if setting["threads"] else []))
+            + ([f"t{setting['threads']}"] if setting["threads"] else [])
+            + (["s"] if setting["statements"] else []))
         builds.append((label, None, setting))
     return builds
 

@@ -40,7 +40,9 @@
             0 as _rw_unused
         from {{ spec['relation'] }}
         where {{ spec['event_ts'] }} is not null
-        {%- if spec['partition'] is not none %}
+        {%- if spec.get('bucket_column') %}
+            and {{ spec['bucket_column'] }} = {{ spec['partition'] }}
+        {%- elif spec['partition'] is not none %}
             and {{ featurestore.featurestore_key_bucket(spec['keys'], spec['partitions']) }} = {{ spec['partition'] }}
         {%- endif %}
         {%- if spec.get('after') %}

@@ -43,6 +43,11 @@
     ),
 {%- endif %}
 {%- endset -%}
-{{- featurestore.featurestore_rolling_buckets(spec, shared | trim | trim(',')) -}}
+{%- set sql = featurestore.featurestore_rolling_buckets(spec, shared | trim | trim(',')) -%}
+{%- if spec.get('statements') and not spec['previous'] -%}
+{{- featurestore.featurestore_rolling_statements(spec, sql) -}}
+{%- else -%}
+{{- sql -}}
+{%- endif -%}
 {%- endif -%}
 {%- endmacro -%}

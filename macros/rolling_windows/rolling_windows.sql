@@ -56,6 +56,10 @@
                   the other, to bound the memory of a large build (default:
                   var('featurestore_rolling_partitions', 1): all at once). The rows are
                   the same for any number; featurestore_rolling_partitions_sql says how
+    statements    on DuckDB, with partitions > 1: true runs a full build as one statement
+                  per bucket (featurestore_rolling_statements says how, and the two
+                  conditions on the model); default var('featurestore_rolling_statements',
+                  false): the buckets in one statement
 
   Incremental runs (docs/incremental.md has the why): the new events are the input rows
   with loaded_at after the watermark, max(loaded_at) of the previous table. Each entity
@@ -84,7 +88,7 @@
   renders them outside dbt as well (render_rolling_windows), with the same dispatch.
 -#}
 
-{% macro rolling_windows(relation, partition_by, event_ts, aggregates, loaded_at=none, last_values=[], feature_ts='feature_ts', incremental=none, allowed_lateness=none, too_late='skip', sum_scale=12, partitions=none) %}
+{% macro rolling_windows(relation, partition_by, event_ts, aggregates, loaded_at=none, last_values=[], feature_ts='feature_ts', incremental=none, allowed_lateness=none, too_late='skip', sum_scale=12, partitions=none, statements=none) %}
     {%- if incremental is none -%}
         {%- set incremental = this if is_incremental() else false -%}
     {%- endif -%}
@@ -96,6 +100,15 @@
     {%- endif -%}
     {%- set spec = {} -%}
     {%- do featurestore.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, incremental, allowed_lateness, too_late, sum_scale, partitions) -%}
+    {%- if statements is none -%}
+        {%- set statements = var('featurestore_rolling_statements', false) -%}
+    {%- endif -%}
+    {%- if statements is not sameas true and statements is not sameas false -%}
+        {{ exceptions.raise_compiler_error(
+            "rolling_windows: `statements` (var featurestore_rolling_statements) must be "
+            ~ "true or false, not " ~ statements ~ ".") }}
+    {%- endif -%}
+    {%- do spec.update({'statements': statements}) -%}
     {{ return(featurestore.featurestore_rolling_partitions_sql(spec)) }}
 {% endmacro %}
 

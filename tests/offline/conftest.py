@@ -9,9 +9,11 @@ compiles that prove sql_render and dbt produce the same SQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,30 @@ SPLIT = "-- @@featurestore-split@@"
 # A Snowflake profile for compiling only (fakesnow answers if dbt connects).
 SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "acct", "SNOWFLAKE_USER": "u", "SNOWFLAKE_PASSWORD": "p",
                  "SNOWFLAKE_DATABASE": "DB", "SNOWFLAKE_SCHEMA": "FS"}
+
+
+def use_snowflake_target(monkeypatch) -> None:
+    """Every project opened from here on picks SNOWFLAKE_ENV's target `snowflake`."""
+    for name, value in {**SNOWFLAKE_ENV, "FEATURESTORE_TARGET": "snowflake"}.items():
+        monkeypatch.setenv(name, value)
+
+
+@contextlib.contextmanager
+def on_fakesnow(root: Path, load: Callable) -> Iterator:
+    """The project at ``root`` on fakesnow's Snowflake (after use_snowflake_target), its
+    database and schema created and ``load(warehouse, "snowflake")`` run; fakesnow stays
+    patched for the block, where the project's warehouse is that same Snowflake."""
+    fakesnow = pytest.importorskip("fakesnow")
+    from featurestore.project import Project
+    from featurestore.warehouse import Warehouse
+
+    with fakesnow.patch():
+        project = Project(root)
+        with Warehouse(project) as warehouse:
+            warehouse.execute("create database if not exists DB")
+            warehouse.execute("create schema if not exists DB.FS")
+            load(warehouse, "snowflake")
+        yield project
 
 
 def fixture_contracts() -> dict:

@@ -27,7 +27,7 @@ from featurestore.project import Project
 from featurestore.training import build_training_set
 from tests.conftest import REPO_ROOT
 from tests.hostile_text import CANARY_FILE, CANARY_VALUE, CANARY_VAR, kept_text, yaml_quoted
-from tests.offline.conftest import SNOWFLAKE_ENV
+from tests.offline.conftest import on_fakesnow, use_snowflake_target
 from tests.offline.test_snowflake_training import TABLES, TYPES, sent  # noqa: F401
 from tests.offline.test_training_on_demand import EXPECTED, ON_DEMAND, PROFILE, _spine
 from tests.offline.test_training_on_demand import _load as load_snowflake
@@ -206,25 +206,21 @@ def test_on_snowflake_the_compiled_model_gives_the_training_sets_rows(built, sen
     """The model compiled by dbt-snowflake (its `snowflake__` spellings), run on fakesnow,
     against `featurestore training-set` on the same fakesnow tables (a fresh fakesnow per
     model: its spine uploads accumulate)."""
-    fakesnow = pytest.importorskip("fakesnow")
     import pyarrow.parquet as pq
     from dbt.cli.main import dbtRunner
 
     from featurestore.warehouse import Warehouse
 
+    def load(warehouse, dialect):
+        load_snowflake(warehouse, dialect)
+        warehouse.execute(f"create table od_spine ({SPINE_COLUMNS.format(ts='timestamp_ntz')})")
+        for row in _spine().itertuples(index=False):
+            warehouse.execute("insert into od_spine values (?, ?, ?, ?, ?, ?)",
+                              [None if value != value else value for value in row])
+
     root = built[0].root
-    for name, value in {**SNOWFLAKE_ENV, "FEATURESTORE_TARGET": "snowflake"}.items():
-        monkeypatch.setenv(name, value)
-    with fakesnow.patch():
-        snow = Project(root)
-        with Warehouse(snow) as warehouse:
-            warehouse.execute("create database if not exists DB")
-            warehouse.execute("create schema if not exists DB.FS")
-            load_snowflake(warehouse, "snowflake")
-            warehouse.execute(f"create table od_spine ({SPINE_COLUMNS.format(ts='timestamp_ntz')})")
-            for row in _spine().itertuples(index=False):
-                warehouse.execute("insert into od_spine values (?, ?, ?, ?, ?, ?)",
-                                  [None if value != value else value for value in row])
+    use_snowflake_target(monkeypatch)
+    with on_fakesnow(root, load) as snow:
         result = dbtRunner().invoke([
             "compile", "--select", model, "--target", "snowflake", "--no-populate-cache",
             "--project-dir", str(root), "--profiles-dir", str(root), "--quiet"])

@@ -29,14 +29,13 @@ from featurestore.project import Project
 from featurestore.training import build_training_set
 from featurestore.warehouse import Warehouse
 from tests.conftest import REPO_ROOT, write_dbt_project
+from tests.offline.conftest import on_fakesnow, use_snowflake_target
 from tests.offline.test_pit_property import snowflake_asof_to_duckdb
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
 
 T = dt.datetime(2026, 1, 1, 12)
 FEATURES = "user_transactions:txn_count_7d,user_transactions:last_txn_amount,merchant_risk"
-SNOWFLAKE_ENV = {"SNOWFLAKE_ACCOUNT": "acct", "SNOWFLAKE_USER": "u", "SNOWFLAKE_PASSWORD": "p",
-                 "SNOWFLAKE_DATABASE": "DB", "SNOWFLAKE_SCHEMA": "FS"}
 TABLES = {
     "fs_user__transactions": (
         "user_id {int}, feature_ts {ts}, loaded_at {ts}, txn_count_1h {int}, "
@@ -91,8 +90,7 @@ def projects(tmp_path, monkeypatch):
     duck = Project(roots[0])
     with Warehouse(duck) as warehouse:
         _load(warehouse, "duckdb")
-    for name, value in {**SNOWFLAKE_ENV, "FEATURESTORE_TARGET": "snowflake"}.items():
-        monkeypatch.setenv(name, value)
+    use_snowflake_target(monkeypatch)
     return duck, roots[1]
 
 
@@ -111,17 +109,6 @@ def sent(monkeypatch) -> list[str]:
     return statements
 
 
-def _snowflake(root) -> Project:
-    """The project on fakesnow's Snowflake, its feature tables created (call under
-    fakesnow.patch())."""
-    project = Project(root)
-    with Warehouse(project) as warehouse:
-        warehouse.execute("create database if not exists DB")
-        warehouse.execute("create schema if not exists DB.FS")
-        _load(warehouse, "snowflake")
-    return project
-
-
 def _rows(path) -> list[tuple]:
     import pyarrow.parquet as pq
 
@@ -131,11 +118,9 @@ def _rows(path) -> list[tuple]:
 
 def test_training_set_on_snowflake_equals_duckdb_and_sends_only_snowflake_sql(
         projects, sent, tmp_path):
-    fakesnow = pytest.importorskip("fakesnow")
     duck, snow_root = projects
     expected = build_training_set(duck, _spine(), FEATURES, out=tmp_path / "duck.parquet")
-    with fakesnow.patch():
-        snow = _snowflake(snow_root)
+    with on_fakesnow(snow_root, _load) as snow:
         sent.clear()
         built = build_training_set(snow, _spine(), FEATURES, out=tmp_path / "snow.parquet")
 
@@ -169,7 +154,6 @@ def test_training_set_on_snowflake_equals_duckdb_and_sends_only_snowflake_sql(
 def test_the_join_sent_is_the_join_dbt_compiles(projects, sent, pit_project, tmp_path):
     """dbt, on its snowflake target (through fakesnow), compiles as_of_join_specs for the
     specs the CLI built; the CLI sent exactly that SQL."""
-    fakesnow = pytest.importorskip("fakesnow")
     from dbt.cli.main import dbtRunner
 
     from featurestore.feature_refs import resolve
@@ -177,8 +161,7 @@ def test_the_join_sent_is_the_join_dbt_compiles(projects, sent, pit_project, tmp
     from featurestore.training import view_specs
 
     _duck, snow_root = projects
-    with fakesnow.patch():
-        snow = _snowflake(snow_root)
+    with on_fakesnow(snow_root, _load) as snow:
         with Warehouse(snow) as warehouse:
             specs = view_specs(warehouse, resolve(snow.catalog(), FEATURES))
         sent.clear()
@@ -214,7 +197,6 @@ def test_a_service_training_set_on_snowflake_equals_duckdb(projects, sent, tmp_p
     """A feature service's set on the Snowflake target: the same rows, transformed
     columns and frozen parameters as on DuckDB, the parameter statements in Snowflake's
     SQL."""
-    fakesnow = pytest.importorskip("fakesnow")
     from featurestore.feature_services.freeze import build_service_training_set
     from featurestore.feature_services.param_registry import parameter_sets
 
@@ -224,8 +206,7 @@ def test_a_service_training_set_on_snowflake_equals_duckdb(projects, sent, tmp_p
         (root / "feature_services" / "scored.yml").write_text(SERVICE)
     expected = build_service_training_set(duck, _spine(), "scored",
                                           out=tmp_path / "duck.parquet")
-    with fakesnow.patch():
-        snow = _snowflake(snow_root)
+    with on_fakesnow(snow_root, _load) as snow:
         sent.clear()
         built = build_service_training_set(snow, _spine(), "scored",
                                            out=tmp_path / "snow.parquet")

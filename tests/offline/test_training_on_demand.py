@@ -17,7 +17,8 @@ from featurestore.project import Project
 from featurestore.training import build_training_set
 from featurestore.warehouse import Warehouse
 from tests.conftest import REPO_ROOT, write_dbt_project
-from tests.offline.test_snowflake_training import SNOWFLAKE_ENV, TABLES, TYPES, sent  # noqa: F401
+from tests.offline.conftest import on_fakesnow, use_snowflake_target
+from tests.offline.test_snowflake_training import TABLES, TYPES, sent  # noqa: F401
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning")]
 
@@ -218,18 +219,11 @@ def test_validate_lists_the_on_demand_views_of_the_demo(demo_env):
 @pytest.mark.slow
 def test_on_snowflake_the_same_values_and_only_snowflake_sql(projects, sent, monkeypatch,  # noqa: F811
                                                               tmp_path):
-    fakesnow = pytest.importorskip("fakesnow")
     duck, snow_root = projects
     features = "txn_context,user_transactions:txn_count_7d"
     expected = build_training_set(duck, _spine(), features)
-    for name, value in {**SNOWFLAKE_ENV, "FEATURESTORE_TARGET": "snowflake"}.items():
-        monkeypatch.setenv(name, value)
-    with fakesnow.patch():
-        snow = Project(snow_root)
-        with Warehouse(snow) as warehouse:
-            warehouse.execute("create database if not exists DB")
-            warehouse.execute("create schema if not exists DB.FS")
-            _load(warehouse, "snowflake")
+    use_snowflake_target(monkeypatch)
+    with on_fakesnow(snow_root, _load) as snow:
         sent.clear()
         build_training_set(snow, _spine(), features, out=tmp_path / "snow.parquet")
     import pyarrow.parquet as pq

@@ -2,7 +2,8 @@
 
 Prints figures, asserts nothing (speed lives here, never in timed tests). Every case is a
 whole process, from a Parquet spine to a Parquet file, timed from its start to its exit
-with its own CPU time and peak RSS (``wait4``), as a user or a scheduler runs it:
+with its own CPU time and peak RSS (``wait4``, from a small launcher: bench/child_usage.py
+says why), as a user or a scheduler runs it:
 
   floor     python -c "<one hand-written DuckDB ASOF LEFT JOIN, COPY ... TO parquet>"
   cli       featurestore training-set --spine ... --features ... --out ...
@@ -40,13 +41,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from project_files import write_dbt_project  # bench/, beside this script
+import child_usage  # bench/, beside this script
+from project_files import write_dbt_project
 
 DAY_US = 86_400 * 1_000_000
 HISTORY_DAYS = 90
@@ -219,20 +220,12 @@ def command(setup: dict, runner: str, spine: str, views: list[str], out: Path) -
 
 
 def run_process(argv: list[str], env: dict[str, str]) -> dict:
-    """Wall time from start to exit, and the process's own peak RSS."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={**os.environ, **env})
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    stdout, stderr = process.stdout.read().decode(), process.stderr.read().decode()
-    process.stdout.close()
-    process.stderr.close()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:3])} ... failed:\n{stderr[-3000:]}")
-    figures = {"seconds": seconds, "peak_rss_bytes": usage.ru_maxrss * 1024,
-               "cpu_seconds": usage.ru_utime + usage.ru_stime}
+    """Wall time from start to exit, and the process's own peak RSS (bench/child_usage.py)."""
+    result = child_usage.run(argv, env)
+    if result["returncode"] != 0:
+        raise SystemExit(f"{' '.join(argv[:3])} ... failed:\n{result['stderr'][-3000:]}")
+    figures = {key: result[key] for key in ("seconds", "peak_rss_bytes", "cpu_seconds")}
+    stdout = result["stdout"]
     last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     if last.startswith("{"):
         figures.update(json.loads(last))
@@ -276,6 +269,7 @@ def main() -> None:
                         help="spark: 1M x 5M on a local Spark, against a hand-written Spark "
                         "as-of join and against DuckDB (needs the spark extra)")
     args = parser.parse_args()
+    child_usage.start()  # before the data is generated in this process
     scale = 0.1 if args.quick else 1.0
     with tempfile.TemporaryDirectory(prefix="pit_bench_") as tmp:
         folder = args.keep or Path(tmp)

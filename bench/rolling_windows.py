@@ -20,8 +20,9 @@ project (macros/, models/, dbt_project.yml, profiles.yml) at a git revision:
 
 Each case is `dbt run` of the four feature models as a whole process (dbt's start-up
 included), with its wall time, its CPU time (user + system, all threads) and its peak RSS
-(``wait4``), and each model's own time from dbt's run_results.json. The best of
-``--repeat`` runs is shown (the machine is shared: CPU time moves less than wall time).
+(``wait4``, from a small launcher: bench/child_usage.py says why), and each model's own
+time from dbt's run_results.json. The best of ``--repeat`` runs is shown (the machine is
+shared: CPU time moves less than wall time).
 
 Then incremental cycles (after only): 0.1% new transactions land in raw.transactions
 (most just after the horizon, 5% hours to days late, 2% exact repeats of landed rows, the
@@ -61,7 +62,8 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from project_files import DUCKDB_THREADS, cap_memory  # bench/, beside this script
+import child_usage  # bench/, beside this script
+from project_files import DUCKDB_THREADS, cap_memory
 from rolling_data import land_new_events, same_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,16 +130,11 @@ def dbt(project: Path, database: Path, args: list[str]) -> dict:
     target = project / "target"
     argv = [str(DBT), *args, "--project-dir", str(project), "--profiles-dir", str(project),
             "--log-path", str(project / "logs"), "--no-use-colors"]
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env={**os.environ, **_env(database, target)})
-    output = process.stdout.read().decode()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.stdout.close()
-    figures = {"wall": seconds, "cpu": usage.ru_utime + usage.ru_stime,
-               "peak_rss_mib": usage.ru_maxrss / 1024}
-    if os.waitstatus_to_exitcode(status) != 0:
+    result = child_usage.run(argv, _env(database, target), merge=True)
+    seconds, output = result["seconds"], result["stdout"]
+    figures = {"wall": seconds, "cpu": result["cpu_seconds"],
+               "peak_rss_mib": result["peak_rss_bytes"] / 2**20}
+    if result["returncode"] != 0:
         # a build that runs out of memory is a figure too: how far it got, at what peak
         raise SystemExit(f"dbt {' '.join(args)} failed after {seconds:.0f} s wall, "
                          f"{figures['cpu']:.0f} s CPU, peak RSS "
@@ -296,6 +293,7 @@ def main() -> None:
                         help="dbt threads of 'capped' and 'buckets' (the profile's: 2; a "
                         "comma-separated list: one build each)")
     args = parser.parse_args()
+    child_usage.start()  # before the data is generated in this process
     users = 2_000 if args.quick else args.users
     with tempfile.TemporaryDirectory(prefix="rolling_bench_") as tmp:
         folder = args.keep or Path(tmp)

@@ -19,7 +19,8 @@ from tests.conftest import REPO_ROOT
 
 MACROS = REPO_ROOT / "macros"
 GENERIC_TESTS = REPO_ROOT / "tests" / "dbt" / "generic"
-FOLDERS = {"point_in_time", "rolling_windows", "sql", "jinja_helpers", "versions", "generated"}
+FOLDERS = {"point_in_time", "rolling_windows", "sql", "jinja_helpers", "versions", "generated",
+           "dbt_overrides"}
 DEFINED = re.compile(r"{%-?\s*(?:macro|test)\s+(\w+)\s*\(([^)]*)\)")
 DISPATCHED = re.compile(r"adapter\.dispatch\(\s*'(\w+)'\s*,\s*'featurestore'\s*\)")
 PREFIXES = ("default__", "duckdb__", "snowflake__", "spark__")

@@ -230,6 +230,24 @@ def test_a_call_that_is_not_a_ctes_whole_body_is_refused_with_the_fix(tmp_path):
             "}} )`; write it so, or set statements false.") in str(error.value)
 
 
+def test_two_calls_with_statements_are_refused_with_the_fix(tmp_path):
+    model = (MODEL % {"aggregates": AGGREGATES, "last": LAST}).replace(
+        "select * from windows", "select * from windows\nunion all\nselect * from again")
+    again = ("again as (\n    {{ featurestore.rolling_windows(relation='events', "
+             "partition_by=['k'], event_ts='ts', loaded_at='loaded_at', "
+             f"aggregates={AGGREGATES!r}, last_values={LAST!r}) }}}}\n),\n\nwindows as (")
+    model = model.replace("windows as (", again, 1)
+    root = _project(tmp_path, {"rw_incremental": model})
+    with duckdb.connect(str(root / "rw.duckdb")) as con:
+        con.execute(RAW_EVENTS)
+        _land(con, _random_batches(seed=3)[0])
+    with pytest.raises(Exception) as error:
+        _run(root, "run")
+    assert ("the model holds 2 calls marked for statements (or their marker's text, /* "
+            "featurestore:rolling_statements ... */); one statement per bucket splits one "
+            "call: pass statements=false to the others.") in str(error.value)
+
+
 def test_statements_must_be_true_or_false(tmp_path):
     root = _project(tmp_path, {"rw_incremental": MODEL % {"aggregates": AGGREGATES,
                                                           "last": LAST}})

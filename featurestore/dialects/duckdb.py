@@ -39,13 +39,16 @@ _SIZE = re.compile(r"[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)", re.I)
 # serves. Measured on the 200,000-user rolling-window build (docs/incremental.md).
 MEMORY_SETTINGS = ("memory_limit", "preserve_insertion_order")
 
-# A training set's join frees its partitioned input (the view's rows, about 300 MB at 5M
-# of them) a piece at a time while it sorts it. DuckDB's allocator keeps freed pages for
-# reuse unless one free passes this threshold (default 512 MiB: https://duckdb.org/docs/
-# stable/configuration/overview, allocator_bulk_deallocation_flush_threshold), and kept,
-# they sat in the process's peak RSS beside the sort: 1M spine rows x 5M, 534 -> 488 MiB;
-# 5M x 20M, 1,808 -> 1,696 MiB; about 10% more CPU for the pages faulted in again
-# (bench/pit_join.py, docs/scale.md "Training sets at the floor").
+# A training set's join frees its partitioned input a piece at a time (2 to 4 MiB) while
+# it sorts it, and DuckDB's allocator keeps freed pages for reuse unless one free passes
+# this threshold (default 512 MiB: https://duckdb.org/docs/stable/configuration/overview,
+# allocator_bulk_deallocation_flush_threshold). Under FEATURESTORE_DUCKDB_MEMORY_LIMIT
+# the join hands them back at 1 MiB, so the process stays near the cap the user set: 5M
+# spine rows x 20M at 1500MB, 1.45 GiB instead of 1.53 GiB, for 1.22x instead of 1.10x
+# the floor's time. Without a cap DuckDB's default stands: handing the pages back cost
+# 1.18 to 1.31x the floor's time for 1.01 to 1.02x its memory, against 1.00 to 1.12x and
+# 1.08 to 1.12x (idle machine; bench/pit_join.py, docs/scale.md "Training sets at the
+# floor").
 JOIN_FLUSH_THRESHOLD = "1MiB"
 _FLUSH_SETTING = "allocator_bulk_deallocation_flush_threshold"
 
@@ -195,16 +198,16 @@ class DuckDB(Dialect):
     def join_memory(self, warehouse, limit: str | None) -> Iterator[None]:
         """The join's memory: capped by FEATURESTORE_DUCKDB_MEMORY_LIMIT (e.g. ``1GB``), past
         which it spills to a temporary folder (without it, DuckDB takes 80% of RAM: right
-        for a dedicated box, wrong on a laptop next to a notebook); and the pages the join
-        frees handed back to the OS as it goes (JOIN_FLUSH_THRESHOLD), the instance's own
-        threshold restored after (another connection in this process may share it)."""
+        for a dedicated box, wrong on a laptop next to a notebook), the pages the join
+        frees then handed back to the OS as it goes (JOIN_FLUSH_THRESHOLD); the instance's
+        own settings restored after (another connection in this process may share it)."""
+        if not limit:
+            yield
+            return
         (before,) = warehouse.fetch_all(f"select current_setting('{_FLUSH_SETTING}')")[0]
         warehouse.execute(f"set {_FLUSH_SETTING} = "
                           f"{self.string_literal(JOIN_FLUSH_THRESHOLD)}").fetchall()
         try:
-            if not limit:
-                yield
-                return
             with tempfile.TemporaryDirectory(prefix="featurestore-spill-") as spill:
                 warehouse.execute(f"set memory_limit = {self.string_literal(limit)}").fetchall()
                 warehouse.execute(

@@ -219,11 +219,12 @@ def test_a_memory_limit_the_profile_sets_stands_unless_overridden(tmp_path, monk
     assert derived["settings"] == {"memory_limit": "1GB", "preserve_insertion_order": True}
 
 
-def test_a_training_join_hands_freed_pages_back_then_restores_the_threshold(tmp_path):
-    """During a training set's join, DuckDB's allocator returns a freed page run of 1 MiB
-    or more to the OS (docs/scale.md "Training sets at the floor"); after it, failed or
-    not, the instance has its own threshold back: a notebook's connection to the same
-    file shares the instance, and keeps its settings."""
+def test_a_capped_training_join_hands_freed_pages_back_then_restores_the_threshold(tmp_path):
+    """Under FEATURESTORE_DUCKDB_MEMORY_LIMIT a training set's join returns a freed page
+    run of 1 MiB or more to the OS (docs/scale.md "Training sets at the floor"); after
+    it, failed or not, the instance has its own threshold back: a notebook's connection
+    to the same file shares the instance, and keeps its settings. Without a cap, DuckDB's
+    own threshold stands (handing pages back costs time)."""
     from featurestore.errors import WarehouseError
     from featurestore.warehouse import Warehouse
 
@@ -232,6 +233,8 @@ def test_a_training_join_hands_freed_pages_back_then_restores_the_threshold(tmp_
     with Warehouse(Project(root)) as warehouse:
         join_memory = warehouse.dialect.join_memory
         with join_memory(warehouse, None):
+            assert warehouse.fetch_all(threshold) == [("512.0 MiB",)]
+        with join_memory(warehouse, "1GB"):
             assert warehouse.fetch_all(threshold) == [("1.0 MiB",)]
         assert warehouse.fetch_all(threshold) == [("512.0 MiB",)]
         warehouse.execute("set allocator_bulk_deallocation_flush_threshold = '64MB'")

@@ -214,20 +214,26 @@ def test_a_cte_input_and_a_joined_output_give_the_one_statements_rows(tmp_path):
     assert rows[True] == rows[False]
 
 
-def test_a_call_that_is_not_a_ctes_whole_body_is_refused_with_the_fix(tmp_path):
-    model = (MODEL % {"aggregates": AGGREGATES, "last": LAST}).replace(
-        "windows as (\n    {{", "windows as (\n    select * from ({{").replace(
-        "    ) }}\n)", "    ) }}) as w\n)")
+def _build_error(tmp_path: Path, model: str) -> str:
+    """The error `dbt run` of ``model`` (as rw_incremental, over landed events) stops with."""
     root = _project(tmp_path, {"rw_incremental": model})
     with duckdb.connect(str(root / "rw.duckdb")) as con:
         con.execute(RAW_EVENTS)
         _land(con, _random_batches(seed=3)[0])
     with pytest.raises(Exception) as error:
         _run(root, "run")
+    return str(error.value)
+
+
+def test_a_call_that_is_not_a_ctes_whole_body_is_refused_with_the_fix(tmp_path):
+    model = (MODEL % {"aggregates": AGGREGATES, "last": LAST}).replace(
+        "windows as (\n    {{", "windows as (\n    select * from ({{").replace(
+        "    ) }}\n)", "    ) }}) as w\n)")
+    error = _build_error(tmp_path, model)
     assert ("rolling_windows with `statements` true (var featurestore_rolling_statements) "
-            "in ") in str(error.value)
+            "in ") in error
     assert ("the call must be the whole body of a CTE, `windows as ( {{ rolling_windows(...) "
-            "}} )`; write it so, or set statements false.") in str(error.value)
+            "}} )`; write it so, or set statements false.") in error
 
 
 def test_two_calls_with_statements_are_refused_with_the_fix(tmp_path):
@@ -237,15 +243,9 @@ def test_two_calls_with_statements_are_refused_with_the_fix(tmp_path):
              "partition_by=['k'], event_ts='ts', loaded_at='loaded_at', "
              f"aggregates={AGGREGATES!r}, last_values={LAST!r}) }}}}\n),\n\nwindows as (")
     model = model.replace("windows as (", again, 1)
-    root = _project(tmp_path, {"rw_incremental": model})
-    with duckdb.connect(str(root / "rw.duckdb")) as con:
-        con.execute(RAW_EVENTS)
-        _land(con, _random_batches(seed=3)[0])
-    with pytest.raises(Exception) as error:
-        _run(root, "run")
     assert ("the model holds 2 calls marked for statements (or their marker's text, /* "
             "featurestore:rolling_statements ... */); one statement per bucket splits one "
-            "call: pass statements=false to the others.") in str(error.value)
+            "call: pass statements=false to the others.") in _build_error(tmp_path, model)
 
 
 def test_statements_must_be_true_or_false(tmp_path):

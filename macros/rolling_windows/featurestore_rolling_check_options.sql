@@ -1,7 +1,8 @@
 {#- rolling_windows' other arguments, checked (featurestore_rolling_spec): each last value
     a mapping with name, expr and order_by; sum_scale 0 to 30; too_late skip or fail; an
-    incremental run (`previous`) only with loaded_at; partitions a whole number from 1. -#}
-{% macro featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at, partitions=1) %}
+    incremental run (`previous`) only with loaded_at; partitions a whole number from 1;
+    statements true or false. -#}
+{% macro featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at, partitions=1, statements=false) %}
     {%- for last in last_values -%}
         {%- for field in ['name', 'expr', 'order_by'] -%}
             {%- if last is not mapping or not last.get(field) -%}
@@ -31,5 +32,10 @@
         {{ exceptions.raise_compiler_error(
             "rolling_windows: `partitions` must be a whole number from 1 to 4096 (how many "
             ~ "buckets of entities to compute one after the other), not " ~ partitions ~ ".") }}
+    {%- endif -%}
+    {%- if statements is not sameas true and statements is not sameas false -%}
+        {{ exceptions.raise_compiler_error(
+            "rolling_windows: `statements` (var featurestore_rolling_statements) must be "
+            ~ "true or false, not " ~ statements ~ ".") }}
     {%- endif -%}
 {% endmacro %}

@@ -35,16 +35,11 @@
 {{ featurestore.featurestore_rolling_new_events_ctes(spec, whole=true) }}
 {%- else %}
 
-    -- The data horizon: the newest event time of the whole input.
-    _rw_horizon as (
-        select max({{ ts_us }}) as _rw_horizon_us
-        from {{ spec['relation'] }}
-        where {{ spec['event_ts'] }} is not null
-    ),
+{{ featurestore.featurestore_rolling_horizon_cte(spec, spec['relation']) }},
 {%- endif %}
 {%- endset -%}
 {%- set sql = featurestore.featurestore_rolling_buckets(spec, shared | trim | trim(',')) -%}
-{%- if spec.get('statements') and not spec['previous'] -%}
+{%- if spec['statements'] and not spec['previous'] -%}
 {{- featurestore.featurestore_rolling_statements(spec, sql) -}}
 {%- else -%}
 {{- sql -}}

@@ -10,10 +10,12 @@
     sum_inputs, minmax (input, agg) pairs, longest_us
     previous, lateness_us, too_late    (incremental runs)
     partitions    how many buckets of entities the body runs over, one after the other
+    statements    a full build on DuckDB in one statement per bucket
+                  (featurestore_rolling_statements)
     partition     the bucket one body reads (none: every entity, unpartitioned)
     after         the CTE of the bucket this one waits for (DuckDB), or none
 -#}
-{%- macro featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, previous, allowed_lateness, too_late, sum_scale, partitions=1) -%}
+{%- macro featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, previous, allowed_lateness, too_late, sum_scale, partitions=1, statements=false) -%}
     {%- if partition_by is string or partition_by is not iterable or partition_by | length == 0 -%}
         {{ exceptions.raise_compiler_error(
             "rolling_windows: `partition_by` must be a non-empty list of key columns, e.g. "
@@ -70,7 +72,7 @@
             {%- do minmax.append([aggregate['input'], aggregate['agg']]) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- do featurestore.featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at, partitions) -%}
+    {%- do featurestore.featurestore_rolling_check_options(last_values, sum_scale, too_late, previous, loaded_at, partitions, statements) -%}
     {%- set lateness_us = none -%}
     {%- if allowed_lateness is not none and allowed_lateness is not false -%}
         {%- set lateness_us = featurestore.featurestore_duration_us(allowed_lateness, 'allowed_lateness') | trim | int -%}
@@ -83,5 +85,6 @@
         'longest_us': windows | max, 'sum_scale': sum_scale | int,
         'previous': previous if previous is not none and previous is not false else none,
         'lateness_us': lateness_us, 'too_late': too_late,
-        'partitions': partitions | int, 'partition': none, 'after': none}) -%}
+        'partitions': partitions | int, 'statements': statements, 'partition': none,
+        'after': none}) -%}
 {%- endmacro -%}

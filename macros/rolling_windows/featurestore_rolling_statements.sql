@@ -48,11 +48,7 @@
 {%- set body -%}
 with
 
-    -- The data horizon: the newest event time of the whole input.
-    _rw_horizon as (
-        select max({{ featurestore.featurestore_epoch_us(spec['event_ts']) }}) as _rw_horizon_us
-        from {{ stage }}
-    )
+{{ featurestore.featurestore_rolling_horizon_cte(spec, stage) }}
 
 select * from (
 {{ adapter.dispatch('rolling_windows', 'featurestore')(part) }}

@@ -98,17 +98,11 @@
     {%- if partitions is none -%}
         {%- set partitions = var('featurestore_rolling_partitions', 1) -%}
     {%- endif -%}
-    {%- set spec = {} -%}
-    {%- do featurestore.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, incremental, allowed_lateness, too_late, sum_scale, partitions) -%}
     {%- if statements is none -%}
         {%- set statements = var('featurestore_rolling_statements', false) -%}
     {%- endif -%}
-    {%- if statements is not sameas true and statements is not sameas false -%}
-        {{ exceptions.raise_compiler_error(
-            "rolling_windows: `statements` (var featurestore_rolling_statements) must be "
-            ~ "true or false, not " ~ statements ~ ".") }}
-    {%- endif -%}
-    {%- do spec.update({'statements': statements}) -%}
+    {%- set spec = {} -%}
+    {%- do featurestore.featurestore_rolling_spec(spec, relation, partition_by, event_ts, aggregates, loaded_at, last_values, feature_ts, incremental, allowed_lateness, too_late, sum_scale, partitions, statements) -%}
     {{ return(featurestore.featurestore_rolling_partitions_sql(spec)) }}
 {% endmacro %}
 

@@ -5,15 +5,20 @@ The bodies need no dbt context (the public macro alone reads ``this``, ``var`` a
 ``is_incremental()``), so the property tests render the very text dbt compiles, with
 dbt's dispatch, and run it on an in-memory DuckDB: thousands of builds in the time of
 a few dbt runs. ``test_rolling_windows.py`` and ``test_rolling_incremental.py`` also
-build through dbt once, which keeps this renderer honest.
+build through dbt once, which keeps this renderer honest; ``dbt_project`` and
+``run_dbt_in`` are the project and the run those dbt tests share.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+import yaml
 
 from featurestore.errors import ProjectError
 from featurestore.sql_render import render_rolling_windows
@@ -27,6 +32,41 @@ RENDERERS = {**BODIES, "snowflake": "snowflake"}
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # What a macro's `exceptions.raise_compiler_error` raises outside dbt.
 CompilerError = ProjectError
+# The raw table the dbt tests' models read.
+RAW_EVENTS = ("create table if not exists raw_events (k bigint, ts timestamp, amount double, "
+              "loaded_at timestamp, id bigint)")
+
+
+def dbt_project(root: Path, models: dict[str, str], project_vars: dict | None = None) -> Path:
+    """A dbt project at ``root``: this repository's dbt_project.yml (with ``project_vars``),
+    profiles.yml and macros, and ``models`` (name -> SQL) under models/."""
+    project_yml = (ROOT / "dbt_project.yml").read_text()
+    assert "\nvars:" not in project_yml
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text(
+        project_yml + ("\n" + yaml.safe_dump({"vars": project_vars}) if project_vars else ""))
+    shutil.copy(ROOT / "profiles.yml", root / "profiles.yml")
+    shutil.copytree(ROOT / "macros", root / "macros")
+    (root / "models").mkdir()
+    for name, sql in models.items():
+        (root / "models" / f"{name}.sql").write_text(sql)
+    return root
+
+
+def run_dbt_in(root: Path, *args: str, database: str = "rw.duckdb"):
+    """`dbt <args>` in the project at ``root``, on the DuckDB file ``root/<database>``."""
+    from featurestore.dbt_runner import run_dbt
+    from featurestore.project import Project
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(root / database))
+        patch.delenv("DBT_PROFILES_DIR", raising=False)
+        return run_dbt(Project(root), [*args, "--log-path", str(root / "logs")])
+
+
+def dbt_sql(root: Path, model: str, kind: str = "compiled") -> str:
+    """The SQL dbt compiled for ``model`` (``kind`` compiled), or ran for it (run)."""
+    return (root / "target" / kind / "featurestore" / "models" / f"{model}.sql").read_text()
 
 
 def render(body: str, relation: str, partition_by: list[str], event_ts: str,

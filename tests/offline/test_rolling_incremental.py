@@ -15,17 +15,24 @@ runs dbt itself.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.offline.rolling_support import BODIES, CompilerError, Event, brute_force, render
+from tests.offline.rolling_support import (
+    BODIES,
+    RAW_EVENTS,
+    CompilerError,
+    Event,
+    brute_force,
+    dbt_project,
+    dbt_sql,
+    render,
+    run_dbt_in,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 BASE = dt.datetime(2026, 3, 1)
 US = dt.timedelta(microseconds=1)
 AGGREGATES = [
@@ -312,16 +319,9 @@ select * from windows
 def test_incremental_models_through_dbt(tmp_path):
     """dbt's incremental materialization around the macro: three runs as batches land,
     then a --full-refresh gives the same table."""
-    from featurestore.dbt_runner import run_dbt
-    from featurestore.project import Project
-
-    shutil.copy(ROOT / "dbt_project.yml", tmp_path / "dbt_project.yml")
-    shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
-    shutil.copytree(ROOT / "macros", tmp_path / "macros")
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "rw_incremental.sql").write_text(
-        MODEL % {"aggregates": AGGREGATES, "last": LAST})
-    database = tmp_path / "rw.duckdb"
+    root = dbt_project(tmp_path, {"rw_incremental": MODEL % {"aggregates": AGGREGATES,
+                                                             "last": LAST}})
+    database = root / "rw.duckdb"
     hour = dt.timedelta(hours=1)
     batches = [
         [Event(1, BASE, 1.5, BASE, 1), Event(2, BASE + hour, 2.0, BASE + hour, 2)],
@@ -330,24 +330,16 @@ def test_incremental_models_through_dbt(tmp_path):
          Event(1, BASE, 1.5, BASE + 3 * hour, 1)],  # a repeat
         [Event(3, BASE + 30 * hour, 0.25, BASE + 30 * hour, 5)],  # a new entity, exits
     ]
-    logs = ["--log-path", str(tmp_path / "logs")]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(database))
-        patch.delenv("DBT_PROFILES_DIR", raising=False)
-        project = Project(tmp_path)
-        for batch in batches:
-            with duckdb.connect(str(database)) as con:
-                con.execute("create table if not exists raw_events (k bigint, ts timestamp, "
-                            "amount double, loaded_at timestamp, id bigint)")
-                _land(con, batch)
-            run_dbt(project, ["run", *logs])
-        compiled = (tmp_path / "target" / "compiled" / "featurestore" / "models"
-                    / "rw_incremental.sql")
-        assert "_rw_previous" in compiled.read_text()  # the last run was incremental
+    for batch in batches:
         with duckdb.connect(str(database)) as con:
-            incremental = _table(con, "rw_incremental")
-        run_dbt(project, ["run", "--full-refresh", *logs])
+            con.execute(RAW_EVENTS)
+            _land(con, batch)
+        run_dbt_in(root, "run")
+    assert "_rw_previous" in dbt_sql(root, "rw_incremental")  # the last run was incremental
+    with duckdb.connect(str(database)) as con:
+        incremental = _table(con, "rw_incremental")
+    run_dbt_in(root, "run", "--full-refresh")
     with duckdb.connect(str(database)) as con:
         assert incremental == _table(con, "rw_incremental")
     assert incremental == _approx(brute_force(_first_landings(batches), AGGREGATES))
-    assert "_rw_previous" not in compiled.read_text()  # this one was the full refresh
+    assert "_rw_previous" not in dbt_sql(root, "rw_incremental")  # this one was the full refresh

@@ -13,15 +13,22 @@ rows on fakesnow, and dbt passes the project's `featurestore_rolling_partitions`
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.offline.rolling_support import BODIES, CompilerError, Event, brute_force
+from tests.offline.rolling_support import (
+    BODIES,
+    RAW_EVENTS,
+    CompilerError,
+    Event,
+    brute_force,
+    dbt_project,
+    dbt_sql,
+    run_dbt_in,
+)
 from tests.offline.test_rolling_incremental import (
     AGGREGATES,
     BASE,
@@ -39,7 +46,6 @@ from tests.offline.test_rolling_incremental import (
     histories,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 HOUR = dt.timedelta(hours=1)
 
 
@@ -145,36 +151,19 @@ def test_the_snowflake_body_in_buckets_gives_the_duckdb_rows_on_fakesnow():
 def test_the_projects_number_of_buckets_reaches_the_model_through_dbt(tmp_path):
     """`vars: {featurestore_rolling_partitions: 3}`: dbt compiles three buckets, and a full
     build and an incremental run give the brute force's rows."""
-    from featurestore.dbt_runner import run_dbt
-    from featurestore.project import Project
-
-    project_yml = (ROOT / "dbt_project.yml").read_text()
-    assert "\nvars:" not in project_yml
-    (tmp_path / "dbt_project.yml").write_text(
-        project_yml + "\nvars:\n  featurestore_rolling_partitions: 3\n")
-    shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
-    shutil.copytree(ROOT / "macros", tmp_path / "macros")
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "rw_incremental.sql").write_text(
-        MODEL % {"aggregates": AGGREGATES, "last": LAST})
-    database = tmp_path / "rw.duckdb"
+    root = dbt_project(tmp_path, {"rw_incremental": MODEL % {"aggregates": AGGREGATES,
+                                                             "last": LAST}},
+                       {"featurestore_rolling_partitions": 3})
     batches = [[Event(k, BASE + k * HOUR, 1.5 * k, BASE + 9 * HOUR, k) for k in range(1, 6)],
                [Event(2, BASE + 30 * dt.timedelta(minutes=1), 8.0, BASE + 12 * HOUR, 7),
                 Event(6, BASE + 10 * HOUR, 0.25, BASE + 12 * HOUR, 8)]]
-    logs = ["--log-path", str(tmp_path / "logs")]
-    compiled = tmp_path / "target" / "compiled" / "featurestore" / "models" / "rw_incremental.sql"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(database))
-        patch.delenv("DBT_PROFILES_DIR", raising=False)
-        project = Project(tmp_path)
-        for batch in batches:
-            with duckdb.connect(str(database)) as con:
-                con.execute("create table if not exists raw_events (k bigint, ts timestamp, "
-                            "amount double, loaded_at timestamp, id bigint)")
-                _land(con, batch)
-            run_dbt(project, ["run", *logs])
-            assert "-- Bucket 2 of 3" in compiled.read_text()
-    assert "_rw_previous" in compiled.read_text()  # the second run was incremental
-    with duckdb.connect(str(database)) as con:
+    for batch in batches:
+        with duckdb.connect(str(root / "rw.duckdb")) as con:
+            con.execute(RAW_EVENTS)
+            _land(con, batch)
+        run_dbt_in(root, "run")
+        assert "-- Bucket 2 of 3" in dbt_sql(root, "rw_incremental")
+    assert "_rw_previous" in dbt_sql(root, "rw_incremental")  # the second run was incremental
+    with duckdb.connect(str(root / "rw.duckdb")) as con:
         assert _table(con, "rw_incremental") == _approx(
             brute_force(_first_landings(batches), AGGREGATES))

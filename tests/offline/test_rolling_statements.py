@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -23,7 +22,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile_text import kept_text
-from tests.offline.rolling_support import Event, brute_force
+from tests.offline.rolling_support import (
+    RAW_EVENTS,
+    Event,
+    brute_force,
+    dbt_project,
+    dbt_sql,
+    run_dbt_in,
+)
 from tests.offline.test_rolling_incremental import (
     AGGREGATES,
     BASE,
@@ -37,9 +43,6 @@ from tests.offline.test_rolling_incremental import (
 )
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-RAW_EVENTS = ("create table if not exists raw_events (k bigint, ts timestamp, amount double, "
-              "loaded_at timestamp, id bigint)")
 JOINED = """
 {{ config(materialized='table') }}
 with
@@ -96,39 +99,11 @@ select * from windows
 """
 
 
-def _project(tmp_path: Path, models: dict[str, str], partitions: int = 5,
+def _project(root: Path, models: dict[str, str], partitions: int = 5,
              statements: bool = True) -> Path:
     """A dbt project with the real macros, its vars asking for buckets as statements."""
-    project_yml = (ROOT / "dbt_project.yml").read_text()
-    assert "\nvars:" not in project_yml
-    (tmp_path / "dbt_project.yml").write_text(
-        project_yml + f"\nvars:\n  featurestore_rolling_partitions: {partitions}\n"
-        f"  featurestore_rolling_statements: {str(statements).lower()}\n")
-    shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
-    shutil.copytree(ROOT / "macros", tmp_path / "macros")
-    (tmp_path / "models").mkdir()
-    for name, sql in models.items():
-        (tmp_path / "models" / f"{name}.sql").write_text(sql)
-    return tmp_path
-
-
-def _run(root: Path, *args: str):
-    from featurestore.dbt_runner import run_dbt
-    from featurestore.project import Project
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(root / "rw.duckdb"))
-        patch.delenv("DBT_PROFILES_DIR", raising=False)
-        return run_dbt(Project(root), [*args, "--log-path", str(root / "logs")])
-
-
-def _executed(root: Path, model: str) -> str:
-    """The SQL dbt's materialization ran for the model (target/run)."""
-    return (root / "target" / "run" / "featurestore" / "models" / f"{model}.sql").read_text()
-
-
-def _compiled(root: Path, model: str) -> str:
-    return (root / "target" / "compiled" / "featurestore" / "models" / f"{model}.sql").read_text()
+    return dbt_project(root, models, {"featurestore_rolling_partitions": partitions,
+                                      "featurestore_rolling_statements": statements})
 
 
 def _random_batches(seed: int, entities: int = 60) -> list[list[Event]]:
@@ -161,23 +136,23 @@ def test_a_full_build_an_incremental_run_and_a_refresh_equal_the_brute_force(tmp
         with duckdb.connect(str(root / "rw.duckdb")) as con:
             con.execute(RAW_EVENTS)
             _land(con, batch)
-        _run(root, "run")
-        executed = _executed(root, "rw_incremental")
+        run_dbt_in(root, "run")
+        executed = dbt_sql(root, "rw_incremental", "run")
         if number == 0:  # the full build: the stage, 5 buckets, the stage dropped
             assert executed.count("create or replace temp table _featurestore_rw_input") == 1
             assert executed.count("_featurestore_rw_bucket = ") == 5
             assert len(re.findall(r"^insert into .* select \* from \($", executed, re.M)) == 4
             assert executed.rstrip().endswith("drop table _featurestore_rw_input;")
         else:  # the incremental run: one statement, the buckets inside it
-            compiled = _compiled(root, "rw_incremental")
+            compiled = dbt_sql(root, "rw_incremental")
             assert "_rw_previous" in compiled
             assert "featurestore:rolling_statements" not in compiled
             assert "_featurestore_rw_input" not in executed
     expected = _approx(brute_force(_first_landings(batches), AGGREGATES))
     with duckdb.connect(str(root / "rw.duckdb")) as con:
         assert _table(con, "rw_incremental") == expected
-    _run(root, "run", "--full-refresh")
-    assert "_featurestore_rw_input" in _executed(root, "rw_incremental")
+    run_dbt_in(root, "run", "--full-refresh")
+    assert "_featurestore_rw_input" in dbt_sql(root, "rw_incremental", "run")
     with duckdb.connect(str(root / "rw.duckdb")) as con:
         assert _table(con, "rw_incremental") == expected
         # the stage lived on dbt's connection only, and is gone
@@ -201,12 +176,11 @@ def test_a_cte_input_and_a_joined_output_give_the_one_statements_rows(tmp_path):
     batches = _random_batches(seed=5)
     rows = {}
     for statements in (True, False):
-        (tmp_path / str(statements)).mkdir()
         root = _project(tmp_path / str(statements), {"rw_joined": JOINED},
                         partitions=4, statements=statements)
         _load_joined(root, batches)
-        _run(root, "run")
-        assert ("_featurestore_rw_input" in _executed(root, "rw_joined")) is statements
+        run_dbt_in(root, "run")
+        assert ("_featurestore_rw_input" in dbt_sql(root, "rw_joined", "run")) is statements
         with duckdb.connect(str(root / "rw.duckdb")) as con:
             rows[statements] = con.execute(
                 "select * from rw_joined order by k nulls first, feature_ts").fetchall()
@@ -221,7 +195,7 @@ def _build_error(tmp_path: Path, model: str) -> str:
         con.execute(RAW_EVENTS)
         _land(con, _random_batches(seed=3)[0])
     with pytest.raises(Exception) as error:
-        _run(root, "run")
+        run_dbt_in(root, "run")
     return str(error.value)
 
 
@@ -255,7 +229,7 @@ def test_statements_must_be_true_or_false(tmp_path):
     (root / "dbt_project.yml").write_text(text.replace(
         "featurestore_rolling_statements: true", "featurestore_rolling_statements: 'yes'"))
     with pytest.raises(Exception) as error:
-        _run(root, "compile")
+        run_dbt_in(root, "compile")
     assert ("rolling_windows: `statements` (var featurestore_rolling_statements) must be "
             "true or false, not yes.") in str(error.value)
 
@@ -283,8 +257,8 @@ def test_expressions_reach_the_statements_to_the_letter(tmp_path_factory, texts)
     with duckdb.connect(str(root / "rw.duckdb")) as con:
         con.execute(RAW_EVENTS)
         _land(con, _random_batches(seed=9, entities=12)[0])
-    _run(root, "run")
-    assert "_featurestore_rw_input" in _executed(root, "rw_tagged")
+    run_dbt_in(root, "run")
+    assert "_featurestore_rw_input" in dbt_sql(root, "rw_tagged", "run")
     columns = ", ".join(f"tag_{i}" for i in range(len(texts)))
     with duckdb.connect(str(root / "rw.duckdb")) as con:
         values = set(con.execute(f"select {columns} from rw_tagged").fetchall())

@@ -9,17 +9,13 @@ and loaded_at marking every row a late event changed.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from featurestore.dbt_runner import run_dbt
 from featurestore.errors import ProjectError
-from featurestore.project import Project
+from tests.offline.rolling_support import dbt_project, run_dbt_in
 
-ROOT = Path(__file__).resolve().parents[2]
 T = dt.datetime.fromisoformat
 
 # k, ts, amount, loaded_at, id
@@ -99,21 +95,12 @@ def reference() -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def windows_table(tmp_path_factory) -> list[tuple]:
-    root = tmp_path_factory.mktemp("rolling")
-    shutil.copy(ROOT / "dbt_project.yml", root / "dbt_project.yml")
-    shutil.copy(ROOT / "profiles.yml", root / "profiles.yml")
-    shutil.copytree(ROOT / "macros", root / "macros")
+    root = dbt_project(tmp_path_factory.mktemp("rolling"), {"rw_windows": MODEL})
     (root / "seeds").mkdir()
     lines = ["k,ts,amount,loaded_at,id"] + [",".join(map(str, e)) for e in EVENTS]
     (root / "seeds" / "rw_events.csv").write_text("\n".join(lines) + "\n")
-    (root / "models").mkdir()
-    (root / "models" / "rw_windows.sql").write_text(MODEL)
-    duckdb_path = root / "rw.duckdb"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(duckdb_path))
-        patch.delenv("DBT_PROFILES_DIR", raising=False)
-        run_dbt(Project(root), ["build", "--log-path", str(root / "logs")])
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+    run_dbt_in(root, "build")
+    with duckdb.connect(str(root / "rw.duckdb"), read_only=True) as con:
         return con.execute(
             f"select {', '.join(COLUMNS)} from rw_windows order by k, feature_ts").fetchall()
 
@@ -172,17 +159,10 @@ def test_late_event_marks_every_later_row_as_new(windows_table):
 
 
 def test_bad_window_stops_compilation(tmp_path):
-    shutil.copy(ROOT / "dbt_project.yml", tmp_path / "dbt_project.yml")
-    shutil.copy(ROOT / "profiles.yml", tmp_path / "profiles.yml")
-    shutil.copytree(ROOT / "macros", tmp_path / "macros")
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "bad.sql").write_text(
+    dbt_project(tmp_path, {"bad": (
         "{{ rolling_windows('x', ['k'], 'ts', [{'name': 'n', 'agg': 'count', 'expr': 'id', "
-        "'window': '7 days'}]) }}")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("FEATURESTORE_DUCKDB_PATH", str(tmp_path / "bad.duckdb"))
-        patch.delenv("DBT_PROFILES_DIR", raising=False)
-        with pytest.raises(ProjectError) as caught:
-            run_dbt(Project(tmp_path), ["compile", "--log-path", str(tmp_path / "logs")])
+        "'window': '7 days'}]) }}")})
+    with pytest.raises(ProjectError) as caught:
+        run_dbt_in(tmp_path, "compile", database="bad.duckdb")
     assert ("rolling_windows: window `7 days` is not a duration; write it like 90s, 15m, "
             "1h, 7d or 2w.") in str(caught.value)

@@ -42,9 +42,11 @@ deduplicates the whole raw table, which an incremental cycle cannot avoid otherw
     python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --repeat 1 \
         --skip-sql --partitions 16,32 --memory-limit 1600MB --threads 1,2
     python bench/rolling_windows.py --users 200000 --skip-before --cycles 0 --repeat 1 \
-        --skip-sql --partitions 64 --memory-limit 1400MB --threads 1   # the documented one
+        --skip-sql --partitions 64 --memory-limit 1400MB --threads 1 --statements 1,0
+        # the documented setting (one statement per bucket) beside the one statement
     python bench/rolling_windows.py --users 620000 --skip-before --skip-after --cycles 0 \
-        --repeat 1 --skip-sql --partitions 64 --memory-limit 1400MB --threads 1  # 20.0M events
+        --repeat 1 --skip-sql --partitions 64 --memory-limit 1400MB --threads 1 \
+        --statements 1   # 20.0M events
 """
 
 from __future__ import annotations

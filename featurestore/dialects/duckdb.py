@@ -199,8 +199,9 @@ class DuckDB(Dialect):
         """The join's memory: capped by FEATURESTORE_DUCKDB_MEMORY_LIMIT (e.g. ``1GB``), past
         which it spills to a temporary folder (without it, DuckDB takes 80% of RAM: right
         for a dedicated box, wrong on a laptop next to a notebook), the pages the join
-        frees then handed back to the OS as it goes (JOIN_FLUSH_THRESHOLD); the instance's
-        own settings restored after (another connection in this process may share it)."""
+        frees then handed back to the OS as it goes (JOIN_FLUSH_THRESHOLD), the instance's
+        own threshold restored after (another connection in this process may share it;
+        the cap and the spill folder are left as the join set them)."""
         if not limit:
             yield
             return

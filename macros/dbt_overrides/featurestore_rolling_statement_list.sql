@@ -1,8 +1,9 @@
 {#- The statements of a model marked by featurestore_rolling_statements, building it
     into `relation`; none when `compiled_code` holds no marked call (then dbt's own
-    create_table_as runs it), an error when it holds more than one. The stage is the model's SQL up to the windows' CTE, that
-    CTE emptied (`select 1`), selecting the input: a CTE input is read where it is
-    defined. Each bucket's statement is the model with the windows of that bucket. -#}
+    create_table_as runs it), an error when it holds more than one. The stage is the
+    model's SQL up to the windows' CTE, that CTE emptied (`select 1`), selecting the
+    input: a CTE input is read where it is defined. Each bucket's statement is the
+    model with the windows of that bucket. -#}
 {%- macro featurestore_rolling_statement_list(compiled_code, relation) -%}
 {%- set begin = '/* featurestore:rolling_statements ' -%}
 {%- set end = '/* featurestore:rolling_statements:end */' -%}

@@ -10,10 +10,10 @@ changes, none of them secret, so the first resolution writes them to ``<dbt targ
 folder>/featurestore_target.json`` and later processes read them back while nothing that
 decides them changed: the bytes of ``profiles.yml`` and ``dbt_project.yml``, the folder
 and profile and target asked for, featurestore's overrides, the environment dbt would see
-(hashed, never stored; less the shell's own ``_``, ``OLDPWD`` and ``SHLVL``), and the
-installed dbt and featurestore distributions. Anything else is a new resolution through
-dbt, which rewrites the file. Other warehouses are never kept: their credentials hold
-secrets.
+(hashed, never stored; less the shell's own ``_``, ``OLDPWD`` and ``SHLVL``, and
+DuckDB's allocator settings), and the installed dbt and featurestore distributions.
+Anything else is a new resolution through dbt, which rewrites the file. Other warehouses
+are never kept: their credentials hold secrets.
 """
 
 from __future__ import annotations
@@ -25,10 +25,16 @@ import sysconfig
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from featurestore.dialects.duckdb import ALLOCATOR_VARIABLE
+
 FILE_NAME = "featurestore_target.json"
 FORMAT = 1
 KEPT_TYPES = ("duckdb",)
-_SHELL_BOOKKEEPING = frozenset({"_", "OLDPWD", "SHLVL"})
+# what changes between two runs and decides no target: the shell's bookkeeping (``_``,
+# the last command run; ``OLDPWD``; ``SHLVL``), and the DuckDB allocator's settings that
+# ``featurestore training-set`` gives its own process (dialects/duckdb.py), so that a
+# training set and a build share one kept target
+_NOT_READ_BY_PROFILES = frozenset({"_", "OLDPWD", "SHLVL", ALLOCATOR_VARIABLE})
 _DISTRIBUTIONS = ("dbt_core-", "dbt_duckdb-", "dbt_adapters-", "featurestore-")
 
 
@@ -55,11 +61,9 @@ def key(*parts: object, files: tuple[Path, ...]) -> str:
 
 
 def environment(variables: dict[str, str]) -> list[tuple[str, str]]:
-    """The environment as the key takes it: every variable but the shell's bookkeeping
-    (``_``, the last command run; ``OLDPWD``; ``SHLVL``), which changes between two
-    commands typed in one shell and which no profile reads."""
+    """The environment as the key takes it: every variable but _NOT_READ_BY_PROFILES."""
     return sorted((name, value) for name, value in variables.items()
-                  if name not in _SHELL_BOOKKEEPING)
+                  if name not in _NOT_READ_BY_PROFILES)
 
 
 def _installed() -> tuple[str, ...]:

@@ -48,8 +48,10 @@ def training_set_command(ctx, spine_path: str, features: str | None, service: st
       featurestore training-set --spine labels.parquet --service fraud_model \\
         --out train.parquet
     """
+    from featurestore.dialects.duckdb import allocator_for_joins
     from featurestore.training import build_training_set, manifest_path
 
+    allocator_for_joins()  # a whole process for one join: before DuckDB is imported
     if (features is None) == (service is None):
         raise click.UsageError("name the features with --features VIEW[:FEATURE],... or a "
                                "feature service with --service NAME (one of the two)")

@@ -139,6 +139,8 @@ ENVIRONMENT_USES = {
     "featurestore.dbt_runner": "os.environ",  # sets dbt's env_var() values for one run
     "featurestore.project": "os.environ.get(PROJECT_DIR_VARIABLE)",  # which project
     "featurestore.lookup.handler": 'os.environ.get("AWS_LAMBDA_FUNCTION_NAME")',  # cold start
+    # DuckDB's allocator reads its settings when DuckDB loads, before any SQL can set them
+    "featurestore.dialects.duckdb": "os.environ.setdefault(ALLOCATOR_VARIABLE",
 }
 
 

@@ -117,3 +117,18 @@ def test_another_warehouse_is_never_kept(tmp_path, monkeypatch, resolutions):
     assert _again(root).type == "snowflake"
     assert len(resolutions) == 2
     assert not (root / "target" / FILE_NAME).exists()
+
+
+def test_the_allocator_setting_of_a_training_set_keeps_the_kept_target(tmp_path, monkeypatch,
+                                                                       resolutions):
+    """`featurestore training-set` sets DuckDB's allocator variable for its own process
+    (dialects/duckdb.py): a build before it and a training set after it share one kept
+    target, instead of each resolving through dbt again."""
+    from featurestore.dialects.duckdb import ALLOCATOR_FOR_JOINS, ALLOCATOR_VARIABLE
+
+    root = _project(tmp_path / "shop")
+    monkeypatch.delenv(ALLOCATOR_VARIABLE, raising=False)
+    assert _again(root).duckdb_path == root / "acme.duckdb"
+    monkeypatch.setenv(ALLOCATOR_VARIABLE, ALLOCATOR_FOR_JOINS)
+    assert _again(root).duckdb_path == root / "acme.duckdb"
+    assert len(resolutions) == 1  # the second read the kept file

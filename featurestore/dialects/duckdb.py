@@ -61,8 +61,8 @@ _FLUSH_SETTING = "allocator_bulk_deallocation_flush_threshold"
 # return (MADV_DONTNEED) where jemalloc would otherwise free lazily (MADV_FREE, still
 # counted in RSS). Measured on the training set of issue 21 (idle machine, the floor's
 # own join over the view's table, bench/pit_join.py): 1M x 5M 542 -> 528 MiB, 5M x 20M
-# 1,840 -> 1,804 MiB, the same CPU time; 0 ms gave 5% less memory again for 25% more
-# time (docs/scale.md, "Training sets at the floor").
+# 1,840 -> 1,804 MiB, the same CPU time; 0 ms gave 8 to 10% less again for 25% more
+# time (docs/scale.md, "The allocator's decay and the writer's row groups").
 ALLOCATOR_VARIABLE = "DUCKDB_JE_MALLOC_CONF"
 ALLOCATOR_FOR_JOINS = "dirty_decay_ms:50,muzzy_decay_ms:0"
 
@@ -70,7 +70,8 @@ ALLOCATOR_FOR_JOINS = "dirty_decay_ms:50,muzzy_decay_ms:0"
 # each thread's row group in memory until it is written, and with the rows' order kept,
 # those waiting their turn: 20 MiB less at the peak of both sizes of issue 21's training
 # set (1M x 5M 530 -> 507 MiB, 5M x 20M 1,797 -> 1,777 MiB), for the same time and the
-# same file size (132 MiB at 5M rows), read as fast (bench/pit_join.py; docs/scale.md).
+# same file size (132 MiB at 5M rows), read as fast (bench/pit_join.py; docs/scale.md,
+# "The allocator's decay and the writer's row groups").
 TRAINING_ROW_GROUP_ROWS = 61_440
 
 

@@ -35,23 +35,28 @@ AT_BUILD = textwrap.dedent("""
 """)
 
 
-def _python(code: str, *args: str, env: dict[str, str] | None = None) -> str:
+def _python(code: str, *args: str,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``code`` run to its end in a fresh interpreter."""
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
                           text=True, env=env or ENV, timeout=300)
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
+
+
+def _at_build(env: dict[str, str] | None = None) -> dict:
+    """What AT_BUILD saw when the command came to build."""
+    return json.loads(_python(AT_BUILD, str(REPO_ROOT), env=env).stdout.splitlines()[-1])
 
 
 def test_training_set_sets_the_allocator_before_duckdb_is_imported():
     assert ALLOCATOR_VARIABLE == "DUCKDB_JE_MALLOC_CONF"  # the name AT_BUILD reads
-    seen = json.loads(_python(AT_BUILD, str(REPO_ROOT)).strip().splitlines()[-1])
-    assert seen == {"conf": ALLOCATOR_FOR_JOINS, "duckdb_imported": False}
+    assert _at_build() == {"conf": ALLOCATOR_FOR_JOINS, "duckdb_imported": False}
 
 
 def test_a_users_own_allocator_setting_is_kept():
-    seen = json.loads(_python(AT_BUILD, str(REPO_ROOT),
-                              env={**ENV, ALLOCATOR_VARIABLE: "narenas:1"}).splitlines()[-1])
-    assert seen == {"conf": "narenas:1", "duckdb_imported": False}
+    assert _at_build({**ENV, ALLOCATOR_VARIABLE: "narenas:1"}) == {
+        "conf": "narenas:1", "duckdb_imported": False}
 
 
 def test_after_duckdb_is_imported_nothing_is_set():
@@ -60,7 +65,7 @@ def test_after_duckdb_is_imported_nothing_is_set():
     out = _python("import os, duckdb\n"
                   "from featurestore.dialects.duckdb import allocator_for_joins\n"
                   f"print(allocator_for_joins(), os.environ.get({ALLOCATOR_VARIABLE!r}))")
-    assert out.strip() == "False None"
+    assert out.stdout.strip() == "False None"
 
 
 def test_the_installed_duckdb_reads_the_setting():
@@ -68,10 +73,8 @@ def test_the_installed_duckdb_reads_the_setting():
     runs with (a DuckDB that stopped reading the variable would fail here)."""
     code = ("import duckdb\n"
             "duckdb.connect().execute('select sum(i) from range(100000) t(i)').fetchall()")
-    asked = {**ENV, ALLOCATOR_VARIABLE: f"{ALLOCATOR_FOR_JOINS},stats_print:true"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=asked, timeout=300)
-    assert done.returncode == 0, done.stderr
+    done = _python(code, env={**ENV, ALLOCATOR_VARIABLE: f"{ALLOCATOR_FOR_JOINS},"
+                                                        "stats_print:true"})
     options = done.stdout + done.stderr
     assert "opt.dirty_decay_ms: 50 " in options
     assert "opt.muzzy_decay_ms: 0 " in options

@@ -198,18 +198,19 @@ def test_row_groups_hold_about_61440_rows(demo_env, tmp_path):
     """DuckDB's writer holds a row group per thread in memory until it is written: half
     its default keeps a training set's peak lower (dialects/duckdb.py,
     TRAINING_ROW_GROUP_ROWS); every row is still there. DuckDB fills a group by whole
-    vectors of 2,048 rows, so one may pass the target by less than a vector."""
+    vectors of 2,048 rows, so one may pass the target by less than a vector. A million
+    rows: with DuckDB's default, each of up to 8 threads' groups would pass it."""
     spine = _spine(demo_env, tmp_path / "big_spine.parquet", """
         select user_id, transacted_at as event_ts, i as row_no
-        from (select * from t limit 100) as t, range(1300) as r(i)""")
+        from (select * from t limit 100) as t, range(10000) as r(i)""")
     out = tmp_path / "train.parquet"
     training.build_training_set(demo_env.project, spine, "user_profile:country", out=out)
     with duckdb.connect() as con:
         groups = [rows for (rows,) in con.execute(
             f"select row_group_num_rows from parquet_metadata('{out}') "
             "group by row_group_id, row_group_num_rows").fetchall()]
-    assert sum(groups) == 130_000
-    assert len(groups) == 3 and max(groups) < 61_440 + 2_048, groups  # default: 2 groups
+    assert sum(groups) == 1_000_000
+    assert max(groups) < 61_440 + 2_048, groups
 
 
 def test_known_at_event_is_recorded(demo_env, spine, tmp_path):
